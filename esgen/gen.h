@@ -1,0 +1,71 @@
+/*
+ * gen.h - the code generators. Each writes one output into an es_buf from
+ * a checked schema; none touches the file system (output.c does), so a
+ * failed run never leaves a partial file.
+ */
+#ifndef ESC_GEN_H
+#define ESC_GEN_H
+
+#include <es/es_buf.h>
+
+#include "ast.h"
+
+#define ESGEN_VERSION "0.1.0"
+
+/* `base` is the file name the outputs are named after ("bank.es"): the
+ * header is <base>.h, the source <base>.c. */
+int esc_gen_header(const esc_schema *s, const char *base, es_buf *out);
+int esc_gen_source(const esc_schema *s, const char *base, es_buf *out);
+/* `stubs` is the stubs file's own name, for its comment. */
+int esc_gen_stubs(const esc_schema *s, const char *base, const char *stubs,
+                  es_buf *out);
+int esc_gen_graph(const esc_schema *s, es_buf *out);
+
+/* ---- shared by the generators (gen_common.c) ---- */
+
+void esc_out(es_buf *b, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* Writes the C type of one value of `t` ignoring optional/list ("int64_t",
+ * "const char *", "bank_money"). */
+void esc_out_base_ctype(es_buf *b, const esc_type *t);
+
+/* Writes the C type of a field as declared in its struct. */
+void esc_out_field_ctype(es_buf *b, const esc_type *t);
+
+/* UPPER_SNAKE of a CamelCase or snake name ("InsufficientFunds" ->
+ * "INSUFFICIENT_FUNDS"), or of a C name ("bank_money" -> "BANK_MONEY"). */
+void esc_upper_snake(const char *z, size_t n, char *out, size_t cap);
+
+/* The ES_KIND_* constant's name for a resolved base type. */
+const char *esc_kind_const(int kind);
+
+/* The schema-language spelling of a built-in kind ("i64"). */
+const char *esc_kind_name(int kind);
+
+/* The struct role name for a declaration's struct. */
+typedef struct esc_struct {
+  const esc_decl *decl;    /* the record, command, event, aggregate or saga */
+  const char *c_name;      /* "bank_account_state" */
+  const char *schema_name; /* "Account.state", "Account.Deposited" */
+  const char *role;        /* "ES_ROLE_STATE" */
+  const esc_field *fields;
+  uint32_t n_fields;
+  uint32_t version;
+  char id_text[1100];       /* what the type id hashes */
+} esc_struct;
+
+/* Calls `fn` for every struct type in the order the header defines them
+ * (records in dependency order first). */
+typedef void (*esc_struct_fn)(const esc_schema *s, const esc_struct *st,
+                              void *ctx);
+void esc_each_struct(const esc_schema *s, void *ctx, esc_struct_fn fn);
+
+/* The stable layout hash of a struct: changes with any field's name, type
+ * or order, including those of the records it contains. */
+uint64_t esc_layout_hash(const esc_field *fields);
+
+#endif

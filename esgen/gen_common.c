@@ -1,0 +1,261 @@
+/*
+ * gen_common.c - pieces every generator uses: formatted output, C type
+ * spelling, and the canonical order of struct types.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <es/es.h>
+
+#include "gen.h"
+#include "template.h"
+
+/* ES_ABI_VERSION as text, for templates. */
+#define ES_STR2(x) #x
+#define ES_STR(x) ES_STR2(x)
+#define ES_ABI_STRING ES_STR(ES_ABI_VERSION)
+
+void esc_out(es_buf *b, const char *fmt, ...) {
+  va_list ap;
+  int n;
+  uint8_t *d;
+  if (b->err)
+    return;
+  /* Two passes keep long lines exact without a fixed-size buffer. */
+  va_start(ap, fmt);
+  n = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  if (n < 0) {
+    b->err = ES_EINVAL;
+    return;
+  }
+  d = es_buf_reserve(b, (size_t)n + 1);
+  if (!d)
+    return;
+  va_start(ap, fmt);
+  vsnprintf((char *)d, (size_t)n + 1, fmt, ap);
+  va_end(ap);
+  b->len += (size_t)n;
+}
+
+static const char *const kind_consts[] = {
+    "ES_KIND_BOOL",   "ES_KIND_I8",     "ES_KIND_I16",    "ES_KIND_I32",
+    "ES_KIND_I64",    "ES_KIND_U8",     "ES_KIND_U16",    "ES_KIND_U32",
+    "ES_KIND_U64",    "ES_KIND_F32",    "ES_KIND_F64",    "ES_KIND_STRING",
+    "ES_KIND_BYTES",  "ES_KIND_TIMESTAMP", "ES_KIND_UUID", "ES_KIND_ENUM",
+    "ES_KIND_RECORD"};
+
+static const char *const kind_names[] = {
+    "bool", "i8",  "i16", "i32",    "i64",   "u8",        "u16",  "u32",
+    "u64",  "f32", "f64", "string", "bytes", "timestamp", "uuid", "enum",
+    "record"};
+
+static const char *const ctypes[] = {
+    "bool",  "int8_t", "int16_t",      "int32_t",  "int64_t", "uint8_t",
+    "uint16_t", "uint32_t", "uint64_t", "float", "double", "const char *",
+    "es_bytes", "es_timestamp", "es_uuid"};
+
+const char *esc_kind_const(int kind) {
+  return kind >= 0 && kind <= ESC_T_RECORD ? kind_consts[kind] : "?";
+}
+
+const char *esc_kind_name(int kind) {
+  return kind >= 0 && kind <= ESC_T_RECORD ? kind_names[kind] : "?";
+}
+
+void esc_out_base_ctype(es_buf *b, const esc_type *t) {
+  if (t->kind == ESC_T_ENUM || t->kind == ESC_T_RECORD)
+    esc_out(b, "%s", t->decl->c_name);
+  else
+    esc_out(b, "%s", ctypes[t->kind]);
+}
+
+void esc_out_field_ctype(es_buf *b, const esc_type *t) {
+  if (t->kind == ESC_T_LIST) {
+    const esc_type *e = t->elem;
+    if (e->kind == ESC_T_ENUM || e->kind == ESC_T_RECORD)
+      esc_out(b, "%s_list", e->decl->c_name);
+    else
+      esc_out(b, "es_%s_list", kind_names[e->kind]);
+  } else if (t->kind == ESC_T_RECORD && t->optional) {
+    esc_out(b, "const %s *", t->decl->c_name);
+  } else {
+    esc_out_base_ctype(b, t);
+  }
+}
+
+/* ---- canonical struct order ------------------------------------------- */
+
+/* Depth-first: a record is emitted after every record it holds by value. */
+static void visit_record(const esc_decl *r, const esc_decl **order, size_t *n,
+                         unsigned char *mark, size_t n_records) {
+  if (mark[r->index])
+    return;
+  mark[r->index] = 1;
+  for (const esc_field *f = r->fields; f; f = f->next)
+    if (f->type->kind == ESC_T_RECORD && !f->type->optional)
+      visit_record(f->type->decl, order, n, mark, n_records);
+  order[(*n)++] = r;
+}
+
+static void emit(const esc_schema *s, void *ctx, esc_struct_fn fn,
+                 const esc_decl *decl, const char *c_name,
+                 const char *schema_name, const char *role,
+                 const esc_field *fields, uint32_t n_fields, uint32_t version) {
+  esc_struct st = {decl, c_name, schema_name, role, fields, n_fields, version,
+                   {0}};
+  snprintf(st.id_text, sizeof st.id_text, "%.*s.%s", (int)s->name.n,
+           s->name.z, schema_name);
+  fn(s, &st, ctx);
+}
+
+void esc_each_struct(const esc_schema *s, void *ctx, esc_struct_fn fn) {
+  size_t n_records = 0, n = 0;
+  char name[512], c_name[512];
+  for (const esc_decl *d = s->decls; d; d = d->next)
+    if (d->kind == ESC_DECL_RECORD)
+      n_records++;
+  if (n_records) {
+    const esc_decl **order = calloc(n_records, sizeof *order);
+    unsigned char *mark = calloc(n_records, 1);
+    if (order && mark) {
+      for (const esc_decl *d = s->decls; d; d = d->next)
+        if (d->kind == ESC_DECL_RECORD)
+          visit_record(d, order, &n, mark, n_records);
+      for (size_t i = 0; i < n; i++) {
+        snprintf(name, sizeof name, "%.*s", (int)order[i]->name.n,
+                 order[i]->name.z);
+        emit(s, ctx, fn, order[i], order[i]->c_name, name, "ES_ROLE_RECORD",
+             order[i]->fields, order[i]->n_fields, 1);
+      }
+    }
+    free(order);
+    free(mark);
+  }
+  for (const esc_decl *a = s->decls; a; a = a->next) {
+    if (a->kind != ESC_DECL_AGGREGATE && a->kind != ESC_DECL_SAGA)
+      continue;
+    if (a->has_state || a->kind == ESC_DECL_SAGA) {
+      snprintf(name, sizeof name, "%.*s#state", (int)a->name.n, a->name.z);
+      snprintf(c_name, sizeof c_name, "%s_state", a->c_name);
+      emit(s, ctx, fn, a, c_name, name,
+           a->kind == ESC_DECL_SAGA ? "ES_ROLE_SAGA_STATE" : "ES_ROLE_STATE",
+           a->fields, a->n_fields, 1);
+    }
+    if (a->kind == ESC_DECL_SAGA)
+      continue;
+    for (const esc_decl *m = a->commands; m; m = m->next) {
+      snprintf(name, sizeof name, "%.*s.%.*s", (int)a->name.n, a->name.z,
+               (int)m->name.n, m->name.z);
+      emit(s, ctx, fn, m, m->c_name, name, "ES_ROLE_COMMAND", m->fields,
+           m->n_fields, 1);
+    }
+    for (const esc_decl *e = a->events; e; e = e->next) {
+      snprintf(name, sizeof name, "%.*s.%.*s", (int)a->name.n, a->name.z,
+               (int)e->name.n, e->name.z);
+      emit(s, ctx, fn, e, e->c_name, name, "ES_ROLE_EVENT", e->fields,
+           e->n_fields, e->version);
+    }
+  }
+}
+
+/* ---- layout hash ------------------------------------------------------- */
+
+static uint64_t fnv(uint64_t h, const char *s, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    h ^= (unsigned char)s[i];
+    h *= UINT64_C(1099511628211);
+  }
+  return h;
+}
+
+static uint64_t hash_type(uint64_t h, const esc_type *t, int depth);
+
+static uint64_t hash_fields(uint64_t h, const esc_field *fields, int depth) {
+  for (const esc_field *f = fields; f; f = f->next) {
+    h = fnv(h, f->name.z, f->name.n);
+    h = fnv(h, ":", 1);
+    h = hash_type(h, f->type, depth);
+    h = fnv(h, ";", 1);
+  }
+  return h;
+}
+
+static uint64_t hash_type(uint64_t h, const esc_type *t, int depth) {
+  const char *k = t->kind == ESC_T_LIST ? "list" : esc_kind_name(t->kind);
+  h = fnv(h, k, strlen(k));
+  if (t->optional)
+    h = fnv(h, "?", 1);
+  if (t->kind == ESC_T_LIST) {
+    h = fnv(h, "<", 1);
+    h = hash_type(h, t->elem, depth);
+    h = fnv(h, ">", 1);
+  } else if (t->kind == ESC_T_ENUM) {
+    h = fnv(h, t->decl->name.z, t->decl->name.n);
+    for (const esc_name_list *v = t->decl->values; v; v = v->next)
+      h = fnv(h, v->name.z, v->name.n);
+  } else if (t->kind == ESC_T_RECORD) {
+    h = fnv(h, t->decl->name.z, t->decl->name.n);
+    /* Recursion through list<> or ? stops at the name. */
+    if (depth < 16) {
+      h = fnv(h, "{", 1);
+      h = hash_fields(h, t->decl->fields, depth + 1);
+      h = fnv(h, "}", 1);
+    }
+  }
+  return h;
+}
+
+uint64_t esc_layout_hash(const esc_field *fields) {
+  return hash_fields(UINT64_C(14695981039346656037), fields, 0);
+}
+
+void esc_upper_snake(const char *z, size_t n, char *out, size_t cap) {
+  size_t o = 0;
+  for (size_t k = 0; k < n && o + 2 < cap; k++) {
+    char c = z[k];
+    if (c >= 'A' && c <= 'Z' && k > 0 && o > 0 && out[o - 1] != '_') {
+      char p = z[k - 1];
+      bool next_lower = k + 1 < n && z[k + 1] >= 'a' && z[k + 1] <= 'z';
+      if ((p >= 'a' && p <= 'z') || (p >= '0' && p <= '9') ||
+          (p >= 'A' && p <= 'Z' && next_lower))
+        out[o++] = '_';
+    }
+    out[o++] = (c >= 'a' && c <= 'z') ? (char)(c - 32) : c;
+  }
+  out[o] = '\0';
+}
+
+void esc_template(es_buf *b, int which, const esc_tpl_vars *v) {
+  const char *t = esc_templates[which];
+  while (*t) {
+    const char *at = strchr(t, '@');
+    const char *end = at ? strchr(at + 1, '@') : NULL;
+    const char *val = NULL;
+    if (!at || !end) {
+      es_buf_append(b, t, strlen(t));
+      return;
+    }
+    es_buf_append(b, t, (size_t)(at - t));
+    size_t n = (size_t)(end - at - 1);
+#define VAR(name, value)                                                       \
+  if (n == sizeof name - 1 && memcmp(at + 1, name, n) == 0)                    \
+  val = (value)
+    VAR("BASE", v->base);
+    VAR("GUARD", v->guard);
+    VAR("PREFIX", v->prefix);
+    VAR("STUBS", v->stubs);
+    VAR("VERSION", ESGEN_VERSION);
+    VAR("ABI", ES_ABI_STRING);
+#undef VAR
+    if (val) {
+      es_buf_append(b, val, strlen(val));
+      t = end + 1;
+    } else {
+      es_buf_append(b, at, 1);
+      t = at + 1;
+    }
+  }
+}

@@ -1,0 +1,170 @@
+/*
+ * main.c - the esgen command line.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <es/es.h>
+
+#include "frontend.h"
+#include "gen.h"
+#include "output.h"
+
+static const char usage[] =
+    "usage: esgen [options] FILE.es\n"
+    "\n"
+    "Compiles an event-sourcing schema into C: FILE.es.h and FILE.es.c.\n"
+    "\n"
+    "options:\n"
+    "  -o DIR        write FILE.es.h and FILE.es.c into DIR (default: .)\n"
+    "  --stubs FILE  write a skeleton of every function you must write to\n"
+    "                FILE (never overwrites it); only the skeleton is\n"
+    "                written unless -o is given too\n"
+    "  --check       check the schema and report problems; write nothing\n"
+    "  --graph       print a Mermaid flowchart of the schema to stdout\n"
+    "  --version     print the version and exit\n"
+    "  --help        print this help and exit\n"
+    "\n"
+    "Exit status: 0 on success, 1 on any error (nothing is written then).\n";
+
+static int fail_usage(const char *fmt, const char *arg) {
+  fprintf(stderr, "esgen: error: ");
+  fprintf(stderr, fmt, arg);
+  fprintf(stderr, "\nusage: esgen [options] FILE.es (try 'esgen --help')\n");
+  return 1;
+}
+
+static const char *basename_of(const char *path) {
+  const char *slash = strrchr(path, '/');
+  return slash ? slash + 1 : path;
+}
+
+static int write_out(const char *path, es_buf *b, bool keep_existing) {
+  int err = esc_write_file(path, b->data ? (const char *)b->data : "", b->len,
+                           keep_existing);
+  if (err == EEXIST && keep_existing) {
+    fprintf(stderr,
+            "esgen: error: '%s' already exists; esgen never overwrites your "
+            "code (remove it or pick another name)\n",
+            path);
+    return 1;
+  }
+  if (err) {
+    fprintf(stderr, "esgen: error: cannot write '%s': %s\n", path,
+            strerror(err));
+    return 1;
+  }
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  const char *input = NULL, *outdir = NULL, *stubs = NULL;
+  bool check = false, graph = false;
+  esc_schema *s = NULL;
+  es_buf h = ES_BUF_INIT, c = ES_BUF_INIT, st = ES_BUF_INIT, g = ES_BUF_INIT;
+  int rc = 1, warnings = 0;
+
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+      fputs(usage, stdout);
+      return 0;
+    } else if (strcmp(a, "--version") == 0) {
+      printf("esgen %s (libes ABI %d)\n", ESGEN_VERSION, ES_ABI_VERSION);
+      return 0;
+    } else if (strcmp(a, "-o") == 0 || strcmp(a, "--stubs") == 0) {
+      if (i + 1 >= argc)
+        return fail_usage("'%s' needs an argument", a);
+      if (a[1] == 'o')
+        outdir = argv[++i];
+      else
+        stubs = argv[++i];
+    } else if (strncmp(a, "-o", 2) == 0 && a[2]) {
+      outdir = a + 2;
+    } else if (strcmp(a, "--check") == 0) {
+      check = true;
+    } else if (strcmp(a, "--graph") == 0) {
+      graph = true;
+    } else if (a[0] == '-' && a[1]) {
+      return fail_usage("unknown option '%s'", a);
+    } else if (input) {
+      return fail_usage("more than one schema given ('%s')", a);
+    } else {
+      input = a;
+    }
+  }
+  if (!input)
+    return fail_usage("%s", "no schema file given");
+
+  /* Large schemas make large outputs; the cap only guards against bugs. */
+  es_buf_init(&h, (size_t)1 << 30);
+  es_buf_init(&c, (size_t)1 << 30);
+  es_buf_init(&st, (size_t)1 << 30);
+  es_buf_init(&g, (size_t)1 << 30);
+
+  if (esc_compile_file(input, stderr, &s, &warnings) != 0)
+    goto done;
+  if (check) {
+    rc = 0;
+    goto done;
+  }
+
+  const char *base = basename_of(input);
+  if (graph) {
+    if (esc_gen_graph(s, &g) != 0)
+      goto oom;
+    fwrite(g.data, 1, g.len, stdout);
+    if (fflush(stdout) != 0) {
+      fprintf(stderr, "esgen: error: cannot write to stdout: %s\n",
+              strerror(errno));
+      goto done;
+    }
+    if (!stubs && !outdir) {
+      rc = 0;
+      goto done;
+    }
+  }
+  if (stubs) {
+    if (esc_gen_stubs(s, base, basename_of(stubs), &st) != 0)
+      goto oom;
+    if (write_out(stubs, &st, true) != 0)
+      goto done;
+    if (!outdir) {
+      rc = 0;
+      goto done;
+    }
+  }
+
+  /* Both outputs are complete in memory before either file is touched. */
+  if (esc_gen_header(s, base, &h) != 0 || esc_gen_source(s, base, &c) != 0)
+    goto oom;
+  {
+    char path[4096];
+    const char *dir = outdir ? outdir : ".";
+    if (snprintf(path, sizeof path, "%s/%s.h", dir, base) >= (int)sizeof path)
+      goto toolong;
+    if (write_out(path, &h, false) != 0)
+      goto done;
+    if (snprintf(path, sizeof path, "%s/%s.c", dir, base) >= (int)sizeof path)
+      goto toolong;
+    if (write_out(path, &c, false) != 0)
+      goto done;
+  }
+  rc = 0;
+  goto done;
+
+toolong:
+  fprintf(stderr, "esgen: error: output path is too long\n");
+  goto done;
+oom:
+  fprintf(stderr, "esgen: error: out of memory while generating code\n");
+done:
+  es_buf_close(&h);
+  es_buf_close(&c);
+  es_buf_close(&st);
+  es_buf_close(&g);
+  esc_schema_free(s);
+  return rc;
+}

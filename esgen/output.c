@@ -1,0 +1,74 @@
+/*
+ * output.c - atomic file output (temp file + rename, or link for files
+ * that must never be replaced).
+ */
+#include "output.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Whether `path` holds exactly `data`. */
+static bool same_content(const char *path, const void *data, size_t len) {
+  FILE *f = fopen(path, "rb");
+  bool same = false;
+  if (!f)
+    return false;
+  char *buf = malloc(len + 1);
+  if (buf) {
+    size_t got = fread(buf, 1, len + 1, f);
+    same = got == len && memcmp(buf, data, len) == 0;
+    free(buf);
+  }
+  fclose(f);
+  return same;
+}
+
+int esc_write_file(const char *path, const void *data, size_t len,
+                   bool keep_existing) {
+  char tmp[4096];
+  int fd, err = 0;
+  const char *p = data;
+  size_t left = len;
+
+  if (keep_existing && access(path, F_OK) == 0)
+    return EEXIST;
+  if (!keep_existing && same_content(path, data, len))
+    return 0;
+  if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >=
+      (int)sizeof tmp)
+    return ENAMETOOLONG;
+  fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0644);
+  if (fd < 0)
+    return errno;
+  while (left) {
+    ssize_t n = write(fd, p, left);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      err = errno;
+      break;
+    }
+    p += n;
+    left -= (size_t)n;
+  }
+  if (close(fd) != 0 && !err)
+    err = errno;
+  if (!err) {
+    if (keep_existing) {
+      /* link() fails if the target exists: no window for a race to
+       * clobber a file the user created meanwhile. */
+      if (link(tmp, path) != 0)
+        err = errno;
+    } else if (rename(tmp, path) != 0) {
+      err = errno;
+    }
+  }
+  if (keep_existing || err)
+    unlink(tmp);
+  return err;
+}

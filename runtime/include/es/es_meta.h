@@ -1,0 +1,31 @@
+/*
+ * es_meta.h - the metadata stored with every event.
+ */
+#ifndef ES_META_H
+#define ES_META_H
+
+#include <stdint.h>
+
+#include "es_types.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct es_event_meta {
+  es_uuid event_id;
+  const char *aggregate; /* the stream: aggregate type name ... */
+  const char *key;       /* ... and instance key */
+  uint64_t version;      /* 1-based, within the stream */
+  uint64_t position;     /* 1-based, in the store's global order */
+  uint64_t type_id;
+  uint32_t type_version; /* the version the event was written with */
+  es_timestamp timestamp;
+  es_uuid correlation_id;
+  es_uuid causation_id;
+};
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,4 @@
+
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
