@@ -34,13 +34,6 @@ void es_buf_clear(es_buf *b) {
   b->err = 0;
 }
 
-/* Sets the sticky error (the first one wins) and returns it. */
-static int buf_fail(es_buf *b, int rc) {
-  if (!b->err)
-    b->err = rc;
-  return b->err;
-}
-
 /* Doubles the capacity until `n` more bytes fit, never allocating past
  * `max`; the content is kept on failure. Also called with a NULL `data`
  * and any `n` (even 0) to get a first allocation. */
@@ -51,8 +44,10 @@ int es__buf_grow(es_buf *b, size_t n) {
 
   if (b->err)
     return b->err;
-  if (n > SIZE_MAX - b->len || b->len + n > max)
-    return buf_fail(b, ES_ETOOBIG);
+  if (n > SIZE_MAX - b->len || b->len + n > max) {
+    es_buf_fail(b, ES_ETOOBIG);
+    return b->err;
+  }
   need = b->len + n;
   if (b->data && need <= b->cap)
     return 0;
@@ -68,8 +63,10 @@ int es__buf_grow(es_buf *b, size_t n) {
     cap = need;
     p = realloc(b->data, cap);
   }
-  if (!p)
-    return buf_fail(b, ES_ENOMEM);
+  if (!p) {
+    es_buf_fail(b, ES_ENOMEM);
+    return b->err;
+  }
   b->data = p;
   b->cap = cap;
   return 0;

@@ -86,10 +86,12 @@ static int may_emit(const es_decision *d, const es_type_desc *t) {
   return 0;
 }
 
-/* On failure nothing of the event stays in `payloads`. */
+/* On failure `payloads` is as it was (its sticky `err` included), so the
+ * decide function may still reject; the error is kept in `fault`. */
 int es_decision_emit(es_decision *d, const es_type_desc *t,
                      const void *event) {
   size_t start = d->payloads.len;
+  int err = d->payloads.err;
   es_emitted *e;
   int rc;
 
@@ -107,6 +109,7 @@ int es_decision_emit(es_decision *d, const es_type_desc *t,
   if (rc) {
     if (d->payloads.len > start)
       d->payloads.len = start;
+    d->payloads.err = err;
     return decision_fault(d, rc);
   }
 

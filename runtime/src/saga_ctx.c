@@ -88,12 +88,14 @@ static es_effect *effect_add(es_saga_ctx *c, uint32_t kind, int *rc) {
   return e;
 }
 
-/* On failure nothing of the command stays in `payloads`. */
+/* On failure `payloads` is as it was (its sticky `err` included); the
+ * error is kept in `fault`. */
 int es_saga_send(es_saga_ctx *c, const es_aggregate_desc *agg,
                  uint32_t command, const char *key, const void *value) {
   const es_saga_desc *saga = c->saga;
   const es_type_desc *t;
   size_t start = c->payloads.len, klen;
+  int err = c->payloads.err;
   uint32_t target;
   es_effect *e;
   int rc;
@@ -128,6 +130,7 @@ int es_saga_send(es_saga_ctx *c, const es_aggregate_desc *agg,
 fail:
   if (c->payloads.len > start)
     c->payloads.len = start;
+  c->payloads.err = err;
   return saga_fault(c, rc);
 }
 

@@ -164,6 +164,23 @@ Test(arena, calloc_zeroes_even_after_reset) {
   cr_assert_not_null(es_arena_calloc(&a, 10, 0));
 }
 
+Test(arena, alloc_array_checks_overflow) {
+  uint32_t *items = es_arena_alloc_array(&a, 1000, sizeof(uint32_t));
+  cr_assert_not_null(items);
+  cr_assert_eq((uintptr_t)items % ALIGN, 0);
+  for (uint32_t i = 0; i < 1000; i++)
+    items[i] = i;
+  cr_assert_geq(es_arena_used(&a), 4000);
+  size_t used = es_arena_used(&a);
+  cr_assert_null(es_arena_alloc_array(&a, SIZE_MAX / 4 + 1, 4));
+  cr_assert_null(es_arena_alloc_array(&a, 2, SIZE_MAX / 2 + 1));
+  cr_assert_eq(es_arena_used(&a), used);
+  cr_assert_not_null(es_arena_alloc_array(&a, 0, 8), "empty list");
+  cr_assert_not_null(es_arena_alloc_array(&a, 8, 0));
+  for (uint32_t i = 0; i < 1000; i++)
+    cr_assert_eq(items[i], i);
+}
+
 Test(arena, reset_keeps_only_the_largest_chunk) {
   for (int i = 0; i < 200; i++)
     es_arena_alloc(&a, 4000);

@@ -16,13 +16,6 @@
 #include "es/es_buf.h"
 #include "es/es_mp.h"
 
-/* Under ASan, an impossible malloc must return NULL as it does without it
- * (the huge_max test relies on that) instead of aborting the process. */
-const char *__asan_default_options(void);
-const char *__asan_default_options(void) {
-  return "allocator_may_return_null=1";
-}
-
 TestSuite(buf, .timeout = 10);
 TestSuite(mp, .timeout = 10);
 

@@ -194,7 +194,13 @@ Test(emit, encoder_failure_is_rolled_back_and_kept_as_fault) {
   size_t len = d.payloads.len;
   cr_assert_eq(es_decision_emit(&d, &broken_t, &w), ES_EBOUND);
   cr_assert_eq(d.payloads.len, len, "partial event bytes left behind");
+  cr_assert_eq(d.payloads.err, 0, "the buffer must not stay poisoned");
   cr_assert_eq(d.n_emitted, 1);
+  cr_assert_eq(d.fault, ES_EBOUND);
+  /* later emits still work; the fault stays */
+  cr_assert_eq(es_decision_emit(&d, &withdrawn_t, &w), 0);
+  cr_assert_eq(d.n_emitted, 2);
+  cr_assert_eq(d.emitted[1].offset, len);
   cr_assert_eq(d.fault, ES_EBOUND);
 }
 
@@ -217,6 +223,9 @@ Test(emit, payload_limit_is_etoobig) {
   cr_assert_eq(es_decision_emit(&d, &deposited_t, &e), ES_ETOOBIG);
   cr_assert_eq(d.n_emitted, 1);
   cr_assert_eq(d.payloads.len, 3);
+  cr_assert_eq(d.payloads.err, 0);
+  cr_assert_eq(d.fault, ES_ETOOBIG);
+  cr_assert_eq(es_decision_reject(&d, 1, "too much"), ES_EREJECTED);
   cr_assert_eq(d.fault, ES_ETOOBIG);
 }
 

@@ -164,8 +164,13 @@ Test(saga, encoder_failure_leaves_no_trace) {
   size_t len = c.payloads.len;
   cr_assert_eq(es_saga_send(&c, &ledger, 1, "1", &a), ES_EBOUND);
   cr_assert_eq(c.payloads.len, len);
+  cr_assert_eq(c.payloads.err, 0, "the buffer must not stay poisoned");
   cr_assert_eq(c.n_effects, 1);
   cr_assert_eq(c.fault, ES_EBOUND);
+  cr_assert_eq(es_saga_send(&c, &ledger, 0, "2", &a), 0);
+  cr_assert_eq(c.n_effects, 2);
+  cr_assert_eq(c.effects[1].offset, len);
+  cr_assert_eq(c.fault, ES_EBOUND, "the first fault stays");
 }
 
 /* 11 bytes hold one 2-byte command but not two: the mp writers reserve
@@ -177,6 +182,10 @@ Test(saga, payload_limit_is_etoobig) {
   cr_assert_eq(es_saga_send(&c, &ledger, 0, "1", &a), ES_ETOOBIG);
   cr_assert_eq(c.n_effects, 1);
   cr_assert_eq(c.payloads.len, 2);
+  cr_assert_eq(c.payloads.err, 0);
+  cr_assert_eq(c.fault, ES_ETOOBIG);
+  /* timers need no payload room */
+  cr_assert_eq(es_saga_schedule(&c, "t", 5), 0);
 }
 
 Test(saga, schedule_and_cancel) {
