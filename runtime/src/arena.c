@@ -85,8 +85,8 @@ static es__arena_chunk *arena_grow(es_arena *a, size_t size) {
 
   want = ES__ARENA_FIRST;
   if (a->head) {
-    want = a->head->size <= ES__ARENA_MAX / 2 ? a->head->size * 2
-                                               : ES__ARENA_MAX;
+    want =
+        a->head->size <= ES__ARENA_MAX / 2 ? a->head->size * 2 : ES__ARENA_MAX;
     if (want < ES__ARENA_FIRST)
       want = ES__ARENA_FIRST;
   }

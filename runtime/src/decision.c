@@ -88,8 +88,7 @@ static int may_emit(const es_decision *d, const es_type_desc *t) {
 
 /* On failure `payloads` is as it was (its sticky `err` included), so the
  * decide function may still reject; the error is kept in `fault`. */
-int es_decision_emit(es_decision *d, const es_type_desc *t,
-                     const void *event) {
+int es_decision_emit(es_decision *d, const es_type_desc *t, const void *event) {
   size_t start = d->payloads.len;
   int err = d->payloads.err;
   es_emitted *e;

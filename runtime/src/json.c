@@ -185,12 +185,9 @@ static int put_record(es_buf *b, const es_type_desc *t, const void *value,
 static int put_value(es_buf *b, const es_field_desc *f, const void *p,
                      int depth) {
   switch (f->kind) {
-  case ES_KIND_BOOL: {
-    bool v;
-    memcpy(&v, p, sizeof v);
-    put(b, v ? "true" : "false");
+  case ES_KIND_BOOL: /* read as a byte: a garbage bool must not be UB */
+    put(b, *(const unsigned char *)p ? "true" : "false");
     return 0;
-  }
   case ES_KIND_I8: {
     int8_t v;
     memcpy(&v, p, sizeof v);
@@ -338,9 +335,7 @@ static int put_field(es_buf *b, const es_field_desc *f, const void *value,
     return put_record(b, f->record, rec, depth + 1);
   }
   if (f->optional) {
-    bool has;
-    memcpy(&has, (const unsigned char *)value + f->has_offset, sizeof has);
-    if (!has) {
+    if (!((const unsigned char *)value)[f->has_offset]) {
       put(b, "null");
       return 0;
     }

@@ -13,9 +13,9 @@
 
 /* What one header says: skip `hdr + len` bytes, then `items` values. */
 typedef struct mp_head {
-  size_t hdr;      /* bytes of the header itself */
-  uint64_t len;    /* payload bytes after the header */
-  uint64_t items;  /* values inside (2 per map entry) */
+  size_t hdr;     /* bytes of the header itself */
+  uint64_t len;   /* payload bytes after the header */
+  uint64_t items; /* values inside (2 per map entry) */
   int is_container;
 } mp_head;
 

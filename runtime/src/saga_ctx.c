@@ -90,8 +90,8 @@ static es_effect *effect_add(es_saga_ctx *c, uint32_t kind, int *rc) {
 
 /* On failure `payloads` is as it was (its sticky `err` included); the
  * error is kept in `fault`. */
-int es_saga_send(es_saga_ctx *c, const es_aggregate_desc *agg,
-                 uint32_t command, const char *key, const void *value) {
+int es_saga_send(es_saga_ctx *c, const es_aggregate_desc *agg, uint32_t command,
+                 const char *key, const void *value) {
   const es_saga_desc *saga = c->saga;
   const es_type_desc *t;
   size_t start = c->payloads.len, klen;

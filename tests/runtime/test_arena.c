@@ -39,8 +39,8 @@ Test(arena, static_initializer_is_usable) {
 }
 
 Test(arena, results_are_max_aligned) {
-  static const size_t sizes[] = {1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 100, 4095,
-                                 4096, 4097, 5000, 70000};
+  static const size_t sizes[] = {1,  2,  3,   7,    8,    9,    15,   16,
+                                 17, 31, 100, 4095, 4096, 4097, 5000, 70000};
   for (int round = 0; round < 3; round++)
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
       void *p = es_arena_alloc(&a, sizes[i]);

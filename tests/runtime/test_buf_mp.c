@@ -38,8 +38,8 @@ static void ref_destroy(ref *r) { msgpack_sbuffer_destroy(&r->sb); }
 static void assert_same(const es_buf *b, const ref *r, const char *what,
                         unsigned long long v) {
   cr_assert_eq(b->err, 0, "%s %llu: err %d", what, v, b->err);
-  cr_assert_eq(b->len, r->sb.size, "%s %llu: %zu bytes, msgpack-c %zu", what,
-               v, b->len, r->sb.size);
+  cr_assert_eq(b->len, r->sb.size, "%s %llu: %zu bytes, msgpack-c %zu", what, v,
+               b->len, r->sb.size);
   cr_assert(memcmp(b->data, r->sb.data, b->len) == 0,
             "%s %llu: bytes differ (first byte %02x vs %02x)", what, v,
             b->data[0], (unsigned char)r->sb.data[0]);
@@ -315,8 +315,8 @@ Test(mp, unsigned_narrow_packers_agree) {
 }
 
 Test(mp, floats_match_msgpack_c_and_round_trip_bitwise) {
-  static const double dcases[] = {0.0,     -0.0,    1.5,      -2.25,
-                                  0.1,     DBL_MAX, DBL_MIN,  -DBL_MAX,
+  static const double dcases[] = {0.0,      -0.0,     1.5,       -2.25,
+                                  0.1,      DBL_MAX,  DBL_MIN,   -DBL_MAX,
                                   4.9e-324, INFINITY, -INFINITY, NAN};
   es_buf b = ES_BUF_INIT;
   ref r;
@@ -364,8 +364,8 @@ Test(mp, f64_narrows_into_f32_reader) {
   es_buf_close(&b);
 }
 
-static const size_t blob_lens[] = {0,   1,     15,    16,    31,     32,
-                                   255, 256,   65535, 65536, 100000};
+static const size_t blob_lens[] = {0,   1,   15,    16,    31,    32,
+                                   255, 256, 65535, 65536, 100000};
 
 Test(mp, str_matches_msgpack_c_at_every_boundary) {
   char *src = malloc(100000);
@@ -449,8 +449,8 @@ Test(mp, bin_matches_msgpack_c_at_every_boundary) {
 }
 
 Test(mp, array_header_matches_msgpack_c_and_round_trips) {
-  static const uint32_t counts[] = {0,     1,     15,        16,       0xffff,
-                                    0x10000, 70000, 0xfffffffeu, UINT32_MAX};
+  static const uint32_t counts[] = {
+      0, 1, 15, 16, 0xffff, 0x10000, 70000, 0xfffffffeu, UINT32_MAX};
   es_buf b = ES_BUF_INIT;
   ref r;
   ref_init(&r);
@@ -496,7 +496,8 @@ Test(mp, writers_are_sticky_at_max) {
   es_buf_close(&b);
 }
 
-/* ---- msgpack-c reads what we write ---------------------------------------- */
+/* ---- msgpack-c reads what we write ----------------------------------------
+ */
 
 Test(mp, msgpack_c_unpacks_our_bytes) {
   es_buf b = ES_BUF_INIT;
@@ -559,14 +560,15 @@ Test(mp, msgpack_c_unpacks_our_bytes) {
   es_buf_close(&b);
 }
 
-/* ---- readers: accepted encodings and errors ------------------------------- */
+/* ---- readers: accepted encodings and errors -------------------------------
+ */
 
 Test(mp, readers_accept_non_shortest_integers) {
   /* 5 as uint16, uint64, int8, int64; -1 as int16 and int32 */
-  static const uint8_t in[] = {0xcd, 0x00, 0x05, 0xcf, 0, 0, 0,    0,    0,
-                               0,    0,    5,    0xd0, 5, 0xd3, 0,    0,    0,
-                               0,    0,    0,    0,    5, 0xd1, 0xff, 0xff, 0xd2,
-                               0xff, 0xff, 0xff, 0xff};
+  static const uint8_t in[] = {0xcd, 0x00, 0x05, 0xcf, 0,    0,    0,    0,
+                               0,    0,    0,    5,    0xd0, 5,    0xd3, 0,
+                               0,    0,    0,    0,    0,    0,    5,    0xd1,
+                               0xff, 0xff, 0xd2, 0xff, 0xff, 0xff, 0xff};
   es_mp_reader rd;
   int64_t v;
   uint64_t u;
@@ -595,11 +597,14 @@ Test(mp, integer_range_errors_leave_the_reader_in_place) {
   struct {
     int64_t value, lo, hi;
   } bad[] = {
-      {128, INT8_MIN, INT8_MAX},     {-129, INT8_MIN, INT8_MAX},
-      {32768, INT16_MIN, INT16_MAX}, {-32769, INT16_MIN, INT16_MAX},
+      {128, INT8_MIN, INT8_MAX},
+      {-129, INT8_MIN, INT8_MAX},
+      {32768, INT16_MIN, INT16_MAX},
+      {-32769, INT16_MIN, INT16_MAX},
       {(int64_t)INT32_MAX + 1, INT32_MIN, INT32_MAX},
       {(int64_t)INT32_MIN - 1, INT32_MIN, INT32_MAX},
-      {0, 1, 10},                    {11, 1, 10},
+      {0, 1, 10},
+      {11, 1, 10},
   };
   for (size_t i = 0; i < N_OF(bad); i++) {
     es_buf_clear(&b);
@@ -714,11 +719,11 @@ Test(mp, every_prefix_is_truncated) {
   struct {
     int kind;
     size_t n;
-  } cases[] = {{U, 0x80},   {U, 0x100},    {U, 0x10000},  {U, 0x100000000},
-               {I, 0},      {I, 1},        {I, 2},        {I, 3},
-               {F32, 0},    {F64, 0},      {STR, 5},      {STR, 40},
-               {STR, 300},  {STR, 70000},  {BIN, 5},      {BIN, 300},
-               {BIN, 70000}, {ARR, 3},     {ARR, 20},     {ARR, 70000}};
+  } cases[] = {{U, 0x80},    {U, 0x100},   {U, 0x10000}, {U, 0x100000000},
+               {I, 0},       {I, 1},       {I, 2},       {I, 3},
+               {F32, 0},     {F64, 0},     {STR, 5},     {STR, 40},
+               {STR, 300},   {STR, 70000}, {BIN, 5},     {BIN, 300},
+               {BIN, 70000}, {ARR, 3},     {ARR, 20},    {ARR, 70000}};
   static const int64_t ints[] = {-100, -1000, -100000, INT64_MIN};
 
   for (size_t c = 0; c < N_OF(cases); c++) {
@@ -820,8 +825,10 @@ Test(mp, huge_length_headers_fail_fast) {
     const uint8_t *p;
     size_t n;
     bool is_str;
-  } cases[] = {{str32, sizeof str32, true}, {bin32, sizeof bin32, false},
-               {str16, sizeof str16, true}, {str8, sizeof str8, true},
+  } cases[] = {{str32, sizeof str32, true},
+               {bin32, sizeof bin32, false},
+               {str16, sizeof str16, true},
+               {str8, sizeof str8, true},
                {fix, sizeof fix, true}};
   for (size_t i = 0; i < N_OF(cases); i++) {
     es_mp_reader rd;
@@ -960,8 +967,8 @@ Test(mp, skip_handles_every_type_as_msgpack_c_writes_it) {
   ref_init(&r);
   msgpack_packer *pk = &r.pk;
   static const char data[100000] = {0};
-  static const size_t ext_lens[] = {1, 2, 3, 4, 8, 16, 17, 255, 256, 65535,
-                                    65536};
+  static const size_t ext_lens[] = {1,  2,   3,   4,     8,    16,
+                                    17, 255, 256, 65535, 65536};
   int values = 0;
 
   msgpack_pack_nil(pk), values++;

@@ -95,10 +95,14 @@ static const es_event_route events[] = {
     {&broken_t, NULL, 0, NULL, 0, NULL},
 };
 static const char *const errors[] = {"InsufficientFunds", "AccountClosed"};
-static const es_aggregate_desc account = {
-    .name = "Account", .key_kind = ES_KEY_STRING, .n_commands = 2,
-    .commands = commands, .n_events = 3, .events = events, .n_errors = 2,
-    .errors = errors};
+static const es_aggregate_desc account = {.name = "Account",
+                                          .key_kind = ES_KEY_STRING,
+                                          .n_commands = 2,
+                                          .commands = commands,
+                                          .n_events = 3,
+                                          .events = events,
+                                          .n_errors = 2,
+                                          .errors = errors};
 
 enum { DEPOSIT, WITHDRAW };
 

@@ -38,10 +38,15 @@ static const es_field_desc point_fields[] = {
     {.name = "x", .kind = ES_KIND_I32, .offset = offsetof(point, x)},
     {.name = "y", .kind = ES_KIND_I32, .offset = offsetof(point, y)},
 };
-static const es_type_desc point_desc = {
-    .magic = ES_TYPE_DESC_MAGIC, .role = ES_ROLE_RECORD, .name = "Point",
-    .c_name = "t_point", .type_id = 1, .version = 1, .n_fields = 2,
-    .fields = point_fields, .size = sizeof(point)};
+static const es_type_desc point_desc = {.magic = ES_TYPE_DESC_MAGIC,
+                                        .role = ES_ROLE_RECORD,
+                                        .name = "Point",
+                                        .c_name = "t_point",
+                                        .type_id = 1,
+                                        .version = 1,
+                                        .n_fields = 2,
+                                        .fields = point_fields,
+                                        .size = sizeof(point)};
 
 typedef struct all {
   bool flag;
@@ -86,13 +91,18 @@ typedef struct all {
   bool has_opt_list;
 } all;
 
-#define F(nm, k, m) {.name = nm, .kind = k, .offset = offsetof(all, m)}
+#define F(nm, k, m)                                                            \
+  { .name = nm, .kind = k, .offset = offsetof(all, m) }
 #define OPT(nm, k, m)                                                          \
-  {.name = nm, .kind = k, .optional = 1, .offset = offsetof(all, m),          \
-   .has_offset = offsetof(all, has_##m)}
+  {                                                                            \
+    .name = nm, .kind = k, .optional = 1, .offset = offsetof(all, m),          \
+    .has_offset = offsetof(all, has_##m)                                       \
+  }
 #define LIST(nm, k, m, T)                                                      \
-  {.name = nm, .kind = k, .is_list = 1, .offset = offsetof(all, m),           \
-   .elem_size = sizeof(T)}
+  {                                                                            \
+    .name = nm, .kind = k, .is_list = 1, .offset = offsetof(all, m),           \
+    .elem_size = sizeof(T)                                                     \
+  }
 
 static const es_field_desc all_fields[] = {
     F("flag", ES_KIND_BOOL, flag),
@@ -110,14 +120,24 @@ static const es_field_desc all_fields[] = {
     F("by", ES_KIND_BYTES, by),
     F("ts", ES_KIND_TIMESTAMP, ts),
     F("id", ES_KIND_UUID, id),
-    {.name = "c", .kind = ES_KIND_ENUM, .offset = offsetof(all, c),
+    {.name = "c",
+     .kind = ES_KIND_ENUM,
+     .offset = offsetof(all, c),
      .enumeration = &color_desc},
-    {.name = "at", .kind = ES_KIND_RECORD, .offset = offsetof(all, at),
+    {.name = "at",
+     .kind = ES_KIND_RECORD,
+     .offset = offsetof(all, at),
      .record = &point_desc},
-    {.name = "maybe_at", .kind = ES_KIND_RECORD, .optional = 1,
-     .offset = offsetof(all, maybe_at), .record = &point_desc},
-    {.name = "nowhere", .kind = ES_KIND_RECORD, .optional = 1,
-     .offset = offsetof(all, nowhere), .record = &point_desc},
+    {.name = "maybe_at",
+     .kind = ES_KIND_RECORD,
+     .optional = 1,
+     .offset = offsetof(all, maybe_at),
+     .record = &point_desc},
+    {.name = "nowhere",
+     .kind = ES_KIND_RECORD,
+     .optional = 1,
+     .offset = offsetof(all, nowhere),
+     .record = &point_desc},
     OPT("opt_i32", ES_KIND_I32, opt_i32),
     OPT("opt_str", ES_KIND_STRING, opt_str),
     OPT("opt_id", ES_KIND_UUID, opt_id),
@@ -125,11 +145,17 @@ static const es_field_desc all_fields[] = {
     LIST("small", ES_KIND_I8, small, int8_t),
     LIST("shorts", ES_KIND_U16, shorts, uint16_t),
     LIST("names", ES_KIND_STRING, names, const char *),
-    {.name = "points", .kind = ES_KIND_RECORD, .is_list = 1,
-     .offset = offsetof(all, points), .elem_size = sizeof(point),
+    {.name = "points",
+     .kind = ES_KIND_RECORD,
+     .is_list = 1,
+     .offset = offsetof(all, points),
+     .elem_size = sizeof(point),
      .record = &point_desc},
-    {.name = "colors", .kind = ES_KIND_ENUM, .is_list = 1,
-     .offset = offsetof(all, colors), .elem_size = sizeof(color),
+    {.name = "colors",
+     .kind = ES_KIND_ENUM,
+     .is_list = 1,
+     .offset = offsetof(all, colors),
+     .elem_size = sizeof(color),
      .enumeration = &color_desc},
     LIST("flags", ES_KIND_BOOL, flags, bool),
     LIST("blobs", ES_KIND_BYTES, blobs, es_bytes),
@@ -138,16 +164,25 @@ static const es_field_desc all_fields[] = {
     LIST("times", ES_KIND_TIMESTAMP, times, es_timestamp),
     LIST("ids", ES_KIND_UUID, ids, es_uuid),
     LIST("empty", ES_KIND_U8, empty, uint8_t),
-    {.name = "opt_list", .kind = ES_KIND_I64, .is_list = 1, .optional = 1,
-     .offset = offsetof(all, opt_list), .has_offset = offsetof(all, has_opt_list),
+    {.name = "opt_list",
+     .kind = ES_KIND_I64,
+     .is_list = 1,
+     .optional = 1,
+     .offset = offsetof(all, opt_list),
+     .has_offset = offsetof(all, has_opt_list),
      .elem_size = sizeof(int64_t)},
 };
 
-static const es_type_desc all_desc = {
-    .magic = ES_TYPE_DESC_MAGIC, .role = ES_ROLE_EVENT, .name = "T.All",
-    .c_name = "t_all", .type_id = 2, .version = 1,
-    .n_fields = sizeof all_fields / sizeof all_fields[0], .fields = all_fields,
-    .size = sizeof(all)};
+static const es_type_desc all_desc = {.magic = ES_TYPE_DESC_MAGIC,
+                                      .role = ES_ROLE_EVENT,
+                                      .name = "T.All",
+                                      .c_name = "t_all",
+                                      .type_id = 2,
+                                      .version = 1,
+                                      .n_fields = sizeof all_fields /
+                                                  sizeof all_fields[0],
+                                      .fields = all_fields,
+                                      .size = sizeof(all)};
 
 static const es_uuid uuid1 = {{0x12, 0x3e, 0x45, 0x67, 0xe8, 0x9b, 0x12, 0xd3,
                                0xa4, 0x56, 0x42, 0x66, 0x14, 0x17, 0x40, 0x00}};
@@ -290,7 +325,7 @@ static const es_field_desc one_f_field[] = {
 static const es_field_desc one_by_field[] = {
     {.name = "b", .kind = ES_KIND_BYTES, .offset = offsetof(one, by)}};
 #define ONE_DESC(var, fl)                                                      \
-  static const es_type_desc var = {.magic = ES_TYPE_DESC_MAGIC,               \
+  static const es_type_desc var = {.magic = ES_TYPE_DESC_MAGIC,                \
                                    .name = "One",                              \
                                    .n_fields = 1,                              \
                                    .fields = fl,                               \
@@ -328,10 +363,10 @@ Test(json, valid_utf8_passes_through) {
 }
 
 Test(json, invalid_utf8_becomes_replacement_chars) {
-  expect_str("a\x80z", "\"a\\ufffdz\"");           /* lone continuation */
-  expect_str("a\xc3", "\"a\\ufffd\"");             /* cut at the end */
-  expect_str("\xe2\x82z", "\"\\ufffd\\ufffdz\"");  /* cut in the middle */
-  expect_str("\xc0\xaf", "\"\\ufffd\\ufffd\"");    /* overlong '/' */
+  expect_str("a\x80z", "\"a\\ufffdz\"");          /* lone continuation */
+  expect_str("a\xc3", "\"a\\ufffd\"");            /* cut at the end */
+  expect_str("\xe2\x82z", "\"\\ufffd\\ufffdz\""); /* cut in the middle */
+  expect_str("\xc0\xaf", "\"\\ufffd\\ufffd\"");   /* overlong '/' */
   expect_str("\xe0\x80\xaf", "\"\\ufffd\\ufffd\\ufffd\""); /* overlong */
   expect_str("\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\""); /* surrogate */
   expect_str("\xf4\x90\x80\x80",
@@ -395,8 +430,8 @@ Test(json, nan_and_infinity_are_null) {
 }
 
 Test(json, base64_rfc4648_vectors) {
-  static const char *const in[] = {"", "f", "fo", "foo", "foob", "fooba",
-                                   "foobar"};
+  static const char *const in[] = {"",     "f",     "fo",    "foo",
+                                   "foob", "fooba", "foobar"};
   static const char *const out[] = {"",         "Zg==",     "Zm8=",    "Zm9v",
                                     "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
   for (size_t i = 0; i < 7; i++) {
@@ -481,8 +516,11 @@ typedef struct node {
 static const es_type_desc node_desc;
 static const es_field_desc node_fields[] = {
     {.name = "v", .kind = ES_KIND_I32, .offset = offsetof(node, v)},
-    {.name = "next", .kind = ES_KIND_RECORD, .optional = 1,
-     .offset = offsetof(node, next), .record = &node_desc},
+    {.name = "next",
+     .kind = ES_KIND_RECORD,
+     .optional = 1,
+     .offset = offsetof(node, next),
+     .record = &node_desc},
 };
 static const es_type_desc node_desc = {.magic = ES_TYPE_DESC_MAGIC,
                                        .name = "Node",
@@ -509,4 +547,34 @@ Test(json, buffer_limit_is_etoobig) {
   cr_assert_eq(b.err, ES_ETOOBIG);
   cr_assert_eq(es_json_write(&one_s, &v, &b), ES_ETOOBIG, "sticky");
   es_buf_close(&b);
+}
+
+/* A bool or has_ flag holding a byte other than 0 or 1 (memory never set
+ * through a bool) reads as true, without undefined behaviour. */
+Test(json, any_nonzero_bool_byte_is_true) {
+  typedef struct flags {
+    bool on;
+    int32_t n;
+    bool has_n;
+  } flags;
+  static const es_field_desc f[] = {
+      {.name = "on", .kind = ES_KIND_BOOL, .offset = offsetof(flags, on)},
+      {.name = "n",
+       .kind = ES_KIND_I32,
+       .optional = 1,
+       .offset = offsetof(flags, n),
+       .has_offset = offsetof(flags, has_n)},
+  };
+  static const es_type_desc t = {.magic = ES_TYPE_DESC_MAGIC,
+                                 .name = "Flags",
+                                 .n_fields = 2,
+                                 .fields = f,
+                                 .size = sizeof(flags)};
+  unsigned char raw[sizeof(flags)];
+  memset(raw, 0, sizeof raw);
+  raw[offsetof(flags, on)] = 0x02;
+  raw[offsetof(flags, has_n)] = 0xff;
+  int32_t n = -5;
+  memcpy(raw + offsetof(flags, n), &n, sizeof n);
+  expect_json(&t, raw, "{\"on\":true,\"n\":-5}");
 }

@@ -17,7 +17,7 @@ Test(error, every_code_has_its_message_and_name) {
   int n = 0;
 #define CHECK(name, value, msg)                                                \
   cr_assert_eq(ES_##name, value);                                              \
-  cr_assert(value <= -30900 && value >= -30999, #name " out of range");       \
+  cr_assert(value <= -30900 && value >= -30999, #name " out of range");        \
   cr_assert_str_eq(es_strerror(ES_##name), msg);                               \
   cr_assert_str_eq(es_err_name(ES_##name), "ES_" #name);                       \
   n++;
@@ -104,8 +104,7 @@ Test(uuid, parse_is_strict_and_leaves_output_alone) {
   es_uuid u;
   memset(&u, 0x5a, sizeof u);
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-    cr_assert_eq(es_uuid_parse(&u, bad[i]), ES_EINVAL, "accepted '%s'",
-                 bad[i]);
+    cr_assert_eq(es_uuid_parse(&u, bad[i]), ES_EINVAL, "accepted '%s'", bad[i]);
     for (int k = 0; k < 16; k++)
       cr_assert_eq(u.bytes[k], 0x5a, "'%s' clobbered the output", bad[i]);
   }
@@ -132,8 +131,18 @@ Test(fnv, bytes_above_0x7f_are_unsigned) {
 /* ---- schema lookups ------------------------------------------------------ */
 
 #define TYPE(var, nm, id, ver)                                                 \
-  static const es_type_desc var = {ES_TYPE_DESC_MAGIC, ES_ROLE_EVENT, nm,     \
-                                   NULL, id, 0, ver, 0, NULL, 0, NULL, NULL,  \
+  static const es_type_desc var = {ES_TYPE_DESC_MAGIC,                         \
+                                   ES_ROLE_EVENT,                              \
+                                   nm,                                         \
+                                   NULL,                                       \
+                                   id,                                         \
+                                   0,                                          \
+                                   ver,                                        \
+                                   0,                                          \
+                                   NULL,                                       \
+                                   0,                                          \
+                                   NULL,                                       \
+                                   NULL,                                       \
                                    NULL}
 
 TYPE(t_deposit, "Account.Deposit", 10, 1);
@@ -153,8 +162,8 @@ static const es_event_route account_events[] = {
     {&t_withdrawn, NULL, 0, NULL, 0, NULL},
 };
 static const es_aggregate_desc account = {
-    "Account", ES_KEY_STRING, NULL, 2, account_cmds, 2, account_events,
-    0,         NULL,          0};
+    "Account", ES_KEY_STRING,  NULL, 2,    account_cmds,
+    2,         account_events, 0,    NULL, 0};
 static const es_command_route ledger_cmds[] = {{&t_post, NULL, 0, NULL}};
 static const es_aggregate_desc ledger = {
     "Ledger", ES_KEY_U64, NULL, 1, ledger_cmds, 0, NULL, 0, NULL, 0};
@@ -168,9 +177,9 @@ static const es_schema_desc schema = {
 
 Test(schema, find_type_by_id_and_version) {
   for (size_t i = 0; i < 7; i++)
-    cr_assert_eq(es_schema_find_type(&schema, types[i]->type_id,
-                                     types[i]->version),
-                 types[i], "entry %zu", i);
+    cr_assert_eq(
+        es_schema_find_type(&schema, types[i]->type_id, types[i]->version),
+        types[i], "entry %zu", i);
   cr_assert_null(es_schema_find_type(&schema, 30, 4));
   cr_assert_null(es_schema_find_type(&schema, 30, 0));
   cr_assert_null(es_schema_find_type(&schema, 0, 1));
@@ -180,11 +189,11 @@ Test(schema, find_type_by_id_and_version) {
 }
 
 Test(schema, find_type_in_empty_and_single_tables) {
-  static const es_schema_desc empty = {ES_ABI_VERSION, "e", 0, NULL, 0, NULL,
-                                       0,              NULL, 0, NULL};
+  static const es_schema_desc empty = {ES_ABI_VERSION, "e", 0,    NULL, 0,
+                                       NULL,           0,   NULL, 0,    NULL};
   static const es_type_desc *const one[] = {&t_post};
-  static const es_schema_desc single = {ES_ABI_VERSION, "s", 0, NULL, 0, NULL,
-                                        0,              NULL, 1, one};
+  static const es_schema_desc single = {ES_ABI_VERSION, "s", 0,    NULL, 0,
+                                        NULL,           0,   NULL, 1,    one};
   cr_assert_null(es_schema_find_type(&empty, 10, 1));
   cr_assert_eq(es_schema_find_type(&single, 50, 1), &t_post);
   cr_assert_null(es_schema_find_type(&single, 49, 1));

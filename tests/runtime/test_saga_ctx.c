@@ -70,10 +70,8 @@ static const es_saga_target sends[] = {
     {&ledger, 1, NULL},  /* Ledger.Broken */
     {&ledger, 9, NULL},  /* a command index the aggregate lacks */
 };
-static const es_saga_desc saga = {.name = "Transfer",
-                                  .key_kind = ES_KEY_UUID,
-                                  .n_sends = 4,
-                                  .sends = sends};
+static const es_saga_desc saga = {
+    .name = "Transfer", .key_kind = ES_KEY_UUID, .n_sends = 4, .sends = sends};
 
 static es_saga_ctx c;
 
