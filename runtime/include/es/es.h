@@ -22,6 +22,7 @@
 #include "es_meta.h"
 #include "es_mp.h"
 #include "es_saga.h"
+#include "es_store.h"
 #include "es_types.h"
 
 #ifdef __cplusplus

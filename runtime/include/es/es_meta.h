@@ -12,6 +12,12 @@
 extern "C" {
 #endif
 
+/* The longest stream key (an aggregate or saga instance key) and the
+ * longest aggregate type name, in bytes; keys are 1 .. ES_KEY_MAX bytes
+ * and never contain a NUL. */
+#define ES_KEY_MAX 255
+#define ES_STREAM_TYPE_MAX 255
+
 struct es_event_meta {
   es_uuid event_id;
   const char *aggregate; /* the stream: aggregate type name ... */

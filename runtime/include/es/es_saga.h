@@ -23,8 +23,8 @@
 extern "C" {
 #endif
 
-/* The longest key and timeout name accepted. */
-#define ES_KEY_MAX 255
+/* The longest timeout name accepted (ES_KEY_MAX, the longest key, is in
+ * es_meta.h: stores share it). */
 #define ES_TIMEOUT_NAME_MAX 63
 
 /* Why a command a saga sent was rejected. */

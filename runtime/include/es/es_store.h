@@ -1,0 +1,310 @@
+/*
+ * es_store.h - the event store interface: one vtable, several stores.
+ *
+ * A store keeps events in streams (aggregate type name + instance key),
+ * numbered per stream by a 1-based version, and in one global order
+ * numbered by a 1-based position. Besides events it keeps two kinds of
+ * small keyed blobs: one snapshot per stream and named checkpoints.
+ *
+ * Implementations: the memory store (es_store_open_memory(), here), the
+ * embedded log (planned) and PostgreSQL (planned); docs/storage.md maps
+ * every operation onto each. Applications call the es_store_*() functions,
+ * which check their arguments once for every implementation and then call
+ * through es_store_ops; an implementation only ever sees valid arguments.
+ *
+ * Ownership. Appended payloads are copied by the store before
+ * es_store_append() returns. Reads hand each event to a callback as an
+ * es_stored_event whose pointers (stream names, payload) are valid only
+ * during that call: copy what you keep. Snapshot and checkpoint blobs are
+ * copied into an es_buf the caller owns.
+ *
+ * Threads. Every function may be called from any number of threads at once
+ * on one store, except es_store_close(), which must be the last call.
+ * Callbacks run on the calling thread without any store lock held: they
+ * may call the store again (even append).
+ *
+ * Durability of an acknowledged append (es_store_append() returned 0):
+ *   memory      - visible to every later read of this store; gone with the
+ *                 process. Nothing touches disk.
+ *   embedded    - (planned) on disk: fdatasync'd before the call returns,
+ *                 concurrent appends sharing one sync (group commit).
+ *   PostgreSQL  - (planned) committed: as durable as the server's
+ *                 synchronous_commit setting makes a commit.
+ * A failed append (any nonzero return) has changed nothing in any store.
+ */
+#ifndef ES_STORE_H
+#define ES_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "es_buf.h"
+#include "es_desc.h" /* es_event_meta */
+#include "es_meta.h"
+#include "es_types.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Defaults used when an es_store_options field is 0. */
+#define ES_STORE_DEFAULT_MAX_EVENT ((size_t)1 << 20)         /* 1 MiB */
+#define ES_STORE_DEFAULT_MAX_BLOB ((size_t)16 << 20)         /* 16 MiB */
+#define ES_STORE_DEFAULT_MAX_APPEND_EVENTS ((uint32_t)65536)
+
+/* The most streams one es_store_append() may touch. */
+#define ES_STORE_MAX_APPEND_STREAMS 1024
+
+/* Limits and choices given at open; 0 fields take the defaults. */
+typedef struct es_store_options {
+  size_t max_event_size;       /* largest payload of one event, bytes */
+  size_t max_blob_size;        /* largest snapshot or checkpoint blob */
+  uint32_t max_append_events;  /* most events in one es_store_append() */
+} es_store_options;
+
+#define ES_STORE_OPTIONS_INIT {0, 0, 0}
+
+/* ---- appending -------------------------------------------------------- */
+
+/* What an append requires of a stream's current version (the version of
+ * its last event, 0 when it has none). */
+typedef enum es_expect_kind {
+  ES_EXPECT_ANY,       /* anything */
+  ES_EXPECT_NO_STREAM, /* no event yet (version 0) */
+  ES_EXPECT_EXISTS,    /* at least one event */
+  ES_EXPECT_EXACT      /* exactly `version` (EXACT 0 == NO_STREAM) */
+} es_expect_kind;
+
+typedef struct es_expected {
+  uint32_t kind;    /* es_expect_kind */
+  uint64_t version; /* ES_EXPECT_EXACT only */
+} es_expected;
+
+static inline es_expected es_expect_any(void) {
+  es_expected e = {ES_EXPECT_ANY, 0};
+  return e;
+}
+static inline es_expected es_expect_no_stream(void) {
+  es_expected e = {ES_EXPECT_NO_STREAM, 0};
+  return e;
+}
+static inline es_expected es_expect_exists(void) {
+  es_expected e = {ES_EXPECT_EXISTS, 0};
+  return e;
+}
+static inline es_expected es_expect_exact(uint64_t version) {
+  es_expected e = {ES_EXPECT_EXACT, version};
+  return e;
+}
+
+/* One event to append. Zero fields are filled in by the store: a zero
+ * event id becomes a fresh random (version 7, time-ordered) uuid, a zero
+ * timestamp becomes the time of the append (CLOCK_REALTIME, microseconds).
+ * Correlation and causation ids are stored as given (zero stays zero). */
+typedef struct es_new_event {
+  es_uuid event_id;
+  uint64_t type_id;      /* es_type_desc.type_id */
+  uint32_t type_version; /* es_type_desc.version */
+  es_timestamp timestamp;
+  es_uuid correlation_id;
+  es_uuid causation_id;
+  const void *payload; /* msgpack; may be NULL when len is 0 */
+  size_t len;
+} es_new_event;
+
+/* The events for one stream in an append, with that stream's expectation.
+ * A group with no events only checks its expectation (useful to make an
+ * append depend on another stream staying where it was read). */
+typedef struct es_append_stream {
+  const char *type; /* aggregate type name, 1 .. ES_STREAM_TYPE_MAX bytes */
+  const char *key;  /* instance key, 1 .. ES_KEY_MAX bytes */
+  es_expected expected;
+  const es_new_event *events;
+  uint32_t n_events;
+  uint64_t version; /* out: the stream's version after a successful append */
+} es_append_stream;
+
+/* What es_store_append() reports. */
+typedef struct es_append_result {
+  uint64_t first_position; /* of the first event appended */
+  uint64_t last_position;  /* of the last one */
+  uint32_t conflict;       /* ES_ECONFLICT: index of the failing group */
+  uint64_t actual_version; /* ES_ECONFLICT: that stream's current version */
+} es_append_result;
+
+/* ---- reading ---------------------------------------------------------- */
+
+/* One stored event as reads deliver it. Every pointer (meta.aggregate,
+ * meta.key, payload) is valid only during the callback it is passed to. */
+typedef struct es_stored_event {
+  es_event_meta meta;
+  const uint8_t *payload;
+  size_t len;
+} es_stored_event;
+
+/* Receives one event. Returning 0 continues; anything else stops the read,
+ * which returns that value (use an ES_E* code or a positive code of your
+ * own, distinct from 0). */
+typedef int (*es_event_fn)(const es_stored_event *ev, void *ctx);
+
+/* A snapshot's header; its bytes go into the caller's es_buf. */
+typedef struct es_snapshot_info {
+  uint64_t version; /* the stream version the state was taken at */
+  uint64_t layout;  /* es_type_desc.layout_hash of the state type */
+} es_snapshot_info;
+
+/* ---- the vtable --------------------------------------------------------- */
+
+typedef struct es_store es_store;
+
+/* What every store implements. Arguments reaching these are already
+ * checked by the es_store_*() wrappers (see each one for the contract);
+ * names and keys are NUL-terminated and within their limits. */
+typedef struct es_store_ops {
+  const char *name; /* "memory", "log", "postgres" */
+  void (*close)(es_store *s);
+  int (*append)(es_store *s, es_append_stream *streams, uint32_t n_streams,
+                es_append_result *res);
+  int (*read_stream)(es_store *s, const char *type, const char *key,
+                     uint64_t from_version, uint32_t max, es_event_fn fn,
+                     void *ctx);
+  int (*read_all)(es_store *s, uint64_t from_position, uint32_t max,
+                  es_event_fn fn, void *ctx);
+  int (*wait)(es_store *s, uint64_t after, int64_t timeout_us,
+              uint64_t *head);
+  void (*interrupt)(es_store *s);
+  int (*head)(es_store *s, uint64_t *position);
+  int (*stream_version)(es_store *s, const char *type, const char *key,
+                        uint64_t *version);
+  int (*snapshot_put)(es_store *s, const char *type, const char *key,
+                      const es_snapshot_info *info, const void *data,
+                      size_t len);
+  int (*snapshot_get)(es_store *s, const char *type, const char *key,
+                      es_snapshot_info *info, es_buf *data);
+  int (*checkpoint_put)(es_store *s, const char *name, uint64_t position,
+                        const void *data, size_t len);
+  int (*checkpoint_get)(es_store *s, const char *name, uint64_t *position,
+                        es_buf *data);
+} es_store_ops;
+
+/* The common head of every store; an implementation embeds it as its
+ * first member. Fields are for implementations, not applications. */
+struct es_store {
+  const es_store_ops *ops;
+  es_store_options opt; /* with the defaults filled in */
+};
+
+/* ---- opening and closing ------------------------------------------------ */
+
+/* Opens an empty memory store with the limits in `opt` (NULL: defaults).
+ * On success `*out` is the store, which the caller releases with
+ * es_store_close(). Returns 0, ES_EINVAL for a NULL `out`, or ES_ENOMEM
+ * (`*out` is then NULL). */
+int es_store_open_memory(es_store **out, const es_store_options *opt);
+
+/* Releases the store and everything it holds. No other call on `s` may be
+ * running or follow, including es_store_wait(): interrupt waiters first.
+ * Accepts NULL. */
+void es_store_close(es_store *s);
+
+/* The implementation's name ("memory"), or "" for NULL. */
+const char *es_store_kind(const es_store *s);
+
+/* ---- operations --------------------------------------------------------- */
+
+/* Appends every group in `streams[0 .. n_streams)` atomically: either each
+ * group's expectation holds and all their events land, in group order and
+ * within a group in array order, at consecutive global positions, or
+ * nothing changes. On success sets each group's `version` and, when `res`
+ * is not NULL, the first and last positions. Returns 0, or
+ * ES_ECONFLICT - a group's expectation failed; `res->conflict` is the first
+ *                such group, `res->actual_version` its stream's version;
+ * ES_EINVAL    - NULL store or streams, no group, more than
+ *                ES_STORE_MAX_APPEND_STREAMS groups, no event at all, an
+ *                empty or over-long type or key, an unknown expectation
+ *                kind, events NULL with n_events > 0, a payload NULL with
+ *                len > 0, or one stream named in two groups;
+ * ES_ETOOBIG   - more than max_append_events events, or a payload over
+ *                max_event_size;
+ * ES_ENOMEM, or an I/O error of a disk store. */
+int es_store_append(es_store *s, es_append_stream *streams,
+                    uint32_t n_streams, es_append_result *res);
+
+/* Shorthand for a one-group append to (type, key); `*version` (may be
+ * NULL) receives the stream's new version. Same errors. */
+int es_store_append_one(es_store *s, const char *type, const char *key,
+                        es_expected expected, const es_new_event *events,
+                        uint32_t n_events, uint64_t *version);
+
+/* Calls `fn` for the events of stream (type, key) with versions
+ * from_version, from_version + 1, ... (0 reads from 1), in version order,
+ * at most `max` of them (0: no limit), and only those present when the
+ * call began. A stream without events reads as empty. Returns 0, the
+ * callback's nonzero value, or ES_EINVAL (NULL store, callback, type or
+ * key; bad type or key length). */
+int es_store_read_stream(es_store *s, const char *type, const char *key,
+                         uint64_t from_version, uint32_t max, es_event_fn fn,
+                         void *ctx);
+
+/* Calls `fn` for every event at global positions from_position,
+ * from_position + 1, ... (0 reads from 1), in position order, at most
+ * `max` (0: no limit), and only those present when the call began; the
+ * positions delivered have no gaps. Returns 0, the callback's nonzero
+ * value, or ES_EINVAL. */
+int es_store_read_all(es_store *s, uint64_t from_position, uint32_t max,
+                      es_event_fn fn, void *ctx);
+
+/* Blocks until the head position is greater than `after`, for at most
+ * `timeout_us` microseconds (negative: no limit; 0: just checks). No
+ * polling: appends wake waiters. `*head` (may be NULL) receives the head
+ * seen. Returns 0, ES_ETIMEDOUT, ES_EINTERRUPTED after
+ * es_store_interrupt(), or ES_EINVAL. */
+int es_store_wait(es_store *s, uint64_t after, int64_t timeout_us,
+                  uint64_t *head);
+
+/* Makes every es_store_wait() blocked at the moment of the call return
+ * ES_EINTERRUPTED (later waits are unaffected). Accepts NULL. */
+void es_store_interrupt(es_store *s);
+
+/* The position of the last event appended (0 when empty) into
+ * `*position`. Returns 0 or ES_EINVAL. */
+int es_store_head(es_store *s, uint64_t *position);
+
+/* The version of stream (type, key) (0 when it has no events) into
+ * `*version`. Returns 0 or ES_EINVAL. */
+int es_store_stream_version(es_store *s, const char *type, const char *key,
+                            uint64_t *version);
+
+/* Stores `len` bytes (copied) as the snapshot of stream (type, key),
+ * replacing any earlier one. The stream need not exist. Returns 0,
+ * ES_EINVAL (NULL arguments, bad names, data NULL with len > 0),
+ * ES_ETOOBIG (len over max_blob_size), or ES_ENOMEM. */
+int es_store_snapshot_put(es_store *s, const char *type, const char *key,
+                          const es_snapshot_info *info, const void *data,
+                          size_t len);
+
+/* Copies the snapshot of stream (type, key) into `data` (cleared first;
+ * its `max` bounds the size) and its header into `*info`. Returns 0,
+ * ES_ENOTFOUND when there is none, ES_EINVAL, or the buffer's error
+ * (ES_ETOOBIG, ES_ENOMEM). */
+int es_store_snapshot_get(es_store *s, const char *type, const char *key,
+                          es_snapshot_info *info, es_buf *data);
+
+/* Stores the checkpoint named `name` (1 .. ES_KEY_MAX bytes): a position
+ * and an optional blob of `len` bytes (copied), replacing any earlier
+ * value. Projections keep their last handled position here; the runtime
+ * also keeps its command-id dedup window and saga records here. Returns
+ * 0, ES_EINVAL, ES_ETOOBIG (len over max_blob_size) or ES_ENOMEM. */
+int es_store_checkpoint_put(es_store *s, const char *name, uint64_t position,
+                            const void *data, size_t len);
+
+/* Reads checkpoint `name`: its position into `*position` and, when `data`
+ * is not NULL, its blob into `data` (cleared first). Returns 0,
+ * ES_ENOTFOUND, ES_EINVAL, or the buffer's error. */
+int es_store_checkpoint_get(es_store *s, const char *name, uint64_t *position,
+                            es_buf *data);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
