@@ -142,50 +142,78 @@ static const char *token_desc(int code) {
   }
 }
 
-static bool is_keyword(int code) { return code >= TK_SCHEMA && code <= TK_FALSE; }
+static bool is_keyword(int code) {
+  return code >= TK_SCHEMA && code <= TK_FALSE;
+}
 
 void esc_syntax_error(esc_parser *ps, int major, const esc_tok *tok,
-                      const int *expected, int n_expected) {
-  char list[256];
+                      const int *expected, int n_expected,
+                      const esc_tok *open) {
+  char list[512];
   size_t len = 0;
-  bool ident = false;
-  int shown = 0, n_show = 0;
+  bool ident = false, semi = false, rbrace = false;
+  int n_show = 0;
   int show[8];
+  esc_tok at = *tok;
 
   if (ps->failed)
     return;
   ps->failed = true;
   /* Wherever a name may stand, every keyword may too (to be refused with a
    * clear message), so "a name" covers them. */
-  for (int i = 0; i < n_expected; i++)
-    if (expected[i] == TK_IDENT)
-      ident = true;
-  for (int i = 0; i < n_expected && n_show < 8; i++) {
+  for (int i = 0; i < n_expected; i++) {
+    ident |= expected[i] == TK_IDENT;
+    semi |= expected[i] == TK_SEMI;
+    rbrace |= expected[i] == TK_RBRACE;
+  }
+  for (int i = 0; i < n_expected && n_show <= 7; i++) {
     if (ident && is_keyword(expected[i]))
+      continue;
+    /* The grammar takes 'schema' anywhere at the top so that the checker
+     * can say where it belongs; suggesting it mid-file would mislead. */
+    if (expected[i] == TK_SCHEMA && n_expected > 1 && ps->prev.n)
       continue;
     show[n_show++] = expected[i];
   }
   list[0] = '\0';
-  if (n_show >= 1 && n_show <= 4) {
-    for (shown = 0; shown < n_show; shown++) {
-      const char *sep = shown == 0 ? "" : shown == n_show - 1 ? " or " : ", ";
+  if (n_show >= 1 && n_show <= 7) {
+    for (int i = 0; i < n_show; i++) {
+      const char *sep = i == 0 ? "" : i == n_show - 1 ? " or " : ", ";
       int w = snprintf(list + len, sizeof list - len, "%s%s", sep,
-                       token_desc(show[shown]));
+                       token_desc(show[i]));
       if (w < 0 || (size_t)w >= sizeof list - len)
         break;
       len += (size_t)w;
     }
   }
+
+  /* A missing ';' or '}' is noticed only at the next token, often on a
+   * later line; the place to show is just after the previous one. */
+  if (ps->prev.n && (major == 0 || (semi && tok->line > ps->prev.line))) {
+    at.z = ps->prev.z + ps->prev.n;
+    at.n = 1;
+    at.line = ps->prev.line;
+    at.col = ps->prev.col + ps->prev.n;
+  }
+
   if (major == 0) {
     if (list[0])
-      esc_error(ps->diag, *tok, "expected %s at end of input", list);
+      esc_error(ps->diag, at, "expected %s at end of input", list);
     else
-      esc_error(ps->diag, *tok, "unexpected end of input");
+      esc_error(ps->diag, at, "unexpected end of input");
+    if (rbrace && open)
+      esc_note(ps->diag, *open, "to match this '{'");
+  } else if (ident && is_keyword(major)) {
+    esc_error(ps->diag, at, "'%.*s' is a reserved word and cannot be a name",
+              (int)tok->n, tok->z);
+  } else if (list[0] && at.z != tok->z) {
+    esc_error(ps->diag, at, "expected %s after '%.*s'", list, (int)ps->prev.n,
+              ps->prev.z);
   } else if (list[0]) {
-    esc_error(ps->diag, *tok, "expected %s before '%.*s'", list, (int)tok->n,
+    esc_error(ps->diag, at, "expected %s before '%.*s'", list, (int)tok->n,
               tok->z);
   } else {
-    esc_error(ps->diag, *tok, "unexpected '%.*s'", (int)tok->n, tok->z);
+    esc_error(ps->diag, at, "unexpected '%.*s'", (int)tok->n, tok->z);
   }
 }
 
@@ -267,13 +295,13 @@ static const struct {
   const char *name;
   int kind;
 } builtins[] = {
-    {"bool", ESC_T_BOOL},     {"i8", ESC_T_I8},
-    {"i16", ESC_T_I16},       {"i32", ESC_T_I32},
-    {"i64", ESC_T_I64},       {"u8", ESC_T_U8},
-    {"u16", ESC_T_U16},       {"u32", ESC_T_U32},
-    {"u64", ESC_T_U64},       {"f32", ESC_T_F32},
-    {"f64", ESC_T_F64},       {"string", ESC_T_STRING},
-    {"bytes", ESC_T_BYTES},   {"timestamp", ESC_T_TIMESTAMP},
+    {"bool", ESC_T_BOOL},   {"i8", ESC_T_I8},
+    {"i16", ESC_T_I16},     {"i32", ESC_T_I32},
+    {"i64", ESC_T_I64},     {"u8", ESC_T_U8},
+    {"u16", ESC_T_U16},     {"u32", ESC_T_U32},
+    {"u64", ESC_T_U64},     {"f32", ESC_T_F32},
+    {"f64", ESC_T_F64},     {"string", ESC_T_STRING},
+    {"bytes", ESC_T_BYTES}, {"timestamp", ESC_T_TIMESTAMP},
     {"uuid", ESC_T_UUID},
 };
 
@@ -309,16 +337,21 @@ esc_type *esc_type_list(esc_parser *ps, esc_tok kw, esc_type *elem) {
 }
 
 esc_type *esc_type_finish(esc_parser *ps, esc_type *t, bool optional,
-                          const esc_tok *max) {
+                          const esc_tok *max_kw, const esc_tok *max) {
   if (!t)
     return NULL;
   t->optional = optional;
-  if (max) {
+  if (max_kw && max) {
     t->has_max = true;
-    t->max_tok = *max;
-    if (!esc_tok_u64(*max, &t->max) || t->max > UINT32_MAX)
-      esc_error(ps->diag, *max, "bound '%.*s' is too large (at most %u)",
-                (int)max->n, max->z, (unsigned)UINT32_MAX);
+    /* "max 16", as one token for carets. */
+    t->max_tok = *max_kw;
+    if (max->line == max_kw->line)
+      t->max_tok.n = (uint32_t)(max->z + max->n - max_kw->z);
+    if (!esc_tok_u64(*max, &t->max) || t->max > UINT32_MAX) {
+      esc_error(ps->diag, t->max_tok, "'%.*s' is too large (at most %u)",
+                (int)t->max_tok.n, t->max_tok.z, (unsigned)UINT32_MAX);
+      t->max = UINT64_MAX; /* reported: no "max 0" on top */
+    }
   }
   return t;
 }
@@ -338,21 +371,25 @@ esc_literal *esc_literal_new(esc_parser *ps, int kind, esc_tok tok,
 }
 
 /* Reports a second occurrence of a block that may appear once. */
-static bool once(esc_parser *ps, bool seen, esc_tok kw, const char *what) {
-  if (seen)
+static bool once(esc_parser *ps, bool seen, esc_tok kw, const char *what,
+                 esc_tok first) {
+  if (seen) {
     esc_error(ps->diag, kw, "'%s' given twice in '%.*s'", what,
               (int)ps->cur->name.n, ps->cur->name.z);
+    esc_note(ps->diag, first, "first given here");
+  }
   return !seen;
 }
 
 void esc_set_key(esc_parser *ps, esc_tok kw, esc_tok type) {
-  if (!ps->cur || !once(ps, ps->cur->key.type.n != 0, kw, "key"))
+  if (!ps->cur ||
+      !once(ps, ps->cur->key.type.n != 0, kw, "key", ps->cur->key.type))
     return;
   ps->cur->key.type = type;
 }
 
 void esc_set_state(esc_parser *ps, esc_tok kw, esc_flist fields) {
-  if (!ps->cur || !once(ps, ps->cur->has_state, kw, "state"))
+  if (!ps->cur || !once(ps, ps->cur->has_state, kw, "state", ps->cur->state_at))
     return;
   ps->cur->has_state = true;
   ps->cur->state_at = kw;
@@ -361,16 +398,18 @@ void esc_set_state(esc_parser *ps, esc_tok kw, esc_flist fields) {
 }
 
 void esc_set_errors(esc_parser *ps, esc_tok kw, esc_nlist errors) {
-  if (!ps->cur || !once(ps, ps->cur->errors != NULL, kw, "errors"))
+  if (!ps->cur || !once(ps, ps->cur->errors != NULL, kw, "errors",
+                        ps->cur->errors ? ps->cur->errors->name : kw))
     return;
   ps->cur->errors = errors.first;
 }
 
 void esc_set_snapshot(esc_parser *ps, esc_tok kw, esc_tok every) {
-  if (!ps->cur || !once(ps, ps->cur->has_snapshot, kw, "snapshot"))
+  if (!ps->cur ||
+      !once(ps, ps->cur->has_snapshot, kw, "snapshot", ps->cur->snapshot_at))
     return;
   ps->cur->has_snapshot = true;
-  ps->cur->snapshot_at = every;
+  ps->cur->snapshot_at = kw;
   if (!esc_tok_u64(every, &ps->cur->snapshot_every) ||
       ps->cur->snapshot_every == 0 || ps->cur->snapshot_every > UINT32_MAX)
     esc_error(ps->diag, every,

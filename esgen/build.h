@@ -23,18 +23,20 @@ typedef struct esc_flist {
 typedef struct esc_parser {
   esc_schema *schema;
   esc_diag *diag;
-  esc_decl *cur;          /* aggregate, projection or saga being parsed */
-  esc_decl **tail;        /* where the next top-level declaration goes */
-  bool failed;            /* a syntax error was reported */
+  esc_decl *cur;   /* aggregate, projection or saga being parsed */
+  esc_decl **tail; /* where the next top-level declaration goes */
+  esc_tok prev;    /* the token before the one being parsed */
+  bool failed;     /* a syntax error was reported */
   bool oom;
 } esc_parser;
 
 void esc_parser_init(esc_parser *ps, esc_schema *s, esc_diag *d);
 
 /* Reports a syntax error at `tok` (`major` 0: end of input); `expected`
- * lists the token codes that would have been accepted there. */
+ * lists the token codes that would have been accepted there, `open` is
+ * the innermost '{' not yet closed (NULL: none). */
 void esc_syntax_error(esc_parser *ps, int major, const esc_tok *tok,
-                      const int *expected, int n_expected);
+                      const int *expected, int n_expected, const esc_tok *open);
 
 /* Reports `name` as a reserved word used where a name belongs. */
 void esc_reserved_name(esc_parser *ps, esc_tok name);
@@ -52,8 +54,9 @@ esc_flist esc_flist_add(esc_parser *ps, esc_flist l, esc_tok name,
 
 esc_type *esc_type_named(esc_parser *ps, esc_tok name);
 esc_type *esc_type_list(esc_parser *ps, esc_tok kw, esc_type *elem);
+/* `max_kw` and `max` are the `max N` bound, or both NULL. */
 esc_type *esc_type_finish(esc_parser *ps, esc_type *t, bool optional,
-                          const esc_tok *max);
+                          const esc_tok *max_kw, const esc_tok *max);
 
 esc_literal *esc_literal_new(esc_parser *ps, int kind, esc_tok tok,
                              const esc_tok *minus);

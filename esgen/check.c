@@ -20,10 +20,23 @@ typedef struct checker {
   bool oom;
   /* generated C identifiers, to catch two schema names that map to one */
   struct cname {
-    const char *name;
+    size_t name; /* offset in `pool` */
     esc_tok at;
-  } *cnames;
+    const char *site; /* the pattern that made it */
+  } * cnames;
   size_t n_cnames, cap_cnames;
+  char *pool; /* the identifiers, NUL-terminated, one after another */
+  size_t pool_len, pool_cap;
+  size_t *slots; /* hash table of 1 + index into cnames; 0: empty */
+  size_t n_slots;
+  /* pairs of names already reported as clashing: one error per pair */
+  struct clash {
+    const char *a, *b;
+  } clashes[32];
+  size_t n_clashes;
+  /* top-level declarations by name (the first of each name) */
+  esc_decl **tops;
+  size_t n_tops;
 } checker;
 
 #define TOKF(t) (int)(t).n, (t).z
@@ -31,21 +44,37 @@ typedef struct checker {
 /* ---- names ------------------------------------------------------------ */
 
 static const char *const c_keywords[] = {
-    "auto", "break", "case", "char", "const", "continue", "default", "do",
-    "double", "else", "enum", "extern", "float", "for", "goto", "if",
-    "inline", "int", "long", "register", "restrict", "return", "short",
-    "signed", "sizeof", "static", "struct", "switch", "typedef", "union",
-    "unsigned", "void", "volatile", "while", "bool", "true", "false", "NULL",
-    "alignas", "alignof", "noreturn", "static_assert", "thread_local",
-    "complex", "imaginary", "asm", "class", "new", "delete", "this",
-    "template", "typename", "namespace", "using", "private", "public",
-    "protected", "virtual", "friend", "operator", "explicit", "mutable",
-    "try", "catch", "throw", "nullptr", "export", "and", "or", "not", "xor",
-    "concept", "requires", "decltype", "constexpr", "wchar_t", "char16_t",
-    "char32_t", "errno", "assert", "main"};
+    "auto",     "break",         "case",         "char",     "const",
+    "continue", "default",       "do",           "double",   "else",
+    "enum",     "extern",        "float",        "for",      "goto",
+    "if",       "inline",        "int",          "long",     "register",
+    "restrict", "return",        "short",        "signed",   "sizeof",
+    "static",   "struct",        "switch",       "typedef",  "union",
+    "unsigned", "void",          "volatile",     "while",    "bool",
+    "true",     "false",         "NULL",         "alignas",  "alignof",
+    "noreturn", "static_assert", "thread_local", "complex",  "imaginary",
+    "asm",      "class",         "new",          "delete",   "this",
+    "template", "typename",      "namespace",    "using",    "private",
+    "public",   "protected",     "virtual",      "friend",   "operator",
+    "explicit", "mutable",       "try",          "catch",    "throw",
+    "nullptr",  "export",        "and",          "or",       "not",
+    "xor",      "concept",       "requires",     "decltype", "constexpr",
+    "wchar_t",  "char16_t",      "char32_t",     "errno",    "assert",
+    "main"};
+
+/* The words of the schema language; the parser already refused them as
+ * names, so the checker says nothing more about them. */
+static const char *const es_keywords[] = {
+    "schema",     "enum",    "record", "aggregate", "key",      "state",
+    "errors",     "command", "event",  "emits",     "snapshot", "every",
+    "projection", "saga",    "on",     "start",     "by",       "rejected",
+    "timeout",    "sends",   "list",   "max",       "true",     "false"};
 
 /* Refuses names that would break or confuse the generated C. */
 static void check_name(checker *c, esc_tok name, const char *what) {
+  for (size_t i = 0; i < sizeof es_keywords / sizeof es_keywords[0]; i++)
+    if (esc_tok_is(name, es_keywords[i]))
+      return;
   for (size_t i = 0; i < sizeof c_keywords / sizeof c_keywords[0]; i++) {
     if (esc_tok_is(name, c_keywords[i])) {
       esc_error(c->d, name,
@@ -65,9 +94,11 @@ static void check_name(checker *c, esc_tok name, const char *what) {
               TOKF(name));
     return;
   }
-  if (name.n >= 3 && (memcmp(name.z, "es_", 3) == 0 ||
-                      memcmp(name.z, "ES_", 3) == 0)) {
-    esc_error(c->d, name, "'%.*s' starts with 'es_', which libes reserves",
+  if (name.n >= 3 &&
+      (memcmp(name.z, "es_", 3) == 0 || memcmp(name.z, "ES_", 3) == 0)) {
+    esc_error(c->d, name,
+              "'%.*s' starts with 'es_', which libes reserves; pick another "
+              "name",
               TOKF(name));
   }
 }
@@ -99,7 +130,8 @@ static char *snake(checker *c, esc_tok t, bool upper) {
     bool is_up = ch >= 'A' && ch <= 'Z';
     if (is_up && i > 0 && n > 0 && buf[n - 1] != '_') {
       char prev = t.z[i - 1];
-      bool prev_lower = (prev >= 'a' && prev <= 'z') || (prev >= '0' && prev <= '9');
+      bool prev_lower =
+          (prev >= 'a' && prev <= 'z') || (prev >= '0' && prev <= '9');
       bool next_lower = i + 1 < t.n && t.z[i + 1] >= 'a' && t.z[i + 1] <= 'z';
       bool prev_upper = prev >= 'A' && prev <= 'Z';
       if (prev_lower || (prev_upper && next_lower))
@@ -129,21 +161,74 @@ static char *upper_of(checker *c, const char *lower) {
   return s;
 }
 
-/* Registers a generated C identifier; two schema names mapping to one
- * identifier would make the output fail to compile, so say so here. */
-static void claim(checker *c, const char *name, esc_tok at) {
+static size_t hash_str(const char *z) {
+  size_t h = 14695981039346656037u & SIZE_MAX;
+  for (; *z; z++)
+    h = (h ^ (unsigned char)*z) * 1099511628211u;
+  return h;
+}
+
+static bool same(esc_tok a, esc_tok b);
+
+/* Registers a generated C identifier made by the pattern `site` for the
+ * schema name `at`. Two schema names mapping to one identifier would make
+ * the output fail to compile, so say so here. A repeat of the same name
+ * through the same pattern is a duplicate declaration, which is reported
+ * as such, so it is passed over in silence. The identifiers are kept
+ * apart from the schema's arena: there are many, and only the checker
+ * needs them. */
+static void claim(checker *c, const char *name, esc_tok at, const char *site) {
+  size_t mask, i, len;
   if (!name)
     return;
-  for (size_t i = 0; i < c->n_cnames; i++) {
-    if (strcmp(c->cnames[i].name, name) == 0) {
-      esc_error(c->d, at,
-                "'%.*s' would generate the C name '%s', which '%.*s' "
-                "already generates",
-                TOKF(at), name, TOKF(c->cnames[i].at));
-      esc_note(c->d, c->cnames[i].at, "'%.*s' is declared here",
-               TOKF(c->cnames[i].at));
+  if (c->n_cnames * 2 >= c->n_slots) {
+    size_t n = c->n_slots ? c->n_slots * 2 : 256;
+    size_t *slots = calloc(n, sizeof *slots);
+    if (!slots) {
+      c->oom = true;
       return;
     }
+    for (size_t k = 0; k < c->n_cnames; k++) {
+      i = hash_str(c->pool + c->cnames[k].name) & (n - 1);
+      while (slots[i])
+        i = (i + 1) & (n - 1);
+      slots[i] = k + 1;
+    }
+    free(c->slots);
+    c->slots = slots;
+    c->n_slots = n;
+  }
+  mask = c->n_slots - 1;
+  for (i = hash_str(name) & mask; c->slots[i]; i = (i + 1) & mask) {
+    struct cname *prev = &c->cnames[c->slots[i] - 1];
+    if (strcmp(c->pool + prev->name, name) != 0)
+      continue;
+    if (prev->site == site && same(prev->at, at))
+      return;
+    for (size_t k = 0; k < c->n_clashes; k++)
+      if (c->clashes[k].a == at.z && c->clashes[k].b == prev->at.z)
+        return;
+    if (c->n_clashes < sizeof c->clashes / sizeof c->clashes[0])
+      c->clashes[c->n_clashes++] = (struct clash){at.z, prev->at.z};
+    esc_error(c->d, at,
+              "'%.*s' would generate the C name '%s', which '%.*s' "
+              "already generates; rename one of them",
+              TOKF(at), name, TOKF(prev->at));
+    esc_note(c->d, prev->at, "'%.*s' is declared here", TOKF(prev->at));
+    return;
+  }
+  len = strlen(name) + 1;
+  if (c->pool_len + len > c->pool_cap) {
+    size_t cap = c->pool_cap ? c->pool_cap : 4096;
+    while (cap < c->pool_len + len)
+      cap *= 2;
+    char *p = realloc(c->pool, cap);
+    if (!p) {
+      c->oom = true;
+      return;
+    }
+    c->pool = p;
+    c->pool_cap = cap;
   }
   if (c->n_cnames == c->cap_cnames) {
     size_t cap = c->cap_cnames ? c->cap_cnames * 2 : 64;
@@ -155,9 +240,44 @@ static void claim(checker *c, const char *name, esc_tok at) {
     c->cnames = p;
     c->cap_cnames = cap;
   }
-  c->cnames[c->n_cnames].name = name;
-  c->cnames[c->n_cnames].at = at;
-  c->n_cnames++;
+  memcpy(c->pool + c->pool_len, name, len);
+  c->cnames[c->n_cnames] = (struct cname){c->pool_len, at, site};
+  c->pool_len += len;
+  c->slots[i] = ++c->n_cnames;
+}
+
+/* claim() of the identifier `fmt` makes; the pattern is the site. */
+static void claimf(checker *c, esc_tok at, const char *fmt, ...)
+    ESC_PRINTF(3, 4);
+static void claimf(checker *c, esc_tok at, const char *fmt, ...) {
+  char buf[1024];
+  va_list ap;
+  int n;
+  va_start(ap, fmt);
+  n = vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  if (n < 0 || (size_t)n >= sizeof buf)
+    return; /* longer than any C compiler cares to compare */
+  claim(c, buf, at, fmt);
+}
+
+/* What every struct (record, state, command, event) generates. */
+static void claim_struct(checker *c, const char *c_name, esc_tok at) {
+  if (!c_name)
+    return;
+  claimf(c, at, "%s", c_name);
+  claimf(c, at, "%s_desc", c_name);
+  claimf(c, at, "%s_init", c_name);
+  claimf(c, at, "%s_encode", c_name);
+  claimf(c, at, "%s_decode", c_name);
+  claimf(c, at, "%s_fields", c_name);
+  char up[1024];
+  size_t i = 0;
+  for (; c_name[i] && i + 1 < sizeof up; i++)
+    up[i] = c_name[i] >= 'a' && c_name[i] <= 'z' ? (char)(c_name[i] - 32)
+                                                 : c_name[i];
+  up[i] = '\0';
+  claimf(c, at, "%s_TYPE_ID", up);
 }
 
 static bool same(esc_tok a, esc_tok b) {
@@ -167,17 +287,118 @@ static bool same(esc_tok a, esc_tok b) {
 static void duplicate(checker *c, esc_tok again, esc_tok first,
                       const char *what) {
   esc_error(c->d, again, "%s '%.*s' is already declared", what, TOKF(again));
-  esc_note(c->d, first, "previous declaration of '%.*s' is here",
-           TOKF(first));
+  esc_note(c->d, first, "previous declaration of '%.*s' is here", TOKF(first));
 }
+
+/* ---- "did you mean" ------------------------------------------------------ */
+
+/* The closest candidate to a misspelt name, by edit distance (adjacent
+ * swaps count once, case differences not at all). */
+typedef struct suggest {
+  esc_tok name, best;
+  int d;
+} suggest;
+
+static char lower(char ch) {
+  return ch >= 'A' && ch <= 'Z' ? (char)(ch - 'A' + 'a') : ch;
+}
+
+static int distance(esc_tok a, esc_tok b) {
+  enum { N = 64 };
+  int row[3][N + 1];
+  if (a.n > N || b.n > N)
+    return N;
+  for (uint32_t j = 0; j <= b.n; j++)
+    row[0][j] = (int)j;
+  for (uint32_t i = 1; i <= a.n; i++) {
+    int *cur = row[i % 3], *prev = row[(i + 2) % 3], *prev2 = row[(i + 1) % 3];
+    cur[0] = (int)i;
+    for (uint32_t j = 1; j <= b.n; j++) {
+      int cost = lower(a.z[i - 1]) != lower(b.z[j - 1]);
+      int d = prev[j] + 1;
+      if (cur[j - 1] + 1 < d)
+        d = cur[j - 1] + 1;
+      if (prev[j - 1] + cost < d)
+        d = prev[j - 1] + cost;
+      if (i > 1 && j > 1 && lower(a.z[i - 1]) == lower(b.z[j - 2]) &&
+          lower(a.z[i - 2]) == lower(b.z[j - 1]) && prev2[j - 2] + 1 < d)
+        d = prev2[j - 2] + 1;
+      cur[j] = d;
+    }
+  }
+  return row[a.n % 3][b.n];
+}
+
+static void consider(suggest *sg, esc_tok cand) {
+  int d, limit = sg->name.n < 3 ? 1 : (int)(sg->name.n + 2) / 3;
+  if (cand.n == 0 ||
+      (cand.n == sg->name.n && memcmp(cand.z, sg->name.z, cand.n) == 0))
+    return;
+  d = distance(sg->name, cand);
+  if (d <= limit && d < sg->d) {
+    sg->d = d;
+    sg->best = cand;
+  }
+}
+
+static void consider_str(suggest *sg, const char *cand) {
+  esc_tok t = {cand, (uint32_t)strlen(cand), 0, 0};
+  consider(sg, t);
+}
+
+/* "; did you mean 'X'?" when there is a close candidate, else "". */
+static const char *hint(const suggest *sg, char *buf, size_t n) {
+  if (!sg->best.n)
+    return "";
+  snprintf(buf, n, "; did you mean '%.*s'?", TOKF(sg->best));
+  return buf;
+}
+
+#define SUGGEST(name)                                                          \
+  { (name), {0}, 1 << 30 }
 
 /* ---- lookups ---------------------------------------------------------- */
 
-static esc_decl *find_top(checker *c, esc_tok name) {
+static size_t hash_tok(esc_tok t) {
+  size_t h = 14695981039346656037u & SIZE_MAX;
+  for (uint32_t i = 0; i < t.n; i++)
+    h = (h ^ (unsigned char)t.z[i]) * 1099511628211u;
+  return h;
+}
+
+/* The slot of `name` in c->tops: where it is, or where it would go. */
+static esc_decl **top_slot(checker *c, esc_tok name) {
+  size_t mask = c->n_tops - 1, i = hash_tok(name) & mask;
+  while (c->tops[i] && !same(c->tops[i]->name, name))
+    i = (i + 1) & mask;
+  return &c->tops[i];
+}
+
+/* Indexes the top-level declarations; false when out of memory. */
+static bool index_tops(checker *c) {
+  size_t n = 0;
   for (esc_decl *d = c->s->decls; d; d = d->next)
-    if (d->kind != ESC_DECL_SCHEMA && same(d->name, name))
-      return d;
-  return NULL;
+    n++;
+  c->n_tops = 16;
+  while (c->n_tops < n * 2)
+    c->n_tops *= 2;
+  c->tops = calloc(c->n_tops, sizeof *c->tops);
+  if (!c->tops)
+    return false;
+  for (esc_decl *d = c->s->decls; d; d = d->next) {
+    esc_decl **slot;
+    if (d->kind == ESC_DECL_SCHEMA)
+      continue;
+    slot = top_slot(c, d->name);
+    if (!*slot)
+      *slot = d;
+  }
+  return true;
+}
+
+/* The first top-level declaration called `name`, or NULL. */
+static esc_decl *find_top(checker *c, esc_tok name) {
+  return c->tops ? *top_slot(c, name) : NULL;
 }
 
 static esc_decl *find_current_event(esc_decl *agg, esc_tok name) {
@@ -220,6 +441,20 @@ static const char *builtin_name(int kind) {
   return kind >= 0 && kind <= ESC_T_UUID ? names[kind] : "?";
 }
 
+/* A type as a schema writes it ("list<Money>", "string?"), for messages. */
+static const char *type_text(const esc_type *t, char *buf, size_t n) {
+  if (t->kind == ESC_T_LIST) {
+    char elem[128];
+    snprintf(buf, n, "list<%s>%s", type_text(t->elem, elem, sizeof elem),
+             t->optional ? "?" : "");
+  } else if (t->kind >= ESC_T_ENUM) {
+    snprintf(buf, n, "%.*s%s", TOKF(t->name), t->optional ? "?" : "");
+  } else {
+    snprintf(buf, n, "%s%s", builtin_name(t->kind), t->optional ? "?" : "");
+  }
+  return buf;
+}
+
 static void resolve_type(checker *c, esc_type *t, bool in_list) {
   if (t->kind == ESC_T_LIST) {
     if (in_list) {
@@ -234,7 +469,15 @@ static void resolve_type(checker *c, esc_type *t, bool in_list) {
   } else if (t->kind == ESC_T_NAMED) {
     esc_decl *d = find_top(c, t->name);
     if (!d) {
-      esc_error(c->d, t->name, "unknown type '%.*s'", TOKF(t->name));
+      suggest sg = SUGGEST(t->name);
+      char buf[160];
+      for (esc_decl *x = c->s->decls; x; x = x->next)
+        if (x->kind == ESC_DECL_ENUM || x->kind == ESC_DECL_RECORD)
+          consider(&sg, x->name);
+      for (int k = 0; k <= ESC_T_UUID; k++)
+        consider_str(&sg, builtin_name(k));
+      esc_error(c->d, t->name, "unknown type '%.*s'%s", TOKF(t->name),
+                hint(&sg, buf, sizeof buf));
     } else if (d->kind == ESC_DECL_ENUM) {
       t->kind = ESC_T_ENUM;
       t->decl = d;
@@ -247,12 +490,18 @@ static void resolve_type(checker *c, esc_type *t, bool in_list) {
     }
   }
   if (t->has_max) {
-    if (t->kind != ESC_T_STRING && t->kind != ESC_T_BYTES &&
-        t->kind != ESC_T_LIST)
+    char buf[160];
+    if (t->kind == ESC_T_NAMED)
+      ; /* unknown type: already reported */
+    else if (t->kind != ESC_T_STRING && t->kind != ESC_T_BYTES &&
+             t->kind != ESC_T_LIST)
       esc_error(c->d, t->max_tok,
-                "'max' applies only to string, bytes and list types");
+                "'max' applies only to string, bytes and list types, not "
+                "'%s'",
+                type_text(t, buf, sizeof buf));
     else if (t->max == 0)
-      esc_error(c->d, t->max_tok, "bound must be at least 1");
+      esc_error(c->d, t->max_tok,
+                "'max 0' allows nothing; a bound must be at least 1");
   }
 }
 
@@ -286,8 +535,14 @@ static void decode_string(checker *c, esc_literal *l) {
       } else if (e == 't') {
         out[n++] = '\t';
         p += 2;
-      } else if (e == 'u' && p + 2 < end && p[2] == '{') {
+      } else if (e == 'u') {
         const char *q = p + 3;
+        if (p + 2 >= end || p[2] != '{') {
+          esc_error(c->d, at,
+                    "malformed escape: '\\u' takes 1 to 6 hex "
+                    "digits in braces, as in '\\u{20ac}'");
+          return;
+        }
         uint32_t cp = 0;
         int digits = 0;
         while (q < end && *q != '}' && digits <= 6) {
@@ -304,12 +559,29 @@ static void decode_string(checker *c, esc_literal *l) {
         }
         at.n = (uint32_t)(q - p + (q < end && *q == '}' ? 1 : 0));
         if (q >= end || *q != '}' || digits == 0 || digits > 6) {
-          esc_error(c->d, at, "malformed escape: '\\u' takes 1 to 6 hex "
-                              "digits in braces, as in '\\u{20ac}'");
+          esc_error(c->d, at,
+                    "malformed escape: '\\u' takes 1 to 6 hex "
+                    "digits in braces, as in '\\u{20ac}'");
           return;
         }
-        if (cp == 0 || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-          esc_error(c->d, at, "'\\u{%.*s}' is not a valid character here",
+        if (cp == 0) {
+          esc_error(c->d, at,
+                    "'\\u{%.*s}' is a NUL character, which strings cannot "
+                    "hold",
+                    (int)(q - p - 3), p + 3);
+          return;
+        }
+        if (cp > 0x10ffff) {
+          esc_error(c->d, at,
+                    "'\\u{%.*s}' is past U+10FFFF, the last Unicode "
+                    "character",
+                    (int)(q - p - 3), p + 3);
+          return;
+        }
+        if (cp >= 0xd800 && cp <= 0xdfff) {
+          esc_error(c->d, at,
+                    "'\\u{%.*s}' is a UTF-16 surrogate, not a character; "
+                    "write the character itself, as in '\\u{1f600}'",
                     (int)(q - p - 3), p + 3);
           return;
         }
@@ -337,17 +609,30 @@ static void decode_string(checker *c, esc_literal *l) {
       }
       continue;
     }
-    /* Raw bytes must be UTF-8. */
-    int len = ch < 0x80 ? 1 : (ch >> 5) == 6 ? 2 : (ch >> 4) == 14 ? 3
-                          : (ch >> 3) == 30 ? 4 : 0;
+    if (ch == 0) {
+      at.n = 1;
+      esc_error(c->d, at, "a NUL byte cannot be part of a string");
+      return;
+    }
+    /* Raw bytes must be UTF-8: no overlong forms, no surrogates, nothing
+     * past U+10FFFF. */
+    int len = ch < 0x80                  ? 1
+              : ch >= 0xc2 && ch <= 0xdf ? 2
+              : ch >= 0xe0 && ch <= 0xef ? 3
+              : ch >= 0xf0 && ch <= 0xf4 ? 4
+                                         : 0;
     bool ok = len > 0 && p + len <= end;
     for (int i = 1; ok && i < len; i++)
       ok = ((unsigned char)p[i] & 0xc0) == 0x80;
-    if (ok && len == 2 && ch < 0xc2)
-      ok = false;
+    if (ok && len >= 3) {
+      unsigned char c1 = (unsigned char)p[1];
+      ok = !(ch == 0xe0 && c1 < 0xa0) && !(ch == 0xed && c1 >= 0xa0) &&
+           !(ch == 0xf0 && c1 < 0x90) && !(ch == 0xf4 && c1 >= 0x90);
+    }
     if (!ok) {
       at.n = 1;
-      esc_error(c->d, at, "string is not valid UTF-8");
+      esc_error(c->d, at, "string is not valid UTF-8 (byte 0x%02x)",
+                (unsigned)ch);
       return;
     }
     memcpy(out + n, p, (size_t)len);
@@ -386,40 +671,39 @@ static void check_default(checker *c, esc_field *f) {
   }
   if (k == ESC_T_LIST || k == ESC_T_RECORD || k == ESC_T_BYTES) {
     esc_error(c->d, l->at, "a %s field cannot have a default",
-              k == ESC_T_LIST ? "list" : k == ESC_T_RECORD ? "record" : "bytes");
+              k == ESC_T_LIST     ? "list"
+              : k == ESC_T_RECORD ? "record"
+                                  : "bytes");
     return;
   }
   if (is_signed(k) || is_unsigned(k) || k == ESC_T_TIMESTAMP) {
-    static const uint64_t umax[] = {0,          0,          0,
-                                    0,          0,          UINT8_MAX,
-                                    UINT16_MAX, UINT32_MAX, UINT64_MAX};
+    static const uint64_t umax[] = {
+        0, 0, 0, 0, 0, UINT8_MAX, UINT16_MAX, UINT32_MAX, UINT64_MAX};
     static const uint64_t smax[] = {0, INT8_MAX, INT16_MAX, INT32_MAX,
                                     INT64_MAX};
-    uint64_t lim;
+    int sk = k == ESC_T_TIMESTAMP ? ESC_T_I64 : k;
+    bool ok;
     if (l->kind != ESC_LIT_INT) {
       esc_error(c->d, l->at, "default of '%.*s' must be an integer",
                 TOKF(f->name));
       return;
     }
-    if (!esc_tok_u64(l->tok, &l->u)) {
-      esc_error(c->d, l->at, "integer '%.*s' is too large", TOKF(l->at));
-      return;
+    ok = esc_tok_u64(l->tok, &l->u);
+    if (ok && is_unsigned(k))
+      ok = l->u <= umax[k] && !(l->negative && l->u != 0);
+    else if (ok)
+      /* two's complement: one more below zero */
+      ok = l->u <= smax[sk] + (l->negative ? 1u : 0u);
+    if (!ok) {
+      if (is_unsigned(k))
+        esc_error(c->d, l->at, "'%.*s' is out of range for %s (0 to %llu)",
+                  TOKF(l->at), builtin_name(k), (unsigned long long)umax[k]);
+      else
+        esc_error(c->d, l->at, "'%.*s' is out of range for %s (-%llu to %llu)",
+                  TOKF(l->at), builtin_name(k),
+                  (unsigned long long)smax[sk] + 1,
+                  (unsigned long long)smax[sk]);
     }
-    if (is_unsigned(k)) {
-      if (l->negative && l->u != 0) {
-        esc_error(c->d, l->at, "'%.*s' is negative, but '%.*s' is %s",
-                  TOKF(l->at), TOKF(f->name), builtin_name(k));
-        return;
-      }
-      lim = umax[k];
-    } else {
-      lim = smax[k == ESC_T_TIMESTAMP ? ESC_T_I64 : k];
-      if (l->negative)
-        lim += 1; /* two's complement: one more below zero */
-    }
-    if (l->u > lim)
-      esc_error(c->d, l->at, "'%.*s' is out of range for %s", TOKF(l->at),
-                k == ESC_T_TIMESTAMP ? "timestamp" : builtin_name(k));
   } else if (k == ESC_T_F32 || k == ESC_T_F64) {
     char buf[64];
     if (l->kind != ESC_LIT_INT && l->kind != ESC_LIT_FLOAT) {
@@ -436,7 +720,8 @@ static void check_default(checker *c, esc_field *f) {
     l->f = strtod(buf, NULL);
     if (l->negative)
       l->f = -l->f;
-    if (!isfinite(l->f) || (k == ESC_T_F32 && fabs(l->f) > 3.4028234663852886e38))
+    if (!isfinite(l->f) ||
+        (k == ESC_T_F32 && fabs(l->f) > 3.4028234663852886e38))
       esc_error(c->d, l->at, "'%.*s' is out of range for %s", TOKF(l->at),
                 builtin_name(k));
   } else if (k == ESC_T_BOOL) {
@@ -460,8 +745,9 @@ static void check_default(checker *c, esc_field *f) {
                 "\"123e4567-e89b-12d3-a456-426614174000\"",
                 TOKF(f->name));
     if (k == ESC_T_STRING && t->has_max && l->s_len > t->max)
-      esc_error(c->d, l->at, "default is %zu bytes, more than 'max %llu'",
-                l->s_len, (unsigned long long)t->max);
+      esc_error(c->d, l->at,
+                "default of '%.*s' is %zu bytes, more than 'max %llu'",
+                TOKF(f->name), l->s_len, (unsigned long long)t->max);
   } else if (k == ESC_T_ENUM) {
     esc_decl *e = t->decl;
     uint32_t i = 0;
@@ -476,8 +762,12 @@ static void check_default(checker *c, esc_field *f) {
         return;
       }
     }
-    esc_error(c->d, l->at, "'%.*s' is not a value of enum '%.*s'",
-              TOKF(l->tok), TOKF(e->name));
+    suggest sg = SUGGEST(l->tok);
+    char buf[160];
+    for (esc_name_list *v = e->values; v; v = v->next)
+      consider(&sg, v->name);
+    esc_error(c->d, l->at, "'%.*s' is not a value of enum '%.*s'%s",
+              TOKF(l->tok), TOKF(e->name), hint(&sg, buf, sizeof buf));
   }
 }
 
@@ -499,8 +789,9 @@ static void check_fields(checker *c, esc_field *fields, bool defaults_ok,
       else if (f->type->kind != ESC_T_NAMED)
         check_default(c, f);
     }
-    if (f->type->optional) {
-      /* `x?` generates a `has_x` member beside `x`. */
+    if (f->type->optional && f->type->kind != ESC_T_RECORD) {
+      /* `x?` generates a `has_x` member beside `x` (an optional record is
+       * a pointer instead). */
       for (esc_field *g = fields; g; g = g->next)
         if (g->name.n == f->name.n + 4 && memcmp(g->name.z, "has_", 4) == 0 &&
             memcmp(g->name.z + 4, f->name.z, f->name.n) == 0)
@@ -514,22 +805,120 @@ static void check_fields(checker *c, esc_field *fields, bool defaults_ok,
 
 /* ---- records: containment cycles --------------------------------------- */
 
-/* Whether `r` contains `target` by value (not behind list<> or ?). */
-static bool contains(esc_decl *r, esc_decl *target, int depth,
-                     esc_field **via) {
-  if (depth > 1000)
-    return false;
-  for (esc_field *f = r->fields; f; f = f->next) {
-    esc_type *t = f->type;
-    if (t->kind != ESC_T_RECORD || t->optional || !t->decl)
+/* Records that contain themselves by value (not behind list<> or ?) would
+ * be infinitely large. A depth-first walk over by-value record fields
+ * reports each cycle once, at the field that closes it as seen from the
+ * first record of the cycle in source order. The walk keeps its own stack:
+ * a long chain of records must not overflow the C one. */
+/* Appends to `buf`, silently truncating. */
+static void cat(char *buf, size_t cap, size_t *len, const char *fmt, ...)
+    ESC_PRINTF(4, 5);
+static void cat(char *buf, size_t cap, size_t *len, const char *fmt, ...) {
+  va_list ap;
+  int n;
+  if (*len + 1 >= cap)
+    return;
+  va_start(ap, fmt);
+  n = vsnprintf(buf + *len, cap - *len, fmt, ap);
+  va_end(ap);
+  if (n > 0)
+    *len = *len + (size_t)n < cap ? *len + (size_t)n : cap - 1;
+}
+
+static esc_field *by_value_record(esc_field *f) {
+  for (; f; f = f->next)
+    if (f->type->kind == ESC_T_RECORD && !f->type->optional && f->type->decl)
+      return f;
+  return NULL;
+}
+
+static void check_cycles(checker *c) {
+  size_t n = 0;
+  for (esc_decl *d = c->s->decls; d; d = d->next)
+    if (d->kind == ESC_DECL_RECORD)
+      d->index = (uint32_t)n++;
+  if (!n)
+    return;
+  /* 0 new, 1 on the stack, 2 done; | 4 once a cycle through it was
+   * reported (one error per record is enough to act on) */
+  unsigned char *color = calloc(n, 1);
+  struct frame {
+    esc_decl *r;
+    esc_field *f; /* the field being followed */
+  } *stack = calloc(n, sizeof *stack);
+  size_t *pos = calloc(n, sizeof *pos); /* where a record is on the stack */
+  if (!color || !stack || !pos) {
+    c->oom = true;
+    goto done;
+  }
+  for (esc_decl *root = c->s->decls; root; root = root->next) {
+    size_t top = 0;
+    if (root->kind != ESC_DECL_RECORD || (color[root->index] & 3))
       continue;
-    if (t->decl == target || contains(t->decl, target, depth + 1, via)) {
-      if (depth == 0)
-        *via = f;
-      return true;
+    stack[0] = (struct frame){root, by_value_record(root->fields)};
+    color[root->index] = 1;
+    pos[root->index] = 0;
+    top = 1;
+    while (top) {
+      struct frame *fr = &stack[top - 1];
+      if (!fr->f) {
+        color[fr->r->index] = (unsigned char)((color[fr->r->index] & 4) | 2);
+        top--;
+        continue;
+      }
+      esc_field *f = fr->f;
+      esc_decl *next = f->type->decl;
+      fr->f = by_value_record(f->next);
+      if ((color[next->index] & 3) == 0) {
+        color[next->index] |= 1;
+        pos[next->index] = top;
+        stack[top++] = (struct frame){next, by_value_record(next->fields)};
+      } else if ((color[next->index] & 3) == 1 && !(color[next->index] & 4)) {
+        /* The cycle runs from `next`, down the stack, back to it. */
+        size_t from = pos[next->index];
+        color[next->index] |= 4;
+        esc_decl *r = stack[from].r;
+        esc_field *via = from + 1 < top ? NULL : f;
+        /* "A.b -> B.c -> A", with the middle of a long cycle elided. */
+        char path[512];
+        size_t len = 0, hops = top - from;
+        for (size_t i = from; i < top; i++) {
+          /* The field each frame followed: the one before its cursor. */
+          esc_field *g = i + 1 == top ? f : NULL;
+          if (!g)
+            for (esc_field *h = stack[i].r->fields; h; h = h->next)
+              if (h->type->kind == ESC_T_RECORD && !h->type->optional &&
+                  h->type->decl == stack[i + 1].r &&
+                  (!stack[i].f || h->index < stack[i].f->index))
+                g = h;
+          if (i == from)
+            via = g;
+          if (hops > 6 && i >= from + 3 && i + 2 < top) {
+            if (i == from + 3)
+              cat(path, sizeof path, &len, "... -> ");
+            continue;
+          }
+          cat(path, sizeof path, &len, "%.*s.%.*s -> ", TOKF(stack[i].r->name),
+              TOKF(g->name));
+        }
+        cat(path, sizeof path, &len, "%.*s", TOKF(r->name));
+        if (r == stack[top - 1].r)
+          esc_error(c->d, via->name,
+                    "record '%.*s' contains itself through field '%.*s'; "
+                    "make the field optional or a list",
+                    TOKF(r->name), TOKF(via->name));
+        else
+          esc_error(c->d, via->name,
+                    "record '%.*s' contains itself through field '%.*s' "
+                    "(%s); make one of these fields optional or a list",
+                    TOKF(r->name), TOKF(via->name), path);
+      }
     }
   }
-  return false;
+done:
+  free(color);
+  free(stack);
+  free(pos);
 }
 
 /* ---- declarations ------------------------------------------------------ */
@@ -539,16 +928,20 @@ static void check_enum(checker *c, esc_decl *d) {
   if (!d->values)
     esc_error(c->d, d->name, "enum '%.*s' has no values", TOKF(d->name));
   for (esc_name_list *v = d->values; v; v = v->next, n++) {
+    bool dup = false;
     check_name(c, v->name, "an enum value");
-    for (esc_name_list *w = d->values; w != v; w = w->next)
-      if (same(v->name, w->name))
+    for (esc_name_list *w = d->values; w != v && !dup; w = w->next)
+      if (same(v->name, w->name)) {
         duplicate(c, v->name, w->name, "enum value");
-    claim(c, str_fmt(c, "%s_%s", d->c_upper, snake(c, v->name, true)),
-          v->name);
+        dup = true;
+      }
+    if (!dup)
+      claimf(c, v->name, "%s_%s", d->c_upper, snake(c, v->name, true));
   }
   d->n_values = n;
 }
 
+/* The key's ESC_T_*, or -1 (reported) when it is not a key type. */
 static int key_kind(checker *c, esc_decl *d) {
   esc_tok t = d->key.type;
   if (t.n == 0)
@@ -557,7 +950,7 @@ static int key_kind(checker *c, esc_decl *d) {
   if (k != ESC_T_STRING && k != ESC_T_U64 && k != ESC_T_UUID) {
     esc_error(c->d, t, "key type must be string, u64 or uuid, not '%.*s'",
               TOKF(t));
-    return ESC_T_STRING;
+    return -1;
   }
   return k;
 }
@@ -569,13 +962,24 @@ static void check_versions(checker *c, esc_decl *agg) {
       esc_tok num = e->version_tok;
       num.z++;
       num.n--;
-      if (e->version_tok.z[0] != 'v' || num.n == 0 || num.z[0] == 'x' ||
-          !esc_tok_u64(num, &v) || v == 0 || v > 65535) {
+      bool digits = num.n > 0;
+      for (uint32_t i = 0; i < num.n; i++)
+        digits &= num.z[i] >= '0' && num.z[i] <= '9';
+      /* A version that is no version is reported and then left out of
+       * the comparisons below as 0, so it causes nothing more. */
+      if (e->version_tok.z[0] != 'v' || !digits) {
         esc_error(c->d, e->version_tok,
                   "expected a version like 'v2' after the event name, not "
                   "'%.*s'",
                   TOKF(e->version_tok));
-        v = 1;
+        v = 0;
+      } else if (!esc_tok_u64(num, &v) || v > 65535) {
+        esc_error(c->d, e->version_tok,
+                  "version '%.*s' is too large (at most v65535)",
+                  TOKF(e->version_tok));
+        v = 0;
+      } else if (v == 0) {
+        esc_error(c->d, e->version_tok, "versions start at v1, not 'v0'");
       }
       e->version = (uint32_t)v;
     }
@@ -583,69 +987,100 @@ static void check_versions(checker *c, esc_decl *agg) {
   /* Same name: distinct versions, the highest current, no gaps. */
   for (esc_decl *e = agg->events; e; e = e->next) {
     bool first = true, highest = true;
-    uint32_t count = 0;
     for (esc_decl *g = agg->events; g; g = g->next) {
       if (!same(g->name, e->name))
         continue;
-      count++;
       if (g == e)
         continue;
       if (g->version > e->version)
         highest = false;
-      if (g->version == e->version) {
-        /* Report at the later declaration only. */
-        if (g->kw.z < e->kw.z) {
-          first = false;
-          if (e->version_tok.n || g->version_tok.n)
-            esc_error(c->d, e->version_tok.n ? e->version_tok : e->name,
-                      "event '%.*s' v%u is already declared", TOKF(e->name),
-                      e->version);
-          else
-            duplicate(c, e->name, g->name, "event");
-          esc_note(c->d, g->name, "previous declaration is here");
-        }
+      /* Report at the later declaration only, once. */
+      if (g->version != e->version || g->kw.z > e->kw.z)
+        continue;
+      /* (An unusable version, 0, was reported already.) */
+      bool report = first && e->version;
+      first = false;
+      if (!report)
+        continue;
+      if (!e->version_tok.n && !g->version_tok.n) {
+        duplicate(c, e->name, g->name, "event");
+        continue;
       }
+      esc_error(c->d, e->version_tok.n ? e->version_tok : e->name,
+                "event '%.*s' v%u is already declared", TOKF(e->name),
+                e->version);
+      if (g->version_tok.n)
+        esc_note(c->d, g->version_tok, "previous declaration is here");
+      else
+        esc_note(c->d, g->name,
+                 "previous declaration is here (an event without a "
+                 "version is v1)");
     }
     e->current = highest && first;
-    if (e->current && count > 1) {
+    if (e->current && e->version > 1) {
+      /* The first missing version is enough to say. */
       for (uint32_t v = 1; v < e->version; v++) {
         bool found = false;
         for (esc_decl *g = agg->events; g; g = g->next)
           if (same(g->name, e->name) && g->version == v)
             found = true;
-        if (!found)
+        if (!found) {
           esc_error(c->d, e->version_tok.n ? e->version_tok : e->name,
                     "event '%.*s' has v%u but no v%u: every version from "
                     "v1 up must be declared",
                     TOKF(e->name), e->version, v);
+          break;
+        }
       }
     }
   }
   /* Chain each version to the next one up. */
   for (esc_decl *e = agg->events; e; e = e->next)
     for (esc_decl *g = agg->events; g; g = g->next)
-      if (same(g->name, e->name) && g->version == e->version + 1) {
+      if (same(g->name, e->name) && e->version &&
+          g->version == e->version + 1) {
         e->newer = g;
         g->older = e;
       }
 }
 
+/* The aggregate other than `a` that has a current event `name`, if any. */
+static esc_decl *event_elsewhere(checker *c, esc_decl *a, esc_tok name) {
+  for (esc_decl *x = c->s->decls; x; x = x->next)
+    if (x != a && x->kind == ESC_DECL_AGGREGATE)
+      for (esc_decl *e = x->events; e; e = e->next)
+        if (same(e->name, name))
+          return x;
+  return NULL;
+}
+
 static void check_aggregate(checker *c, esc_decl *a) {
   uint32_t i;
+  const char *A = a->c_name;
   a->key.kind = key_kind(c, a);
   check_fields(c, a->fields, true, "aggregate state");
-  claim(c, str_fmt(c, "%s_state", a->c_name), a->name);
+  claimf(c, a->name, "%s_aggregate", A);
+  if (a->has_state)
+    claim_struct(c, str_fmt(c, "%s_state", A), a->name);
 
   i = 0;
   for (esc_name_list *e = a->errors; e; e = e->next, i++) {
+    bool dup = false;
     check_name(c, e->name, "an error");
-    for (esc_name_list *f = a->errors; f != e; f = f->next)
-      if (same(e->name, f->name))
+    for (esc_name_list *f = a->errors; f != e && !dup; f = f->next)
+      if (same(e->name, f->name)) {
         duplicate(c, e->name, f->name, "error");
-    claim(c, str_fmt(c, "%s_%s", a->c_upper, snake(c, e->name, true)),
-          e->name);
+        dup = true;
+      }
+    if (!dup)
+      claimf(c, e->name, "%s_%s", a->c_upper, snake(c, e->name, true));
   }
   a->n_errors = i;
+  if (a->errors) {
+    claimf(c, a->name, "%s_error", A);
+    claimf(c, a->name, "%s_reject", A);
+    claimf(c, a->name, "%s_errors", A);
+  }
 
   check_versions(c, a);
   i = 0;
@@ -653,79 +1088,143 @@ static void check_aggregate(checker *c, esc_decl *a) {
   for (esc_decl *e = a->events; e; e = e->next) {
     check_name(c, e->name, "an event");
     check_fields(c, e->fields, true, "events");
-    e->snake = e->current ? snake(c, e->name, false)
-                          : str_fmt(c, "%s_v%u", snake(c, e->name, false),
-                                    e->version);
-    e->c_name = str_fmt(c, "%s_%s", a->c_name, e->snake ? e->snake : "");
+    e->snake = e->current
+                   ? snake(c, e->name, false)
+                   : str_fmt(c, "%s_v%u", snake(c, e->name, false), e->version);
+    e->c_name = str_fmt(c, "%s_%s", A, e->snake ? e->snake : "");
     e->c_upper = e->c_name ? upper_of(c, e->c_name) : NULL;
-    claim(c, e->c_name, e->name);
     if (e->current) {
       e->index = n_current++;
-      claim(c, str_fmt(c, "%s_apply_%s", a->c_name, e->snake), e->name);
+      claim_struct(c, e->c_name, e->name);
+      claimf(c, e->name, "%s_apply_%s", A, e->snake);
+      claimf(c, e->name, "%s_apply_%s_any", A, e->snake);
+      claimf(c, e->name, "%s_subscribers", e->c_name);
+      claimf(c, e->name, "%s_old", e->c_name);
     }
     n_events++;
   }
   a->n_events = n_events;
   a->n_current_events = n_current;
+  if (n_current)
+    claimf(c, a->name, "%s_events", A);
+  /* Older versions once the current ones have their names: a clash is
+   * then reported at the older shape. */
+  for (esc_decl *e = a->events; e; e = e->next) {
+    if (e->current || !e->newer)
+      continue;
+    claim_struct(c, e->c_name, e->name);
+    claimf(c, e->name, "%s_upcast_%s", A, e->snake);
+    claimf(c, e->name, "%s_upcast_%s_any", A, e->snake);
+  }
 
+  bool unresolved = false; /* an `emits` names no event of `a` */
   for (esc_decl *m = a->commands; m; m = m->next, i++) {
+    bool dup = false;
     m->index = i;
     check_name(c, m->name, "a command");
-    for (esc_decl *n = a->commands; n != m; n = n->next)
-      if (same(m->name, n->name))
+    for (esc_decl *n = a->commands; n != m && !dup; n = n->next)
+      if (same(m->name, n->name)) {
         duplicate(c, m->name, n->name, "command");
-    for (esc_decl *e = a->events; e; e = e->next)
+        dup = true;
+      }
+    for (esc_decl *e = a->events; e && !dup; e = e->next)
       if (same(m->name, e->name)) {
         esc_error(c->d, m->name,
-                  "command '%.*s' has the name of an event of '%.*s'",
+                  "command '%.*s' has the same name as an event of '%.*s'; "
+                  "commands and events of an aggregate share one namespace",
                   TOKF(m->name), TOKF(a->name));
-        esc_note(c->d, e->name, "event '%.*s' is declared here",
-                 TOKF(e->name));
-        break;
+        esc_note(c->d, e->name, "event '%.*s' is declared here", TOKF(e->name));
+        dup = true;
       }
-    check_fields(c, m->fields, false, "commands");
+    check_fields(c, m->fields, false, "command fields");
     m->snake = snake(c, m->name, false);
-    m->c_name = str_fmt(c, "%s_%s", a->c_name, m->snake ? m->snake : "");
+    m->c_name = str_fmt(c, "%s_%s", A, m->snake ? m->snake : "");
     m->c_upper = m->c_name ? upper_of(c, m->c_name) : NULL;
-    claim(c, m->c_name, m->name);
-    claim(c, str_fmt(c, "%s_decide_%s", a->c_name, m->snake), m->name);
+    if (!dup) {
+      claim_struct(c, m->c_name, m->name);
+      claimf(c, m->name, "%s_decide_%s", A, m->snake);
+      claimf(c, m->name, "%s_decide_%s_any", A, m->snake);
+      claimf(c, m->name, "%s_emits", m->c_name);
+    }
     if (!m->emits)
-      esc_error(c->d, m->name, "command '%.*s' emits no event; add 'emits E;'",
+      esc_error(c->d, m->name,
+                "command '%.*s' emits no event; add 'emits EventName;'",
                 TOKF(m->name));
     for (esc_name_list *r = m->emits; r; r = r->next) {
       esc_decl *e = find_current_event(a, r->name);
       if (!e) {
-        esc_error(c->d, r->name, "'%.*s' is not an event of aggregate '%.*s'",
-                  TOKF(r->name), TOKF(a->name));
+        esc_decl *other = event_elsewhere(c, a, r->name);
+        if (other)
+          esc_error(c->d, r->name,
+                    "'%.*s' is an event of aggregate '%.*s'; a command emits "
+                    "only events of its own aggregate '%.*s'",
+                    TOKF(r->name), TOKF(other->name), TOKF(a->name));
+        else {
+          suggest sg = SUGGEST(r->name);
+          char buf[160];
+          for (esc_decl *x = a->events; x; x = x->next)
+            consider(&sg, x->name);
+          esc_error(c->d, r->name,
+                    "'%.*s' is not an event of aggregate '%.*s'%s",
+                    TOKF(r->name), TOKF(a->name), hint(&sg, buf, sizeof buf));
+        }
+        unresolved = true;
         continue;
       }
-      for (esc_name_list *q = m->emits; q != r; q = q->next)
-        if (same(q->name, r->name))
-          esc_error(c->d, r->name, "'%.*s' is listed twice", TOKF(r->name));
+      bool twice = false;
+      for (esc_name_list *q = m->emits; q != r && !twice; q = q->next)
+        if (same(q->name, r->name)) {
+          esc_error(c->d, r->name, "'%.*s' is listed twice in 'emits'",
+                    TOKF(r->name));
+          twice = true;
+        }
       r->target = a;
       r->member = e;
+      if (!e->emitted)
+        claimf(c, e->name, "%s_emit_%s", A, e->snake);
       e->emitted = true;
     }
   }
   a->n_commands = i;
+  if (a->commands)
+    claimf(c, a->name, "%s_commands", A);
 
   if (a->commands && !a->has_state)
     esc_error(c->d, a->name,
               "aggregate '%.*s' has commands but no state; add 'state { ... }'",
               TOKF(a->name));
   if (a->has_snapshot && !a->has_state)
-    esc_error(c->d, a->snapshot_at, "a snapshot needs state to snapshot");
-  for (esc_decl *e = a->events; e; e = e->next)
+    esc_error(c->d, a->snapshot_at,
+              "aggregate '%.*s' has a snapshot policy but no state to "
+              "snapshot",
+              TOKF(a->name));
+  /* A misspelt `emits` is already an error; the event it meant would
+   * only add a misleading warning. */
+  for (esc_decl *e = a->events; e && !unresolved; e = e->next)
     if (e->current && !e->emitted)
       esc_warning(c->d, e->name, "event '%.*s' is never emitted",
                   TOKF(e->name));
 }
 
+/* "A.E" as one token, for carets under the whole reference. */
+static esc_tok ref_tok(const esc_name_list *r) {
+  esc_tok t = r->name;
+  if (r->qual.n && r->qual.line == t.line && r->qual.z > t.z)
+    t.n = (uint32_t)(r->qual.z + r->qual.n - t.z);
+  return t;
+}
+
 /* Resolves "A.E" to an event (want_event) or a command of aggregate A. */
 static bool resolve_ref(checker *c, esc_name_list *r, bool want_event) {
   esc_decl *a = find_top(c, r->name);
+  char buf[160];
   if (!a) {
-    esc_error(c->d, r->name, "unknown aggregate '%.*s'", TOKF(r->name));
+    suggest sg = SUGGEST(r->name);
+    for (esc_decl *x = c->s->decls; x; x = x->next)
+      if (x->kind == ESC_DECL_AGGREGATE)
+        consider(&sg, x->name);
+    esc_error(c->d, r->name, "unknown aggregate '%.*s'%s", TOKF(r->name),
+              hint(&sg, buf, sizeof buf));
     return false;
   }
   if (a->kind != ESC_DECL_AGGREGATE) {
@@ -734,11 +1233,23 @@ static bool resolve_ref(checker *c, esc_name_list *r, bool want_event) {
     return false;
   }
   r->target = a;
-  r->member = want_event ? find_current_event(a, r->qual)
-                         : find_command(a, r->qual);
+  r->member =
+      want_event ? find_current_event(a, r->qual) : find_command(a, r->qual);
   if (!r->member) {
-    esc_error(c->d, r->qual, "aggregate '%.*s' has no %s '%.*s'",
-              TOKF(r->name), want_event ? "event" : "command", TOKF(r->qual));
+    bool other = want_event ? find_command(a, r->qual) != NULL
+                            : find_current_event(a, r->qual) != NULL;
+    if (other)
+      esc_error(c->d, ref_tok(r), "'%.*s.%.*s' is %s, not %s", TOKF(r->name),
+                TOKF(r->qual), want_event ? "a command" : "an event",
+                want_event ? "an event" : "a command");
+    else {
+      suggest sg = SUGGEST(r->qual);
+      for (esc_decl *x = want_event ? a->events : a->commands; x; x = x->next)
+        consider(&sg, x->name);
+      esc_error(c->d, r->qual, "aggregate '%.*s' has no %s '%.*s'%s",
+                TOKF(r->name), want_event ? "event" : "command", TOKF(r->qual),
+                hint(&sg, buf, sizeof buf));
+    }
     return false;
   }
   return true;
@@ -746,21 +1257,29 @@ static bool resolve_ref(checker *c, esc_name_list *r, bool want_event) {
 
 static void check_projection(checker *c, esc_decl *p) {
   uint32_t i = 0;
+  claimf(c, p->name, "%s_projection", p->c_name);
+  claimf(c, p->name, "%s_handlers", p->c_name);
   if (!p->on)
     esc_error(c->d, p->name,
               "projection '%.*s' handles no events; add 'on Aggregate.Event;'",
               TOKF(p->name));
   for (esc_name_list *r = p->on; r; r = r->next, i++) {
+    bool twice = false;
     if (!resolve_ref(c, r, true))
       continue;
-    for (esc_name_list *q = p->on; q != r; q = q->next)
-      if (q->member == r->member)
-        esc_error(c->d, r->name, "'%.*s.%.*s' is already handled",
+    for (esc_name_list *q = p->on; q != r && !twice; q = q->next)
+      if (q->member == r->member) {
+        esc_error(c->d, ref_tok(r), "'%.*s.%.*s' is already handled",
                   TOKF(r->name), TOKF(r->qual));
-    claim(c,
-          str_fmt(c, "%s_on_%s_%s", p->c_name, r->target->c_name + strlen(c->s->c_prefix) + 1,
-                  r->member->snake),
-          r->qual);
+        esc_note(c->d, ref_tok(q), "previous handler is here");
+        twice = true;
+      }
+    if (twice)
+      continue;
+    claimf(c, r->qual, "%s_on_%s_%s", p->c_name, r->target->snake,
+           r->member->snake);
+    claimf(c, r->qual, "%s_on_%s_%s_any", p->c_name, r->target->snake,
+           r->member->snake);
   }
 }
 
@@ -770,27 +1289,44 @@ static const char *kind_text(int k) {
 
 static void check_saga(checker *c, esc_decl *s) {
   bool starts = false;
+  const char *S = s->c_name;
   s->key.kind = key_kind(c, s);
   check_fields(c, s->fields, true, "saga state");
-  claim(c, str_fmt(c, "%s_state", s->c_name), s->name);
+  claim_struct(c, str_fmt(c, "%s_state", S), s->name);
+  claimf(c, s->name, "%s_saga", S);
+  claimf(c, s->name, "%s_handlers", S);
+  if (s->sends)
+    claimf(c, s->name, "%s_sends", S);
 
   for (esc_name_list *r = s->sends; r; r = r->next) {
+    bool twice = false;
     if (!resolve_ref(c, r, false))
       continue;
-    for (esc_name_list *q = s->sends; q != r; q = q->next)
-      if (q->member == r->member)
-        esc_error(c->d, r->name, "'%.*s.%.*s' is listed twice in 'sends'",
+    for (esc_name_list *q = s->sends; q != r && !twice; q = q->next)
+      if (q->member == r->member) {
+        esc_error(c->d, ref_tok(r), "'%.*s.%.*s' is listed twice in 'sends'",
                   TOKF(r->name), TOKF(r->qual));
+        twice = true;
+      }
+    if (!twice)
+      claimf(c, r->qual, "%s_send_%s_%s", S, r->target->snake,
+             r->member->snake);
   }
-  bool seen_timeout = false;
+  const esc_saga_on *timeout = NULL;
   for (esc_saga_on *on = s->saga_on; on; on = on->next) {
     if (on->kind == ESC_ON_TIMEOUT) {
-      if (seen_timeout)
+      if (timeout) {
         esc_error(c->d, on->at, "'on timeout' given twice");
-      seen_timeout = true;
+        esc_note(c->d, timeout->at, "first given here");
+        continue;
+      }
+      timeout = on;
+      claimf(c, on->at, "%s_on_timeout", S);
+      claimf(c, on->at, "%s_on_timeout_any", S);
       continue;
     }
     if (on->kind == ESC_ON_REJECTED) {
+      bool twice = false;
       if (!resolve_ref(c, on->ref, false))
         continue;
       bool sent = false;
@@ -798,15 +1334,24 @@ static void check_saga(checker *c, esc_decl *s) {
         if (q->member == on->ref->member)
           sent = true;
       if (!sent)
-        esc_error(c->d, on->ref->name,
+        esc_error(c->d, ref_tok(on->ref),
                   "saga '%.*s' handles rejections of '%.*s.%.*s' but does "
                   "not send it; add it to 'sends'",
                   TOKF(s->name), TOKF(on->ref->name), TOKF(on->ref->qual));
-      for (esc_saga_on *o = s->saga_on; o != on; o = o->next)
-        if (o->kind == ESC_ON_REJECTED && o->ref->member == on->ref->member)
-          esc_error(c->d, on->ref->name,
+      for (esc_saga_on *o = s->saga_on; o != on && !twice; o = o->next)
+        if (o->kind == ESC_ON_REJECTED && o->ref->member == on->ref->member) {
+          esc_error(c->d, ref_tok(on->ref),
                     "rejections of '%.*s.%.*s' are already handled",
                     TOKF(on->ref->name), TOKF(on->ref->qual));
+          esc_note(c->d, ref_tok(o->ref), "previous handler is here");
+          twice = true;
+        }
+      if (!twice) {
+        claimf(c, on->ref->qual, "%s_on_rejected_%s_%s", S,
+               on->ref->target->snake, on->ref->member->snake);
+        claimf(c, on->ref->qual, "%s_on_rejected_%s_%s_any", S,
+               on->ref->target->snake, on->ref->member->snake);
+      }
       continue;
     }
     if (on->kind == ESC_ON_START)
@@ -814,35 +1359,54 @@ static void check_saga(checker *c, esc_decl *s) {
     if (!resolve_ref(c, on->ref, true))
       continue;
     esc_decl *ev = on->ref->member;
-    for (esc_saga_on *o = s->saga_on; o != on; o = o->next)
+    bool twice = false;
+    for (esc_saga_on *o = s->saga_on; o != on && !twice; o = o->next)
       if ((o->kind == ESC_ON_EVENT || o->kind == ESC_ON_START) &&
-          o->ref->member == ev)
-        esc_error(c->d, on->ref->name, "'%.*s.%.*s' is already handled",
+          o->ref->member == ev) {
+        esc_error(c->d, ref_tok(on->ref), "'%.*s.%.*s' is already handled",
                   TOKF(on->ref->name), TOKF(on->ref->qual));
+        esc_note(c->d, ref_tok(o->ref), "previous handler is here");
+        twice = true;
+      }
+    if (!twice) {
+      claimf(c, on->ref->qual, "%s_on_%s_%s", S, on->ref->target->snake,
+             ev->snake);
+      claimf(c, on->ref->qual, "%s_on_%s_%s_any", S, on->ref->target->snake,
+             ev->snake);
+    }
+    if (s->key.kind < 0)
+      continue; /* no key to match */
     if (on->by.n) {
       esc_field *f = NULL;
       for (esc_field *g = ev->fields; g; g = g->next)
         if (same(g->name, on->by))
           f = g;
       if (!f) {
-        esc_error(c->d, on->by, "event '%.*s.%.*s' has no field '%.*s'",
-                  TOKF(on->ref->name), TOKF(on->ref->qual), TOKF(on->by));
+        suggest sg = SUGGEST(on->by);
+        char buf[160];
+        for (esc_field *g = ev->fields; g; g = g->next)
+          consider(&sg, g->name);
+        esc_error(c->d, on->by, "event '%.*s.%.*s' has no field '%.*s'%s",
+                  TOKF(on->ref->name), TOKF(on->ref->qual), TOKF(on->by),
+                  hint(&sg, buf, sizeof buf));
         continue;
       }
       if (f->type->kind != s->key.kind) {
+        char buf[160];
         esc_error(c->d, on->by,
-                  "field '%.*s' of '%.*s.%.*s' is not a %s, but saga '%.*s' "
-                  "is keyed by %s",
+                  "field '%.*s' of '%.*s.%.*s' is '%s', but saga '%.*s' is "
+                  "keyed by %s; 'by' needs a %s or %s? field",
                   TOKF(on->by), TOKF(on->ref->name), TOKF(on->ref->qual),
-                  kind_text(s->key.kind), TOKF(s->name),
+                  type_text(f->type, buf, sizeof buf), TOKF(s->name),
+                  kind_text(s->key.kind), kind_text(s->key.kind),
                   kind_text(s->key.kind));
         continue;
       }
       on->by_field = f;
     } else {
       esc_decl *agg = on->ref->target;
-      if (agg->key.kind != s->key.kind)
-        esc_error(c->d, on->ref->name,
+      if (agg->key.kind >= 0 && agg->key.kind != s->key.kind)
+        esc_error(c->d, ref_tok(on->ref),
                   "'%.*s' is keyed by %s but saga '%.*s' by %s; name the "
                   "correlation field with 'by'",
                   TOKF(agg->name), kind_text(agg->key.kind), TOKF(s->name),
@@ -855,18 +1419,6 @@ static void check_saga(checker *c, esc_decl *s) {
               TOKF(s->name));
 }
 
-/* Reports records that contain themselves by value. */
-static void check_cycles(checker *c) {
-  for (esc_decl *d = c->s->decls; d; d = d->next) {
-    esc_field *via = NULL;
-    if (d->kind == ESC_DECL_RECORD && contains(d, d, 0, &via))
-      esc_error(c->d, via->name,
-                "record '%.*s' contains itself through field '%.*s'; put the "
-                "field behind 'list<>' or '?'",
-                TOKF(d->name), TOKF(via->name));
-  }
-}
-
 int esc_check(esc_schema *s, esc_diag *d) {
   checker c = {.s = s, .d = d};
   esc_decl *schema = NULL;
@@ -877,16 +1429,23 @@ int esc_check(esc_schema *s, esc_diag *d) {
     if (x->kind != ESC_DECL_SCHEMA)
       continue;
     if (schema) {
-      duplicate(&c, x->kw, schema->kw, "'schema'");
+      esc_error(d, x->kw,
+                "a second 'schema' declaration; a file declares exactly one "
+                "schema");
+      esc_note(d, schema->kw, "the schema is declared here");
       continue;
     }
     schema = x;
-    if (x != s->decls)
+    if (x != s->decls) {
       esc_error(d, x->kw, "'schema' must be the first declaration");
+      esc_note(d, s->decls->kw, "the first declaration is here");
+    }
   }
   if (!schema) {
     esc_tok start = {s->src, 0, 1, 1};
-    esc_error(d, start, "missing 'schema NAME;' declaration at the top");
+    esc_error(d, start,
+              "missing 'schema NAME;' declaration; a schema file starts "
+              "with one");
     return d->n_errors - errors_before;
   }
   s->name = schema->name;
@@ -895,29 +1454,57 @@ int esc_check(esc_schema *s, esc_diag *d) {
   s->c_upper = s->c_prefix ? upper_of(&c, s->c_prefix) : NULL;
   if (!s->c_prefix)
     goto done;
+  if (strcmp(s->c_prefix, "es") == 0)
+    esc_error(d, s->name,
+              "schema name '%.*s' would give generated names the prefix "
+              "'es_', which libes reserves",
+              TOKF(s->name));
+  claimf(&c, s->name, "%s_schema", s->c_prefix);
+  claimf(&c, s->name, "%s_aggregates", s->c_prefix);
+  claimf(&c, s->name, "%s_projections", s->c_prefix);
+  claimf(&c, s->name, "%s_sagas", s->c_prefix);
+  claimf(&c, s->name, "%s_types", s->c_prefix);
+  if (!index_tops(&c)) {
+    c.oom = true;
+    goto done;
+  }
 
   /* Top-level names share one namespace; give each its C name. */
   uint32_t idx[8] = {0};
   for (esc_decl *x = s->decls; x; x = x->next) {
+    bool dup = false;
     if (x->kind == ESC_DECL_SCHEMA)
       continue;
-    check_name(&c, x->name, x->kind == ESC_DECL_ENUM       ? "an enum"
-                            : x->kind == ESC_DECL_RECORD    ? "a record"
-                            : x->kind == ESC_DECL_AGGREGATE ? "an aggregate"
-                            : x->kind == ESC_DECL_SAGA      ? "a saga"
-                                                            : "a projection");
-    for (esc_decl *y = s->decls; y != x; y = y->next)
-      if (y->kind != ESC_DECL_SCHEMA && same(x->name, y->name)) {
-        duplicate(&c, x->name, y->name, "name");
-        break;
-      }
+    check_name(&c, x->name,
+               x->kind == ESC_DECL_ENUM        ? "an enum"
+               : x->kind == ESC_DECL_RECORD    ? "a record"
+               : x->kind == ESC_DECL_AGGREGATE ? "an aggregate"
+               : x->kind == ESC_DECL_SAGA      ? "a saga"
+                                               : "a projection");
+    esc_decl *y = find_top(&c, x->name);
+    if (y != x) {
+      esc_error(d, x->name, "'%.*s' is already declared as %s", TOKF(x->name),
+                kind_word(y->kind));
+      esc_note(d, y->name, "previous declaration of '%.*s' is here",
+               TOKF(y->name));
+      dup = true;
+    }
     x->index = idx[x->kind]++;
     x->snake = snake(&c, x->name, false);
     x->c_name = str_fmt(&c, "%s_%s", s->c_prefix, x->snake ? x->snake : "");
     x->c_upper = x->c_name ? upper_of(&c, x->c_name) : NULL;
-    if (x->kind == ESC_DECL_RECORD || x->kind == ESC_DECL_ENUM) {
-      claim(&c, x->c_name, x->name);
-      claim(&c, str_fmt(&c, "%s_list", x->c_name), x->name);
+    if (dup || !x->c_name)
+      continue;
+    if (x->kind == ESC_DECL_RECORD) {
+      claim_struct(&c, x->c_name, x->name);
+      claimf(&c, x->name, "%s_list", x->c_name);
+    } else if (x->kind == ESC_DECL_ENUM) {
+      claimf(&c, x->name, "%s", x->c_name);
+      claimf(&c, x->name, "%s_list", x->c_name);
+      claimf(&c, x->name, "%s_desc", x->c_name);
+      claimf(&c, x->name, "%s_name", x->c_name);
+      claimf(&c, x->name, "%s_values", x->c_name);
+      claimf(&c, x->name, "%s_COUNT", x->c_upper);
     }
   }
   if (c.oom)
@@ -929,7 +1516,7 @@ int esc_check(esc_schema *s, esc_diag *d) {
       check_enum(&c, x);
       break;
     case ESC_DECL_RECORD:
-      check_fields(&c, x->fields, false, "records");
+      check_fields(&c, x->fields, false, "record fields");
       break;
     case ESC_DECL_AGGREGATE:
       check_aggregate(&c, x);
@@ -950,5 +1537,8 @@ done:
   if (c.oom)
     esc_error_file(d, "out of memory");
   free(c.cnames);
+  free(c.slots);
+  free(c.pool);
+  free(c.tops);
   return d->n_errors - errors_before;
 }

@@ -42,6 +42,7 @@ static void parse(esc_schema *s, esc_diag *d, esc_parser *ps) {
     escParse(p, code, tok);
     if (code == 0 || ps->failed || ps->oom)
       break;
+    ps->prev = tok;
   }
   escParseFree(p, free);
   if (ps->oom)
@@ -79,7 +80,10 @@ int esc_compile(const char *path, const char *src, size_t len, esc_diag *d,
 
   esc_parser_init(&ps, s, d);
   parse(s, d, &ps);
-  if (d->n_errors == errors)
+  /* A syntax error leaves no tree worth checking; errors the grammar's
+   * actions report (a reserved word as a name, a block given twice) do,
+   * and the checker may find more. */
+  if (!ps.failed && !ps.oom)
     esc_check(s, d);
   if (d->n_errors != errors)
     goto fail;
@@ -145,7 +149,9 @@ int esc_compile_file(const char *path, FILE *diag_out, esc_schema **out,
   *out = NULL;
   esc_diag_init(&d, diag_out, path, src, len);
   if (!src) {
-    esc_error_file(&d, "cannot read '%s': %s", path, why ? why : "unknown error");
+    esc_error_file(&d, "cannot read '%s': %s", path,
+                   why ? why : "unknown error");
+    esc_diag_finish(&d);
     return -1;
   }
   rc = esc_compile(path, src, len, &d, out);

@@ -188,6 +188,13 @@ static uint64_t hash_type(uint64_t h, const esc_type *t, int depth) {
   h = fnv(h, k, strlen(k));
   if (t->optional)
     h = fnv(h, "?", 1);
+  /* A bound is part of the layout: a value stored under a larger bound
+   * may not decode under a smaller one. */
+  if (t->has_max) {
+    char max[32];
+    int n = snprintf(max, sizeof max, " max %llu", (unsigned long long)t->max);
+    h = fnv(h, max, (size_t)n);
+  }
   if (t->kind == ESC_T_LIST) {
     h = fnv(h, "<", 1);
     h = hash_type(h, t->elem, depth);

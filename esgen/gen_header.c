@@ -26,6 +26,18 @@ static void guard_name(const char *base, char *out, size_t n) {
   memcpy(out + i, "_H", 3);
 }
 
+/* Copies schema text into a C comment. A string default may hold "*\/"
+ * (which would end the comment early) or "/\*" (-Wcomment), so a space
+ * goes between any '*' and '/' that touch. */
+static void comment_text(es_buf *b, const char *z, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    esc_out(b, "%c", z[i]);
+    if (i + 1 < n && ((z[i] == '*' && z[i + 1] == '/') ||
+                      (z[i] == '/' && z[i + 1] == '*')))
+      esc_out(b, " ");
+  }
+}
+
 static void enum_decl(const esc_decl *e, es_buf *b) {
   uint32_t i = 0;
   char up[256];
@@ -86,8 +98,11 @@ static void struct_decl(const esc_schema *s, const esc_struct *st, void *ctx) {
     else if (f->type->has_max)
       esc_out(b, " /* at most %llu %s */", (unsigned long long)f->type->max,
               f->type->kind == ESC_T_LIST ? "items" : "bytes");
-    else if (f->def)
-      esc_out(b, " /* default %.*s */", TOKF(f->def->at));
+    else if (f->def) {
+      esc_out(b, " /* default ");
+      comment_text(b, f->def->at.z, f->def->at.n);
+      esc_out(b, " */");
+    }
     esc_out(b, "\n");
   }
   if (!st->fields)
@@ -223,6 +238,8 @@ static void saga_api(const esc_decl *s, es_buf *b) {
   esc_out(b,
           "/* What you write for %.*s. Change `state` as the saga moves on;\n"
           " * send commands, schedule timeouts or complete through `ctx`.\n"
+          " * The event's strings and lists live as long as the state; allocate\n"
+          " * anything new the state keeps from ctx->arena.\n"
           " * Return 0, or a negative code to retry the event later. */\n",
           TOKF(s->name));
   for (const esc_saga_on *on = s->saga_on; on; on = on->next) {

@@ -46,6 +46,19 @@ static int hexval(char c) {
   return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c - 'A' + 10;
 }
 
+/* A C floating constant of `v` with `digits` significant digits (enough to
+ * round-trip its type) and `suffix`. "%g" alone prints 2.0 as "2", which is
+ * an integer constant ("2f" does not even compile) and loses the sign of
+ * -0.0, so a '.0' is added whenever the digits have no '.' or exponent. */
+static void float_literal(es_buf *b, double v, int digits, const char *suffix) {
+  char tmp[64];
+  snprintf(tmp, sizeof tmp, "%.*g", digits, v);
+  for (char *c = tmp; *c; c++)
+    if (*c == ',') /* a locale's decimal comma */
+      *c = '.';
+  esc_out(b, "%s%s%s", tmp, strpbrk(tmp, ".e") ? "" : ".0", suffix);
+}
+
 /* The C expression of a field's default. */
 static void default_expr(es_buf *b, const esc_field *f) {
   const esc_literal *l = f->def;
@@ -72,10 +85,10 @@ static void default_expr(es_buf *b, const esc_field *f) {
     esc_out(b, "UINT64_C(%" PRIu64 ")", l->u);
     break;
   case ESC_T_F32:
-    esc_out(b, "%.9gf", l->f);
+    float_literal(b, (float)l->f, 9, "f");
     break;
   case ESC_T_F64:
-    esc_out(b, "%.17g", l->f);
+    float_literal(b, l->f, 17, "");
     break;
   case ESC_T_STRING:
     c_string(b, l->s, l->s_len);
@@ -107,10 +120,26 @@ static void default_expr(es_buf *b, const esc_field *f) {
   }
 }
 
+/* Whether `t`'s `max` needs a check of its own. Every msgpack length and
+ * count fits in 32 bits (the writers refuse longer values with ES_ETOOBIG),
+ * so a bound of 4294967295 never binds, and comparing a uint32_t count
+ * with it would be always false (-Wtype-limits under -Wextra). */
+static bool bound_checked(const esc_type *t) {
+  return t->has_max && t->max < UINT32_MAX;
+}
+
 /* ---- encoding ---------------------------------------------------------- */
 
+/* Nesting is counted as the decoder counts it (es_mp_read_array): every
+ * msgpack array, a record's or a list's, is one level, and a value whose
+ * arrays would nest more than ES_MP_MAX_DEPTH deep is refused with
+ * ES_EDEPTH, so the encoder never writes what no decoder would read (and
+ * a cycle of optional records cannot recurse forever). `depth` in the
+ * generated enc_* functions is the number of arrays already open around
+ * the record being written; `level` here is how many more arrays (the
+ * record's own, then a list's) enclose the value. */
 static void enc_value(es_buf *b, const esc_type *t, const char *x,
-                      const char *ind) {
+                      const char *ind, int level) {
   switch (t->kind) {
   case ESC_T_BOOL:
     esc_out(b, "%ses_mp_write_bool(b, %s);\n", ind, x);
@@ -135,7 +164,7 @@ static void enc_value(es_buf *b, const esc_type *t, const char *x,
     esc_out(b, "%ses_mp_write_f64(b, %s);\n", ind, x);
     break;
   case ESC_T_STRING:
-    if (t->has_max)
+    if (bound_checked(t))
       esc_out(b,
               "%s{\n%s  const char *s_ = %s ? %s : \"\";\n"
               "%s  size_t n_ = strlen(s_);\n"
@@ -148,7 +177,7 @@ static void enc_value(es_buf *b, const esc_type *t, const char *x,
   case ESC_T_BYTES:
     esc_out(b, "%sif (%s.len && !%s.data)\n%s  es_buf_fail(b, ES_EINVAL);\n",
             ind, x, x, ind);
-    if (t->has_max)
+    if (bound_checked(t))
       esc_out(b, "%sif (%s.len > %" PRIu64 ")\n%s  es_buf_fail(b, ES_EBOUND);\n",
               ind, x, t->max, ind);
     esc_out(b, "%ses_mp_write_bin(b, %s.data, %s.len);\n", ind, x, x);
@@ -162,23 +191,27 @@ static void enc_value(es_buf *b, const esc_type *t, const char *x,
     esc_out(b, "%ses_mp_write_uint(b, (uint32_t)%s);\n", ind, x);
     break;
   case ESC_T_RECORD:
-    esc_out(b, "%senc_%s(%s%s, b, depth + 1);\n", ind, t->decl->c_name,
-            t->optional ? "" : "&", x);
+    esc_out(b, "%senc_%s(%s%s, b, depth + %d);\n", ind, t->decl->c_name,
+            t->optional ? "" : "&", x, level);
     break;
   case ESC_T_LIST: {
     char item[256];
     esc_out(b, "%sif (%s.count && !%s.items)\n%s  es_buf_fail(b, ES_EINVAL);\n",
             ind, x, x, ind);
-    if (t->has_max)
+    if (bound_checked(t))
       esc_out(b, "%sif (%s.count > %" PRIu64 ")\n%s  es_buf_fail(b, ES_EBOUND);\n",
               ind, x, t->max, ind);
+    esc_out(b,
+            "%sif (depth + %d >= ES_MP_MAX_DEPTH)\n"
+            "%s  es_buf_fail(b, ES_EDEPTH);\n",
+            ind, level, ind);
     esc_out(b, "%sif (!b->err) {\n", ind);
     esc_out(b, "%s  es_mp_write_array(b, %s.count);\n", ind, x);
     esc_out(b, "%s  for (uint32_t i = 0; i < %s.count; i++) {\n", ind, x);
     snprintf(item, sizeof item, "%s.items[i]", x);
     char ind2[64];
     snprintf(ind2, sizeof ind2, "%s    ", ind);
-    enc_value(b, t->elem, item, ind2);
+    enc_value(b, t->elem, item, ind2, level + 1);
     esc_out(b, "%s  }\n%s}\n", ind, ind);
     break;
   }
@@ -188,7 +221,7 @@ static void enc_value(es_buf *b, const esc_type *t, const char *x,
 static void enc_struct(const esc_struct *st, es_buf *b) {
   esc_out(b, "static void enc_%s(const %s *v, es_buf *b, int depth) {\n",
           st->c_name, st->c_name);
-  esc_out(b, "  if (depth > ES_MP_MAX_DEPTH) {\n"
+  esc_out(b, "  if (depth >= ES_MP_MAX_DEPTH) {\n"
              "    es_buf_fail(b, ES_EDEPTH);\n    return;\n  }\n");
   esc_out(b, "  es_mp_write_array(b, %u);\n", st->n_fields);
   for (const esc_field *f = st->fields; f; f = f->next) {
@@ -196,14 +229,14 @@ static void enc_struct(const esc_struct *st, es_buf *b) {
     snprintf(x, sizeof x, "v->%.*s", TOKF(f->name));
     if (f->type->optional && f->type->kind == ESC_T_RECORD) {
       esc_out(b, "  if (%s)\n  ", x);
-      enc_value(b, f->type, x, "  ");
+      enc_value(b, f->type, x, "  ", 1);
       esc_out(b, "  else\n    es_mp_write_nil(b);\n");
     } else if (f->type->optional) {
       esc_out(b, "  if (v->has_%.*s) {\n", TOKF(f->name));
-      enc_value(b, f->type, x, "    ");
+      enc_value(b, f->type, x, "    ", 1);
       esc_out(b, "  } else {\n    es_mp_write_nil(b);\n  }\n");
     } else {
-      enc_value(b, f->type, x, "  ");
+      enc_value(b, f->type, x, "  ", 1);
     }
   }
   esc_out(b, "}\n\n");
@@ -269,7 +302,7 @@ static void dec_value(es_buf *b, const esc_type *t, const char *x,
             "%s{\n%s  const char *p_;\n%s  uint32_t n_;\n%s  char *s_;\n"
             "%s  if ((rc = es_mp_read_str(r, &p_, &n_)) != 0)\n%s    return rc;\n",
             ind, ind, ind, ind, ind, ind);
-    if (t->has_max)
+    if (bound_checked(t))
       esc_out(b, "%s  if (n_ > %" PRIu64 ")\n%s    return ES_EBOUND;\n", ind,
               t->max, ind);
     esc_out(b,
@@ -283,7 +316,7 @@ static void dec_value(es_buf *b, const esc_type *t, const char *x,
             "%s{\n%s  const uint8_t *p_;\n%s  uint32_t n_;\n%s  void *d_;\n"
             "%s  if ((rc = es_mp_read_bin(r, &p_, &n_)) != 0)\n%s    return rc;\n",
             ind, ind, ind, ind, ind, ind);
-    if (t->has_max)
+    if (bound_checked(t))
       esc_out(b, "%s  if (n_ > %" PRIu64 ")\n%s    return ES_EBOUND;\n", ind,
               t->max, ind);
     esc_out(b,
@@ -330,7 +363,7 @@ static void dec_value(es_buf *b, const esc_type *t, const char *x,
             "%s  if ((rc = es_mp_read_array(r, &n_)) != 0)\n%s    return rc;\n",
             ind, ind, ind, (int)ct.len, (const char *)ct.data,
             ct.data[ct.len - 1] == '*' ? "" : " ", ind, ind);
-    if (t->has_max)
+    if (bound_checked(t))
       esc_out(b, "%s  if (n_ > %" PRIu64 ")\n%s    return ES_EBOUND;\n", ind,
               t->max, ind);
     esc_out(b,

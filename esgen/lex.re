@@ -148,8 +148,15 @@ int esc_lex(esc_lexer *lx, esc_tok *tok, esc_diag *d) {
           tok->n = 1;
           if (*start == '\0')
             esc_error(d, *tok, "stray NUL byte in input");
-          else if ((unsigned char)*start >= 0x80)
-            esc_error(d, *tok, "non-ASCII character outside a string or comment");
+          else if ((unsigned char)*start >= 0x80) {
+            /* Underline the whole character, not just its first byte. */
+            while (start + tok->n < lx->lim &&
+                   ((unsigned char)start[tok->n] & 0xc0) == 0x80 && tok->n < 4)
+              tok->n++;
+            esc_error(d, *tok,
+                      "non-ASCII character outside a string or comment; "
+                      "names are ASCII letters, digits and '_'");
+          }
           else if ((unsigned char)*start < 0x20 || *start == 0x7f)
             esc_error(d, *tok, "stray control character 0x%02x", (unsigned)(unsigned char)*start);
           else

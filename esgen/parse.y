@@ -49,7 +49,14 @@
       top++;
     }
   }
-  esc_syntax_error(ps, yymajor, &yyminor, expected, n_expected);
+  /* The innermost '{' still open, for "to match this '{'". */
+  const esc_tok *open = NULL;
+  for (yyStackEntry *e = yypParser->yytos; e > yypParser->yystack; e--)
+    if (e->major == TK_LBRACE) {
+      open = &e->minor.yy0;
+      break;
+    }
+  esc_syntax_error(ps, yymajor, &yyminor, expected, n_expected, open);
 }
 
 %stack_overflow {
@@ -128,10 +135,10 @@ fields(A) ::= fields(L) name(N) COLON type(T) default(D) SEMI. {
 }
 
 %type type {esc_type *}
-type(A) ::= base(B).                  { A = esc_type_finish(ps, B, false, NULL); }
-type(A) ::= base(B) QUESTION.         { A = esc_type_finish(ps, B, true, NULL); }
-type(A) ::= base(B) MAX INT(M).       { A = esc_type_finish(ps, B, false, &M); }
-type(A) ::= base(B) QUESTION MAX INT(M). { A = esc_type_finish(ps, B, true, &M); }
+type(A) ::= base(B).                  { A = esc_type_finish(ps, B, false, NULL, NULL); }
+type(A) ::= base(B) QUESTION.         { A = esc_type_finish(ps, B, true, NULL, NULL); }
+type(A) ::= base(B) MAX(K) INT(M).    { A = esc_type_finish(ps, B, false, &K, &M); }
+type(A) ::= base(B) QUESTION MAX(K) INT(M). { A = esc_type_finish(ps, B, true, &K, &M); }
 
 %type base {esc_type *}
 base(A) ::= IDENT(N).                { A = esc_type_named(ps, N); }

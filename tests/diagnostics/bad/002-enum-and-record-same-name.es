@@ -1,0 +1,4 @@
+schema shop;
+
+enum Currency { EUR, USD }
+record Currency { code: string; }

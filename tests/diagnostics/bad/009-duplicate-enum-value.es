@@ -1,0 +1,3 @@
+schema shop;
+
+enum Color { Red, Green, Blue, Green }

@@ -1,0 +1,7 @@
+schema shop;
+
+record Address {
+  street: string;
+  city: string;
+  street: string?;
+}

@@ -1,0 +1,6 @@
+schema shop;
+
+record Lock {
+  key: string;
+  owner: string;
+}

@@ -1,0 +1,4 @@
+schema shop;
+
+record state { total: i64; }
+enum Answer { true, false }

@@ -1,0 +1,6 @@
+schema tree;
+
+record Node {
+  label: string;
+  next: Node;
+}

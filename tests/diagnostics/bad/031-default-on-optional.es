@@ -1,0 +1,8 @@
+schema shop;
+
+aggregate Sample {
+  state {
+    nickname: string? = "none";
+    count: i32? = 0;
+  }
+}

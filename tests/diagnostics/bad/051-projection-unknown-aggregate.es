@@ -1,0 +1,9 @@
+schema shop;
+
+aggregate Order {
+  state { total: i64; }
+  command Place { total: i64; } emits Placed;
+  event Placed { total: i64; }
+}
+
+projection Totals { on Ordr.Placed; }

@@ -1,0 +1,3 @@
+schema shop;
+
+projection Totals { }

@@ -1,0 +1,2 @@
+// no schema declaration
+record Money { amount: i64; }

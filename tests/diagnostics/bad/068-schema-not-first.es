@@ -1,0 +1,3 @@
+record Money { amount: i64; }
+
+schema shop;

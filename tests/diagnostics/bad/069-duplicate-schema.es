@@ -1,0 +1,5 @@
+schema shop;
+
+record Money { amount: i64; }
+
+schema store;

@@ -1,0 +1,6 @@
+schema shop;
+
+record Money {
+  amount: i64
+  currency: string;
+}

@@ -1,0 +1,3 @@
+schema shop
+
+record Money { amount: i64; }

@@ -1,0 +1,6 @@
+schema shop;
+
+aggregate Order {
+  state { total: i64; }
+  total: i64;
+}

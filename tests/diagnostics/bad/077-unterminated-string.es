@@ -1,0 +1,5 @@
+schema shop;
+
+aggregate Sample {
+  state { name: string = "unfinished; }
+}

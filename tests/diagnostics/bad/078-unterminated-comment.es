@@ -1,0 +1,4 @@
+schema shop;
+
+/* a comment that never ends
+record Money { amount: i64; }

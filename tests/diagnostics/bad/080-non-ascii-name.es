@@ -1,0 +1,3 @@
+schema shop;
+
+record Año { días: i32; }

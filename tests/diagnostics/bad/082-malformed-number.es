@@ -1,0 +1,5 @@
+schema shop;
+
+aggregate Sample {
+  state { count: i64 = 12abc; }
+}

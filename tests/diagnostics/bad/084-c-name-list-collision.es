@@ -1,0 +1,4 @@
+schema shop;
+
+record Money { amount: i64; }
+record MoneyList { items: list<Money>; }

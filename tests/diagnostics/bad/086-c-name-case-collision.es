@@ -1,0 +1,4 @@
+schema shop;
+
+record HttpServer { host: string; }
+record HTTPServer { host: string; }

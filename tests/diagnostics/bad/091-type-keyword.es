@@ -1,0 +1,5 @@
+schema shop;
+
+record Sample {
+  items: list;
+}
