@@ -20,6 +20,7 @@ static int saga_fault(es_saga_ctx *c, int rc) {
 
 void es_saga_ctx_init(es_saga_ctx *c, const es_saga_desc *saga) {
   c->saga = saga;
+  c->arena = NULL;
   es_buf_init(&c->payloads, 0);
   c->effects = NULL;
   c->n_effects = 0;

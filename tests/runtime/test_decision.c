@@ -217,11 +217,10 @@ Test(emit, first_fault_wins) {
   cr_assert_eq(d.fault, ES_ENOTEMITTED);
 }
 
-/* The mp writers reserve their worst case (5 bytes for an array header, 9
- * for an integer) before writing, so 12 bytes of room hold one 3-byte event
- * but not two. */
+/* Writers reserve exactly what they write, so 5 bytes of room hold one
+ * 3-byte event but not two. */
 Test(emit, payload_limit_is_etoobig) {
-  d.payloads.max = 12;
+  d.payloads.max = 5;
   deposited e = {250}; /* 3 bytes */
   cr_assert_eq(es_decision_emit(&d, &deposited_t, &e), 0);
   cr_assert_eq(es_decision_emit(&d, &deposited_t, &e), ES_ETOOBIG);

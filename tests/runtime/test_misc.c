@@ -23,7 +23,9 @@ Test(error, every_code_has_its_message_and_name) {
   n++;
   ES_ERRNO_MAP(CHECK)
 #undef CHECK
-  cr_assert_eq(n, 22);
+  /* Every code in the map was checked, and there is at least the set the
+   * codecs rely on. */
+  cr_assert_geq(n, 22);
 }
 
 Test(error, codes_are_distinct) {

@@ -171,11 +171,11 @@ Test(saga, encoder_failure_leaves_no_trace) {
   cr_assert_eq(c.fault, ES_EBOUND, "the first fault stays");
 }
 
-/* 11 bytes hold one 2-byte command but not two: the mp writers reserve
- * their worst case (5 + 9 bytes) before writing. */
+/* 3 bytes hold one 2-byte command but not two: writers reserve exactly
+ * what they write, so the cap is exact. */
 Test(saga, payload_limit_is_etoobig) {
   amount_cmd a = {1};
-  c.payloads.max = 11;
+  c.payloads.max = 3;
   cr_assert_eq(es_saga_send(&c, &ledger, 0, "1", &a), 0);
   cr_assert_eq(es_saga_send(&c, &ledger, 0, "1", &a), ES_ETOOBIG);
   cr_assert_eq(c.n_effects, 1);

@@ -6,7 +6,9 @@
  * before anything is copied or allocated, and nesting is limited, so a
  * hostile input yields an ES_E* code, never a crash or a large allocation.
  * Integers are written in their shortest msgpack form, which is what
- * msgpack-c and every other implementation expect.
+ * msgpack-c and every other implementation expect. Each writer reserves
+ * exactly the bytes it writes, so a value fits a capped es_buf whenever
+ * its encoding does.
  */
 #ifndef ES_MP_H
 #define ES_MP_H
@@ -60,59 +62,63 @@ static inline void es_mp_write_bool(es_buf *b, bool v) {
 }
 
 static inline void es_mp_write_uint(es_buf *b, uint64_t v) {
-  uint8_t *d = es_buf_reserve(b, 9);
+  size_t n = v < 0x80           ? 1
+             : v <= 0xff        ? 2
+             : v <= 0xffff      ? 3
+             : v <= 0xffffffffu ? 5
+                                : 9;
+  uint8_t *d = es_buf_reserve(b, n);
   if (!d)
     return;
-  if (v < 0x80) {
+  if (n == 1) {
     d[0] = (uint8_t)v;
-    b->len += 1;
-  } else if (v <= 0xff) {
+  } else if (n == 2) {
     d[0] = 0xcc;
     d[1] = (uint8_t)v;
-    b->len += 2;
-  } else if (v <= 0xffff) {
+  } else if (n == 3) {
     d[0] = 0xcd;
     es__mp_be16(d + 1, (uint16_t)v);
-    b->len += 3;
-  } else if (v <= 0xffffffffu) {
+  } else if (n == 5) {
     d[0] = 0xce;
     es__mp_be32(d + 1, (uint32_t)v);
-    b->len += 5;
   } else {
     d[0] = 0xcf;
     es__mp_be64(d + 1, v);
-    b->len += 9;
   }
+  b->len += n;
 }
 
 static inline void es_mp_write_int(es_buf *b, int64_t v) {
+  size_t n;
+  uint8_t *d;
   if (v >= 0) {
     es_mp_write_uint(b, (uint64_t)v);
     return;
   }
-  uint8_t *d = es_buf_reserve(b, 9);
+  n = v >= -32         ? 1
+      : v >= INT8_MIN  ? 2
+      : v >= INT16_MIN ? 3
+      : v >= INT32_MIN ? 5
+                       : 9;
+  d = es_buf_reserve(b, n);
   if (!d)
     return;
-  if (v >= -32) {
+  if (n == 1) {
     d[0] = (uint8_t)(int8_t)v;
-    b->len += 1;
-  } else if (v >= INT8_MIN) {
+  } else if (n == 2) {
     d[0] = 0xd0;
     d[1] = (uint8_t)(int8_t)v;
-    b->len += 2;
-  } else if (v >= INT16_MIN) {
+  } else if (n == 3) {
     d[0] = 0xd1;
     es__mp_be16(d + 1, (uint16_t)(int16_t)v);
-    b->len += 3;
-  } else if (v >= INT32_MIN) {
+  } else if (n == 5) {
     d[0] = 0xd2;
     es__mp_be32(d + 1, (uint32_t)(int32_t)v);
-    b->len += 5;
   } else {
     d[0] = 0xd3;
     es__mp_be64(d + 1, (uint64_t)v);
-    b->len += 9;
   }
+  b->len += n;
 }
 
 static inline void es_mp_write_f32(es_buf *b, float v) {
@@ -139,57 +145,49 @@ static inline void es_mp_write_f64(es_buf *b, double v) {
 
 /* Header byte(s) for an array of `n` elements. */
 static inline void es_mp_write_array(es_buf *b, uint32_t n) {
-  uint8_t *d = es_buf_reserve(b, 5);
+  size_t h = n < 16 ? 1 : n <= 0xffff ? 3 : 5;
+  uint8_t *d = es_buf_reserve(b, h);
   if (!d)
     return;
-  if (n < 16) {
+  if (h == 1) {
     d[0] = (uint8_t)(0x90 | n);
-    b->len += 1;
-  } else if (n <= 0xffff) {
+  } else if (h == 3) {
     d[0] = 0xdc;
     es__mp_be16(d + 1, (uint16_t)n);
-    b->len += 3;
   } else {
     d[0] = 0xdd;
     es__mp_be32(d + 1, n);
-    b->len += 5;
   }
+  b->len += h;
 }
 
 /* A string of `n` bytes; values over 4 GiB set ES_ETOOBIG. */
 static inline void es_mp_write_str(es_buf *b, const char *s, size_t n) {
+  size_t h = n < 32 ? 1 : n <= 0xff ? 2 : n <= 0xffff ? 3 : 5;
   uint8_t *d;
   if (n > 0xffffffffu) {
     if (!b->err)
       b->err = ES_ETOOBIG;
     return;
   }
-  d = es_buf_reserve(b, n + 5);
+  d = es_buf_reserve(b, h + n);
   if (!d)
     return;
-  if (n < 32) {
+  if (h == 1) {
     d[0] = (uint8_t)(0xa0 | n);
-    d += 1;
-    b->len += 1;
-  } else if (n <= 0xff) {
+  } else if (h == 2) {
     d[0] = 0xd9;
     d[1] = (uint8_t)n;
-    d += 2;
-    b->len += 2;
-  } else if (n <= 0xffff) {
+  } else if (h == 3) {
     d[0] = 0xda;
     es__mp_be16(d + 1, (uint16_t)n);
-    d += 3;
-    b->len += 3;
   } else {
     d[0] = 0xdb;
     es__mp_be32(d + 1, (uint32_t)n);
-    d += 5;
-    b->len += 5;
   }
   if (n)
-    memcpy(d, s, n);
-  b->len += n;
+    memcpy(d + h, s, n);
+  b->len += h + n;
 }
 
 /* A NUL-terminated string; NULL is written as the empty string. */
@@ -199,34 +197,29 @@ static inline void es_mp_write_cstr(es_buf *b, const char *s) {
 
 /* A byte string (msgpack bin) of `n` bytes. */
 static inline void es_mp_write_bin(es_buf *b, const void *p, size_t n) {
+  size_t h = n <= 0xff ? 2 : n <= 0xffff ? 3 : 5;
   uint8_t *d;
   if (n > 0xffffffffu) {
     if (!b->err)
       b->err = ES_ETOOBIG;
     return;
   }
-  d = es_buf_reserve(b, n + 5);
+  d = es_buf_reserve(b, h + n);
   if (!d)
     return;
-  if (n <= 0xff) {
+  if (h == 2) {
     d[0] = 0xc4;
     d[1] = (uint8_t)n;
-    d += 2;
-    b->len += 2;
-  } else if (n <= 0xffff) {
+  } else if (h == 3) {
     d[0] = 0xc5;
     es__mp_be16(d + 1, (uint16_t)n);
-    d += 3;
-    b->len += 3;
   } else {
     d[0] = 0xc6;
     es__mp_be32(d + 1, (uint32_t)n);
-    d += 5;
-    b->len += 5;
   }
   if (n)
-    memcpy(d, p, n);
-  b->len += n;
+    memcpy(d + h, p, n);
+  b->len += h + n;
 }
 
 /* ---- reading ---------------------------------------------------------- */

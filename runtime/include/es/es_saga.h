@@ -58,6 +58,11 @@ typedef struct es_effect {
 /* Caller-owned; read the fields, change them through the functions. */
 struct es_saga_ctx {
   const es_saga_desc *saga;
+  /* The arena the instance's state lives in (the runtime sets it; NULL in
+   * a bare context). The event a handler receives was decoded into it, so
+   * its strings and lists may be kept in the state as they are; allocate
+   * anything new the state keeps from here too. */
+  es_arena *arena;
   es_buf payloads;
   es_effect *effects;
   uint32_t n_effects;

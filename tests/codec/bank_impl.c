@@ -1,0 +1,330 @@
+/*
+ * bank_impl.c - a bank application's half of schemas/bank.es: the decide
+ * and apply functions of Account and Transfer, the Balances projection,
+ * and the MoneyTransfer saga, written against the generated bank.es.h.
+ */
+#include <string.h>
+
+#include "bank_impl.h"
+
+/* ---- Account ------------------------------------------------------------ */
+
+int bank_account_decide_open(const bank_account_state *state,
+                             const bank_account_open *command, es_decision *d) {
+  bank_account_opened ev;
+  if (state->open)
+    return bank_account_reject(d, BANK_ACCOUNT_ALREADY_OPEN, state->owner);
+  if (command->initial < 0)
+    return bank_account_reject(d, BANK_ACCOUNT_INSUFFICIENT_FUNDS,
+                               "negative opening balance");
+  bank_account_opened_init(&ev);
+  ev.owner = command->owner;
+  ev.initial = command->initial;
+  return bank_account_emit_opened(d, &ev);
+}
+
+int bank_account_decide_deposit(const bank_account_state *state,
+                                const bank_account_deposit *command,
+                                es_decision *d) {
+  bank_account_deposited ev;
+  if (!state->open)
+    return bank_account_reject(d, BANK_ACCOUNT_NOT_OPEN, NULL);
+  if (command->amount <= 0)
+    return ES_EINVAL;
+  bank_account_deposited_init(&ev);
+  ev.amount = command->amount;
+  ev.has_transfer = command->has_transfer;
+  ev.transfer = command->transfer;
+  return bank_account_emit_deposited(d, &ev);
+}
+
+int bank_account_decide_withdraw(const bank_account_state *state,
+                                 const bank_account_withdraw *command,
+                                 es_decision *d) {
+  bank_account_withdrawn ev;
+  if (!state->open)
+    return bank_account_reject(d, BANK_ACCOUNT_NOT_OPEN, NULL);
+  if (command->amount <= 0)
+    return ES_EINVAL;
+  if (command->amount > state->balance)
+    return bank_account_reject(d, BANK_ACCOUNT_INSUFFICIENT_FUNDS,
+                               "balance too low");
+  bank_account_withdrawn_init(&ev);
+  ev.amount = command->amount;
+  ev.has_transfer = command->has_transfer;
+  ev.transfer = command->transfer;
+  return bank_account_emit_withdrawn(d, &ev);
+}
+
+int bank_account_decide_close(const bank_account_state *state,
+                              const bank_account_close *command,
+                              es_decision *d) {
+  bank_account_closed ev;
+  (void)command;
+  if (!state->open)
+    return bank_account_reject(d, BANK_ACCOUNT_ACCOUNT_CLOSED, NULL);
+  bank_account_closed_init(&ev);
+  return bank_account_emit_closed(d, &ev);
+}
+
+void bank_account_apply_opened(bank_account_state *state,
+                               const bank_account_opened *event,
+                               es_arena *arena) {
+  (void)arena;
+  state->owner = event->owner;
+  state->balance = event->initial;
+  state->open = true;
+}
+
+/* Keeps the newest 16 movements. */
+static void remember(bank_account_state *state, int64_t amount,
+                     es_arena *arena) {
+  uint32_t keep = state->recent.count < 16 ? state->recent.count : 15;
+  bank_money *items = es_arena_alloc_array(arena, keep + 1, sizeof *items);
+  if (!items)
+    return;
+  if (keep)
+    memcpy(items, state->recent.items + (state->recent.count - keep),
+           keep * sizeof *items);
+  items[keep].amount = amount;
+  items[keep].currency = BANK_CURRENCY_EUR;
+  state->recent.items = items;
+  state->recent.count = keep + 1;
+}
+
+void bank_account_apply_deposited(bank_account_state *state,
+                                  const bank_account_deposited *event,
+                                  es_arena *arena) {
+  state->balance += event->amount;
+  remember(state, event->amount, arena);
+}
+
+void bank_account_apply_withdrawn(bank_account_state *state,
+                                  const bank_account_withdrawn *event,
+                                  es_arena *arena) {
+  state->balance -= event->amount;
+  remember(state, -event->amount, arena);
+}
+
+void bank_account_apply_closed(bank_account_state *state,
+                               const bank_account_closed *event,
+                               es_arena *arena) {
+  (void)event;
+  (void)arena;
+  state->open = false;
+}
+
+/* ---- Transfer ------------------------------------------------------------ */
+
+static bool started(const bank_transfer_state *s) {
+  return s->from && s->from[0];
+}
+
+int bank_transfer_decide_start(const bank_transfer_state *state,
+                               const bank_transfer_start *command,
+                               es_decision *d) {
+  bank_transfer_started ev;
+  if (started(state))
+    return bank_transfer_reject(d, BANK_TRANSFER_ALREADY_STARTED, NULL);
+  bank_transfer_started_init(&ev);
+  ev.from = command->from;
+  ev.to = command->to;
+  ev.amount = command->amount;
+  return bank_transfer_emit_started(d, &ev);
+}
+
+int bank_transfer_decide_complete(const bank_transfer_state *state,
+                                  const bank_transfer_complete *command,
+                                  es_decision *d) {
+  bank_transfer_completed ev;
+  (void)command;
+  if (!started(state) || state->status != BANK_TRANSFER_STATUS_PENDING)
+    return bank_transfer_reject(d, BANK_TRANSFER_NOT_PENDING, NULL);
+  bank_transfer_completed_init(&ev);
+  return bank_transfer_emit_completed(d, &ev);
+}
+
+int bank_transfer_decide_fail(const bank_transfer_state *state,
+                              const bank_transfer_fail *command,
+                              es_decision *d) {
+  bank_transfer_failed ev;
+  if (!started(state) || state->status != BANK_TRANSFER_STATUS_PENDING)
+    return bank_transfer_reject(d, BANK_TRANSFER_NOT_PENDING, NULL);
+  bank_transfer_failed_init(&ev);
+  ev.reason = command->reason;
+  return bank_transfer_emit_failed(d, &ev);
+}
+
+void bank_transfer_apply_started(bank_transfer_state *state,
+                                 const bank_transfer_started *event,
+                                 es_arena *arena) {
+  (void)arena;
+  state->from = event->from;
+  state->to = event->to;
+  state->amount = event->amount;
+  state->status = BANK_TRANSFER_STATUS_PENDING;
+}
+
+void bank_transfer_apply_completed(bank_transfer_state *state,
+                                   const bank_transfer_completed *event,
+                                   es_arena *arena) {
+  (void)event;
+  (void)arena;
+  state->status = BANK_TRANSFER_STATUS_DONE;
+}
+
+void bank_transfer_apply_failed(bank_transfer_state *state,
+                                const bank_transfer_failed *event,
+                                es_arena *arena) {
+  (void)event;
+  (void)arena;
+  state->status = BANK_TRANSFER_STATUS_FAILED;
+}
+
+/* ---- projection Balances --------------------------------------------------
+ */
+
+static int64_t *row(bank_balances_view *v, const char *key, bool create) {
+  for (uint32_t i = 0; i < v->n; i++)
+    if (strcmp(v->rows[i].key, key) == 0)
+      return &v->rows[i].balance;
+  if (!create || v->n == BANK_VIEW_MAX || strlen(key) >= sizeof v->rows[0].key)
+    return NULL;
+  strcpy(v->rows[v->n].key, key);
+  v->rows[v->n].balance = 0;
+  return &v->rows[v->n++].balance;
+}
+
+int64_t bank_view_balance(const bank_balances_view *v, const char *key) {
+  int64_t *b = row((bank_balances_view *)v, key, false);
+  return b ? *b : INT64_MIN;
+}
+
+int bank_balances_on_account_opened(const bank_account_opened *event,
+                                    const es_event_meta *meta, void *ctx) {
+  int64_t *b = row(ctx, meta->key, true);
+  if (!b)
+    return ES_ENOMEM;
+  *b = event->initial;
+  return 0;
+}
+
+int bank_balances_on_account_deposited(const bank_account_deposited *event,
+                                       const es_event_meta *meta, void *ctx) {
+  int64_t *b = row(ctx, meta->key, false);
+  if (!b)
+    return ES_EINVAL; /* a deposit before the opening: retry later */
+  *b += event->amount;
+  return 0;
+}
+
+int bank_balances_on_account_withdrawn(const bank_account_withdrawn *event,
+                                       const es_event_meta *meta, void *ctx) {
+  int64_t *b = row(ctx, meta->key, false);
+  if (!b)
+    return ES_EINVAL;
+  *b -= event->amount;
+  return 0;
+}
+
+/* ---- saga MoneyTransfer
+ * ------------------------------------------------------ Started: withdraw from
+ * `from`. Withdrawn: deposit to `to`. Deposited: complete the transfer. A
+ * rejected withdrawal fails the transfer; a rejected deposit refunds `from`,
+ * then fails it. The saga's key is the transfer's id, which the commands carry
+ * in their `transfer` field. */
+
+int bank_money_transfer_on_transfer_started(bank_money_transfer_state *state,
+                                            const bank_transfer_started *event,
+                                            const es_event_meta *meta,
+                                            es_saga_ctx *ctx) {
+  bank_account_withdraw cmd;
+  int rc;
+  state->from = event->from;
+  state->to = event->to;
+  state->amount = event->amount;
+  state->withdrawn = false;
+  bank_account_withdraw_init(&cmd);
+  cmd.amount = event->amount;
+  cmd.has_transfer = true;
+  cmd.transfer = meta->key;
+  if ((rc = bank_money_transfer_send_account_withdraw(ctx, event->from,
+                                                      &cmd)) != 0)
+    return rc;
+  return es_saga_schedule(ctx, BANK_TRANSFER_TIMEOUT, INT64_C(3600) * 1000000);
+}
+
+int bank_money_transfer_on_account_withdrawn(
+    bank_money_transfer_state *state, const bank_account_withdrawn *event,
+    const es_event_meta *meta, es_saga_ctx *ctx) {
+  bank_account_deposit cmd;
+  (void)meta;
+  state->withdrawn = true;
+  bank_account_deposit_init(&cmd);
+  cmd.amount = event->amount;
+  cmd.has_transfer = true;
+  cmd.transfer = event->transfer;
+  return bank_money_transfer_send_account_deposit(ctx, state->to, &cmd);
+}
+
+int bank_money_transfer_on_account_deposited(
+    bank_money_transfer_state *state, const bank_account_deposited *event,
+    const es_event_meta *meta, es_saga_ctx *ctx) {
+  bank_transfer_complete cmd;
+  int rc;
+  (void)state;
+  (void)meta;
+  bank_transfer_complete_init(&cmd);
+  if ((rc = bank_money_transfer_send_transfer_complete(ctx, event->transfer,
+                                                       &cmd)) != 0)
+    return rc;
+  if ((rc = es_saga_cancel(ctx, BANK_TRANSFER_TIMEOUT)) != 0)
+    return rc;
+  es_saga_complete(ctx);
+  return 0;
+}
+
+static int fail(const char *transfer, const es_rejection *why,
+                es_saga_ctx *ctx) {
+  bank_transfer_fail cmd;
+  int rc;
+  bank_transfer_fail_init(&cmd);
+  cmd.reason = why->error;
+  if ((rc = bank_money_transfer_send_transfer_fail(ctx, transfer, &cmd)) != 0)
+    return rc;
+  es_saga_complete(ctx);
+  return 0;
+}
+
+int bank_money_transfer_on_rejected_account_withdraw(
+    bank_money_transfer_state *state, const bank_account_withdraw *command,
+    const es_rejection *why, es_saga_ctx *ctx) {
+  (void)state;
+  return fail(command->transfer, why, ctx);
+}
+
+int bank_money_transfer_on_rejected_account_deposit(
+    bank_money_transfer_state *state, const bank_account_deposit *command,
+    const es_rejection *why, es_saga_ctx *ctx) {
+  bank_account_deposit refund;
+  int rc;
+  bank_account_deposit_init(&refund);
+  refund.amount = state->amount;
+  refund.has_transfer = false; /* not ours: the saga ignores it */
+  if ((rc = bank_money_transfer_send_account_deposit(ctx, state->from,
+                                                     &refund)) != 0)
+    return rc;
+  return fail(command->transfer, why, ctx);
+}
+
+/* Nothing happened for an hour: before the withdrawal there is nothing to
+ * undo, so the saga gives up; after it, it keeps waiting for the deposit. */
+int bank_money_transfer_on_timeout(bank_money_transfer_state *state,
+                                   const es_timeout *timeout,
+                                   es_saga_ctx *ctx) {
+  if (strcmp(timeout->name, BANK_TRANSFER_TIMEOUT) != 0)
+    return 0;
+  if (!state->withdrawn)
+    es_saga_complete(ctx);
+  return 0;
+}

@@ -1,0 +1,29 @@
+/*
+ * bank_impl.h - what bank_impl.c (a bank application's half of
+ * schemas/bank.es) shares with its test: the Balances read model.
+ */
+#ifndef BANK_IMPL_H
+#define BANK_IMPL_H
+
+#include <stdint.h>
+
+#include "bank.es.h"
+
+#define BANK_VIEW_MAX 8
+
+/* The Balances projection's `ctx`: balance per account key. */
+typedef struct bank_balances_view {
+  uint32_t n;
+  struct {
+    char key[64];
+    int64_t balance;
+  } rows[BANK_VIEW_MAX];
+} bank_balances_view;
+
+/* The balance the view holds for `key`, or INT64_MIN if none. */
+int64_t bank_view_balance(const bank_balances_view *v, const char *key);
+
+/* Name of the timeout MoneyTransfer schedules when it starts. */
+#define BANK_TRANSFER_TIMEOUT "give-up"
+
+#endif
