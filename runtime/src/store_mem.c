@@ -22,6 +22,7 @@
 #include "es/es_error.h"
 #include "es/es_store.h"
 #include "hashmap.h"
+#include "store_util.h"
 
 /* Record pointers a reader copies per lock hold. */
 #define MEM_READ_CHUNK 64
@@ -66,102 +67,18 @@ typedef struct mem_store {
   uint64_t rng[4];     /* xoshiro256** state */
 } mem_store;
 
-/* ---- randomness and time ---------------------------------------------- */
-
-static uint64_t splitmix64(uint64_t *x) {
-  uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
-
-static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
-static uint64_t rng_next(uint64_t s[4]) {
-  uint64_t r = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-  s[2] ^= s[0];
-  s[3] ^= s[1];
-  s[1] ^= s[2];
-  s[0] ^= s[3];
-  s[2] ^= t;
-  s[3] = rotl(s[3], 45);
-  return r;
-}
-
-static es_timestamp now_us(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (es_timestamp)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-/* Seeds from /dev/urandom; without it, from the clock, pid and an address
- * (ids then stay unique in practice but become guessable). */
-static void rng_seed(uint64_t s[4], const void *salt) {
-  uint64_t seed = 0;
-  int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-  ssize_t got = -1;
-
-  if (fd >= 0) {
-    do
-      got = read(fd, &seed, sizeof seed);
-    while (got < 0 && errno == EINTR);
-    close(fd);
-  }
-  if (got != (ssize_t)sizeof seed) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    seed ^= (uint64_t)now_us() ^ (uint64_t)ts.tv_nsec << 20 ^
-            (uint64_t)getpid() << 40 ^ (uint64_t)(uintptr_t)salt;
-  }
-  for (int i = 0; i < 4; i++)
-    s[i] = splitmix64(&seed);
-}
-
-static int uuid_is_zero(const es_uuid *u) {
-  for (int i = 0; i < 16; i++)
-    if (u->bytes[i])
-      return 0;
-  return 1;
-}
-
-/* A version 7 uuid (RFC 9562): 48 bits of Unix milliseconds, then random
- * bits, so ids sort roughly by creation time. */
-static void uuid_v7(es_uuid *u, uint64_t rng[4], es_timestamp ts) {
-  uint64_t ms = (uint64_t)(ts / 1000), r1 = rng_next(rng),
-           r2 = rng_next(rng);
-
-  for (int i = 0; i < 6; i++)
-    u->bytes[i] = (uint8_t)(ms >> (40 - 8 * i));
-  for (int i = 6; i < 8; i++)
-    u->bytes[i] = (uint8_t)(r1 >> (8 * i));
-  for (int i = 8; i < 16; i++)
-    u->bytes[i] = (uint8_t)(r2 >> (8 * (i - 8)));
-  u->bytes[6] = (uint8_t)(0x70 | (u->bytes[6] & 0x0f));
-  u->bytes[8] = (uint8_t)(0x80 | (u->bytes[8] & 0x3f));
-}
-
 /* ---- helpers ---------------------------------------------------------- */
-
-/* Writes "type\0key" into `out` and returns its length (excluding the
- * final NUL). Names are already checked, so it fits. */
-static size_t stream_id(char out[ES_STREAM_TYPE_MAX + ES_KEY_MAX + 2],
-                        const char *type, const char *key) {
-  size_t tl = strlen(type), kl = strlen(key);
-  memcpy(out, type, tl + 1);
-  memcpy(out + tl + 1, key, kl + 1);
-  return tl + 1 + kl;
-}
 
 static mem_stream *find_stream(mem_store *s, const char *type,
                                const char *key) {
   char id[ES_STREAM_TYPE_MAX + ES_KEY_MAX + 2];
-  size_t len = stream_id(id, type, key);
+  size_t len = es__stream_id(id, type, key);
   return es__hashmap_get(&s->streams, id, len);
 }
 
 static mem_stream *stream_new(const char *type, const char *key) {
   char id[ES_STREAM_TYPE_MAX + ES_KEY_MAX + 2];
-  size_t len = stream_id(id, type, key);
+  size_t len = es__stream_id(id, type, key);
   mem_stream *st = malloc(sizeof *st + len + 1);
 
   if (!st)
@@ -216,19 +133,6 @@ static mem_blob *blob_new(uint64_t a, uint64_t b, const void *data,
   return bl;
 }
 
-static int expectation_holds(es_expected e, uint64_t cur) {
-  switch (e.kind) {
-  case ES_EXPECT_ANY:
-    return 1;
-  case ES_EXPECT_NO_STREAM:
-    return cur == 0;
-  case ES_EXPECT_EXISTS:
-    return cur > 0;
-  default:
-    return cur == e.version;
-  }
-}
-
 /* ---- append ----------------------------------------------------------- */
 
 static int mem_append(es_store *bs, es_append_stream *g, uint32_t n,
@@ -239,7 +143,7 @@ static int mem_append(es_store *bs, es_append_stream *g, uint32_t n,
   mem_event **evs = NULL;
   uint64_t total = 0, k = 0;
   uint32_t n_new = 0;
-  es_timestamp now = now_us();
+  es_timestamp now = es__now_us();
   int rc = ES_ENOMEM, locked = 0;
 
   if (!st || !created)
@@ -274,7 +178,7 @@ static int mem_append(es_store *bs, es_append_stream *g, uint32_t n,
     uint64_t cur;
     st[i] = find_stream(s, g[i].type, g[i].key);
     cur = st[i] ? st[i]->n : 0;
-    if (!expectation_holds(g[i].expected, cur)) {
+    if (!es__expectation_holds(g[i].expected, cur)) {
       res->conflict = i;
       res->actual_version = cur;
       rc = ES_ECONFLICT;
@@ -307,8 +211,8 @@ static int mem_append(es_store *bs, es_append_stream *g, uint32_t n,
       es__hashmap_put(&s->streams, t->id, t->id_len, t);
     for (uint32_t j = 0; j < g[i].n_events; j++, k++) {
       mem_event *m = evs[k];
-      if (uuid_is_zero(&m->rec.meta.event_id))
-        uuid_v7(&m->rec.meta.event_id, s->rng, now);
+      if (es__uuid_is_zero(&m->rec.meta.event_id))
+        es__uuid_v7(&m->rec.meta.event_id, s->rng, now);
       m->rec.meta.aggregate = t->id;
       m->rec.meta.key = t->key;
       m->rec.meta.version = t->n + 1;
@@ -368,13 +272,6 @@ static int deliver(mem_store *s, mem_event **const *v, uint64_t first,
   return 0;
 }
 
-/* The last index to read from [from, have] when at most `max` (0: all). */
-static uint64_t read_end(uint64_t from, uint64_t have, uint32_t max) {
-  if (max && have - from >= max)
-    return from + max - 1;
-  return have;
-}
-
 static int mem_read_stream(es_store *bs, const char *type, const char *key,
                            uint64_t from, uint32_t max, es_event_fn fn,
                            void *ctx) {
@@ -388,7 +285,8 @@ static int mem_read_stream(es_store *bs, const char *type, const char *key,
   pthread_mutex_unlock(&s->mu);
   if (from > have)
     return 0;
-  return deliver(s, &st->events, from, read_end(from, have, max), fn, ctx);
+  return deliver(s, &st->events, from, es__read_end(from, have, max), fn,
+                 ctx);
 }
 
 static int mem_read_all(es_store *bs, uint64_t from, uint32_t max,
@@ -401,7 +299,8 @@ static int mem_read_all(es_store *bs, uint64_t from, uint32_t max,
   pthread_mutex_unlock(&s->mu);
   if (from > have)
     return 0;
-  return deliver(s, &s->log, from, read_end(from, have, max), fn, ctx);
+  return deliver(s, &s->log, from, es__read_end(from, have, max), fn,
+                 ctx);
 }
 
 /* ---- waiting ---------------------------------------------------------- */
@@ -409,39 +308,11 @@ static int mem_read_all(es_store *bs, uint64_t from, uint32_t max,
 static int mem_wait(es_store *bs, uint64_t after, int64_t timeout_us,
                     uint64_t *head) {
   mem_store *s = (mem_store *)bs;
-  struct timespec deadline;
-  uint64_t gen;
-  int rc = 0;
+  int rc;
 
-  if (timeout_us > 0) {
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
-    deadline.tv_sec += (time_t)(timeout_us / 1000000);
-    deadline.tv_nsec += (long)(timeout_us % 1000000) * 1000;
-    if (deadline.tv_nsec >= 1000000000L) {
-      deadline.tv_sec++;
-      deadline.tv_nsec -= 1000000000L;
-    }
-  }
   pthread_mutex_lock(&s->mu);
-  gen = s->interrupts;
-  while (s->n <= after) {
-    if (s->interrupts != gen) {
-      rc = ES_EINTERRUPTED;
-      break;
-    }
-    if (timeout_us == 0) {
-      rc = ES_ETIMEDOUT;
-      break;
-    }
-    if (timeout_us < 0) {
-      pthread_cond_wait(&s->grew, &s->mu);
-    } else if (pthread_cond_timedwait(&s->grew, &s->mu, &deadline) ==
-                   ETIMEDOUT &&
-               s->n <= after) {
-      rc = s->interrupts != gen ? ES_EINTERRUPTED : ES_ETIMEDOUT;
-      break;
-    }
-  }
+  rc = es__wait_head(&s->mu, &s->grew, &s->n, &s->interrupts, after,
+                     timeout_us);
   *head = s->n;
   pthread_mutex_unlock(&s->mu);
   return rc;
@@ -618,7 +489,6 @@ static const es_store_ops mem_ops = {
 };
 
 int es_store_open_memory(es_store **out, const es_store_options *opt) {
-  pthread_condattr_t ca;
   mem_store *s;
   int have_mu = 0;
 
@@ -631,29 +501,18 @@ int es_store_open_memory(es_store **out, const es_store_options *opt) {
   s->base.ops = &mem_ops;
   if (opt)
     s->base.opt = *opt;
-  if (!s->base.opt.max_event_size)
-    s->base.opt.max_event_size = ES_STORE_DEFAULT_MAX_EVENT;
-  if (!s->base.opt.max_blob_size)
-    s->base.opt.max_blob_size = ES_STORE_DEFAULT_MAX_BLOB;
-  if (!s->base.opt.max_append_events)
-    s->base.opt.max_append_events = ES_STORE_DEFAULT_MAX_APPEND_EVENTS;
-  rng_seed(s->rng, s);
-  es__hashmap_init(&s->streams, rng_next(s->rng), rng_next(s->rng));
-  es__hashmap_init(&s->checkpoints, rng_next(s->rng), rng_next(s->rng));
+  es__store_defaults(&s->base.opt);
+  es__rng_seed(s->rng, s);
+  es__hashmap_init(&s->streams, es__rng_next(s->rng),
+                   es__rng_next(s->rng));
+  es__hashmap_init(&s->checkpoints, es__rng_next(s->rng),
+                   es__rng_next(s->rng));
 
   if (pthread_mutex_init(&s->mu, NULL) != 0)
     goto fail;
   have_mu = 1;
-  /* Timed waits measure against CLOCK_MONOTONIC: a wall-clock jump must
-   * not stretch or cut a timeout. */
-  if (pthread_condattr_init(&ca) != 0)
+  if (es__cond_init_monotonic(&s->grew) != 0)
     goto fail;
-  if (pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
-      pthread_cond_init(&s->grew, &ca) != 0) {
-    pthread_condattr_destroy(&ca);
-    goto fail;
-  }
-  pthread_condattr_destroy(&ca);
   *out = &s->base;
   return 0;
 

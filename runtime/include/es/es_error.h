@@ -35,7 +35,11 @@ extern "C" {
   XX(ECONFLICT, -30918, "stream is not at the expected version")               \
   XX(ETIMEDOUT, -30919, "timed out")                                           \
   XX(ENOTFOUND, -30920, "no such item")                                        \
-  XX(EINTERRUPTED, -30921, "wait interrupted")
+  XX(EINTERRUPTED, -30921, "wait interrupted")                                 \
+  XX(ELOCKED, -30922, "store is locked by another process")                    \
+  XX(ECORRUPT, -30923, "store data is corrupt")                                \
+  XX(EIO, -30924, "store I/O error")                                           \
+  XX(EREADONLY, -30925, "store is open read-only")
 
 typedef enum es_errno {
 #define ES__ERR_ENUM(name, value, msg) ES_##name = value,

@@ -7,10 +7,11 @@
  * small keyed blobs: one snapshot per stream and named checkpoints.
  *
  * Implementations: the memory store (es_store_open_memory(), here), the
- * embedded log (planned) and PostgreSQL (planned); docs/storage.md maps
- * every operation onto each. Applications call the es_store_*() functions,
- * which check their arguments once for every implementation and then call
- * through es_store_ops; an implementation only ever sees valid arguments.
+ * embedded log (es_store_open_log(), here) and PostgreSQL (planned);
+ * docs/storage.md maps every operation onto each. Applications call the
+ * es_store_*() functions, which check their arguments once for every
+ * implementation and then call through es_store_ops; an implementation
+ * only ever sees valid arguments.
  *
  * Ownership. Appended payloads are copied by the store before
  * es_store_append() returns. Reads hand each event to a callback as an
@@ -26,7 +27,7 @@
  * Durability of an acknowledged append (es_store_append() returned 0):
  *   memory      - visible to every later read of this store; gone with the
  *                 process. Nothing touches disk.
- *   embedded    - (planned) on disk: fdatasync'd before the call returns,
+ *   embedded    - on disk: fdatasync'd before the call returns,
  *                 concurrent appends sharing one sync (group commit).
  *   PostgreSQL  - (planned) committed: as durable as the server's
  *                 synchronous_commit setting makes a commit.
@@ -55,14 +56,29 @@ extern "C" {
 /* The most streams one es_store_append() may touch. */
 #define ES_STORE_MAX_APPEND_STREAMS 1024
 
+/* Default segment size of the embedded log. */
+#define ES_STORE_DEFAULT_SEGMENT_SIZE ((uint64_t)64 << 20) /* 64 MiB */
+
+/* What es_store_open_log() tells its caller beyond the return code. */
+typedef struct es_store_open_report {
+  uint64_t dropped_bytes; /* torn tail cut back at open (0: none) */
+  uint64_t offset;        /* where the cut (or ES_ECORRUPT damage) is */
+  long locked_pid;        /* ES_ELOCKED: the pid holding the lock */
+  char file[64];          /* the segment of `offset` ("" if none) */
+  char message[320];      /* one line for people ("" when all is well) */
+} es_store_open_report;
+
 /* Limits and choices given at open; 0 fields take the defaults. */
 typedef struct es_store_options {
   size_t max_event_size;       /* largest payload of one event, bytes */
   size_t max_blob_size;        /* largest snapshot or checkpoint blob */
   uint32_t max_append_events;  /* most events in one es_store_append() */
+  /* Embedded log only (other stores ignore them): */
+  uint64_t segment_size;         /* roll segments past this many bytes */
+  es_store_open_report *report;  /* NULL, or filled in by the open */
 } es_store_options;
 
-#define ES_STORE_OPTIONS_INIT {0, 0, 0}
+#define ES_STORE_OPTIONS_INIT {0, 0, 0, 0, NULL}
 
 /* ---- appending -------------------------------------------------------- */
 
@@ -201,6 +217,25 @@ struct es_store {
  * es_store_close(). Returns 0, ES_EINVAL for a NULL `out`, or ES_ENOMEM
  * (`*out` is then NULL). */
 int es_store_open_memory(es_store **out, const es_store_options *opt);
+
+/* es_store_open_log() flags. */
+#define ES_STORE_READONLY 1u /* no lock, no writes; may run beside a writer */
+
+/* Opens (creating when missing, unless ES_STORE_READONLY) the embedded log
+ * in directory `dir`. A writer takes the directory's lock, recovers: a
+ * torn tail (a short record, or a bad one with no valid record after it)
+ * is cut back to the last whole batch and described in `opt->report`.
+ * A read-only open takes no lock, cuts nothing and sees what was whole at
+ * open, refreshed by later reads. Returns 0, or
+ * ES_ELOCKED   - another writer holds the lock (report: locked_pid);
+ * ES_ECORRUPT  - damage before the tail (report: file and offset);
+ * ES_EINVAL    - NULL out or dir, unknown flags;
+ * ES_EIO, ES_ENOMEM. `*out` is NULL on failure.
+ * Appends fail with ES_EREADONLY on a read-only store; after a failed
+ * write or fdatasync (ES_EIO) every later append fails the same way: the
+ * store must be closed and reopened, which recovers what is on disk. */
+int es_store_open_log(es_store **out, const char *dir,
+                      const es_store_options *opt, unsigned flags);
 
 /* Releases the store and everything it holds. No other call on `s` may be
  * running or follow, including es_store_wait(): interrupt waiters first.

@@ -1,0 +1,17 @@
+/*
+ * crc32c.h - CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), the
+ * checksum of the embedded log's records and blob files.
+ *
+ * Internal to libes. crc32c("123456789") == 0xE3069283.
+ */
+#ifndef ES__CRC32C_H
+#define ES__CRC32C_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Continues the CRC `crc` (0 to start) over `len` bytes at `p`. Thread-safe;
+ * `p` may be NULL when `len` is 0. */
+uint32_t es__crc32c(uint32_t crc, const void *p, size_t len);
+
+#endif

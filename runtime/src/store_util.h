@@ -1,0 +1,56 @@
+/*
+ * store_util.h - helpers shared by the store implementations: randomness
+ * for event ids, the clock, and the expectation check.
+ *
+ * Internal to libes.
+ */
+#ifndef ES__STORE_UTIL_H
+#define ES__STORE_UTIL_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "es/es_store.h"
+
+/* xoshiro256** state; not thread-safe: the owner locks. */
+uint64_t es__rng_next(uint64_t s[4]);
+
+/* Seeds from /dev/urandom; without it, from the clock, pid and `salt`. */
+void es__rng_seed(uint64_t s[4], const void *salt);
+
+/* CLOCK_REALTIME in microseconds. */
+es_timestamp es__now_us(void);
+
+int es__uuid_is_zero(const es_uuid *u);
+
+/* A version 7 uuid (RFC 9562) for time `ts`. */
+void es__uuid_v7(es_uuid *u, uint64_t rng[4], es_timestamp ts);
+
+/* True when a stream at version `cur` meets `e`. */
+int es__expectation_holds(es_expected e, uint64_t cur);
+
+/* Writes "type\0key" into `out` and returns its length (excluding the
+ * final NUL). Names are already checked, so it fits. */
+size_t es__stream_id(char out[ES_STREAM_TYPE_MAX + ES_KEY_MAX + 2],
+                     const char *type, const char *key);
+
+/* The last index to read from [from, have] when at most `max` (0: all). */
+uint64_t es__read_end(uint64_t from, uint64_t have, uint32_t max);
+
+/* Fills the 0 limits of `o` with the defaults. */
+void es__store_defaults(es_store_options *o);
+
+/* Initialises `c` to time its waits against CLOCK_MONOTONIC (a wall-clock
+ * jump must not stretch or cut a timeout). Returns 0 or ES_ENOMEM. */
+int es__cond_init_monotonic(pthread_cond_t *c);
+
+/* es_store_wait()'s loop, for a store whose head is `*n` and whose
+ * interrupt count is `*interrupts`, both guarded by `mu`, which the caller
+ * holds; `grew` is broadcast on every append and interrupt. Returns 0,
+ * ES_ETIMEDOUT or ES_EINTERRUPTED; `mu` is held again on return. */
+int es__wait_head(pthread_mutex_t *mu, pthread_cond_t *grew, const uint64_t *n,
+                  const uint64_t *interrupts, uint64_t after,
+                  int64_t timeout_us);
+
+#endif
