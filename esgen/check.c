@@ -1143,6 +1143,7 @@ static void check_aggregate(checker *c, esc_decl *a) {
     if (!dup) {
       claim_struct(c, m->c_name, m->name);
       claimf(c, m->name, "%s_decide_%s", A, m->snake);
+      claimf(c, m->name, "%s_execute_%s", A, m->snake);
       claimf(c, m->name, "%s_decide_%s_any", A, m->snake);
       claimf(c, m->name, "%s_emits", m->c_name);
     }

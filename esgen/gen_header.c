@@ -157,6 +157,30 @@ static void aggregate_api(const esc_decl *a, es_buf *b) {
             "  return es_decision_emit(d, &%s_desc, event);\n}\n\n",
             a->c_name, e->snake, e->c_name, e->c_name);
   }
+  for (const esc_decl *m = a->commands; m; m = m->next) {
+    int kk = a->key.kind;
+    esc_out(b,
+            "/* Executes %.*s on instance `key`: decide, store, apply (see\n"
+            " * es_app_execute_value()). `opt` and `res` may be NULL. */\n",
+            TOKF(m->name));
+    esc_out(b,
+            "static inline int %s_execute_%s(es_app *app,\n"
+            "    %skey, const %s *command,\n"
+            "    const es_exec_options *opt, es_result *res) {\n",
+            a->c_name, m->snake,
+            kk == ESC_T_U64    ? "uint64_t "
+            : kk == ESC_T_UUID ? "const es_uuid *"
+                               : "const char *",
+            m->c_name);
+    if (kk == ESC_T_U64)
+      esc_out(b, "  char text[21];\n  es_key_from_u64(key, text);\n");
+    else if (kk == ESC_T_UUID)
+      esc_out(b, "  char text[37];\n  es_key_from_uuid(key, text);\n");
+    esc_out(b,
+            "  return es_app_execute_value(app, &%s_aggregate, %u, %s, command,\n"
+            "      opt, res);\n}\n\n",
+            a->c_name, m->index, kk == ESC_T_STRING ? "key" : "text");
+  }
   if (a->commands) {
     esc_out(b, "/* What you write for %.*s: decide, one per command. */\n",
             TOKF(a->name));

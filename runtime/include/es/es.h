@@ -14,6 +14,7 @@
 #define ES_VERSION_PATCH 0
 #define ES_VERSION_STRING "0.1.0"
 
+#include "es_app.h"
 #include "es_arena.h"
 #include "es_buf.h"
 #include "es_decision.h"
@@ -24,6 +25,7 @@
 #include "es_saga.h"
 #include "es_store.h"
 #include "es_types.h"
+#include "es_obs.h"
 
 #ifdef __cplusplus
 extern "C" {

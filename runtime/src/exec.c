@@ -1,0 +1,770 @@
+/*
+ * exec.c - command execution: the instance cache, loading (snapshot +
+ * events, upcasting older event versions), decide, append with optimistic
+ * concurrency and bounded retry, apply, idempotent command ids, snapshots
+ * and cache eviction.
+ *
+ * Locking: app->mu guards the instance table and is never held while an
+ * instance is locked by the same thread, except by the evictor, which only
+ * try-locks instances. Each instance's mutex serializes its commands.
+ * Instances are never freed before es_app_close(), so a pointer taken
+ * under app->mu stays valid; eviction only unloads their state.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "es/es.h"
+#include "es/es_error.h"
+#include "hashmap.h"
+#include "store_util.h"
+
+#define DEFAULT_MAX_RETRIES 5u
+#define DEFAULT_IDLE_US ((int64_t)600 * 1000000)
+#define DEFAULT_MAX_BYTES ((size_t)256 << 20)
+#define DEFAULT_DEDUP 256u
+/* A state arena is compacted (re-encoded) when it grows past this many
+ * times what it held after the last compaction. */
+#define COMPACT_FACTOR 4
+#define COMPACT_MIN ((size_t)64 << 10)
+
+/* One command id remembered with what it produced. */
+typedef struct dedup_entry {
+  es_uuid id;
+  uint64_t version;
+  uint64_t first, last;
+  uint32_t n;
+} dedup_entry;
+
+typedef struct instance {
+  pthread_mutex_t mu;
+  const es_aggregate_desc *agg;
+  char *id;        /* "Aggregate\0key": the table key */
+  size_t id_len;
+  const char *key; /* points into id */
+  bool loaded;
+  void *state; /* agg->state->size bytes; pointers into `arena` */
+  es_arena arena;
+  uint64_t version;
+  uint64_t snapshot_version;
+  size_t bytes;      /* what this instance adds to app->bytes */
+  size_t compact_at; /* arena use that triggers a compaction */
+  _Atomic int64_t last_used;
+  dedup_entry *dedup; /* ring of app->opt.dedup_window */
+  uint32_t dedup_n, dedup_next;
+} instance;
+
+struct es_app {
+  const es_schema_desc *schema;
+  es_store *store;
+  es_app_options opt;
+  pthread_mutex_t mu; /* the table */
+  es__hashmap table;
+  pthread_mutex_t sweep_mu; /* one evictor at a time */
+  _Atomic int64_t last_sweep;
+  _Atomic size_t bytes;
+  _Atomic size_t loaded;
+  _Atomic uint64_t hits, misses, evictions, snapshots, replayed;
+};
+
+/* ---- ids ---------------------------------------------------------------- */
+
+static _Thread_local uint64_t tl_rng[4];
+static _Thread_local bool tl_seeded;
+
+static void new_uuid(es_uuid *u) {
+  if (!tl_seeded) {
+    es__rng_seed(tl_rng, &tl_seeded);
+    tl_seeded = true;
+  }
+  es__uuid_v7(u, tl_rng, es__now_us());
+}
+
+static bool uuid_eq(const es_uuid *a, const es_uuid *b) {
+  return memcmp(a->bytes, b->bytes, 16) == 0;
+}
+
+/* ---- app ---------------------------------------------------------------- */
+
+int es_app_open(es_app **out, const es_schema_desc *schema, es_store *store,
+                const es_app_options *opt) {
+  es_app *app;
+  uint64_t k[4];
+  if (!out)
+    return ES_EINVAL;
+  *out = NULL;
+  if (!schema || !store)
+    return ES_EINVAL;
+  if (schema->abi != ES_ABI_VERSION)
+    return ES_EVERSION;
+  app = calloc(1, sizeof *app);
+  if (!app)
+    return ES_ENOMEM;
+  app->schema = schema;
+  app->store = store;
+  if (opt)
+    app->opt = *opt;
+  if (!app->opt.max_retries)
+    app->opt.max_retries = DEFAULT_MAX_RETRIES;
+  if (app->opt.cache_idle_us == 0)
+    app->opt.cache_idle_us = DEFAULT_IDLE_US;
+  if (!app->opt.cache_max_bytes)
+    app->opt.cache_max_bytes = DEFAULT_MAX_BYTES;
+  if (!app->opt.dedup_window)
+    app->opt.dedup_window = DEFAULT_DEDUP;
+  es__rng_seed(k, app);
+  es__hashmap_init(&app->table, k[0], k[1]);
+  if (pthread_mutex_init(&app->mu, NULL) != 0)
+    goto fail_mu;
+  if (pthread_mutex_init(&app->sweep_mu, NULL) != 0)
+    goto fail_sweep;
+  atomic_store(&app->last_sweep, es__now_us());
+  *out = app;
+  return 0;
+fail_sweep:
+  pthread_mutex_destroy(&app->mu);
+fail_mu:
+  es__hashmap_close(&app->table);
+  free(app);
+  return ES_ENOMEM;
+}
+
+static void unload(es_app *app, instance *in) {
+  if (!in->loaded)
+    return;
+  es_arena_close(&in->arena);
+  in->loaded = false;
+  atomic_fetch_sub(&app->bytes, in->bytes);
+  atomic_fetch_sub(&app->loaded, 1);
+  in->bytes = 0;
+}
+
+void es_app_close(es_app *app) {
+  size_t i = 0;
+  instance *in;
+  if (!app)
+    return;
+  while ((in = es__hashmap_next(&app->table, &i)) != NULL) {
+    unload(app, in);
+    pthread_mutex_destroy(&in->mu);
+    free(in->state);
+    free(in->dedup);
+    free(in->id);
+    free(in);
+  }
+  es__hashmap_close(&app->table);
+  pthread_mutex_destroy(&app->sweep_mu);
+  pthread_mutex_destroy(&app->mu);
+  free(app);
+}
+
+/* The instance for (agg, key), created on first use. */
+static int get_instance(es_app *app, const es_aggregate_desc *agg,
+                        const char *key, instance **out) {
+  size_t tlen = strlen(agg->name), klen = strlen(key);
+  size_t len = tlen + 1 + klen;
+  char stack[ES_STREAM_TYPE_MAX + ES_KEY_MAX + 2];
+  instance *in;
+  int rc = 0;
+
+  memcpy(stack, agg->name, tlen);
+  stack[tlen] = '\0';
+  memcpy(stack + tlen + 1, key, klen);
+  pthread_mutex_lock(&app->mu);
+  in = es__hashmap_get(&app->table, stack, len);
+  if (in)
+    goto done;
+  rc = ES_ENOMEM;
+  in = calloc(1, sizeof *in);
+  if (!in)
+    goto done;
+  in->id = malloc(len + 1);
+  in->state = malloc(agg->state->size);
+  in->dedup = calloc(app->opt.dedup_window, sizeof *in->dedup);
+  if (!in->id || !in->state || !in->dedup ||
+      pthread_mutex_init(&in->mu, NULL) != 0)
+    goto fail;
+  memcpy(in->id, stack, len);
+  in->id[len] = '\0';
+  in->id_len = len;
+  in->key = in->id + tlen + 1;
+  in->agg = agg;
+  if (es__hashmap_put(&app->table, in->id, len, in) != 0) {
+    pthread_mutex_destroy(&in->mu);
+    goto fail;
+  }
+  rc = 0;
+  goto done;
+fail:
+  free(in->dedup);
+  free(in->state);
+  free(in->id);
+  free(in);
+  in = NULL;
+done:
+  pthread_mutex_unlock(&app->mu);
+  *out = in;
+  return rc;
+}
+
+/* ---- events ------------------------------------------------------------- */
+
+/* Decodes a stored event of `agg` into its current shape, lifting older
+ * versions through the upcasters. Everything lands in `a`. */
+static int decode_event(const es_aggregate_desc *agg, uint64_t type_id,
+                        uint32_t type_version, const void *payload,
+                        size_t len, es_arena *a, uint32_t *index,
+                        void **out) {
+  const es_event_route *r = NULL;
+  const es_type_desc *cur;
+  void *value;
+  uint32_t i, j;
+  int rc;
+
+  for (i = 0; i < agg->n_events; i++)
+    if (agg->events[i].event->type_id == type_id) {
+      r = &agg->events[i];
+      break;
+    }
+  if (!r)
+    return ES_EUNKNOWN;
+  *index = i;
+  cur = r->event;
+  if (type_version == cur->version) {
+    if (!(value = es_arena_alloc(a, cur->size)))
+      return ES_ENOMEM;
+    if ((rc = cur->decode(value, payload, len, a)) != 0)
+      return rc;
+    *out = value;
+    return 0;
+  }
+  for (j = 0; j < r->n_old; j++)
+    if (r->old[j].type->version == type_version)
+      break;
+  if (j == r->n_old)
+    return ES_EVERSION;
+  if (!(value = es_arena_alloc(a, r->old[j].type->size)))
+    return ES_ENOMEM;
+  if ((rc = r->old[j].type->decode(value, payload, len, a)) != 0)
+    return rc;
+  for (; j < r->n_old; j++) {
+    const es_type_desc *next = j + 1 < r->n_old ? r->old[j + 1].type : cur;
+    void *lifted = es_arena_alloc(a, next->size);
+    if (!lifted)
+      return ES_ENOMEM;
+    next->init(lifted);
+    if (r->old[j].upcast(value, lifted, a) != 0)
+      return ES_EUPCAST;
+    value = lifted;
+  }
+  *out = value;
+  return 0;
+}
+
+/* Remembers that command `id` produced `n` events ending at `version`. */
+static void remember(es_app *app, instance *in, const es_uuid *id,
+                     uint64_t version, uint64_t first, uint64_t last,
+                     uint32_t n) {
+  uint32_t w = app->opt.dedup_window;
+  if (in->dedup_n) {
+    dedup_entry *prev = &in->dedup[(in->dedup_next + w - 1) % w];
+    if (uuid_eq(&prev->id, id)) { /* more events of the same command */
+      prev->version = version;
+      prev->last = last;
+      prev->n += n;
+      return;
+    }
+  }
+  dedup_entry *e = &in->dedup[in->dedup_next];
+  e->id = *id;
+  e->version = version;
+  e->first = first;
+  e->last = last;
+  e->n = n;
+  in->dedup_next = (in->dedup_next + 1) % w;
+  if (in->dedup_n < w)
+    in->dedup_n++;
+}
+
+static const dedup_entry *recall(es_app *app, instance *in,
+                                 const es_uuid *id) {
+  for (uint32_t i = 0; i < in->dedup_n; i++)
+    if (uuid_eq(&in->dedup[i].id, id))
+      return &in->dedup[i];
+  (void)app;
+  return NULL;
+}
+
+typedef struct replay_ctx {
+  es_app *app;
+  instance *in;
+  bool live; /* events just appended, not replayed from the store */
+  int rc;
+} replay_ctx;
+
+static int replay_one(const es_stored_event *ev, void *arg) {
+  replay_ctx *c = arg;
+  instance *in = c->in;
+  const es_event_route *r;
+  uint32_t index;
+  void *value;
+  int rc = decode_event(in->agg, ev->meta.type_id, ev->meta.type_version,
+                        ev->payload, ev->len, &in->arena, &index, &value);
+  if (rc != 0)
+    return c->rc = rc;
+  r = &in->agg->events[index];
+  if (r->apply)
+    r->apply(in->state, value, &in->arena);
+  in->version = ev->meta.version;
+  if (!es__uuid_is_zero(&ev->meta.causation_id))
+    remember(c->app, in, &ev->meta.causation_id, ev->meta.version,
+             ev->meta.position, ev->meta.position, 1);
+  if (!c->live)
+    atomic_fetch_add_explicit(&c->app->replayed, 1, memory_order_relaxed);
+  return 0;
+}
+
+/* Applies events stored after in->version. */
+static int catch_up(es_app *app, instance *in) {
+  replay_ctx c = {app, in, false, 0};
+  int rc = es_store_read_stream(app->store, in->agg->name, in->key,
+                                in->version + 1, 0, replay_one, &c);
+  return c.rc ? c.rc : rc;
+}
+
+static void account(es_app *app, instance *in) {
+  size_t now = in->arena.reserved + in->agg->state->size +
+               app->opt.dedup_window * sizeof(dedup_entry);
+  if (now > in->bytes)
+    atomic_fetch_add(&app->bytes, now - in->bytes);
+  else
+    atomic_fetch_sub(&app->bytes, in->bytes - now);
+  in->bytes = now;
+}
+
+/* Loads the state: the snapshot if its layout still matches, then every
+ * later event. On failure the instance stays unloaded. */
+static int load(es_app *app, instance *in) {
+  const es_aggregate_desc *agg = in->agg;
+  const es_type_desc *st = agg->state;
+  int rc;
+
+  es_arena_init(&in->arena, 0);
+  st->init(in->state);
+  in->version = 0;
+  in->snapshot_version = 0;
+  in->dedup_n = in->dedup_next = 0;
+  if (agg->snapshot_every) {
+    es_buf b = ES_BUF_INIT;
+    es_snapshot_info info;
+    es_buf_init(&b, app->store->opt.max_blob_size);
+    rc = es_store_snapshot_get(app->store, agg->name, in->key, &info, &b);
+    if (rc == 0 && info.layout == st->layout_hash &&
+        st->decode(in->state, b.data, b.len, &in->arena) == 0) {
+      in->version = info.version;
+      in->snapshot_version = info.version;
+    } else if (rc == 0 || rc == ES_ENOTFOUND) {
+      /* Stale layout or unreadable: rebuild from the events. */
+      es_arena_reset(&in->arena);
+      st->init(in->state);
+    } else {
+      es_buf_close(&b);
+      es_arena_close(&in->arena);
+      return rc;
+    }
+    es_buf_close(&b);
+  }
+  rc = catch_up(app, in);
+  if (rc != 0) {
+    es_arena_close(&in->arena);
+    return rc;
+  }
+  in->loaded = true;
+  in->bytes = 0;
+  in->compact_at = COMPACT_MIN;
+  atomic_fetch_add(&app->loaded, 1);
+  account(app, in);
+  return 0;
+}
+
+/* Re-encodes the state into a fresh arena, dropping what earlier events
+ * left behind. Skipped (and retried later) if the state does not encode. */
+static void compact(instance *in) {
+  const es_type_desc *st = in->agg->state;
+  es_buf b = ES_BUF_INIT;
+  es_buf_init(&b, (size_t)1 << 30);
+  if (st->encode(in->state, &b) == 0) {
+    es_arena_reset(&in->arena);
+    if (st->decode(in->state, b.data, b.len, &in->arena) == 0) {
+      size_t used = es_arena_used(&in->arena);
+      in->compact_at = used * COMPACT_FACTOR > COMPACT_MIN
+                           ? used * COMPACT_FACTOR
+                           : COMPACT_MIN;
+      es_buf_close(&b);
+      return;
+    }
+    /* Cannot happen for bytes we just encoded; reload to be safe. */
+    in->loaded = false;
+  }
+  in->compact_at *= 2;
+  es_buf_close(&b);
+}
+
+static void maybe_snapshot(es_app *app, instance *in) {
+  const es_aggregate_desc *agg = in->agg;
+  es_buf b = ES_BUF_INIT;
+  es_snapshot_info info;
+  if (!agg->snapshot_every ||
+      in->version - in->snapshot_version < agg->snapshot_every)
+    return;
+  es_buf_init(&b, app->store->opt.max_blob_size);
+  if (agg->state->encode(in->state, &b) == 0) {
+    info.version = in->version;
+    info.layout = agg->state->layout_hash;
+    if (es_store_snapshot_put(app->store, agg->name, in->key, &info, b.data,
+                              b.len) == 0) {
+      in->snapshot_version = in->version;
+      atomic_fetch_add_explicit(&app->snapshots, 1, memory_order_relaxed);
+    }
+  }
+  es_buf_close(&b);
+}
+
+/* ---- execute ------------------------------------------------------------ */
+
+static int finish(es_result *res, es_result *r, int rc) {
+  r->rc = rc;
+  if (res)
+    *res = *r;
+  return rc;
+}
+
+static int valid_key(const char *key) {
+  size_t n;
+  if (!key)
+    return 0;
+  n = strlen(key);
+  return n >= 1 && n <= ES_KEY_MAX;
+}
+
+int es_app_execute_value(es_app *app, const es_aggregate_desc *agg,
+                         uint32_t command, const char *key, const void *value,
+                         const es_exec_options *opt, es_result *res) {
+  static const es_exec_options none;
+  es_result r;
+  es_decision d;
+  instance *in;
+  es_uuid command_id, correlation;
+  es_new_event small[8], *events = small;
+  uint32_t cap_events = 8;
+  int rc;
+
+  memset(&r, 0, sizeof r);
+  r.outcome = ES_OUTCOME_FAILED;
+  if (!app || !agg || !value || !valid_key(key) ||
+      command >= agg->n_commands || !agg->state)
+    return finish(res, &r, ES_EINVAL);
+  if (!opt)
+    opt = &none;
+  if (opt->expected.kind > ES_EXPECT_EXACT)
+    return finish(res, &r, ES_EINVAL);
+  if ((rc = get_instance(app, agg, key, &in)) != 0)
+    return finish(res, &r, rc);
+
+  pthread_mutex_lock(&in->mu);
+  atomic_store_explicit(&in->last_used, es__now_us(), memory_order_relaxed);
+  if (in->loaded) {
+    atomic_fetch_add_explicit(&app->hits, 1, memory_order_relaxed);
+  } else {
+    atomic_fetch_add_explicit(&app->misses, 1, memory_order_relaxed);
+    if ((rc = load(app, in)) != 0) {
+      pthread_mutex_unlock(&in->mu);
+      return finish(res, &r, rc);
+    }
+  }
+
+  command_id = opt->command_id;
+  if (es__uuid_is_zero(&command_id)) {
+    new_uuid(&command_id);
+  } else {
+    const dedup_entry *seen = recall(app, in, &command_id);
+    if (seen) {
+      r.outcome = ES_OUTCOME_OK;
+      r.duplicate = true;
+      r.version = seen->version;
+      r.first_position = seen->first;
+      r.last_position = seen->last;
+      r.n_events = seen->n;
+      pthread_mutex_unlock(&in->mu);
+      return finish(res, &r, 0);
+    }
+  }
+  correlation = es__uuid_is_zero(&opt->correlation_id) ? command_id
+                                                       : opt->correlation_id;
+
+  es_decision_init(&d, agg, command);
+  for (;;) {
+    es_append_result ar;
+    es_append_stream group;
+
+    if (opt->expected.kind != ES_EXPECT_ANY &&
+        !es__expectation_holds(opt->expected, in->version)) {
+      /* Our copy may be behind another writer's: look once more. */
+      if ((rc = catch_up(app, in)) != 0)
+        goto failed;
+      if (!es__expectation_holds(opt->expected, in->version)) {
+        r.outcome = ES_OUTCOME_CONFLICT;
+        rc = ES_ECONFLICT;
+        goto out;
+      }
+    }
+    es_decision_reset(&d, command);
+    rc = agg->commands[command].decide(in->state, value, &d);
+    if (d.error) {
+      r.outcome = ES_OUTCOME_REJECTED;
+      r.error = d.error;
+      r.error_name = es_decision_error_name(&d);
+      memcpy(r.message, d.message, sizeof r.message);
+      rc = ES_EREJECTED;
+      goto out;
+    }
+    if (rc == 0 && d.fault)
+      rc = d.fault;
+    if (rc != 0)
+      goto failed;
+    if (d.n_emitted == 0) {
+      r.outcome = ES_OUTCOME_OK;
+      remember(app, in, &command_id, in->version, 0, 0, 0);
+      goto out;
+    }
+    if (d.n_emitted > cap_events) {
+      es_new_event *p = realloc(events == small ? NULL : events,
+                                d.n_emitted * sizeof *p);
+      if (!p) {
+        rc = ES_ENOMEM;
+        goto failed;
+      }
+      events = p;
+      cap_events = d.n_emitted;
+    }
+    for (uint32_t i = 0; i < d.n_emitted; i++) {
+      es_new_event *e = &events[i];
+      memset(e, 0, sizeof *e);
+      e->type_id = d.emitted[i].type->type_id;
+      e->type_version = d.emitted[i].type->version;
+      e->correlation_id = correlation;
+      e->causation_id = command_id;
+      e->payload = d.payloads.data + d.emitted[i].offset;
+      e->len = d.emitted[i].len;
+    }
+    group.type = agg->name;
+    group.key = in->key;
+    group.expected = es_expect_exact(in->version);
+    group.events = events;
+    group.n_events = d.n_emitted;
+    group.version = 0;
+    rc = es_store_append(app->store, &group, 1, &ar);
+    if (rc == ES_ECONFLICT) {
+      if (r.retries >= app->opt.max_retries) {
+        r.outcome = ES_OUTCOME_CONFLICT;
+        goto out;
+      }
+      r.retries++;
+      if ((rc = catch_up(app, in)) != 0)
+        goto failed;
+      continue;
+    }
+    if (rc != 0)
+      goto failed;
+
+    /* Stored: fold the events in exactly as a reload would. */
+    for (uint32_t i = 0; i < d.n_emitted; i++) {
+      es_stored_event ev;
+      memset(&ev, 0, sizeof ev);
+      ev.meta.type_id = events[i].type_id;
+      ev.meta.type_version = events[i].type_version;
+      ev.meta.version = in->version + 1;
+      ev.meta.position = ar.first_position + i;
+      ev.payload = events[i].payload;
+      ev.len = events[i].len;
+      ev.meta.causation_id = events[i].causation_id;
+      replay_ctx c = {app, in, true, 0};
+      if (replay_one(&ev, &c) != 0) {
+        /* Stored but not foldable here: reload on next use. */
+        unload(app, in);
+        break;
+      }
+    }
+    r.outcome = ES_OUTCOME_OK;
+    r.version = group.version;
+    r.first_position = ar.first_position;
+    r.last_position = ar.last_position;
+    r.n_events = d.n_emitted;
+    if (in->loaded) {
+      maybe_snapshot(app, in);
+      if (es_arena_used(&in->arena) > in->compact_at)
+        compact(in);
+      if (in->loaded)
+        account(app, in);
+      else
+        unload(app, in);
+    }
+    rc = 0;
+    goto out;
+  }
+
+failed:
+  r.outcome = ES_OUTCOME_FAILED;
+out:
+  if (r.outcome != ES_OUTCOME_OK || r.version == 0)
+    r.version = in->version;
+  es_decision_close(&d);
+  if (events != small)
+    free(events);
+  pthread_mutex_unlock(&in->mu);
+  if (atomic_load(&app->bytes) > app->opt.cache_max_bytes ||
+      (app->opt.cache_idle_us > 0 &&
+       es__now_us() - atomic_load(&app->last_sweep) >
+           app->opt.cache_idle_us / 2))
+    es_app_evict(app);
+  return finish(res, &r, rc);
+}
+
+int es_app_execute(es_app *app, const char *aggregate, const char *key,
+                   const char *command, const void *msgpack, size_t len,
+                   const es_exec_options *opt, es_result *res) {
+  const es_aggregate_desc *agg;
+  const es_type_desc *t;
+  es_arena a;
+  es_result r;
+  void *value;
+  int index, rc;
+
+  memset(&r, 0, sizeof r);
+  r.outcome = ES_OUTCOME_FAILED;
+  if (!app || !aggregate || !command || (!msgpack && len))
+    return finish(res, &r, ES_EINVAL);
+  if (!valid_key(key))
+    return finish(res, &r, ES_EINVAL);
+  agg = es_schema_find_aggregate(app->schema, aggregate);
+  if (!agg)
+    return finish(res, &r, ES_EUNKNOWN);
+  index = es_aggregate_find_command(agg, command);
+  if (index < 0)
+    return finish(res, &r, ES_EUNKNOWN);
+  if (len > app->store->opt.max_event_size)
+    return finish(res, &r, ES_ETOOBIG);
+  t = agg->commands[index].command;
+  /* Decoding can take at most a few times the input in memory. */
+  es_arena_init(&a, 4 * len + 4096 + t->size);
+  value = es_arena_alloc(&a, t->size);
+  if (!value) {
+    es_arena_close(&a);
+    return finish(res, &r, ES_ENOMEM);
+  }
+  rc = t->decode(value, msgpack ? msgpack : "", len, &a);
+  if (rc != 0) {
+    es_arena_close(&a);
+    return finish(res, &r, rc);
+  }
+  rc = es_app_execute_value(app, agg, (uint32_t)index, key, value, opt, res);
+  es_arena_close(&a);
+  return rc;
+}
+
+int es_app_read_state(es_app *app, const es_aggregate_desc *agg,
+                      const char *key,
+                      int (*fn)(const void *state, uint64_t version,
+                                void *ctx),
+                      void *ctx) {
+  instance *in;
+  int rc;
+  if (!app || !agg || !agg->state || !fn || !valid_key(key))
+    return ES_EINVAL;
+  if ((rc = get_instance(app, agg, key, &in)) != 0)
+    return rc;
+  pthread_mutex_lock(&in->mu);
+  atomic_store_explicit(&in->last_used, es__now_us(), memory_order_relaxed);
+  if (!in->loaded) {
+    atomic_fetch_add_explicit(&app->misses, 1, memory_order_relaxed);
+    rc = load(app, in);
+  } else {
+    atomic_fetch_add_explicit(&app->hits, 1, memory_order_relaxed);
+    /* Another process may have appended: a reader wants the latest. */
+    rc = catch_up(app, in);
+    if (rc == 0)
+      account(app, in);
+  }
+  if (rc == 0)
+    rc = fn(in->state, in->version, ctx);
+  pthread_mutex_unlock(&in->mu);
+  return rc;
+}
+
+/* ---- eviction ------------------------------------------------------------ */
+
+static int by_last_used(const void *x, const void *y) {
+  const instance *a = *(instance *const *)x, *b = *(instance *const *)y;
+  int64_t ta = atomic_load_explicit(&a->last_used, memory_order_relaxed);
+  int64_t tb = atomic_load_explicit(&b->last_used, memory_order_relaxed);
+  return ta < tb ? -1 : ta > tb;
+}
+
+size_t es_app_evict(es_app *app) {
+  instance **loaded = NULL, *in;
+  size_t n = 0, i = 0, evicted = 0;
+  int64_t now = es__now_us();
+
+  if (!app || pthread_mutex_trylock(&app->sweep_mu) != 0)
+    return 0;
+  atomic_store(&app->last_sweep, now);
+  pthread_mutex_lock(&app->mu);
+  loaded = malloc((app->table.n ? app->table.n : 1) * sizeof *loaded);
+  if (loaded)
+    while ((in = es__hashmap_next(&app->table, &i)) != NULL)
+      loaded[n++] = in;
+  pthread_mutex_unlock(&app->mu);
+  if (!loaded)
+    goto done;
+  qsort(loaded, n, sizeof *loaded, by_last_used);
+  /* Least recently used first: idle ones, then while over the bound (down
+   * to 90% of it, so a busy cache does not sweep on every command). */
+  for (i = 0; i < n; i++) {
+    in = loaded[i];
+    int64_t idle = now - atomic_load_explicit(&in->last_used,
+                                              memory_order_relaxed);
+    bool over = atomic_load(&app->bytes) > app->opt.cache_max_bytes / 10 * 9;
+    bool stale = app->opt.cache_idle_us > 0 && idle >= app->opt.cache_idle_us;
+    if (!stale && !over)
+      break;
+    if (pthread_mutex_trylock(&in->mu) != 0)
+      continue;
+    if (in->loaded) {
+      unload(app, in);
+      evicted++;
+    }
+    pthread_mutex_unlock(&in->mu);
+  }
+  atomic_fetch_add(&app->evictions, evicted);
+done:
+  free(loaded);
+  pthread_mutex_unlock(&app->sweep_mu);
+  return evicted;
+}
+
+void es_app_stats_get(es_app *app, es_app_stats *s) {
+  memset(s, 0, sizeof *s);
+  if (!app)
+    return;
+  pthread_mutex_lock(&app->mu);
+  s->instances = app->table.n;
+  pthread_mutex_unlock(&app->mu);
+  s->loaded = atomic_load(&app->loaded);
+  s->bytes = atomic_load(&app->bytes);
+  s->hits = atomic_load(&app->hits);
+  s->misses = atomic_load(&app->misses);
+  s->evictions = atomic_load(&app->evictions);
+  s->snapshots = atomic_load(&app->snapshots);
+  s->replayed = atomic_load(&app->replayed);
+}
