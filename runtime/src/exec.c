@@ -68,6 +68,12 @@ struct es_app {
   _Atomic uint64_t hits, misses, evictions, snapshots, replayed;
 };
 
+/* ---- observability ------------------------------------------------------ */
+
+static es_metrics *metrics(const es_app *app) {
+  return app->opt.obs ? app->opt.obs->metrics : NULL;
+}
+
 /* ---- ids ---------------------------------------------------------------- */
 
 static _Thread_local uint64_t tl_rng[4];
@@ -320,8 +326,10 @@ static int replay_one(const es_stored_event *ev, void *arg) {
   if (!es__uuid_is_zero(&ev->meta.causation_id))
     remember(c->app, in, &ev->meta.causation_id, ev->meta.version,
              ev->meta.position, ev->meta.position, 1);
-  if (!c->live)
+  if (!c->live) {
     atomic_fetch_add_explicit(&c->app->replayed, 1, memory_order_relaxed);
+    es_metrics_add(metrics(c->app), ES_CTR_EVENTS_REPLAYED, 1);
+  }
   return 0;
 }
 
@@ -426,6 +434,7 @@ static void maybe_snapshot(es_app *app, instance *in) {
                               b.len) == 0) {
       in->snapshot_version = in->version;
       atomic_fetch_add_explicit(&app->snapshots, 1, memory_order_relaxed);
+      es_metrics_add(metrics(app), ES_CTR_SNAPSHOTS_WRITTEN, 1);
     }
   }
   es_buf_close(&b);
@@ -458,6 +467,9 @@ int es_app_execute_value(es_app *app, const es_aggregate_desc *agg,
   es_uuid command_id, correlation;
   es_new_event small[8], *events = small;
   uint32_t cap_events = 8;
+  es_trace_info trace;
+  void *span = NULL;
+  int64_t t0;
   int rc;
 
   memset(&r, 0, sizeof r);
@@ -465,6 +477,7 @@ int es_app_execute_value(es_app *app, const es_aggregate_desc *agg,
   if (!app || !agg || !value || !valid_key(key) ||
       command >= agg->n_commands || !agg->state)
     return finish(res, &r, ES_EINVAL);
+  t0 = es_obs_now_us();
   if (!opt)
     opt = &none;
   if (opt->expected.kind > ES_EXPECT_EXACT)
@@ -476,10 +489,16 @@ int es_app_execute_value(es_app *app, const es_aggregate_desc *agg,
   atomic_store_explicit(&in->last_used, es__now_us(), memory_order_relaxed);
   if (in->loaded) {
     atomic_fetch_add_explicit(&app->hits, 1, memory_order_relaxed);
+    es_metrics_add(metrics(app), ES_CTR_CACHE_HITS, 1);
   } else {
     atomic_fetch_add_explicit(&app->misses, 1, memory_order_relaxed);
+    es_metrics_add(metrics(app), ES_CTR_CACHE_MISSES, 1);
     if ((rc = load(app, in)) != 0) {
       pthread_mutex_unlock(&in->mu);
+      es_metrics_add(metrics(app), ES_CTR_COMMANDS_FAILED, 1);
+      es__log(app->opt.obs, ES_LOG_ERROR, "cannot load instance",
+              "aggregate", agg->name, "key", key, "error", es_err_name(rc),
+              NULL);
       return finish(res, &r, rc);
     }
   }
@@ -502,6 +521,12 @@ int es_app_execute_value(es_app *app, const es_aggregate_desc *agg,
   }
   correlation = es__uuid_is_zero(&opt->correlation_id) ? command_id
                                                        : opt->correlation_id;
+  trace.aggregate = agg->name;
+  trace.key = in->key;
+  trace.type_name = agg->commands[command].command->name;
+  trace.correlation_id = correlation;
+  trace.causation_id = command_id;
+  span = es__trace_begin(app->opt.obs, ES_SPAN_EXECUTE, &trace);
 
   es_decision_init(&d, agg, command);
   for (;;) {
@@ -564,13 +589,24 @@ int es_app_execute_value(es_app *app, const es_aggregate_desc *agg,
     group.events = events;
     group.n_events = d.n_emitted;
     group.version = 0;
-    rc = es_store_append(app->store, &group, 1, &ar);
+    {
+      void *aspan = es__trace_begin(app->opt.obs, ES_SPAN_APPEND, &trace);
+      int64_t ta = es_obs_now_us();
+      rc = es_store_append(app->store, &group, 1, &ar);
+      es_metrics_observe_us(metrics(app), ES_HIST_APPEND,
+                            (uint64_t)(es_obs_now_us() - ta));
+      es__trace_end(app->opt.obs, ES_SPAN_APPEND, &trace, aspan, rc);
+    }
     if (rc == ES_ECONFLICT) {
       if (r.retries >= app->opt.max_retries) {
         r.outcome = ES_OUTCOME_CONFLICT;
+        es__log(app->opt.obs, ES_LOG_WARN, "command conflicts after retries",
+                "aggregate", agg->name, "key", in->key, "command",
+                trace.type_name, NULL);
         goto out;
       }
       r.retries++;
+      es_metrics_add(metrics(app), ES_CTR_COMMAND_RETRIES, 1);
       if ((rc = catch_up(app, in)) != 0)
         goto failed;
       continue;
@@ -590,12 +626,22 @@ int es_app_execute_value(es_app *app, const es_aggregate_desc *agg,
       ev.len = events[i].len;
       ev.meta.causation_id = events[i].causation_id;
       replay_ctx c = {app, in, true, 0};
-      if (replay_one(&ev, &c) != 0) {
+      void *pspan = NULL;
+      es_trace_info ptrace = trace;
+      if (es__trace_enabled(app->opt.obs)) {
+        ptrace.type_name = d.emitted[i].type->name;
+        pspan = es__trace_begin(app->opt.obs, ES_SPAN_APPLY, &ptrace);
+      }
+      int arc = replay_one(&ev, &c);
+      if (es__trace_enabled(app->opt.obs))
+        es__trace_end(app->opt.obs, ES_SPAN_APPLY, &ptrace, pspan, arc);
+      if (arc != 0) {
         /* Stored but not foldable here: reload on next use. */
         unload(app, in);
         break;
       }
     }
+    es_metrics_add(metrics(app), ES_CTR_EVENTS_APPENDED, d.n_emitted);
     r.outcome = ES_OUTCOME_OK;
     r.version = group.version;
     r.first_position = ar.first_position;
@@ -616,9 +662,22 @@ int es_app_execute_value(es_app *app, const es_aggregate_desc *agg,
 
 failed:
   r.outcome = ES_OUTCOME_FAILED;
+  es__log(app->opt.obs, ES_LOG_ERROR, "command failed", "aggregate",
+          agg->name, "key", in->key, "command",
+          agg->commands[command].command->name, "error", es_err_name(rc),
+          NULL);
 out:
   if (r.outcome != ES_OUTCOME_OK || r.version == 0)
     r.version = in->version;
+  {
+    static const es_counter by_outcome[] = {
+        ES_CTR_COMMANDS_OK, ES_CTR_COMMANDS_REJECTED,
+        ES_CTR_COMMANDS_CONFLICT, ES_CTR_COMMANDS_FAILED};
+    es_metrics_add(metrics(app), by_outcome[r.outcome], 1);
+    es_metrics_observe_us(metrics(app), ES_HIST_COMMAND,
+                          (uint64_t)(es_obs_now_us() - t0));
+    es__trace_end(app->opt.obs, ES_SPAN_EXECUTE, &trace, span, rc);
+  }
   es_decision_close(&d);
   if (events != small)
     free(events);
@@ -747,6 +806,7 @@ size_t es_app_evict(es_app *app) {
     pthread_mutex_unlock(&in->mu);
   }
   atomic_fetch_add(&app->evictions, evicted);
+  es_metrics_add(metrics(app), ES_CTR_CACHE_EVICTIONS, evicted);
 done:
   free(loaded);
   pthread_mutex_unlock(&app->sweep_mu);
