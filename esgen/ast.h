@@ -50,6 +50,13 @@ enum {
 
 typedef struct esc_decl esc_decl;
 
+/* A projection or saga handler reading an event (filled after checking). */
+typedef struct esc_sub {
+  bool is_saga;
+  uint32_t index;   /* the projection's or saga's index among its kind */
+  uint32_t handler; /* its position among that one's event handlers */
+} esc_sub;
+
 typedef struct esc_type {
   int kind;
   esc_tok name;           /* as written ("i64", "Money", "list") */
@@ -166,6 +173,13 @@ struct esc_decl {
   esc_saga_on *saga_on;
   esc_name_list *sends;
   bool on_timeout;
+
+  /* filled after checking (model.c) */
+  esc_sub *subs;        /* current event: who else reads it, in order */
+  uint32_t n_subs;
+  uint64_t layout_hash; /* hash of the fields (state fields for an
+                           aggregate or saga): see model.c */
+  int layout_state;     /* 0 not computed, 1 in progress, 2 done */
 
   /* filled by the checker: C names */
   char *c_name;  /* "bank_account_deposited" */

@@ -62,7 +62,10 @@ int esc_compile(const char *path, const char *src, size_t len, esc_diag *d,
     esc_error_file(d, "out of memory");
     return -1;
   }
-  es_arena_init(&s->arena, 0);
+  /* The tree takes some tens of times the source; the cap only guards
+   * against a runaway. */
+  es_arena_init(&s->arena, len < (ESC_MAX_SOURCE >> 6) ? (size_t)1 << 32
+                                                        : len * 64);
   copy = es_arena_alloc(&s->arena, len + 1);
   if (!copy) {
     esc_error_file(d, "out of memory");
@@ -87,6 +90,10 @@ int esc_compile(const char *path, const char *src, size_t len, esc_diag *d,
     esc_check(s, d);
   if (d->n_errors != errors)
     goto fail;
+  if (esc_model_finish(s) != 0) {
+    esc_error_file(d, "out of memory");
+    goto fail;
+  }
   *out = s;
   return 0;
 fail:

@@ -34,4 +34,8 @@ void esc_schema_free(esc_schema *s);
  * the number of errors reported. */
 int esc_check(esc_schema *s, esc_diag *d);
 
+/* Works out, for a checked schema, each event's readers and each type's
+ * layout hash (model.c). Returns 0, or -1 when out of memory. */
+int esc_model_finish(esc_schema *s);
+
 #endif

@@ -55,6 +55,7 @@ typedef struct esc_struct {
   const esc_field *fields;
   uint32_t n_fields;
   uint32_t version;
+  uint64_t layout_hash;    /* see model.c */
   char id_text[1100];       /* what the type id hashes */
 } esc_struct;
 
@@ -63,9 +64,5 @@ typedef struct esc_struct {
 typedef void (*esc_struct_fn)(const esc_schema *s, const esc_struct *st,
                               void *ctx);
 void esc_each_struct(const esc_schema *s, void *ctx, esc_struct_fn fn);
-
-/* The stable layout hash of a struct: changes with any field's name, type
- * or order, including those of the records it contains. */
-uint64_t esc_layout_hash(const esc_field *fields);
 
 #endif

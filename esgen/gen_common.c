@@ -20,23 +20,27 @@
 void esc_out(es_buf *b, const char *fmt, ...) {
   va_list ap;
   int n;
-  uint8_t *d;
+  size_t room;
   if (b->err)
     return;
-  /* Two passes keep long lines exact without a fixed-size buffer. */
+  /* Format straight into the spare room; only a line that does not fit
+   * is formatted twice. */
+  room = b->cap - b->len;
   va_start(ap, fmt);
-  n = vsnprintf(NULL, 0, fmt, ap);
+  n = vsnprintf(room ? (char *)b->data + b->len : NULL, room, fmt, ap);
   va_end(ap);
   if (n < 0) {
     b->err = ES_EINVAL;
     return;
   }
-  d = es_buf_reserve(b, (size_t)n + 1);
-  if (!d)
-    return;
-  va_start(ap, fmt);
-  vsnprintf((char *)d, (size_t)n + 1, fmt, ap);
-  va_end(ap);
+  if ((size_t)n >= room) {
+    uint8_t *d = es_buf_reserve(b, (size_t)n + 1);
+    if (!d)
+      return;
+    va_start(ap, fmt);
+    vsnprintf((char *)d, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+  }
   b->len += (size_t)n;
 }
 
@@ -104,8 +108,8 @@ static void emit(const esc_schema *s, void *ctx, esc_struct_fn fn,
                  const esc_decl *decl, const char *c_name,
                  const char *schema_name, const char *role,
                  const esc_field *fields, uint32_t n_fields, uint32_t version) {
-  esc_struct st = {decl, c_name, schema_name, role, fields, n_fields, version,
-                   {0}};
+  esc_struct st = {decl,     c_name,  schema_name,       role, fields,
+                   n_fields, version, decl->layout_hash, {0}};
   snprintf(st.id_text, sizeof st.id_text, "%.*s.%s", (int)s->name.n,
            s->name.z, schema_name);
   fn(s, &st, ctx);
@@ -159,64 +163,6 @@ void esc_each_struct(const esc_schema *s, void *ctx, esc_struct_fn fn) {
            e->n_fields, e->version);
     }
   }
-}
-
-/* ---- layout hash ------------------------------------------------------- */
-
-static uint64_t fnv(uint64_t h, const char *s, size_t n) {
-  for (size_t i = 0; i < n; i++) {
-    h ^= (unsigned char)s[i];
-    h *= UINT64_C(1099511628211);
-  }
-  return h;
-}
-
-static uint64_t hash_type(uint64_t h, const esc_type *t, int depth);
-
-static uint64_t hash_fields(uint64_t h, const esc_field *fields, int depth) {
-  for (const esc_field *f = fields; f; f = f->next) {
-    h = fnv(h, f->name.z, f->name.n);
-    h = fnv(h, ":", 1);
-    h = hash_type(h, f->type, depth);
-    h = fnv(h, ";", 1);
-  }
-  return h;
-}
-
-static uint64_t hash_type(uint64_t h, const esc_type *t, int depth) {
-  const char *k = t->kind == ESC_T_LIST ? "list" : esc_kind_name(t->kind);
-  h = fnv(h, k, strlen(k));
-  if (t->optional)
-    h = fnv(h, "?", 1);
-  /* A bound is part of the layout: a value stored under a larger bound
-   * may not decode under a smaller one. */
-  if (t->has_max) {
-    char max[32];
-    int n = snprintf(max, sizeof max, " max %llu", (unsigned long long)t->max);
-    h = fnv(h, max, (size_t)n);
-  }
-  if (t->kind == ESC_T_LIST) {
-    h = fnv(h, "<", 1);
-    h = hash_type(h, t->elem, depth);
-    h = fnv(h, ">", 1);
-  } else if (t->kind == ESC_T_ENUM) {
-    h = fnv(h, t->decl->name.z, t->decl->name.n);
-    for (const esc_name_list *v = t->decl->values; v; v = v->next)
-      h = fnv(h, v->name.z, v->name.n);
-  } else if (t->kind == ESC_T_RECORD) {
-    h = fnv(h, t->decl->name.z, t->decl->name.n);
-    /* Recursion through list<> or ? stops at the name. */
-    if (depth < 16) {
-      h = fnv(h, "{", 1);
-      h = hash_fields(h, t->decl->fields, depth + 1);
-      h = fnv(h, "}", 1);
-    }
-  }
-  return h;
-}
-
-uint64_t esc_layout_hash(const esc_field *fields) {
-  return hash_fields(UINT64_C(14695981039346656037), fields, 0);
 }
 
 void esc_upper_snake(const char *z, size_t n, char *out, size_t cap) {

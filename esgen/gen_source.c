@@ -521,7 +521,7 @@ static void struct_code(const esc_schema *s, const esc_struct *st, void *ctx) {
           "    %s%s, sizeof(%s),\n"
           "    %s_init_any, %s_encode_any, %s_decode_any};\n\n",
           st->c_name, st->role, st->schema_name, st->c_name,
-          es_fnv1a64(st->id_text), esc_layout_hash(st->fields), st->version,
+          es_fnv1a64(st->id_text), st->layout_hash, st->version,
           st->n_fields, st->fields ? st->c_name : "NULL",
           st->fields ? "_fields" : "", st->c_name, st->c_name, st->c_name,
           st->c_name);
@@ -551,33 +551,7 @@ static void enum_code(const esc_decl *e, es_buf *b) {
           e->c_name, e->c_name, e->n_values, e->c_name);
 }
 
-/* Index of `ev` among the projection's or saga's event handlers. */
-static void subscribers(const esc_schema *s, const esc_decl *ev, es_buf *b,
-                        uint32_t *count) {
-  *count = 0;
-  for (const esc_decl *p = s->decls; p; p = p->next) {
-    uint32_t h = 0;
-    if (p->kind == ESC_DECL_PROJECTION) {
-      for (const esc_name_list *r = p->on; r; r = r->next, h++)
-        if (r->member == ev) {
-          esc_out(b, "    {0, %u, %u},\n", p->index, h);
-          (*count)++;
-        }
-    } else if (p->kind == ESC_DECL_SAGA) {
-      for (const esc_saga_on *on = p->saga_on; on; on = on->next) {
-        if (on->kind != ESC_ON_EVENT && on->kind != ESC_ON_START)
-          continue;
-        if (on->ref->member == ev) {
-          esc_out(b, "    {1, %u, %u},\n", p->index, h);
-          (*count)++;
-        }
-        h++;
-      }
-    }
-  }
-}
-
-static void aggregate_code(const esc_schema *s, const esc_decl *a, es_buf *b) {
+static void aggregate_code(const esc_decl *a, es_buf *b) {
   const char *A = a->c_name;
   esc_out(b, "/* ---- routing: aggregate %.*s ---- */\n\n", TOKF(a->name));
   for (const esc_decl *m = a->commands; m; m = m->next) {
@@ -623,25 +597,23 @@ static void aggregate_code(const esc_schema *s, const esc_decl *a, es_buf *b) {
         esc_out(b, "    {&%s_desc, %s_upcast_%s_any},\n", o->c_name, A, o->snake);
       esc_out(b, "};\n");
     }
-    es_buf subs = ES_BUF_INIT;
-    uint32_t n_subs;
-    subscribers(s, e, &subs, &n_subs);
-    if (n_subs)
-      esc_out(b, "static const es_subscriber %s_subscribers[] = {\n%.*s};\n",
-              e->c_name, (int)subs.len, (const char *)subs.data);
-    es_buf_close(&subs);
+    if (e->n_subs) {
+      esc_out(b, "static const es_subscriber %s_subscribers[] = {\n",
+              e->c_name);
+      for (uint32_t i = 0; i < e->n_subs; i++)
+        esc_out(b, "    {%d, %u, %u},\n", e->subs[i].is_saga,
+                e->subs[i].index, e->subs[i].handler);
+      esc_out(b, "};\n");
+    }
   }
   if (a->n_current_events) {
     esc_out(b, "static const es_event_route %s_events[] = {\n", A);
     for (const esc_decl *e = a->events; e; e = e->next) {
-      uint32_t n_old = 0, n_subs = 0;
-      es_buf subs = ES_BUF_INIT;
+      uint32_t n_old = 0, n_subs = e->n_subs;
       if (!e->current)
         continue;
       for (const esc_decl *o = e->older; o; o = o->older)
         n_old++;
-      subscribers(s, e, &subs, &n_subs);
-      es_buf_close(&subs);
       esc_out(b, "    {&%s_desc, ", e->c_name);
       if (a->has_state)
         esc_out(b, "%s_apply_%s_any, ", A, e->snake);
@@ -885,7 +857,7 @@ int esc_gen_source(const esc_schema *s, const char *base, es_buf *b) {
   esc_each_struct(s, b, struct_code);
   for (const esc_decl *d = s->decls; d; d = d->next) {
     if (d->kind == ESC_DECL_AGGREGATE)
-      aggregate_code(s, d, b);
+      aggregate_code(d, b);
     else if (d->kind == ESC_DECL_PROJECTION)
       projection_code(d, b);
     else if (d->kind == ESC_DECL_SAGA)

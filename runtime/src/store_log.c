@@ -1,13 +1,16 @@
 /*
  * store_log.c - the embedded log: events in append-only segment files in
- * one directory, an in-memory index rebuilt by a scan at open.
+ * one directory; an in-memory index loaded at open from one index file per
+ * sealed segment, plus a scan of the newest segment only.
  *
  * Files in the directory:
  *   LOCK                      the writer lock (OFD fcntl lock; holds the pid)
  *   NNNNNNNNNNNNNNNNNNNN.seg  segments, named by their first position
+ *   NNNNNNNNNNNNNNNNNNNN.idx  the index of a sealed segment (same number)
  *   snap-<32 hex>, ckpt-<32 hex>  one snapshot / checkpoint each, named by
  *                             a hash of the stream or checkpoint name (the
  *                             name itself is kept inside, never in a path)
+ *   tmp-*                     files being written; removed at writer open
  *
  * A segment is a 16-byte header ("ESLOGSG1", first position u64) and then
  * records: [u32 length][u32 CRC32C of the length bytes and the body][body].
@@ -27,9 +30,25 @@
  * A failed write or sync poisons the store: every later append fails with
  * the same error (what a failed fdatasync left on disk is unknowable).
  *
- * Index: position p -> (segment, offset) in `loc[p - 1]`, stream -> its
- * positions. Reads copy a few locations under the mutex and pread without
- * it; every record read is CRC-checked again.
+ * In-memory index: stream -> the position of each version (`pos`, 8 bytes
+ * an event), and a sparse position -> (segment, offset) table holding one
+ * location every IDX_K positions (`sparse[j]` locates position j*IDX_K+1).
+ * A read finds position p by starting at the nearest entry at or before p
+ * in p's segment (or at the segment's first record) and stepping over the
+ * record headers up to p; a sequential read just continues from the record
+ * it delivered last. Reads copy a few locations under the mutex and pread
+ * without it; every record delivered is CRC-checked again.
+ *
+ * Index files: when the leader rolls to a new segment it writes the sealed
+ * segment's index (after publishing its batch, so only its own append
+ * waits for it): the segment's stream table (type, key, version of the
+ * stream's first event there, each event's position relative to the
+ * segment's first) and its sparse locations, under one CRC32C, written to
+ * tmp-idx-N, fdatasync'd, renamed, directory fsync'd. Best effort: a
+ * missing or unusable index only costs a scan. At open each sealed segment
+ * loads its index when the CRC, the segment's header, its size and the
+ * positions all agree; otherwise the segment is scanned and (by a writer)
+ * its index written again. The newest segment is always scanned.
  */
 #define _GNU_SOURCE /* F_OFD_SETLK, pwritev */
 #include <dirent.h>
@@ -64,6 +83,12 @@
 #define MAX_BODY ((uint32_t)1 << 30)
 #define MAX_EVENT ((size_t)MAX_BODY - 1024) /* payload and blob limit */
 #define LOC_SHIFT 40 /* loc = segment index << 40 | offset */
+#define LOC_MASK (((uint64_t)1 << LOC_SHIFT) - 1)
+#define IDX_K 16u /* sparse step: one location every IDX_K positions */
+#define IDX_MAGIC "ESLOGIX1"
+#define IDX_HDR 48u    /* magic, CRC, K, first, count, size, streams, locs */
+#define IDX_STREAM 16u /* type len u16, key len u16, count u32, version */
+#define MIN_EVENT_REC ((uint64_t)FRAME + EV_FIXED + 2)
 #define READ_CHUNK 64
 #define READ_BLOCK ((size_t)64 << 10)
 #define WRITE_IOV 64
@@ -80,8 +105,10 @@ typedef struct log_stream {
   uint64_t *pos;     /* version v's position at index v - 1 (synced) */
   uint64_t n, cap;   /* synced versions, capacity of pos */
   uint64_t assigned; /* version counting queued batches */
-  size_t id_len;
-  char id[]; /* "type\0key\0" */
+  uint32_t id_len;
+  uint32_t mark; /* index loading: 1 + the segment that last named it */
+  uint32_t slot; /* index loading: its entry number in that segment */
+  char id[];     /* "type\0key\0" */
 } log_stream;
 
 typedef struct log_batch {
@@ -102,8 +129,9 @@ typedef struct log_store {
   pthread_cond_t grew;   /* synced appends and interrupts (monotonic) */
   pthread_cond_t synced; /* a group commit finished */
   es__hashmap streams;
-  uint64_t *loc;     /* position p at index p - 1 */
-  uint64_t n, cap;   /* synced head, capacity of loc */
+  uint64_t *sparse;     /* sparse[j]: the location of position j*IDX_K+1 */
+  uint64_t cap_sparse;  /* capacity of sparse */
+  uint64_t n;           /* synced head */
   uint64_t assigned; /* head counting queued batches */
   log_seg *segs;
   uint32_t n_segs, cap_segs;
@@ -214,9 +242,10 @@ static log_stream *stream_new(const char *id, size_t len) {
     return NULL;
   st->pos = NULL;
   st->n = st->cap = st->assigned = 0;
+  st->mark = st->slot = 0;
   memcpy(st->id, id, len);
   st->id[len] = '\0';
-  st->id_len = len;
+  st->id_len = (uint32_t)len;
   return st;
 }
 
@@ -243,6 +272,16 @@ static int grow_u64(uint64_t **v, uint64_t *cap, uint64_t need) {
   *v = p;
   *cap = c;
   return 0;
+}
+
+/* Sparse entries needed to cover positions 1 .. n. */
+static uint64_t sparse_need(uint64_t n) { return (n + IDX_K - 1) / IDX_K; }
+
+/* Records that position `pos` lives at `loc`, when it is a sparse one.
+ * The caller has grown `sparse` to cover `pos`. */
+static void sparse_note(log_store *s, uint64_t pos, uint64_t loc) {
+  if ((pos - 1) % IDX_K == 0)
+    s->sparse[(pos - 1) / IDX_K] = loc;
 }
 
 static int push_seg(log_store *s, uint64_t first, uint64_t size, int fd) {
@@ -423,9 +462,11 @@ static int scan_seg(log_store *s, uint32_t si, uint64_t from, int last,
       pv[npend].st = st;
       pv[npend].off = from + off;
       npend++;
+      if (rep)
+        rep->events_scanned++;
     } else if (b[0] == K_COMMIT && bl == COMMIT_BODY && npend > 0 &&
                get64(b + 1) == s->n + 1 && get32(b + 9) == npend) {
-      if (grow_u64(&s->loc, &s->cap, s->n + npend) != 0) {
+      if (grow_u64(&s->sparse, &s->cap_sparse, sparse_need(s->n + npend))) {
         rc = ES_ENOMEM;
         goto done;
       }
@@ -436,7 +477,8 @@ static int scan_seg(log_store *s, uint32_t si, uint64_t from, int last,
           goto done;
         }
         st->pos[st->n++] = s->n + 1;
-        s->loc[s->n++] = (uint64_t)si << LOC_SHIFT | pv[i].off;
+        sparse_note(s, s->n + 1, (uint64_t)si << LOC_SHIFT | pv[i].off);
+        s->n++;
       }
       s->assigned = s->n;
       npend = 0;
@@ -553,6 +595,408 @@ static int open_seg(log_store *s, uint64_t first, int writable) {
   return 0;
 }
 
+/* ---- index files ----------------------------------------------------------
+ *
+ * NNNN.idx, all little-endian:
+ *   0  "ESLOGIX1"
+ *   8  u32 CRC32C of every byte from offset 12 to the end
+ *  12  u32 IDX_K (the sparse step it was written with)
+ *  16  u64 the segment's first position
+ *  24  u64 its event count
+ *  32  u64 its size in bytes (the end of its last batch)
+ *  40  u32 streams, u32 sparse locations
+ *  48  the segment offsets of its positions j*IDX_K+1, ascending (u64 each)
+ *      then per stream: u16 type length, u16 key length, u32 count,
+ *      u64 version of its first event in the segment, type, key, and
+ *      `count` ascending u32 positions relative to the segment's first.
+ */
+
+static void idx_name(char out[32], uint64_t first) {
+  snprintf(out, 32, "%020" PRIu64 ".idx", first);
+}
+
+/* The sparse indices j with j*IDX_K+1 in [first, end): [*jlo, *jhi). */
+static void sparse_range(uint64_t first, uint64_t end, uint64_t *jlo,
+                         uint64_t *jhi) {
+  *jlo = sparse_need(first - 1);
+  *jhi = sparse_need(end - 1);
+  if (*jhi < *jlo)
+    *jhi = *jlo;
+}
+
+/* The first i in pos[0 .. n) with pos[i] >= p (n when none). */
+static uint64_t lower_bound(const uint64_t *pos, uint64_t n, uint64_t p) {
+  uint64_t lo = 0, hi = n;
+  while (lo < hi) {
+    uint64_t mid = lo + (hi - lo) / 2;
+    if (pos[mid] < p)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
+/* Encodes the index of sealed segment `si`, whose events are positions
+ * [first, end), into a new buffer `*out` of `*len` bytes (the caller frees
+ * it). Caller holds `mu` (or is opening). Returns 0, ES_ENOMEM, or
+ * ES_ETOOBIG / ES_ECORRUPT when the segment cannot have an index (more
+ * than 2^32 events; a location not in the segment). */
+static int index_build(const log_store *s, uint32_t si, uint64_t end,
+                       uint8_t **out, size_t *len) {
+  const log_seg *g = &s->segs[si];
+  uint64_t count = end - g->first, jlo, jhi, size, n_streams = 0;
+  size_t i, at;
+  uint8_t *buf, *p;
+  log_stream *st;
+
+  *out = NULL;
+  *len = 0;
+  if (count > UINT32_MAX)
+    return ES_ETOOBIG;
+  sparse_range(g->first, end, &jlo, &jhi);
+  size = IDX_HDR + (jhi - jlo) * 8;
+  for (i = 0; (st = es__hashmap_next(&s->streams, &i)) != NULL;) {
+    uint64_t a = lower_bound(st->pos, st->n, g->first),
+             b = lower_bound(st->pos, st->n, end);
+    if (a < b) {
+      n_streams++;
+      size += IDX_STREAM + st->id_len - 1 + (b - a) * 4;
+    }
+  }
+  if (n_streams > UINT32_MAX || size > SIZE_MAX)
+    return ES_ETOOBIG;
+  buf = malloc((size_t)size);
+  if (!buf)
+    return ES_ENOMEM;
+  memcpy(buf, IDX_MAGIC, 8);
+  put32(buf + 12, IDX_K);
+  put64(buf + 16, g->first);
+  put64(buf + 24, count);
+  put64(buf + 32, g->size);
+  put32(buf + 40, (uint32_t)n_streams);
+  put32(buf + 44, (uint32_t)(jhi - jlo));
+  p = buf + IDX_HDR;
+  for (uint64_t j = jlo; j < jhi; j++, p += 8) {
+    if (s->sparse[j] >> LOC_SHIFT != si) {
+      free(buf);
+      return ES_ECORRUPT;
+    }
+    put64(p, s->sparse[j] & LOC_MASK);
+  }
+  for (i = 0; (st = es__hashmap_next(&s->streams, &i)) != NULL;) {
+    uint64_t a = lower_bound(st->pos, st->n, g->first),
+             b = lower_bound(st->pos, st->n, end);
+    uint32_t tl;
+    if (a >= b)
+      continue;
+    tl = (uint32_t)strlen(st->id);
+    put16(p, tl);
+    put16(p + 2, st->id_len - tl - 1);
+    put32(p + 4, (uint32_t)(b - a));
+    put64(p + 8, a + 1);
+    memcpy(p + IDX_STREAM, st->id, tl);
+    memcpy(p + IDX_STREAM + tl, st->id + tl + 1, st->id_len - tl - 1);
+    p += IDX_STREAM + st->id_len - 1;
+    for (uint64_t k = a; k < b; k++, p += 4)
+      put32(p, (uint32_t)(st->pos[k] - g->first));
+  }
+  at = (size_t)(p - buf);
+  put32(buf + 8, es__crc32c(0, buf + 12, at - 12));
+  *out = buf;
+  *len = at;
+  return 0;
+}
+
+/* Writes the index image `buf` of the segment starting at `first`
+ * atomically: tmp-idx-N, fdatasync, rename over N.idx, fsync of the
+ * directory. A crash at any point leaves the old file, no file, or the
+ * whole new one (and maybe a tmp- file, removed at the next writer open).
+ * Returns 0 or ES_EIO. */
+static int index_write(log_store *s, uint64_t first, const uint8_t *buf,
+                       size_t len) {
+  char name[32], tmp[48];
+  int fd;
+
+  idx_name(name, first);
+  snprintf(tmp, sizeof tmp, "tmp-idx-%s", name);
+  fd = openat(s->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return ES_EIO;
+  if (pwrite_all(fd, buf, len, 0) != 0 || fdatasync(fd) != 0)
+    goto fail;
+  close(fd);
+  fd = -1;
+  if (renameat(s->dirfd, tmp, s->dirfd, name) != 0 || fsync(s->dirfd) != 0)
+    goto fail;
+  return 0;
+
+fail:
+  if (fd >= 0)
+    close(fd);
+  unlinkat(s->dirfd, tmp, 0);
+  return ES_EIO;
+}
+
+/* Builds and writes the index of sealed segment `si` (events [first, end)).
+ * Best effort: returns 0 or the error, which costs only a scan at the next
+ * open. Caller is opening (no lock needed). */
+static int index_save(log_store *s, uint32_t si, uint64_t end) {
+  uint8_t *buf;
+  size_t len;
+  int rc = index_build(s, si, end, &buf, &len);
+  if (rc == 0)
+    rc = index_write(s, s->segs[si].first, buf, len);
+  free(buf);
+  return rc;
+}
+
+/* Reads all of file `name` into `*buf` (capacity `*cap`, grown as needed)
+ * when it is at least `min` and at most `max` bytes. Returns its length, or
+ * 0 when it is missing, unreadable or out of bounds; -1 on ES_ENOMEM. */
+static int64_t read_small(log_store *s, const char *name, uint8_t **buf,
+                          size_t *cap, uint64_t min, uint64_t max) {
+  struct stat sb;
+  int64_t r = 0;
+  int fd = openat(s->dirfd, name, O_RDONLY | O_CLOEXEC);
+
+  if (fd < 0)
+    return 0;
+  if (fstat(fd, &sb) != 0 || (uint64_t)sb.st_size < min ||
+      (uint64_t)sb.st_size > max || (uint64_t)sb.st_size > SIZE_MAX ||
+      sb.st_size > INT64_MAX)
+    goto done;
+  if ((size_t)sb.st_size > *cap) {
+    uint8_t *p = realloc(*buf, (size_t)sb.st_size);
+    if (!p) {
+      r = -1;
+      goto done;
+    }
+    *buf = p;
+    *cap = (size_t)sb.st_size;
+  }
+  if (pread_all(fd, *buf, (size_t)sb.st_size, 0) == 0)
+    r = (int64_t)sb.st_size;
+done:
+  close(fd);
+  return r;
+}
+
+/* The streams of the index loaded last, in its order. Index files written
+ * by one writer list their streams in the same (hash table) order, so the
+ * stream after the one last matched is a good guess for the next entry,
+ * which saves hashing and probing for most of them. */
+typedef struct idx_hint {
+  log_stream **prev; /* entries of segment `seg` (NULL: none) */
+  uint32_t n_prev, seg, cursor;
+} idx_hint;
+
+/* Finds the stream `id` (`len` bytes), first as the hint's guess. */
+static log_stream *hinted_stream(log_store *s, idx_hint *h, uint32_t si,
+                                 const char *id, size_t len) {
+  log_stream *st = NULL;
+  if (h->prev && h->seg + 1 == si && h->cursor < h->n_prev) {
+    st = h->prev[h->cursor];
+    if (st->id_len != len || memcmp(st->id, id, len) != 0)
+      st = NULL;
+  }
+  if (!st) {
+    st = find_stream(s, id, len);
+    if (!st)
+      return NULL;
+    if (st->mark != si) /* not in the previous index: keep the cursor */
+      return st;
+    h->cursor = st->slot; /* resynchronise */
+  }
+  h->cursor++;
+  return st;
+}
+
+/* Checks the stream entries of index image `b` (`len` bytes, header
+ * already checked; entries from `at`) against the segment's `count`
+ * events and the streams loaded so far, finding or creating each stream
+ * (empty) into `sts`. Returns 0, 1 when the image does not fit (nothing
+ * loaded then, beyond empty streams, which read like absent ones), or
+ * ES_ENOMEM. */
+static int index_check(log_store *s, uint32_t si, const uint8_t *b,
+                       size_t len, size_t at, uint64_t count,
+                       log_stream **sts, uint32_t n_streams, idx_hint *h) {
+  uint8_t *seen = calloc((size_t)(count / 8 + 1), 1);
+  char id[ES_STREAM_TYPE_MAX + ES_KEY_MAX + 2];
+  uint64_t total = 0;
+  int rc = 1;
+
+  if (!seen)
+    return ES_ENOMEM;
+  for (uint32_t e = 0; e < n_streams; e++) {
+    uint32_t tl, kl, cnt;
+    uint64_t prev = 0;
+    log_stream *st;
+
+    if (len - at < IDX_STREAM)
+      goto done;
+    tl = get16(b + at);
+    kl = get16(b + at + 2);
+    cnt = get32(b + at + 4);
+    if (tl < 1 || tl > ES_STREAM_TYPE_MAX || kl < 1 || kl > ES_KEY_MAX ||
+        cnt < 1 || cnt > count - total ||
+        (uint64_t)(len - at - IDX_STREAM) < tl + kl + (uint64_t)cnt * 4 ||
+        memchr(b + at + IDX_STREAM, 0, (size_t)tl + kl) != NULL)
+      goto done;
+    memcpy(id, b + at + IDX_STREAM, tl);
+    id[tl] = '\0';
+    memcpy(id + tl + 1, b + at + IDX_STREAM + tl, kl);
+    st = hinted_stream(s, h, si, id, (size_t)tl + 1 + kl);
+    if (!st) {
+      st = stream_new(id, (size_t)tl + 1 + kl);
+      if (!st || es__hashmap_put(&s->streams, st->id, st->id_len, st) != 0) {
+        stream_free(st);
+        rc = ES_ENOMEM;
+        goto done;
+      }
+    }
+    if (st->mark == si + 1 || get64(b + at + 8) != st->n + 1)
+      goto done; /* named twice, or not where the stream stands */
+    st->mark = si + 1;
+    st->slot = e;
+    sts[e] = st;
+    at += IDX_STREAM + tl + kl;
+    for (uint32_t k = 0; k < cnt; k++, at += 4) {
+      uint32_t d = get32(b + at);
+      if (d >= count || (k && d <= prev) || (seen[d / 8] >> (d % 8)) & 1)
+        goto done;
+      seen[d / 8] |= (uint8_t)(1u << (d % 8));
+      prev = d;
+    }
+    total += cnt;
+  }
+  if (at == len && total == count)
+    rc = 0;
+done:
+  free(seen);
+  return rc;
+}
+
+/* Loads the index of sealed segment `si` (the next one to load: its first
+ * position must be n + 1) when it is usable: a whole file with a good CRC,
+ * the same sparse step, the segment's first position, header and exact
+ * size, positions that reach the next segment's first, and streams that
+ * continue where they stand. `*loaded` says whether it was. `*buf`/`*cap`
+ * are a reusable read buffer; `h` carries this index's streams to the
+ * next load. Returns 0 or ES_ENOMEM. */
+static int index_load(log_store *s, uint32_t si, uint8_t **buf, size_t *cap,
+                      idx_hint *h, int *loaded) {
+  log_seg *g = &s->segs[si];
+  char name[32];
+  uint8_t hdr[SEG_HDR];
+  struct stat sb;
+  uint64_t count, size, jlo, jhi, prev = 0, max;
+  uint32_t n_streams;
+  log_stream **sts = NULL;
+  const uint8_t *b;
+  size_t at;
+  int64_t len;
+  int rc;
+
+  *loaded = 0;
+  if (si + 1 >= s->n_segs || g->first != s->n + 1 || fstat(g->fd, &sb) != 0)
+    return 0;
+  size = (uint64_t)sb.st_size;
+  if (size < SEG_HDR)
+    return 0;
+  /* Bounds on the file from the segment's size: at most one event per
+   * MIN_EVENT_REC bytes, each naming at most one stream. */
+  count = (size - SEG_HDR) / MIN_EVENT_REC;
+  max = IDX_HDR + (count / IDX_K + 2) * 8 +
+        count * (IDX_STREAM + ES_STREAM_TYPE_MAX + ES_KEY_MAX + 4);
+  idx_name(name, g->first);
+  len = read_small(s, name, buf, cap, IDX_HDR, max);
+  if (len < 0)
+    return ES_ENOMEM;
+  if (len == 0)
+    return 0;
+  b = *buf;
+  count = get64(b + 24);
+  n_streams = get32(b + 40);
+  if (memcmp(b, IDX_MAGIC, 8) != 0 ||
+      get32(b + 8) != es__crc32c(0, b + 12, (size_t)len - 12) ||
+      get32(b + 12) != IDX_K || get64(b + 16) != g->first ||
+      get64(b + 32) != size || count > (size - SEG_HDR) / MIN_EVENT_REC ||
+      s->segs[si + 1].first != g->first + count || n_streams > count)
+    return 0;
+  sparse_range(g->first, g->first + count, &jlo, &jhi);
+  if (get32(b + 44) != jhi - jlo ||
+      (uint64_t)len - IDX_HDR < (jhi - jlo) * 8)
+    return 0;
+  for (uint64_t j = 0; j < jhi - jlo; j++) {
+    uint64_t off = get64(b + IDX_HDR + j * 8);
+    if (off < SEG_HDR || off >= size || (j && off <= prev))
+      return 0;
+    prev = off;
+  }
+  if (pread_all(g->fd, hdr, SEG_HDR, 0) != 0 ||
+      memcmp(hdr, SEG_MAGIC, 8) != 0 || get64(hdr + 8) != g->first)
+    return 0;
+  at = IDX_HDR + (size_t)(jhi - jlo) * 8;
+  sts = malloc((n_streams ? n_streams : 1) * sizeof *sts);
+  if (!sts)
+    return ES_ENOMEM;
+  rc = index_check(s, si, b, (size_t)len, at, count, sts, n_streams, h);
+  if (rc) {
+    free(sts);
+    return rc == 1 ? 0 : rc;
+  }
+  free(h->prev);
+  h->prev = sts; /* kept for the next load's guesses */
+  h->n_prev = n_streams;
+  h->seg = si;
+  h->cursor = 0;
+
+  /* It fits: apply it. Only ES_ENOMEM can fail now, failing the open. */
+  if (grow_u64(&s->sparse, &s->cap_sparse, sparse_need(g->first + count - 1)))
+    return ES_ENOMEM;
+  for (uint64_t j = jlo; j < jhi; j++)
+    s->sparse[j] =
+        (uint64_t)si << LOC_SHIFT | get64(b + IDX_HDR + (j - jlo) * 8);
+  for (uint32_t e = 0; e < n_streams; e++) {
+    log_stream *st = sts[e];
+    uint32_t tl = get16(b + at), kl = get16(b + at + 2),
+             cnt = get32(b + at + 4);
+    at += IDX_STREAM + tl + kl;
+    if (grow_u64(&st->pos, &st->cap, st->n + cnt) != 0)
+      return ES_ENOMEM;
+    for (uint32_t k = 0; k < cnt; k++, at += 4)
+      st->pos[st->n++] = g->first + get32(b + at);
+    st->assigned = st->n;
+  }
+  s->n += count;
+  s->assigned = s->n;
+  g->size = size;
+  *loaded = 1;
+  return 0;
+}
+
+/* Removes the tmp- files a dead writer left (only a writer makes them, and
+ * the caller holds the lock). Best effort. */
+static void remove_tmp(log_store *s) {
+  int fd = dup(s->dirfd);
+  DIR *d;
+  struct dirent *e;
+
+  if (fd < 0)
+    return;
+  d = fdopendir(fd);
+  if (!d) {
+    close(fd);
+    return;
+  }
+  rewinddir(d);
+  while ((e = readdir(d)) != NULL)
+    if (strncmp(e->d_name, "tmp-", 4) == 0)
+      unlinkat(s->dirfd, e->d_name, 0);
+  closedir(d);
+}
+
 /* Read-only stores: picks up what the writer made durable since. Caller
  * holds `mu`. */
 static int refresh(log_store *s) {
@@ -641,19 +1085,34 @@ static int write_batches(int fd, log_batch *q, uint64_t off) {
 }
 
 /* The leader's turn: writes and syncs every queued batch, then publishes
- * them. Called and returns with `mu` held; drops it for the I/O. */
+ * them. When the newest segment is full it first rolls to a new one, and
+ * after publishing writes the sealed segment's index (its image taken
+ * under the lock, while every event of that segment is published and no
+ * other leader can run). Called and returns with `mu` held; drops it for
+ * the I/O. */
 static void lead(log_store *s) {
   log_batch *q = s->queue;
-  uint64_t base;
-  int rc = s->failed, fd;
+  uint64_t base, sealed = 0;
+  uint8_t *idx = NULL;
+  size_t idx_len = 0;
+  int rc = s->failed, fd, roll;
 
   s->queue = NULL;
   s->queue_tail = &s->queue;
   s->syncing = 1;
+  roll = !rc && s->write_off >= s->seg_limit && s->write_off > SEG_HDR;
+  if (roll && index_build(s, s->n_segs - 1, s->n + 1, &idx, &idx_len) != 0)
+    idx = NULL; /* no index: the next open scans this segment */
+  sealed = s->segs[s->n_segs - 1].first;
   pthread_mutex_unlock(&s->mu);
 
-  if (!rc && s->write_off >= s->seg_limit && s->write_off > SEG_HDR)
+  if (roll) {
     rc = create_seg(s, q->first);
+    if (rc) {
+      free(idx);
+      idx = NULL;
+    }
+  }
   fd = s->segs[s->n_segs - 1].fd; /* only the leader changes segs */
   base = s->write_off;
   if (!rc)
@@ -673,7 +1132,7 @@ static void lead(log_store *s) {
         for (uint32_t j = 0; j < b->cnt[i]; j++, k++) {
           log_stream *st = b->st[i];
           st->pos[st->n++] = b->first + k;
-          s->loc[b->first + k - 1] = si << LOC_SHIFT | (base + b->rel[k]);
+          sparse_note(s, b->first + k, si << LOC_SHIFT | (base + b->rel[k]));
         }
       s->n = b->first + b->count - 1;
       base += b->len;
@@ -688,6 +1147,12 @@ static void lead(log_store *s) {
   s->syncing = 0;
   pthread_cond_broadcast(&s->synced);
   pthread_cond_broadcast(&s->grew);
+  if (idx) { /* the segment is sealed whether or not this batch failed */
+    pthread_mutex_unlock(&s->mu);
+    (void)index_write(s, sealed, idx, idx_len);
+    free(idx);
+    pthread_mutex_lock(&s->mu);
+  }
 }
 
 /* Encodes one event record at `p`; returns its size. */
@@ -796,7 +1261,8 @@ static int log_append(es_store *bs, es_append_stream *g, uint32_t n,
       goto fail;
   }
   if (es__hashmap_reserve(&s->streams, n_new) != 0 ||
-      grow_u64(&s->loc, &s->cap, s->assigned + total) != 0)
+      grow_u64(&s->sparse, &s->cap_sparse,
+               sparse_need(s->assigned + total)) != 0)
     goto fail;
 
   /* Commit: nothing below fails. */
@@ -894,7 +1360,7 @@ static const uint8_t *cache_get(rd_cache *c, int fd, uint64_t off, size_t len) {
   return c->buf;
 }
 
-/* Reads, checks and delivers the event record at `loc`. */
+/* Reads, checks and delivers the event record at `off` in `fd`. */
 static int deliver_one(rd_cache *c, int fd, uint64_t off, uint64_t want_pos,
                        es_event_fn fn, void *ctx) {
   char names[ES_STREAM_TYPE_MAX + ES_KEY_MAX + 2];
@@ -916,6 +1382,9 @@ static int deliver_one(rd_cache *c, int fd, uint64_t off, uint64_t want_pos,
     return ES_ECORRUPT;
   tl = get16(b + 85);
   kl = get16(b + 87);
+  if (tl > ES_STREAM_TYPE_MAX || kl > ES_KEY_MAX ||
+      (uint64_t)EV_FIXED + tl + kl + get32(b + 89) != bl)
+    return ES_ECORRUPT;
   memset(&ev, 0, sizeof ev);
   ev.meta.position = want_pos;
   ev.meta.version = get64(b + 9);
@@ -936,15 +1405,82 @@ static int deliver_one(rd_cache *c, int fd, uint64_t off, uint64_t want_pos,
   return fn(&ev, ctx);
 }
 
+/* A place to look for an event: record offset `off` of segment file `fd`,
+ * where the first event at or after it has position `at`. */
+typedef struct rd_at {
+  int fd;
+  uint64_t off, at;
+} rd_at;
+
+/* Where the search for position `p` (1 .. n) starts: the sparse location at
+ * or before it when that is in p's segment, else p's segment's first
+ * record. Caller holds `mu`. */
+static rd_at seek_start(const log_store *s, uint64_t p) {
+  uint32_t lo = 0, hi = s->n_segs - 1;
+  uint64_t j = (p - 1) / IDX_K, l = s->sparse[j];
+  rd_at r;
+
+  while (lo < hi) { /* the last segment whose first is <= p */
+    uint32_t mid = lo + (hi - lo + 1) / 2;
+    if (s->segs[mid].first <= p)
+      lo = mid;
+    else
+      hi = mid - 1;
+  }
+  r.fd = s->segs[lo].fd;
+  if ((l >> LOC_SHIFT) == lo) {
+    r.off = l & LOC_MASK;
+    r.at = j * IDX_K + 1;
+  } else {
+    r.off = SEG_HDR;
+    r.at = s->segs[lo].first;
+  }
+  return r;
+}
+
+/* Steps from `*cur` over record headers to the event at position `want`
+ * and delivers it; `*cur` then points just past it. At most 2 * IDX_K + 2
+ * records are stepped over (the start is fewer than IDX_K events before
+ * `want`, each with at most one commit record after it): more, or an
+ * event past `want`, is ES_ECORRUPT. */
+static int seek_deliver(rd_cache *c, rd_at *cur, uint64_t want,
+                        es_event_fn fn, void *ctx) {
+  for (uint32_t steps = 0; steps <= 2 * IDX_K + 2; steps++) {
+    const uint8_t *p = cache_get(c, cur->fd, cur->off, FRAME + 9);
+    uint64_t off = cur->off;
+    uint32_t bl;
+
+    if (!p)
+      return ES_EIO;
+    bl = get32(p);
+    if (bl < COMMIT_BODY || bl > MAX_BODY)
+      return ES_ECORRUPT;
+    cur->off += FRAME + (uint64_t)bl;
+    if (p[FRAME] == K_EVENT) {
+      uint64_t pos = get64(p + FRAME + 1);
+      if (pos == want) {
+        cur->at = want + 1;
+        return deliver_one(c, cur->fd, off, want, fn, ctx);
+      }
+      if (pos > want)
+        return ES_ECORRUPT;
+    } else if (p[FRAME] != K_COMMIT) {
+      return ES_ECORRUPT;
+    }
+  }
+  return ES_ECORRUPT;
+}
+
 /* Delivers positions first .. last (1-based, inclusive) of the list at
- * `*v` (NULL: the positions themselves), a chunk of locations at a time
- * copied under the lock. */
+ * `*v` (NULL: the positions themselves), a chunk of start points at a
+ * time computed under the lock. A read keeps its place between events,
+ * so a sequential one never goes back to the sparse table. */
 static int deliver(log_store *s, uint64_t *const *v, uint64_t first,
                    uint64_t last, es_event_fn fn, void *ctx) {
   uint64_t pos[READ_CHUNK];
-  int fds[READ_CHUNK];
-  uint64_t offs[READ_CHUNK];
+  rd_at start[READ_CHUNK];
   rd_cache c = {-1, 0, 0, 0, NULL};
+  rd_at cur = {-1, 0, 0};
   int rc = 0;
 
   while (first <= last && !rc) {
@@ -953,15 +1489,16 @@ static int deliver(log_store *s, uint64_t *const *v, uint64_t first,
       k = READ_CHUNK;
     pthread_mutex_lock(&s->mu);
     for (uint64_t i = 0; i < k; i++) {
-      uint64_t l;
       pos[i] = v ? (*v)[first - 1 + i] : first + i;
-      l = s->loc[pos[i] - 1];
-      fds[i] = s->segs[l >> LOC_SHIFT].fd;
-      offs[i] = l & (((uint64_t)1 << LOC_SHIFT) - 1);
+      start[i] = seek_start(s, pos[i]);
     }
     pthread_mutex_unlock(&s->mu);
-    for (uint64_t i = 0; i < k && !rc; i++)
-      rc = deliver_one(&c, fds[i], offs[i], pos[i], fn, ctx);
+    for (uint64_t i = 0; i < k && !rc; i++) {
+      /* Continue from the last event when that is no further back. */
+      if (cur.fd != start[i].fd || cur.at > pos[i] || cur.at < start[i].at)
+        cur = start[i];
+      rc = seek_deliver(&c, &cur, pos[i], fn, ctx);
+    }
     first += k;
   }
   free(c.buf);
@@ -1224,7 +1761,7 @@ static void log_close(es_store *bs) {
   for (uint32_t k = 0; k < s->n_segs; k++)
     close(s->segs[k].fd);
   free(s->segs);
-  free(s->loc);
+  free(s->sparse);
   if (s->lockfd >= 0)
     close(s->lockfd); /* releases the lock */
   if (s->dirfd >= 0)
@@ -1291,6 +1828,54 @@ static int take_lock(log_store *s, es_store_open_report *rep) {
   if (ftruncate(s->lockfd, 0) != 0 ||
       pwrite_all(s->lockfd, pid, (size_t)n, 0) != 0)
     return ES_EIO;
+  return 0;
+}
+
+/* Opening: loads the index of every sealed segment that has a usable one
+ * and scans the others and the newest segment; a writer then writes the
+ * index of every sealed segment it had to scan. Ends by trimming the
+ * streams' position lists to their length. Returns 0 or an open error. */
+static int load_all(log_store *s, es_store_open_report *rep) {
+  uint8_t *buf = NULL, *redo = NULL;
+  size_t cap = 0, i = 0;
+  idx_hint h = {NULL, 0, 0, 0};
+  log_stream *st;
+  int rc = 0;
+
+  if (s->n_segs) {
+    redo = calloc(s->n_segs, 1);
+    if (!redo)
+      return ES_ENOMEM;
+  }
+  for (uint32_t k = 0; rc == 0 && k < s->n_segs; k++) {
+    int loaded = 0;
+    rc = index_load(s, k, &buf, &cap, &h, &loaded);
+    if (rc == 0 && loaded && rep)
+      rep->segments_indexed++;
+    if (rc == 0 && !loaded) {
+      rc = scan_seg(s, k, 0, k + 1 == s->n_segs, rep);
+      redo[k] = k + 1 < s->n_segs;
+      if (rep)
+        rep->segments_scanned++;
+    }
+  }
+  free(buf);
+  free(h.prev);
+  for (uint32_t k = 0; rc == 0 && !s->readonly && k + 1 < s->n_segs; k++)
+    if (redo[k] && index_save(s, k, s->segs[k + 1].first) == 0 && rep)
+      rep->indexes_written++;
+  free(redo);
+  if (rc)
+    return rc;
+  /* Loading grows the lists by doubling; give back the slack. */
+  while ((st = es__hashmap_next(&s->streams, &i)) != NULL)
+    if (st->cap > st->n + st->n / 8 + 4) {
+      uint64_t *p = realloc(st->pos, (size_t)(st->n ? st->n : 1) * 8);
+      if (p) {
+        st->pos = p;
+        st->cap = st->n ? st->n : 1;
+      }
+    }
   return 0;
 }
 
@@ -1370,12 +1955,14 @@ int es_store_open_log(es_store **out, const char *dir,
   }
   if (!s->readonly && (rc = take_lock(s, rep)) != 0)
     goto fail;
+  if (!s->readonly)
+    remove_tmp(s);
   rc = list_segs(s, &nums, &k);
   for (uint32_t i = 0; rc == 0 && i < k; i++)
     rc = open_seg(s, nums[i], !s->readonly && i + 1 == k);
   free(nums);
-  for (uint32_t i = 0; rc == 0 && i < s->n_segs; i++)
-    rc = scan_seg(s, i, 0, i + 1 == s->n_segs, rep);
+  if (rc == 0)
+    rc = load_all(s, rep);
   if (rc)
     goto fail;
   if (!s->readonly) {

@@ -462,6 +462,7 @@ static int check_intact(const es_stored_event *e, void *ctx) {
 Test(log, sigkill_at_random_moments_loses_no_acknowledged_append,
      .timeout = 120) {
   es_store_options o = ES_STORE_OPTIONS_INIT;
+  es_store_open_report rep;
   unsigned seed = 12345;
   uint64_t acked = 0, child_acks = 0;
 
@@ -496,7 +497,11 @@ Test(log, sigkill_at_random_moments_loses_no_acknowledged_append,
     }
     close(p[0]);
 
+    o.report = &rep;
     t = open_dir(&o, 0);
+    cr_assert_eq(rep.segments_scanned, 1 + rep.indexes_written,
+                 "round %d: only segments without an index were scanned",
+                 round);
     pos = head_of(t);
     cr_assert_geq(pos, acked, "round %d: acknowledged %llu, head %llu", round,
                   (unsigned long long)acked, (unsigned long long)pos);
@@ -522,9 +527,422 @@ Test(log, sigkill_at_random_moments_loses_no_acknowledged_append,
     }
     acked = head_of(t);
     es_store_close(t);
+    /* every sealed segment has its index again */
+    t = open_dir(&o, ES_STORE_READONLY);
+    cr_assert_eq(rep.segments_scanned, 1, "round %d", round);
+    cr_assert_eq(head_of(t), acked);
+    es_store_close(t);
+    o.report = NULL;
   }
   cr_assert_gt(child_acks, 60, "the children did append: %llu",
                (unsigned long long)child_acks);
   cr_log_info("crash loop: %llu acknowledged child appends, head %llu",
               (unsigned long long)child_acks, (unsigned long long)acked);
+}
+
+/* ---- index files ------------------------------------------------------------
+ */
+
+#define IDX_STREAMS 40
+
+/* How many files of `dir` end in `suffix` (".seg", ".idx") or, with a
+ * suffix of "tmp-", start with it. */
+static int count_files(const char *suffix) {
+  DIR *d = opendir(dir);
+  struct dirent *e;
+  size_t sl = strlen(suffix);
+  int n = 0;
+  cr_assert(d);
+  while ((e = readdir(d)) != NULL) {
+    size_t l = strlen(e->d_name);
+    if (strcmp(suffix, "tmp-") == 0 ? strncmp(e->d_name, "tmp-", 4) == 0
+                                    : l > sl &&
+                                          strcmp(e->d_name + l - sl, suffix) == 0)
+      n++;
+  }
+  closedir(d);
+  return n;
+}
+
+/* Removes every file of `dir` ending in `suffix`. */
+static void remove_files(const char *suffix) {
+  DIR *d = opendir(dir);
+  struct dirent *e;
+  char path[512];
+  size_t sl = strlen(suffix);
+  cr_assert(d);
+  while ((e = readdir(d)) != NULL) {
+    size_t l = strlen(e->d_name);
+    if (l > sl && strcmp(e->d_name + l - sl, suffix) == 0) {
+      snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+      unlink(path);
+    }
+  }
+  closedir(d);
+}
+
+/* The path of the index of segment number `first`. */
+static void idx_path(char path[512], unsigned long long first) {
+  snprintf(path, 512, "%s/%020llu.idx", dir, first);
+}
+
+/* The first positions of the segments, ascending, into `out` (at most
+ * `max`); returns how many. */
+static int seg_firsts(unsigned long long *out, int max) {
+  DIR *d = opendir(dir);
+  struct dirent *e;
+  int n = 0;
+  cr_assert(d);
+  while ((e = readdir(d)) != NULL)
+    if (strlen(e->d_name) == 24 && strcmp(e->d_name + 20, ".seg") == 0) {
+      cr_assert(n < max);
+      out[n++] = strtoull(e->d_name, NULL, 10);
+    }
+  closedir(d);
+  for (int i = 1; i < n; i++) /* insertion sort */
+    for (int j = i; j > 0 && out[j - 1] > out[j]; j--) {
+      unsigned long long x = out[j];
+      out[j] = out[j - 1];
+      out[j - 1] = x;
+    }
+  return n;
+}
+
+/* Appends `batches` deterministic batches of 1..3 groups over IDX_STREAMS
+ * keys of type "T", 1..4 events a group (every 7th batch: one group of 40,
+ * so that sparse locations fall inside batches); each payload names its
+ * own stream and version ("key:version"). */
+static void fill(es_store *t, int batches, unsigned seed) {
+  static char text[64][32];
+  for (int b = 0; b < batches; b++) {
+    es_new_event e[64];
+    es_append_stream g[3];
+    char key[3][8];
+    int ng = b % 7 == 6 ? 1 : 1 + (int)(rand_r(&seed) % 3), k = 0;
+    for (int i = 0; i < ng; i++) {
+      uint64_t v = 0;
+      int n = b % 7 == 6 ? 40 : 1 + (int)(rand_r(&seed) % 4);
+      snprintf(key[i], sizeof key[i], "k%d",
+               (int)((unsigned)(b * 3 + i) % IDX_STREAMS));
+      cr_assert_eq(es_store_stream_version(t, "T", key[i], &v), 0);
+      g[i] = (es_append_stream){"T", key[i], es_expect_exact(v), e + k,
+                                (uint32_t)n, 0};
+      for (int j = 0; j < n; j++, k++) {
+        snprintf(text[k], sizeof text[k], "%s:%llu", key[i],
+                 (unsigned long long)v + 1 + (unsigned long long)j);
+        e[k] = ev(text[k]);
+        e[k].timestamp = 1000 + b;
+        e[k].correlation_id.bytes[3] = (uint8_t)b;
+      }
+    }
+    cr_assert_eq(es_store_append(t, g, (uint32_t)ng, NULL), 0);
+  }
+}
+
+/* A running digest of the events a read delivers, checking each on the
+ * way: payload "key:version", positions ascending (without gaps for
+ * read_all), versions without gaps for read_stream. */
+typedef struct digest {
+  uint64_t h, n, last_pos, last_ver;
+  int all; /* read_all: positions must be consecutive */
+} digest;
+
+static void mix(uint64_t *h, const void *p, size_t len) {
+  const uint8_t *b = p;
+  for (size_t i = 0; i < len; i++)
+    *h = (*h ^ b[i]) * 0x100000001b3ull;
+}
+
+static int digest_fn(const es_stored_event *e, void *ctx) {
+  digest *d = ctx;
+  char want[48];
+  snprintf(want, sizeof want, "%s:%llu", e->meta.key,
+           (unsigned long long)e->meta.version);
+  cr_assert(e->len == strlen(want) && memcmp(e->payload, want, e->len) == 0,
+            "position %llu", (unsigned long long)e->meta.position);
+  if (d->n && d->all)
+    cr_assert_eq(e->meta.position, d->last_pos + 1);
+  if (d->n && !d->all) {
+    cr_assert_gt(e->meta.position, d->last_pos);
+    cr_assert_eq(e->meta.version, d->last_ver + 1);
+  }
+  d->last_pos = e->meta.position;
+  d->last_ver = e->meta.version;
+  mix(&d->h, &e->meta.position, sizeof e->meta.position);
+  mix(&d->h, &e->meta.version, sizeof e->meta.version);
+  mix(&d->h, &e->meta.type_id, sizeof e->meta.type_id);
+  mix(&d->h, &e->meta.timestamp, sizeof e->meta.timestamp);
+  mix(&d->h, e->meta.event_id.bytes, 16);
+  mix(&d->h, e->meta.correlation_id.bytes, 16);
+  mix(&d->h, e->meta.aggregate, strlen(e->meta.aggregate) + 1);
+  mix(&d->h, e->meta.key, strlen(e->meta.key) + 1);
+  mix(&d->h, e->payload, e->len);
+  d->n++;
+  return 0;
+}
+
+/* Everything reads can tell about a store, as numbers. */
+typedef struct store_view {
+  uint64_t head;
+  uint64_t all[4][2];                  /* digest and count of 4 read_alls */
+  uint64_t version[IDX_STREAMS];       /* stream versions */
+  uint64_t stream[IDX_STREAMS][3][2];  /* 3 read_streams per stream */
+} store_view;
+
+static void view_of(es_store *t, store_view *v) {
+  uint64_t h = head_of(t);
+  uint64_t from[4] = {0, h / 3, h / 2 + 7, h > 5 ? h - 5 : 1};
+  uint32_t max[4] = {0, 50, 0, 3};
+  memset(v, 0, sizeof *v);
+  v->head = h;
+  for (int i = 0; i < 4; i++) {
+    digest d = {0xcbf29ce484222325ull, 0, 0, 0, 1};
+    cr_assert_eq(es_store_read_all(t, from[i], max[i], digest_fn, &d), 0);
+    v->all[i][0] = d.h;
+    v->all[i][1] = d.n;
+  }
+  for (int k = 0; k < IDX_STREAMS; k++) {
+    char key[8];
+    uint64_t vf[3] = {1, 0, 0};
+    uint32_t vm[3] = {0, 0, 5};
+    snprintf(key, sizeof key, "k%d", k);
+    cr_assert_eq(es_store_stream_version(t, "T", key, &v->version[k]), 0);
+    vf[1] = v->version[k] / 2 + 1;
+    vf[2] = v->version[k] > 3 ? v->version[k] - 3 : 1;
+    for (int i = 0; i < 3; i++) {
+      digest d = {0xcbf29ce484222325ull, 0, 0, 0, 0};
+      cr_assert_eq(es_store_read_stream(t, "T", key, vf[i], vm[i], digest_fn,
+                                        &d),
+                   0);
+      v->stream[k][i][0] = d.h;
+      v->stream[k][i][1] = d.n;
+    }
+  }
+}
+
+static es_store *open_rep(es_store_options *o, es_store_open_report *rep,
+                          unsigned flags) {
+  o->report = rep;
+  return open_dir(o, flags);
+}
+
+/* A store of many small segments: returns its view (taken before close)
+ * and how many segments it has. */
+static int make_indexed_store(es_store_options *o, store_view *before) {
+  es_store *t;
+  o->segment_size = 1024;
+  t = open_dir(o, 0);
+  fill(t, 300, 7);
+  view_of(t, before);
+  es_store_close(t);
+  cr_assert_gt(count_files(".seg"), 20);
+  cr_assert_eq(count_files(".idx"), count_files(".seg") - 1,
+               "every sealed segment got its index when it was rolled");
+  return count_files(".seg");
+}
+
+Test(log, reopen_loads_sealed_segments_from_their_index_files) {
+  es_store_options o = ES_STORE_OPTIONS_INIT;
+  es_store_open_report rep;
+  store_view *before = calloc(1, sizeof *before),
+             *after = calloc(1, sizeof *after);
+  int segs = make_indexed_store(&o, before);
+  es_store *t = open_rep(&o, &rep, 0);
+  uint64_t total = head_of(t), v = 0;
+  es_new_event e = ev("k1:0");
+
+  cr_assert_eq(rep.segments_indexed, (uint32_t)segs - 1);
+  cr_assert_eq(rep.segments_scanned, 1, "only the newest segment");
+  cr_assert_lt(rep.events_scanned, total / 10);
+  cr_assert_eq(rep.indexes_written, 0);
+  cr_assert_str_eq(rep.message, "");
+  view_of(t, after);
+  cr_assert_eq(memcmp(before, after, sizeof *before), 0,
+               "indexed open reads like the store that wrote it");
+  /* appends continue at the right versions */
+  cr_assert_eq(es_store_stream_version(t, "T", "k1", &v), 0);
+  cr_assert_gt(v, 0);
+  cr_assert_eq(es_store_append_one(t, "T", "k1", es_expect_exact(v - 1), &e,
+                                   1, NULL),
+               ES_ECONFLICT);
+  es_store_close(t);
+
+  /* a read-only opener uses the index files too */
+  t = open_rep(&o, &rep, ES_STORE_READONLY);
+  cr_assert_eq(rep.segments_indexed, (uint32_t)segs - 1);
+  view_of(t, after);
+  cr_assert_eq(memcmp(before, after, sizeof *before), 0);
+  es_store_close(t);
+
+  /* without index files: a full rescan, same answers, indexes rewritten */
+  remove_files(".idx");
+  t = open_rep(&o, &rep, 0);
+  cr_assert_eq(rep.segments_indexed, 0);
+  cr_assert_eq(rep.segments_scanned, (uint32_t)segs);
+  cr_assert_eq(rep.events_scanned, total);
+  cr_assert_eq(rep.indexes_written, (uint32_t)segs - 1);
+  view_of(t, after);
+  cr_assert_eq(memcmp(before, after, sizeof *before), 0,
+               "a rescan reads the same as the index");
+  es_store_close(t);
+  cr_assert_eq(count_files(".idx"), segs - 1);
+
+  t = open_rep(&o, &rep, 0);
+  cr_assert_eq(rep.segments_indexed, (uint32_t)segs - 1);
+  view_of(t, after);
+  cr_assert_eq(memcmp(before, after, sizeof *before), 0,
+               "the rewritten indexes load the same");
+  es_store_close(t);
+  free(before);
+  free(after);
+}
+
+/* Damages the index of the `which`th segment in way `how`. */
+static void damage_index(unsigned long long first, unsigned long long other,
+                         int how) {
+  char path[512], from[512];
+  off_t size;
+  idx_path(path, first);
+  size = file_size(path);
+  switch (how) {
+  case 0: /* a flipped bit: the CRC catches it */
+    flip_byte(path, size / 2);
+    break;
+  case 1: /* cut short */
+    cr_assert_eq(truncate(path, size - 3), 0);
+    break;
+  case 2: /* empty, as a crash before the data reached the disk may leave */
+    cr_assert_eq(truncate(path, 0), 0);
+    break;
+  case 3: /* missing */
+    cr_assert_eq(unlink(path), 0);
+    break;
+  case 4: /* another segment's index */
+    idx_path(from, other);
+    cr_assert_eq(rename(from, path), 0);
+    break;
+  case 5: { /* well-formed, CRC good, but a stream's first version is off */
+    int fd = open(path, O_RDWR);
+    uint8_t *b = malloc((size_t)size);
+    uint32_t n_sparse, crc;
+    cr_assert(fd >= 0 && b);
+    cr_assert_eq(pread(fd, b, (size_t)size, 0), size);
+    n_sparse = (uint32_t)b[44] | (uint32_t)b[45] << 8 |
+               (uint32_t)b[46] << 16 | (uint32_t)b[47] << 24;
+    b[48 + 8 * n_sparse + 8]++; /* the first stream's version, low byte */
+    crc = es__crc32c(0, b + 12, (size_t)size - 12);
+    for (int i = 0; i < 4; i++)
+      b[8 + i] = (uint8_t)(crc >> (8 * i));
+    cr_assert_eq(pwrite(fd, b, (size_t)size, 0), size);
+    close(fd);
+    free(b);
+    break;
+  }
+  default: /* a newer segment's index whose first position is wrong: a
+              stale index after its segment was replaced */
+    idx_path(from, other);
+    cr_assert_eq(unlink(path), 0);
+    cr_assert_eq(link(from, path), 0);
+    break;
+  }
+}
+
+Test(log, a_damaged_or_missing_index_falls_back_to_a_scan) {
+  es_store_options o = ES_STORE_OPTIONS_INIT;
+  es_store_open_report rep;
+  store_view *before = calloc(1, sizeof *before),
+             *after = calloc(1, sizeof *after);
+  unsigned long long firsts[256];
+  int segs = make_indexed_store(&o, before);
+
+  cr_assert_eq(seg_firsts(firsts, 256), segs);
+  for (int how = 0; how < 7; how++) {
+    es_store *t;
+    int which = 1 + how * 2; /* a different sealed segment each time */
+    cr_assert_lt(which + 1, segs - 1);
+    damage_index(firsts[which], firsts[which + 1], how);
+    if (how == 4) /* that moved the next segment's index too */
+      cr_assert_eq(count_files(".idx"), segs - 2);
+    t = open_rep(&o, &rep, 0);
+    cr_assert_eq(rep.segments_scanned, how == 4 ? 3 : 2, "damage %d", how);
+    cr_assert_eq(rep.segments_indexed,
+                 (uint32_t)segs - (how == 4 ? 3 : 2), "damage %d", how);
+    cr_assert_eq(rep.indexes_written, how == 4 ? 2 : 1, "damage %d", how);
+    view_of(t, after);
+    cr_assert_eq(memcmp(before, after, sizeof *before), 0, "damage %d", how);
+    es_store_close(t);
+    t = open_rep(&o, &rep, 0);
+    cr_assert_eq(rep.segments_scanned, 1, "damage %d: index rewritten", how);
+    view_of(t, after);
+    cr_assert_eq(memcmp(before, after, sizeof *before), 0, "damage %d", how);
+    es_store_close(t);
+  }
+  free(before);
+  free(after);
+}
+
+Test(log, a_crash_while_writing_an_index_leaves_a_usable_store) {
+  es_store_options o = ES_STORE_OPTIONS_INIT;
+  es_store_open_report rep;
+  store_view *before = calloc(1, sizeof *before),
+             *after = calloc(1, sizeof *after);
+  unsigned long long firsts[256];
+  char tmp[512], path[512];
+  int segs = make_indexed_store(&o, before), fd;
+  es_store *t;
+
+  cr_assert_eq(seg_firsts(firsts, 256), segs);
+  /* killed before the rename: a partial temporary and no index */
+  idx_path(path, firsts[segs - 2]);
+  snprintf(tmp, sizeof tmp, "%s/tmp-idx-%020llu.idx", dir, firsts[segs - 2]);
+  cr_assert_eq(rename(path, tmp), 0);
+  cr_assert_eq(truncate(tmp, 30), 0);
+  /* and a blob's temporary from the same crash */
+  snprintf(tmp, sizeof tmp, "%s/tmp-3", dir);
+  fd = open(tmp, O_WRONLY | O_CREAT, 0644);
+  cr_assert(fd >= 0);
+  close(fd);
+  cr_assert_eq(count_files("tmp-"), 2);
+
+  t = open_rep(&o, &rep, ES_STORE_READONLY);
+  cr_assert_eq(rep.segments_scanned, 2);
+  cr_assert_eq(rep.indexes_written, 0, "readers write nothing");
+  view_of(t, after);
+  cr_assert_eq(memcmp(before, after, sizeof *before), 0);
+  es_store_close(t);
+  cr_assert_eq(count_files("tmp-"), 2);
+
+  t = open_rep(&o, &rep, 0);
+  cr_assert_eq(rep.segments_scanned, 2);
+  cr_assert_eq(rep.indexes_written, 1);
+  cr_assert_eq(count_files("tmp-"), 0, "the writer removed the leftovers");
+  view_of(t, after);
+  cr_assert_eq(memcmp(before, after, sizeof *before), 0);
+  es_store_close(t);
+  cr_assert_eq(count_files(".idx"), segs - 1);
+  free(before);
+  free(after);
+}
+
+Test(log, a_sealed_segment_that_changed_size_is_not_trusted_to_its_index) {
+  es_store_options o = ES_STORE_OPTIONS_INIT;
+  es_store_open_report rep;
+  store_view *before = calloc(1, sizeof *before);
+  unsigned long long firsts[256];
+  char seg[512];
+  int segs = make_indexed_store(&o, before), fd;
+  es_store *t = (es_store *)1;
+
+  cr_assert_eq(seg_firsts(firsts, 256), segs);
+  snprintf(seg, sizeof seg, "%s/%020llu.seg", dir, firsts[3]);
+  fd = open(seg, O_WRONLY | O_APPEND);
+  cr_assert(fd >= 0);
+  cr_assert_eq(write(fd, "garbage!", 8), 8);
+  close(fd);
+  o.report = &rep;
+  cr_assert_eq(es_store_open_log(&t, dir, &o, 0), ES_ECORRUPT);
+  cr_assert_null(t);
+  cr_assert_str_eq(rep.file, strrchr(seg, '/') + 1);
+  cr_assert(strstr(rep.message, "corrupt"), "%s", rep.message);
+  free(before);
 }

@@ -66,6 +66,11 @@ typedef struct es_store_open_report {
   long locked_pid;        /* ES_ELOCKED: the pid holding the lock */
   char file[64];          /* the segment of `offset` ("" if none) */
   char message[320];      /* one line for people ("" when all is well) */
+  /* How the open rebuilt its in-memory index: */
+  uint32_t segments_indexed; /* sealed segments loaded from their index */
+  uint32_t segments_scanned; /* segments read record by record */
+  uint64_t events_scanned;   /* event records those scans went through */
+  uint32_t indexes_written;  /* index files (re)written (writers only) */
 } es_store_open_report;
 
 /* Limits and choices given at open; 0 fields take the defaults. */
@@ -222,13 +227,17 @@ int es_store_open_memory(es_store **out, const es_store_options *opt);
 #define ES_STORE_READONLY 1u /* no lock, no writes; may run beside a writer */
 
 /* Opens (creating when missing, unless ES_STORE_READONLY) the embedded log
- * in directory `dir`. A writer takes the directory's lock, recovers: a
- * torn tail (a short record, or a bad one with no valid record after it)
- * is cut back to the last whole batch and described in `opt->report`.
- * A read-only open takes no lock, cuts nothing and sees what was whole at
- * open, refreshed by later reads. Returns 0, or
+ * in directory `dir`. Each sealed segment loads its index file when that
+ * matches the segment (else it is scanned, and a writer rewrites the
+ * index); the newest segment is scanned. A writer takes the directory's
+ * lock, recovers: a torn tail (a short record, or a bad one with no valid
+ * record after it) is cut back to the last whole batch and described in
+ * `opt->report`. A read-only open takes no lock, writes nothing and sees
+ * what was whole at open, refreshed by later reads. Returns 0, or
  * ES_ELOCKED   - another writer holds the lock (report: locked_pid);
- * ES_ECORRUPT  - damage before the tail (report: file and offset);
+ * ES_ECORRUPT  - damage before the tail in a segment the open read (report:
+ *                file and offset); damage inside a segment loaded from its
+ *                index is ES_ECORRUPT from the read that meets it;
  * ES_EINVAL    - NULL out or dir, unknown flags;
  * ES_EIO, ES_ENOMEM. `*out` is NULL on failure.
  * Appends fail with ES_EREADONLY on a read-only store; after a failed
