@@ -70,13 +70,24 @@ static const char *const es_keywords[] = {
     "projection", "saga",    "on",     "start",     "by",       "rejected",
     "timeout",    "sends",   "list",   "max",       "true",     "false"};
 
+/* Whether `name` is one of the `n` words (checked for every name in a
+ * schema: the first character rules out almost every word cheaply). */
+static bool is_word(esc_tok name, const char *const *words, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (words[i][0] == name.z[0] && strncmp(words[i], name.z, name.n) == 0 &&
+        words[i][name.n] == '\0')
+      return true;
+  return false;
+}
+
 /* Refuses names that would break or confuse the generated C. */
 static void check_name(checker *c, esc_tok name, const char *what) {
-  for (size_t i = 0; i < sizeof es_keywords / sizeof es_keywords[0]; i++)
-    if (esc_tok_is(name, es_keywords[i]))
-      return;
-  for (size_t i = 0; i < sizeof c_keywords / sizeof c_keywords[0]; i++) {
-    if (esc_tok_is(name, c_keywords[i])) {
+  if (name.n == 0)
+    return;
+  if (is_word(name, es_keywords, sizeof es_keywords / sizeof es_keywords[0]))
+    return;
+  {
+    if (is_word(name, c_keywords, sizeof c_keywords / sizeof c_keywords[0])) {
       esc_error(c->d, name,
                 "'%.*s' is a C or C++ keyword and cannot be %s name",
                 TOKF(name), what);

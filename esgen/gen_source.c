@@ -8,6 +8,7 @@
  * (older writer: defaults fill in) and more (newer writer: skipped).
  */
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,12 @@
 #include "template.h"
 
 #define TOKF(t) (int)(t).n, (t).z
+
+#if defined(__GNUC__)
+#define ESC_GEN_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define ESC_GEN_PRINTF(a, b)
+#endif
 
 /* ---- values ------------------------------------------------------------ */
 
@@ -120,14 +127,6 @@ static void default_expr(es_buf *b, const esc_field *f) {
   }
 }
 
-/* Whether `t`'s `max` needs a check of its own. Every msgpack length and
- * count fits in 32 bits (the writers refuse longer values with ES_ETOOBIG),
- * so a bound of 4294967295 never binds, and comparing a uint32_t count
- * with it would be always false (-Wtype-limits under -Wextra). */
-static bool bound_checked(const esc_type *t) {
-  return t->has_max && t->max < UINT32_MAX;
-}
-
 /* ---- encoding ---------------------------------------------------------- */
 
 /* Nesting is counted as the decoder counts it (es_mp_read_array): every
@@ -138,6 +137,9 @@ static bool bound_checked(const esc_type *t) {
  * generated enc_* functions is the number of arrays already open around
  * the record being written; `level` here is how many more arrays (the
  * record's own, then a list's) enclose the value. */
+/* The bound passed to es_enc_* / es_dec_* (0: none). */
+static uint64_t max_of(const esc_type *t) { return t->has_max ? t->max : 0; }
+
 static void enc_value(es_buf *b, const esc_type *t, const char *x,
                       const char *ind, int level) {
   switch (t->kind) {
@@ -164,31 +166,17 @@ static void enc_value(es_buf *b, const esc_type *t, const char *x,
     esc_out(b, "%ses_mp_write_f64(b, %s);\n", ind, x);
     break;
   case ESC_T_STRING:
-    if (bound_checked(t))
-      esc_out(b,
-              "%s{\n%s  const char *s_ = %s ? %s : \"\";\n"
-              "%s  size_t n_ = strlen(s_);\n"
-              "%s  if (n_ > %" PRIu64 ")\n%s    es_buf_fail(b, ES_EBOUND);\n"
-              "%s  es_mp_write_str(b, s_, n_);\n%s}\n",
-              ind, ind, x, x, ind, ind, t->max, ind, ind, ind);
-    else
-      esc_out(b, "%ses_mp_write_cstr(b, %s);\n", ind, x);
+    esc_out(b, "%ses_enc_string(b, %s, %" PRIu64 ");\n", ind, x, max_of(t));
     break;
   case ESC_T_BYTES:
-    esc_out(b, "%sif (%s.len && !%s.data)\n%s  es_buf_fail(b, ES_EINVAL);\n",
-            ind, x, x, ind);
-    if (bound_checked(t))
-      esc_out(b, "%sif (%s.len > %" PRIu64 ")\n%s  es_buf_fail(b, ES_EBOUND);\n",
-              ind, x, t->max, ind);
-    esc_out(b, "%ses_mp_write_bin(b, %s.data, %s.len);\n", ind, x, x);
+    esc_out(b, "%ses_enc_bytes(b, %s, %" PRIu64 ");\n", ind, x, max_of(t));
     break;
   case ESC_T_UUID:
-    esc_out(b, "%ses_mp_write_bin(b, %s.bytes, 16);\n", ind, x);
+    esc_out(b, "%ses_enc_uuid(b, &%s);\n", ind, x);
     break;
   case ESC_T_ENUM:
-    esc_out(b, "%sif ((uint32_t)%s >= %s_COUNT)\n%s  es_buf_fail(b, ES_EENUM);\n",
-            ind, x, t->decl->c_upper, ind);
-    esc_out(b, "%ses_mp_write_uint(b, (uint32_t)%s);\n", ind, x);
+    esc_out(b, "%ses_enc_enum(b, (uint32_t)%s, %s_COUNT);\n", ind, x,
+            t->decl->c_upper);
     break;
   case ESC_T_RECORD:
     esc_out(b, "%senc_%s(%s%s, b, depth + %d);\n", ind, t->decl->c_name,
@@ -196,17 +184,12 @@ static void enc_value(es_buf *b, const esc_type *t, const char *x,
     break;
   case ESC_T_LIST: {
     char item[256];
-    esc_out(b, "%sif (%s.count && !%s.items)\n%s  es_buf_fail(b, ES_EINVAL);\n",
-            ind, x, x, ind);
-    if (bound_checked(t))
-      esc_out(b, "%sif (%s.count > %" PRIu64 ")\n%s  es_buf_fail(b, ES_EBOUND);\n",
-              ind, x, t->max, ind);
     esc_out(b,
             "%sif (depth + %d >= ES_MP_MAX_DEPTH)\n"
             "%s  es_buf_fail(b, ES_EDEPTH);\n",
             ind, level, ind);
-    esc_out(b, "%sif (!b->err) {\n", ind);
-    esc_out(b, "%s  es_mp_write_array(b, %s.count);\n", ind, x);
+    esc_out(b, "%sif (es_enc_list(b, %s.count, %s.items, %" PRIu64 ")) {\n",
+            ind, x, x, max_of(t));
     esc_out(b, "%s  for (uint32_t i = 0; i < %s.count; i++) {\n", ind, x);
     snprintf(item, sizeof item, "%s.items[i]", x);
     char ind2[64];
@@ -244,186 +227,135 @@ static void enc_struct(const esc_struct *st, es_buf *b) {
 
 /* ---- decoding ---------------------------------------------------------- */
 
-static const char *int_min(int k) {
-  static const char *const m[] = {"", "INT8_MIN", "INT16_MIN", "INT32_MIN",
-                                  "INT64_MIN"};
-  return k == ESC_T_TIMESTAMP ? "INT64_MIN" : m[k];
-}
-static const char *int_max(int k) {
-  static const char *const m[] = {"", "INT8_MAX", "INT16_MAX", "INT32_MAX",
-                                  "INT64_MAX", "UINT8_MAX", "UINT16_MAX",
-                                  "UINT32_MAX", "UINT64_MAX"};
-  return k == ESC_T_TIMESTAMP ? "INT64_MAX" : m[k];
+
+/* One call that may fail: `rc` is returned as it is. */
+static void dec_call(es_buf *b, const char *ind, const char *fmt, ...)
+    ESC_GEN_PRINTF(3, 4);
+static void dec_call(es_buf *b, const char *ind, const char *fmt, ...) {
+  char call[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(call, sizeof call, fmt, ap);
+  va_end(ap);
+  esc_out(b, "%sif ((rc = %s) != 0)\n%s  return rc;\n", ind, call, ind);
 }
 
 static void dec_value(es_buf *b, const esc_type *t, const char *x,
                       const char *ind) {
-  es_buf ct = ES_BUF_INIT;
   switch (t->kind) {
   case ESC_T_BOOL:
-    esc_out(b, "%sif ((rc = es_mp_read_bool(r, &%s)) != 0)\n%s  return rc;\n",
-            ind, x, ind);
-    break;
   case ESC_T_I8:
   case ESC_T_I16:
   case ESC_T_I32:
   case ESC_T_I64:
   case ESC_T_TIMESTAMP:
-    esc_out(b,
-            "%s{\n%s  int64_t t_;\n"
-            "%s  if ((rc = es_mp_read_int(r, &t_, %s, %s)) != 0)\n%s    return rc;\n"
-            "%s  %s = (",
-            ind, ind, ind, int_min(t->kind), int_max(t->kind), ind, ind, x);
-    esc_out_base_ctype(b, t);
-    esc_out(b, ")t_;\n%s}\n", ind);
-    break;
   case ESC_T_U8:
   case ESC_T_U16:
   case ESC_T_U32:
   case ESC_T_U64:
-    esc_out(b,
-            "%s{\n%s  uint64_t t_;\n"
-            "%s  if ((rc = es_mp_read_uint(r, &t_, %s)) != 0)\n%s    return rc;\n"
-            "%s  %s = (",
-            ind, ind, ind, int_max(t->kind), ind, ind, x);
-    esc_out_base_ctype(b, t);
-    esc_out(b, ")t_;\n%s}\n", ind);
-    break;
   case ESC_T_F32:
-    esc_out(b, "%sif ((rc = es_mp_read_f32(r, &%s)) != 0)\n%s  return rc;\n",
-            ind, x, ind);
-    break;
   case ESC_T_F64:
-    esc_out(b, "%sif ((rc = es_mp_read_f64(r, &%s)) != 0)\n%s  return rc;\n",
-            ind, x, ind);
+  case ESC_T_UUID:
+    dec_call(b, ind, "es_dec_%s(r, &%s)", esc_kind_name(t->kind), x);
     break;
   case ESC_T_STRING:
-    esc_out(b,
-            "%s{\n%s  const char *p_;\n%s  uint32_t n_;\n%s  char *s_;\n"
-            "%s  if ((rc = es_mp_read_str(r, &p_, &n_)) != 0)\n%s    return rc;\n",
-            ind, ind, ind, ind, ind, ind);
-    if (bound_checked(t))
-      esc_out(b, "%s  if (n_ > %" PRIu64 ")\n%s    return ES_EBOUND;\n", ind,
-              t->max, ind);
-    esc_out(b,
-            "%s  if (memchr(p_, 0, n_))\n%s    return ES_EDECODE;\n"
-            "%s  if (!(s_ = es_arena_strndup(a, p_, n_)))\n%s    return ES_ENOMEM;\n"
-            "%s  %s = s_;\n%s}\n",
-            ind, ind, ind, ind, ind, x, ind);
-    break;
   case ESC_T_BYTES:
-    esc_out(b,
-            "%s{\n%s  const uint8_t *p_;\n%s  uint32_t n_;\n%s  void *d_;\n"
-            "%s  if ((rc = es_mp_read_bin(r, &p_, &n_)) != 0)\n%s    return rc;\n",
-            ind, ind, ind, ind, ind, ind);
-    if (bound_checked(t))
-      esc_out(b, "%s  if (n_ > %" PRIu64 ")\n%s    return ES_EBOUND;\n", ind,
-              t->max, ind);
-    esc_out(b,
-            "%s  if (!(d_ = es_arena_memdup(a, p_, n_)))\n%s    return ES_ENOMEM;\n"
-            "%s  %s.data = d_;\n%s  %s.len = n_;\n%s}\n",
-            ind, ind, ind, x, ind, x, ind);
-    break;
-  case ESC_T_UUID:
-    esc_out(b,
-            "%s{\n%s  const uint8_t *p_;\n%s  uint32_t n_;\n"
-            "%s  if ((rc = es_mp_read_bin(r, &p_, &n_)) != 0)\n%s    return rc;\n"
-            "%s  if (n_ != 16)\n%s    return ES_EDECODE;\n"
-            "%s  memcpy(%s.bytes, p_, 16);\n%s}\n",
-            ind, ind, ind, ind, ind, ind, ind, ind, x, ind);
+    dec_call(b, ind, "es_dec_%s(r, &%s, %" PRIu64 ", a)",
+             esc_kind_name(t->kind), x, max_of(t));
     break;
   case ESC_T_ENUM:
-    esc_out(b,
-            "%s{\n%s  uint64_t t_;\n"
-            "%s  if ((rc = es_mp_read_uint(r, &t_, UINT32_MAX)) != 0)\n%s    return rc;\n"
-            "%s  if (t_ >= %s_COUNT)\n%s    return ES_EENUM;\n"
-            "%s  %s = (%s)t_;\n%s}\n",
-            ind, ind, ind, ind, ind, t->decl->c_upper, ind, ind, x,
-            t->decl->c_name, ind);
+    esc_out(b, "%s{\n%s  uint32_t e_;\n", ind, ind);
+    esc_out(b, "%s  if ((rc = es_dec_enum(r, &e_, %s_COUNT)) != 0)\n"
+               "%s    return rc;\n%s  %s = (%s)e_;\n%s}\n",
+            ind, t->decl->c_upper, ind, ind, x, t->decl->c_name, ind);
     break;
   case ESC_T_RECORD:
-    if (t->optional)
+    if (t->optional) {
       esc_out(b,
               "%s{\n%s  %s *p_ = es_arena_alloc(a, sizeof *p_);\n"
-              "%s  if (!p_)\n%s    return ES_ENOMEM;\n"
-              "%s  if ((rc = dec_%s(r, p_, a)) != 0)\n%s    return rc;\n"
-              "%s  %s = p_;\n%s}\n",
-              ind, ind, t->decl->c_name, ind, ind, ind, t->decl->c_name, ind,
-              ind, x, ind);
-    else
-      esc_out(b, "%sif ((rc = dec_%s(r, &%s, a)) != 0)\n%s  return rc;\n", ind,
-              t->decl->c_name, x, ind);
+              "%s  if (!p_)\n%s    return ES_ENOMEM;\n",
+              ind, ind, t->decl->c_name, ind, ind);
+      char ind2[64];
+      snprintf(ind2, sizeof ind2, "%s  ", ind);
+      dec_call(b, ind2, "dec_%s(r, p_, a)", t->decl->c_name);
+      esc_out(b, "%s  %s = p_;\n%s}\n", ind, x, ind);
+    } else {
+      dec_call(b, ind, "dec_%s(r, &%s, a)", t->decl->c_name, x);
+    }
     break;
   case ESC_T_LIST: {
-    char ind2[64];
-    snprintf(ind2, sizeof ind2, "%s    ", ind);
+    char ind2[64], ind4[64], item[300];
+    es_buf ct = ES_BUF_INIT;
+    snprintf(ind2, sizeof ind2, "%s  ", ind);
+    snprintf(ind4, sizeof ind4, "%s    ", ind);
     esc_out_base_ctype(&ct, t->elem);
-    esc_out(b,
-            "%s{\n%s  uint32_t n_;\n%s  %.*s%s*items_ = NULL;\n"
-            "%s  if ((rc = es_mp_read_array(r, &n_)) != 0)\n%s    return rc;\n",
-            ind, ind, ind, (int)ct.len, (const char *)ct.data,
-            ct.data[ct.len - 1] == '*' ? "" : " ", ind, ind);
-    if (bound_checked(t))
-      esc_out(b, "%s  if (n_ > %" PRIu64 ")\n%s    return ES_EBOUND;\n", ind,
-              t->max, ind);
-    esc_out(b,
-            "%s  if (n_ && !(items_ = es_arena_alloc_array(a, n_, sizeof *items_)))\n"
-            "%s    return ES_ENOMEM;\n"
-            "%s  for (uint32_t i_ = 0; i_ < n_; i_++) {\n",
-            ind, ind, ind);
-    dec_value(b, t->elem, "items_[i_]", ind2);
-    esc_out(b, "%s  }\n%s  es_mp_leave(r);\n%s  %s.items = items_;\n"
-               "%s  %s.count = n_;\n%s}\n",
-            ind, ind, ind, x, ind, x, ind);
+    esc_out(b, "%s{\n%s  uint32_t n_;\n%s  void *p_;\n", ind, ind, ind);
+    dec_call(b, ind2, "es_dec_list(r, &n_, %" PRIu64 ", sizeof(%.*s), &p_, a)",
+             max_of(t), (int)ct.len, (const char *)ct.data);
+    es_buf_close(&ct);
+    esc_out(b, "%s  %s.items = p_;\n%s  %s.count = n_;\n", ind, x, ind, x);
+    esc_out(b, "%s  for (uint32_t i_ = 0; i_ < n_; i_++) {\n", ind);
+    snprintf(item, sizeof item, "%s.items[i_]", x);
+    dec_value(b, t->elem, item, ind4);
+    esc_out(b, "%s  }\n%s  es_mp_leave(r);\n%s}\n", ind, ind, ind);
     break;
   }
   }
-  es_buf_close(&ct);
+}
+
+/* One field: nil for an absent optional, else the value. */
+static void dec_field(es_buf *b, const esc_field *f, const char *x,
+                      const char *ind) {
+  char ind2[64];
+  snprintf(ind2, sizeof ind2, "%s  ", ind);
+  if (!f->type->optional) {
+    dec_value(b, f->type, x, ind);
+    return;
+  }
+  esc_out(b, "%sif (!es_mp_read_nil(r)) {\n", ind);
+  if (f->type->kind != ESC_T_RECORD)
+    esc_out(b, "%s  v->has_%.*s = true;\n", ind, TOKF(f->name));
+  dec_value(b, f->type, x, ind2);
+  esc_out(b, "%s}\n", ind);
 }
 
 static void dec_struct(const esc_struct *st, es_buf *b) {
-  uint32_t i = 0;
+  uint32_t i = 0, need = 0;
+  /* Fields up to the last one that is neither optional nor defaulted must
+   * be present; after it, a field an older writer did not know is absent
+   * or takes its default. */
+  for (const esc_field *f = st->fields; f; f = f->next, i++)
+    if (!f->type->optional && !f->def)
+      need = i + 1;
   esc_out(b, "static int dec_%s(es_mp_reader *r, %s *v, es_arena *a) {\n",
           st->c_name, st->c_name);
   esc_out(b, "  uint32_t n;\n  int rc;\n");
   esc_out(b, "  if ((rc = es_mp_read_array(r, &n)) != 0)\n    return rc;\n");
+  if (need)
+    esc_out(b, "  if (n < %u)\n    return ES_EMISSING;\n", need);
   esc_out(b, "  memset(v, 0, sizeof *v);\n");
+  i = 0;
   for (const esc_field *f = st->fields; f; f = f->next, i++) {
     char x[256];
     snprintf(x, sizeof x, "v->%.*s", TOKF(f->name));
-    esc_out(b, "  if (n > %u) {\n", i);
-    if (f->type->optional && f->type->kind == ESC_T_RECORD) {
-      esc_out(b, "    if (!es_mp_read_nil(r)) {\n");
-      dec_value(b, f->type, x, "      ");
-      esc_out(b, "    }\n");
-    } else if (f->type->optional) {
-      esc_out(b, "    if (!es_mp_read_nil(r)) {\n      v->has_%.*s = true;\n",
-              TOKF(f->name));
-      dec_value(b, f->type, x, "      ");
-      esc_out(b, "    }\n");
-    } else {
-      dec_value(b, f->type, x, "    ");
+    if (i < need) {
+      dec_field(b, f, x, "  ");
+      continue;
     }
+    esc_out(b, "  if (n > %u) {\n", i);
+    dec_field(b, f, x, "    ");
     esc_out(b, "  }");
-    /* Absent: an older writer. Optional stays absent, a default fills in,
-     * anything else is missing. */
-    if (f->type->optional) {
-      esc_out(b, "\n");
-    } else if (f->def) {
+    if (f->def) {
       esc_out(b, " else {\n    %s = ", x);
       default_expr(b, f);
       esc_out(b, ";\n  }\n");
     } else {
-      esc_out(b, " else {\n    return ES_EMISSING;\n  }\n");
+      esc_out(b, "\n");
     }
   }
-  if (st->n_fields)
-    esc_out(b, "  for (uint32_t i = %u; i < n; i++)\n"
-               "    if ((rc = es_mp_skip(r)) != 0)\n      return rc;\n",
-            st->n_fields);
-  else
-    esc_out(b, "  for (uint32_t i = 0; i < n; i++)\n"
-               "    if ((rc = es_mp_skip(r)) != 0)\n      return rc;\n");
+  esc_out(b, "  for (uint32_t i = %u; i < n; i++)\n"
+             "    if ((rc = es_mp_skip(r)) != 0)\n      return rc;\n",
+          st->n_fields);
   esc_out(b, "  es_mp_leave(r);\n  return 0;\n}\n\n");
 }
 
@@ -527,9 +459,13 @@ static void struct_code(const esc_schema *s, const esc_struct *st, void *ctx) {
           st->c_name);
 }
 
+/* Records may be used before they are defined (recursion, and records
+ * come first but refer to each other): declare their codecs up front. */
 static void prototypes(const esc_schema *s, const esc_struct *st, void *ctx) {
   es_buf *b = ctx;
   (void)s;
+  if (st->decl->kind != ESC_DECL_RECORD)
+    return;
   esc_out(b, "static void enc_%s(const %s *v, es_buf *b, int depth);\n",
           st->c_name, st->c_name);
   esc_out(b, "static int dec_%s(es_mp_reader *r, %s *v, es_arena *a);\n",

@@ -17,6 +17,7 @@
 #include "es_app.h"
 #include "es_arena.h"
 #include "es_buf.h"
+#include "es_codec.h"
 #include "es_decision.h"
 #include "es_desc.h"
 #include "es_error.h"
