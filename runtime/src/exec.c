@@ -351,6 +351,27 @@ static void account(es_app *app, instance *in) {
   in->bytes = now;
 }
 
+static int remember_one(const es_stored_event *ev, void *arg) {
+  replay_ctx *c = arg;
+  if (!es__uuid_is_zero(&ev->meta.causation_id))
+    remember(c->app, c->in, &ev->meta.causation_id, ev->meta.version,
+             ev->meta.position, ev->meta.position, 1);
+  return 0;
+}
+
+/* A snapshot skips the events before it, but their command ids must stay
+ * remembered (the dedup window is durable): reads the ids of the last
+ * dedup_window events up to the snapshot, without applying them. */
+static int recall_before_snapshot(es_app *app, instance *in) {
+  uint64_t to = in->snapshot_version, w = app->opt.dedup_window;
+  uint64_t from = to > w ? to - w + 1 : 1;
+  replay_ctx c = {app, in, true, 0};
+  if (to == 0)
+    return 0;
+  return es_store_read_stream(app->store, in->agg->name, in->key, from,
+                              (uint32_t)(to - from + 1), remember_one, &c);
+}
+
 /* Loads the state: the snapshot if its layout still matches, then every
  * later event. On failure the instance stays unloaded. */
 static int load(es_app *app, instance *in) {
@@ -372,6 +393,12 @@ static int load(es_app *app, instance *in) {
         st->decode(in->state, b.data, b.len, &in->arena) == 0) {
       in->version = info.version;
       in->snapshot_version = info.version;
+      rc = recall_before_snapshot(app, in);
+      if (rc != 0) {
+        es_buf_close(&b);
+        es_arena_close(&in->arena);
+        return rc;
+      }
     } else if (rc == 0 || rc == ES_ENOTFOUND) {
       /* Stale layout or unreadable: rebuild from the events. */
       es_arena_reset(&in->arena);
@@ -398,7 +425,7 @@ static int load(es_app *app, instance *in) {
 
 /* Re-encodes the state into a fresh arena, dropping what earlier events
  * left behind. Skipped (and retried later) if the state does not encode. */
-static void compact(instance *in) {
+static void compact(es_app *app, instance *in) {
   const es_type_desc *st = in->agg->state;
   es_buf b = ES_BUF_INIT;
   es_buf_init(&b, (size_t)1 << 30);
@@ -412,8 +439,10 @@ static void compact(instance *in) {
       es_buf_close(&b);
       return;
     }
-    /* Cannot happen for bytes we just encoded; reload to be safe. */
-    in->loaded = false;
+    /* Cannot happen for bytes we just encoded; reload to be safe
+     * (unload() frees the arena and the accounting; a bare loaded = false
+     * would leak both). */
+    unload(app, in);
   }
   in->compact_at *= 2;
   es_buf_close(&b);
@@ -516,6 +545,7 @@ int es_app_execute_value(es_app *app, const es_aggregate_desc *agg,
       r.last_position = seen->last;
       r.n_events = seen->n;
       pthread_mutex_unlock(&in->mu);
+      es_metrics_add(metrics(app), ES_CTR_COMMANDS_OK, 1);
       return finish(res, &r, 0);
     }
   }
@@ -529,7 +559,7 @@ int es_app_execute_value(es_app *app, const es_aggregate_desc *agg,
   span = es__trace_begin(app->opt.obs, ES_SPAN_EXECUTE, &trace);
 
   es_decision_init(&d, agg, command);
-  for (;;) {
+  for (bool caught_up = false;; caught_up = true) {
     es_append_result ar;
     es_append_stream group;
 
@@ -538,6 +568,24 @@ int es_app_execute_value(es_app *app, const es_aggregate_desc *agg,
       /* Our copy may be behind another writer's: look once more. */
       if ((rc = catch_up(app, in)) != 0)
         goto failed;
+      caught_up = true;
+    }
+    /* A catch-up (above, or after a conflict below) may have brought in
+     * the events of this very command id, executed by another writer. */
+    if (caught_up && !es__uuid_is_zero(&opt->command_id)) {
+      const dedup_entry *seen = recall(app, in, &command_id);
+      if (seen) {
+        r.outcome = ES_OUTCOME_OK;
+        r.duplicate = true;
+        r.version = seen->version;
+        r.first_position = seen->first;
+        r.last_position = seen->last;
+        r.n_events = seen->n;
+        rc = 0;
+        goto out;
+      }
+    }
+    if (opt->expected.kind != ES_EXPECT_ANY) {
       if (!es__expectation_holds(opt->expected, in->version)) {
         r.outcome = ES_OUTCOME_CONFLICT;
         rc = ES_ECONFLICT;
@@ -609,6 +657,17 @@ int es_app_execute_value(es_app *app, const es_aggregate_desc *agg,
       es_metrics_add(metrics(app), ES_CTR_COMMAND_RETRIES, 1);
       if ((rc = catch_up(app, in)) != 0)
         goto failed;
+      /* The winner's events may not be readable yet (a durable store
+       * publishes them after their sync): wait for them rather than spin
+       * through the retries deciding on the same old state. */
+      for (int w = 0; in->version < ar.actual_version && w < 100; w++) {
+        uint64_t head;
+        if (es_store_head(app->store, &head) != 0)
+          break;
+        es_store_wait(app->store, head, 10000, &head);
+        if ((rc = catch_up(app, in)) != 0)
+          goto failed;
+      }
       continue;
     }
     if (rc != 0)
@@ -650,7 +709,7 @@ int es_app_execute_value(es_app *app, const es_aggregate_desc *agg,
     if (in->loaded) {
       maybe_snapshot(app, in);
       if (es_arena_used(&in->arena) > in->compact_at)
-        compact(in);
+        compact(app, in);
       if (in->loaded)
         account(app, in);
       else
@@ -715,8 +774,10 @@ int es_app_execute(es_app *app, const char *aggregate, const char *key,
   if (len > app->store->opt.max_event_size)
     return finish(res, &r, ES_ETOOBIG);
   t = agg->commands[index].command;
-  /* Decoding can take at most a few times the input in memory. */
-  es_arena_init(&a, 4 * len + 4096 + t->size);
+  /* The decoded form can be many times the input (a one-byte empty string
+   * becomes a pointer and an aligned allocation): the default limit bounds
+   * it, as `len` is already bounded by max_event_size. */
+  es_arena_init(&a, 0);
   value = es_arena_alloc(&a, t->size);
   if (!value) {
     es_arena_close(&a);
@@ -814,6 +875,8 @@ done:
 }
 
 void es_app_stats_get(es_app *app, es_app_stats *s) {
+  if (!s)
+    return;
   memset(s, 0, sizeof *s);
   if (!app)
     return;
