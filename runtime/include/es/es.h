@@ -25,6 +25,7 @@
 #include "es_mp.h"
 #include "es_saga.h"
 #include "es_store.h"
+#include "es_subscription.h"
 #include "es_types.h"
 #include "es_obs.h"
 
