@@ -1,9 +1,11 @@
 /*
- * bank_impl.h - what bank_impl.c (a bank application's half of
- * schemas/bank.es) shares with its test: the Balances read model.
+ * bank_app.h - what bank.stubs.c (the bank application's half of
+ * schemas/bank.es: the stubs esgen wrote, filled in) shares with the code
+ * that uses it (main.c, tests/codec/test_bank.c): the Balances read model
+ * and the name of the MoneyTransfer saga's timeout.
  */
-#ifndef BANK_IMPL_H
-#define BANK_IMPL_H
+#ifndef BANK_APP_H
+#define BANK_APP_H
 
 #include <stdint.h>
 

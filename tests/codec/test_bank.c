@@ -1,15 +1,16 @@
 /*
  * test_bank.c - the generated code of schemas/bank.es (the meson rule
- * every user copies), linked with a real implementation of its functions
- * (bank_impl.c): accounts and transfers decided and folded through the
- * routing table, the Balances projection, and the MoneyTransfer saga
- * moving money with its commands encoded and decoded on the way.
+ * every user copies), linked with the bank example's implementation of
+ * its functions (examples/bank/bank.stubs.c): accounts and transfers
+ * decided and folded through the routing table, the Balances projection,
+ * and the MoneyTransfer saga moving money with its commands encoded and
+ * decoded on the way.
  */
 #include <criterion/criterion.h>
 #include <string.h>
 
 #include "bank.es.h"
-#include "bank_impl.h"
+#include "bank_app.h"
 
 static es_arena arena;
 static es_buf buf;

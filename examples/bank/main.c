@@ -1,0 +1,431 @@
+/*
+ * main.c - the bank example: schemas/bank.es on the embedded event store.
+ *
+ *   bank [DIR]    runs the story below on the store in DIR (default
+ *                 ./bank-data, created when missing)
+ *   bank --temp   runs it twice on a fresh temporary store, closing and
+ *                 reopening it in between, then deletes it (the test)
+ *
+ * The story uses the typed entry points esgen generated
+ * (bank_account_execute_deposit() and friends) and the functions a user
+ * writes, in bank.stubs.c. Each command prints its outcome, the stream's
+ * version afterwards and the global position of what it stored:
+ *
+ *   1. Open accounts alice and bob (rejected as AlreadyOpen when an earlier
+ *      run opened them: the store remembers).
+ *   2. Deposit to and withdraw from alice; a withdrawal beyond her balance
+ *      is rejected with InsufficientFunds, and nothing is stored.
+ *   3. A deposit to bob with a command id, then the same command again (a
+ *      client retrying after a lost reply): the second is a duplicate that
+ *      returns the first one's result and stores nothing.
+ *   4. A transfer from alice to bob: Transfer.Start, the withdrawal and the
+ *      deposit, Transfer.Complete, executed one after the other here (the
+ *      MoneyTransfer saga will send them by itself once the saga runtime
+ *      exists).
+ *   5. The accounts' states, loaded through es_app_read_state().
+ *
+ * Run N of the story on one store uses transfer id t-N, found as the first
+ * Transfer without events, so every run continues where the last one
+ * stopped; the balances and versions it ends with are checked against N.
+ * Exits 0 when everything happened as described, 1 otherwise.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bank.es.h"
+#include "bank_app.h"
+
+#define ALICE_INITIAL 100
+#define BOB_INITIAL 25
+
+static int failures;
+
+/* ---- printing results ---------------------------------------------------- */
+
+static const char *outcome_name(uint32_t outcome) {
+  switch (outcome) {
+  case ES_OUTCOME_OK:
+    return "OK";
+  case ES_OUTCOME_REJECTED:
+    return "REJECTED";
+  case ES_OUTCOME_CONFLICT:
+    return "CONFLICT";
+  default:
+    return "FAILED";
+  }
+}
+
+/* Prints what one command did and checks its outcome (and, when rejected,
+ * the error's name) against what the story expects. */
+static void show(const char *what, int rc, const es_result *r, uint32_t want,
+                 const char *want_error) {
+  printf("  %-44s -> %s", what, outcome_name(r->outcome));
+  if (r->outcome == ES_OUTCOME_REJECTED)
+    printf(" %s%s%s%s", r->error_name ? r->error_name : "?",
+           r->message[0] ? ": \"" : "", r->message, r->message[0] ? "\"" : "");
+  else if (r->outcome != ES_OUTCOME_OK)
+    printf(" (%s)", es_strerror(rc));
+  printf(", version %" PRIu64, r->version);
+  if (r->n_events == 1)
+    printf(", position %" PRIu64, r->first_position);
+  else if (r->n_events > 1)
+    printf(", positions %" PRIu64 "..%" PRIu64, r->first_position,
+           r->last_position);
+  if (r->duplicate)
+    printf(", duplicate=1 (nothing stored)");
+  printf("\n");
+  if (r->outcome != want ||
+      (want_error && (!r->error_name || strcmp(r->error_name, want_error)))) {
+    printf("  ^ unexpected: wanted %s%s%s\n", outcome_name(want),
+           want_error ? " " : "", want_error ? want_error : "");
+    failures++;
+  }
+}
+
+static void check(int ok, const char *what) {
+  if (!ok) {
+    printf("  ^ unexpected: %s\n", what);
+    failures++;
+  }
+}
+
+/* ---- reading states -------------------------------------------------------
+ */
+
+/* What we keep of an account's state: the callback's pointers are only
+ * valid while it runs, so the owner's name is copied. */
+typedef struct account_view {
+  char owner[64];
+  int64_t balance;
+  bool open;
+  uint64_t version;
+  char recent[128];
+} account_view;
+
+static int copy_account(const void *state, uint64_t version, void *ctx) {
+  const bank_account_state *s = state;
+  account_view *v = ctx;
+  size_t n = 0;
+  snprintf(v->owner, sizeof v->owner, "%s", s->owner ? s->owner : "");
+  v->balance = s->balance;
+  v->open = s->open;
+  v->version = version;
+  v->recent[0] = '\0';
+  /* The newest movements, oldest first. */
+  for (uint32_t i = s->recent.count > 6 ? s->recent.count - 6 : 0;
+       i < s->recent.count && n < sizeof v->recent; i++) {
+    int w = snprintf(v->recent + n, sizeof v->recent - n, "%s%+" PRId64,
+                     n ? " " : "", s->recent.items[i].amount);
+    if (w < 0)
+      break;
+    n += (size_t)w;
+  }
+  return 0;
+}
+
+static int read_account(es_app *app, const char *key, account_view *v) {
+  memset(v, 0, sizeof *v);
+  return es_app_read_state(app, &bank_account_aggregate, key, copy_account, v);
+}
+
+static void print_account(const char *key, const account_view *v) {
+  printf("  %-6s owner %-6s balance %5" PRId64 "  %s  version %3" PRIu64
+         "  recent: %s\n",
+         key, v->owner[0] ? v->owner : "-", v->balance,
+         v->open ? "open  " : "closed", v->version,
+         v->recent[0] ? v->recent : "-");
+}
+
+typedef struct transfer_view {
+  char from[64], to[64];
+  int64_t amount;
+  bank_transfer_status status;
+  uint64_t version;
+} transfer_view;
+
+static int copy_transfer(const void *state, uint64_t version, void *ctx) {
+  const bank_transfer_state *s = state;
+  transfer_view *v = ctx;
+  snprintf(v->from, sizeof v->from, "%s", s->from ? s->from : "");
+  snprintf(v->to, sizeof v->to, "%s", s->to ? s->to : "");
+  v->amount = s->amount;
+  v->status = s->status;
+  v->version = version;
+  return 0;
+}
+
+/* ---- the story -------------------------------------------------------------
+ */
+
+/* A command id the client would keep with its request: here one per run. */
+static es_uuid command_id(uint64_t run) {
+  static const char prefix[8] = {'b', 'a', 'n', 'k', 'd', 'e', 'm', 'o'};
+  es_uuid u;
+  memcpy(u.bytes, prefix, 8);
+  for (int i = 0; i < 8; i++)
+    u.bytes[15 - i] = (uint8_t)(run >> (8 * i));
+  return u;
+}
+
+static void open_account(es_app *app, const char *key, const char *owner,
+                         int64_t initial, bool first_run) {
+  bank_account_open cmd;
+  es_result r;
+  char what[96];
+  int rc;
+  bank_account_open_init(&cmd);
+  cmd.owner = owner;
+  cmd.initial = initial;
+  rc = bank_account_execute_open(app, key, &cmd, NULL, &r);
+  snprintf(what, sizeof what, "%s: Open{owner: %s, initial: %" PRId64 "}", key,
+           owner, initial);
+  show(what, rc, &r, first_run ? ES_OUTCOME_OK : ES_OUTCOME_REJECTED,
+       first_run ? NULL : "AlreadyOpen");
+}
+
+static void deposit(es_app *app, const char *key, int64_t amount,
+                    const char *transfer, const es_exec_options *opt,
+                    es_result *r) {
+  bank_account_deposit cmd;
+  char what[96];
+  int rc;
+  bank_account_deposit_init(&cmd);
+  cmd.amount = amount;
+  cmd.has_transfer = transfer != NULL;
+  cmd.transfer = transfer;
+  rc = bank_account_execute_deposit(app, key, &cmd, opt, r);
+  snprintf(what, sizeof what, "%s: Deposit{amount: %" PRId64 "%s%s}%s", key,
+           amount, transfer ? ", transfer: " : "", transfer ? transfer : "",
+           opt ? " with id C" : "");
+  show(what, rc, r, ES_OUTCOME_OK, NULL);
+}
+
+static void withdraw(es_app *app, const char *key, int64_t amount,
+                     const char *transfer, uint32_t want,
+                     const char *want_error) {
+  bank_account_withdraw cmd;
+  es_result r;
+  char what[96];
+  int rc;
+  bank_account_withdraw_init(&cmd);
+  cmd.amount = amount;
+  cmd.has_transfer = transfer != NULL;
+  cmd.transfer = transfer;
+  rc = bank_account_execute_withdraw(app, key, &cmd, NULL, &r);
+  snprintf(what, sizeof what, "%s: Withdraw{amount: %" PRId64 "%s%s}", key,
+           amount, transfer ? ", transfer: " : "", transfer ? transfer : "");
+  show(what, rc, &r, want, want_error);
+}
+
+static void story(es_app *app, es_store *store, uint64_t run) {
+  char transfer[32], what[96], id[37];
+  es_exec_options opt;
+  es_result first, again, r;
+  account_view alice, bob;
+  transfer_view t;
+  bool first_run = run == 1;
+  int rc;
+
+  snprintf(transfer, sizeof transfer, "t-%" PRIu64, run);
+
+  printf("\n1. Open the accounts\n");
+  check(read_account(app, "alice", &alice) == 0, "reading alice");
+  printf("  (alice is at version %" PRIu64 " before this run)\n",
+         alice.version);
+  open_account(app, "alice", "Alice", ALICE_INITIAL, first_run);
+  open_account(app, "bob", "Bob", BOB_INITIAL, first_run);
+
+  printf("\n2. Deposit, withdraw, and a withdrawal that is refused\n");
+  deposit(app, "alice", 60, NULL, NULL, &r);
+  withdraw(app, "alice", 20, NULL, ES_OUTCOME_OK, NULL);
+  withdraw(app, "alice", 1000000, NULL, ES_OUTCOME_REJECTED,
+           "InsufficientFunds");
+
+  printf("\n3. The same command twice, with one command id\n");
+  memset(&opt, 0, sizeof opt);
+  opt.command_id = command_id(run);
+  es_uuid_format(&opt.command_id, id);
+  printf("  (C = %s)\n", id);
+  deposit(app, "bob", 10, NULL, &opt, &first);
+  deposit(app, "bob", 10, NULL, &opt, &again);
+  check(!first.duplicate && again.duplicate && again.version == first.version &&
+            again.first_position == first.first_position,
+        "the retry should return the first result, marked duplicate");
+
+  printf("\n4. Transfer %s: 30 from alice to bob, step by step\n", transfer);
+  {
+    bank_transfer_start start;
+    bank_transfer_complete complete;
+    bank_transfer_start_init(&start);
+    start.from = "alice";
+    start.to = "bob";
+    start.amount = 30;
+    rc = bank_transfer_execute_start(app, transfer, &start, NULL, &r);
+    snprintf(what, sizeof what, "%s: Transfer.Start{alice -> bob, 30}",
+             transfer);
+    show(what, rc, &r, ES_OUTCOME_OK, NULL);
+    withdraw(app, "alice", 30, transfer, ES_OUTCOME_OK, NULL);
+    deposit(app, "bob", 30, transfer, NULL, &r);
+    bank_transfer_complete_init(&complete);
+    rc = bank_transfer_execute_complete(app, transfer, &complete, NULL, &r);
+    snprintf(what, sizeof what, "%s: Transfer.Complete{}", transfer);
+    show(what, rc, &r, ES_OUTCOME_OK, NULL);
+    /* Completing it twice is a domain error, not a crash. */
+    rc = bank_transfer_execute_complete(app, transfer, &complete, NULL, &r);
+    show(what, rc, &r, ES_OUTCOME_REJECTED, "NotPending");
+  }
+
+  printf("\n5. The states, as es_app_read_state() loads them\n");
+  check(read_account(app, "alice", &alice) == 0, "reading alice");
+  check(read_account(app, "bob", &bob) == 0, "reading bob");
+  print_account("alice", &alice);
+  print_account("bob", &bob);
+  memset(&t, 0, sizeof t);
+  check(es_app_read_state(app, &bank_transfer_aggregate, transfer,
+                          copy_transfer, &t) == 0,
+        "reading the transfer");
+  printf("  %-6s %s -> %s, %" PRId64 ", %s, version %" PRIu64 "\n", transfer,
+         t.from, t.to, t.amount,
+         bank_transfer_status_name(t.status)
+             ? bank_transfer_status_name(t.status)
+             : "?",
+         t.version);
+  {
+    uint64_t head = 0;
+    es_store_head(store, &head);
+    printf("  the store holds %" PRIu64 " events\n", head);
+  }
+
+  /* Every run adds 60 - 20 - 30 to alice and 10 + 30 to bob; alice gets 3
+   * events a run (plus Opened), bob 2 (plus Opened). */
+  check(alice.balance == ALICE_INITIAL + 10 * (int64_t)run &&
+            bob.balance == BOB_INITIAL + 40 * (int64_t)run,
+        "balances");
+  check(alice.version == 3 * run + 1 && bob.version == 2 * run + 1, "versions");
+  check(t.status == BANK_TRANSFER_STATUS_DONE && t.version == 2,
+        "transfer state");
+}
+
+/* ---- the store ------------------------------------------------------------
+ */
+
+/* The first run whose transfer has no events yet. */
+static uint64_t next_run(es_store *store) {
+  char key[32];
+  for (uint64_t run = 1;; run++) {
+    uint64_t version = 0;
+    snprintf(key, sizeof key, "t-%" PRIu64, run);
+    if (es_store_stream_version(store, bank_transfer_aggregate.name, key,
+                                &version) != 0 ||
+        version == 0)
+      return run;
+  }
+}
+
+static int run_on(const char *dir) {
+  es_store_open_report report;
+  es_store_options sopt = ES_STORE_OPTIONS_INIT;
+  es_store *store = NULL;
+  es_app *app = NULL;
+  uint64_t run, head = 0;
+  int rc;
+
+  memset(&report, 0, sizeof report);
+  sopt.report = &report;
+  rc = es_store_open_log(&store, dir, &sopt, 0);
+  if (report.message[0])
+    printf("store: %s\n", report.message);
+  if (rc != 0) {
+    fprintf(stderr, "bank: cannot open the store in %s: %s\n", dir,
+            es_strerror(rc));
+    if (rc == ES_ELOCKED)
+      fprintf(stderr, "bank: process %ld is using it\n", report.locked_pid);
+    return 1;
+  }
+  rc = es_app_open(&app, &bank_schema, store, NULL);
+  if (rc != 0) {
+    fprintf(stderr, "bank: es_app_open: %s\n", es_strerror(rc));
+    es_store_close(store);
+    return 1;
+  }
+
+  run = next_run(store);
+  es_store_head(store, &head);
+  printf("== bank: run %" PRIu64 " on the embedded store in %s (%" PRIu64
+         " events stored before)\n",
+         run, dir, head);
+  failures = 0;
+  story(app, store, run);
+
+  es_app_close(app);
+  es_store_close(store);
+  if (failures) {
+    printf("bank: %d unexpected result(s)\n", failures);
+    return 1;
+  }
+  printf("\nbank: closed the store; run again to continue from here\n");
+  return 0;
+}
+
+/* Removes directory `path` and what it holds (the log store's files). */
+static int remove_tree(const char *path) {
+  DIR *d = opendir(path);
+  struct dirent *e;
+  int rc = 0;
+  if (!d)
+    return -1;
+  while ((e = readdir(d)) != NULL) {
+    char sub[4096];
+    struct stat st;
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+      continue;
+    if (snprintf(sub, sizeof sub, "%s/%s", path, e->d_name) >=
+        (int)sizeof sub) {
+      rc = -1;
+      continue;
+    }
+    if (lstat(sub, &st) == 0 && S_ISDIR(st.st_mode))
+      rc |= remove_tree(sub);
+    else if (unlink(sub) != 0)
+      rc = -1;
+  }
+  closedir(d);
+  return rmdir(path) != 0 ? -1 : rc;
+}
+
+int main(int argc, char **argv) {
+  if (argc > 2 ||
+      (argc == 2 && argv[1][0] == '-' && strcmp(argv[1], "--temp") != 0)) {
+    fprintf(stderr, "usage: bank [DIR]   (default ./bank-data)\n"
+                    "       bank --temp  (twice on a fresh store, then "
+                    "delete it)\n");
+    return 2;
+  }
+  if (argc == 2 && strcmp(argv[1], "--temp") == 0) {
+    const char *tmp = getenv("TMPDIR");
+    char dir[4096];
+    int rc;
+    snprintf(dir, sizeof dir, "%s/bank-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(dir)) {
+      fprintf(stderr, "bank: mkdtemp %s: %s\n", dir, strerror(errno));
+      return 1;
+    }
+    rc = run_on(dir);
+    if (rc == 0) {
+      printf("\n-- the same store, opened again --\n");
+      rc = run_on(dir);
+    }
+    if (remove_tree(dir) != 0) {
+      fprintf(stderr, "bank: could not remove %s\n", dir);
+      rc = 1;
+    }
+    return rc;
+  }
+  return run_on(argc == 2 ? argv[1] : "bank-data");
+}

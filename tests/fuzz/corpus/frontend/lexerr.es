@@ -1,0 +1,3 @@
+schema lex;
+record R { s: string = "bad \q escape"; n: i32 = 0x; }
+/* never closed
