@@ -17,6 +17,7 @@
 
 #include "es/es.h"
 #include "es/es_error.h"
+#include "event_decode.h"
 #include "hashmap.h"
 #include "store_util.h"
 
@@ -216,58 +217,6 @@ done:
 
 /* ---- events ------------------------------------------------------------- */
 
-/* Decodes a stored event of `agg` into its current shape, lifting older
- * versions through the upcasters. Everything lands in `a`. */
-static int decode_event(const es_aggregate_desc *agg, uint64_t type_id,
-                        uint32_t type_version, const void *payload,
-                        size_t len, es_arena *a, uint32_t *index,
-                        void **out) {
-  const es_event_route *r = NULL;
-  const es_type_desc *cur;
-  void *value;
-  uint32_t i, j;
-  int rc;
-
-  for (i = 0; i < agg->n_events; i++)
-    if (agg->events[i].event->type_id == type_id) {
-      r = &agg->events[i];
-      break;
-    }
-  if (!r)
-    return ES_EUNKNOWN;
-  *index = i;
-  cur = r->event;
-  if (type_version == cur->version) {
-    if (!(value = es_arena_alloc(a, cur->size)))
-      return ES_ENOMEM;
-    if ((rc = cur->decode(value, payload, len, a)) != 0)
-      return rc;
-    *out = value;
-    return 0;
-  }
-  for (j = 0; j < r->n_old; j++)
-    if (r->old[j].type->version == type_version)
-      break;
-  if (j == r->n_old)
-    return ES_EVERSION;
-  if (!(value = es_arena_alloc(a, r->old[j].type->size)))
-    return ES_ENOMEM;
-  if ((rc = r->old[j].type->decode(value, payload, len, a)) != 0)
-    return rc;
-  for (; j < r->n_old; j++) {
-    const es_type_desc *next = j + 1 < r->n_old ? r->old[j + 1].type : cur;
-    void *lifted = es_arena_alloc(a, next->size);
-    if (!lifted)
-      return ES_ENOMEM;
-    next->init(lifted);
-    if (r->old[j].upcast(value, lifted, a) != 0)
-      return ES_EUPCAST;
-    value = lifted;
-  }
-  *out = value;
-  return 0;
-}
-
 /* Remembers that command `id` produced `n` events ending at `version`. */
 static void remember(es_app *app, instance *in, const es_uuid *id,
                      uint64_t version, uint64_t first, uint64_t last,
@@ -315,8 +264,9 @@ static int replay_one(const es_stored_event *ev, void *arg) {
   const es_event_route *r;
   uint32_t index;
   void *value;
-  int rc = decode_event(in->agg, ev->meta.type_id, ev->meta.type_version,
-                        ev->payload, ev->len, &in->arena, &index, &value);
+  int rc =
+      es__event_decode(in->agg, ev->meta.type_id, ev->meta.type_version,
+                       ev->payload, ev->len, &in->arena, &index, &value);
   if (rc != 0)
     return c->rc = rc;
   r = &in->agg->events[index];

@@ -69,6 +69,7 @@
 
 #include "crc32c.h"
 #include "es/es_error.h"
+#include "es/es_obs.h"
 #include "es/es_store.h"
 #include "hashmap.h"
 #include "store_util.h"
@@ -1117,8 +1118,14 @@ static void lead(log_store *s) {
   base = s->write_off;
   if (!rc)
     rc = write_batches(fd, q, base);
-  if (!rc && fdatasync(fd) != 0)
-    rc = ES_EIO;
+  if (!rc) {
+    int64_t t0 = es_obs_now_us();
+    if (fdatasync(fd) != 0)
+      rc = ES_EIO;
+    if (s->base.opt.obs)
+      es_metrics_observe_us(s->base.opt.obs->metrics, ES_HIST_SYNC,
+                            (uint64_t)(es_obs_now_us() - t0));
+  }
   if (rc && rc != s->failed) /* best effort: leave no half batch */
     (void)!ftruncate(fd, (off_t)base);
 

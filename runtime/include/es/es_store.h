@@ -81,9 +81,11 @@ typedef struct es_store_options {
   /* Embedded log only (other stores ignore them): */
   uint64_t segment_size;         /* roll segments past this many bytes */
   es_store_open_report *report;  /* NULL, or filled in by the open */
+  /* Metrics (sync latency) and hooks; NULL: none. Must outlive the store. */
+  const struct es_obs *obs;
 } es_store_options;
 
-#define ES_STORE_OPTIONS_INIT {0, 0, 0, 0, NULL}
+#define ES_STORE_OPTIONS_INIT {0, 0, 0, 0, NULL, NULL}
 
 /* ---- appending -------------------------------------------------------- */
 

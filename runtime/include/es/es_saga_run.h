@@ -1,0 +1,215 @@
+/*
+ * es_saga_run.h - running a saga: events in, commands out, nothing lost,
+ * nothing repeated.
+ *
+ *   es_saga_runner *r;
+ *   es_saga_options o = ES_SAGA_OPTIONS_INIT;
+ *   o.dead_letter_path = "/var/lib/bank/dead-letters.jsonl";
+ *   es_saga_runner_open(&r, app, &bank_money_transfer_saga, store, &o);
+ *   es_saga_start(r);            // its own thread, live
+ *   ...
+ *   es_saga_stop(r);
+ *   es_saga_runner_close(r);
+ *
+ * or, for tests and batch jobs, es_saga_run_until_caught_up(r, &report).
+ *
+ * Persistence (docs/sagas.md has the whole story). Instance `key` of saga
+ * `S` is the stream ("saga:S", key) of the store the events come from:
+ * every handled event, rejection or timeout appends one step record
+ * holding the new state, the completion flag and every effect the handler
+ * recorded (commands, timeouts), with the instance's version as the
+ * expected version. The step is stored BEFORE any of its commands is
+ * dispatched (the outbox rule); each command is then executed with a
+ * deterministic command id derived from (saga, key, step, effect index),
+ * so re-dispatching a step after a crash is recognized by the executor as
+ * a duplicate. Durable timeouts are indexed by the stream
+ * ("saga:S#timers", "timers"), appended in the same atomic append as the
+ * step that schedules or cancels them. The saga's position in the global
+ * order is the checkpoint "saga:S".
+ *
+ * Threads: one runner per saga and store (two runners of one saga are
+ * safe - optimistic concurrency on each instance - but do each other's
+ * work twice). A runner's functions are called from one thread at a time;
+ * es_saga_start() hands it to its own thread until es_saga_stop().
+ */
+#ifndef ES_SAGA_RUN_H
+#define ES_SAGA_RUN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "es_app.h"
+#include "es_desc.h"
+#include "es_obs.h"
+#include "es_saga.h"
+#include "es_store.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct es_saga_runner es_saga_runner;
+
+/* How a command that failed transiently (a conflict the executor gave up
+ * on, or a store error: ES_EIO, ES_ENOMEM, ES_ETIMEDOUT, ES_ELOCKED,
+ * ES_EINTERRUPTED) is retried. Attempt n (1-based) waits
+ * min(max_delay_us, base_delay_us * 2^(n-1)) scaled down by a random
+ * fraction of up to `jitter_pct` percent before the next one. */
+typedef struct es_retry_policy {
+  uint32_t max_attempts; /* in all, the first included; default 5 */
+  int64_t base_delay_us; /* default 10 ms */
+  int64_t max_delay_us;  /* default 1 s */
+  uint32_t jitter_pct;   /* 0 .. 100; default 50 (ES_SAGA_NO_JITTER: 0) */
+} es_retry_policy;
+
+#define ES_SAGA_NO_JITTER 101u /* jitter_pct value meaning "none" */
+
+/* Where a test may stop a runner as if the process died (see
+ * es_saga_options.crash_hook). */
+typedef enum es_saga_point {
+  ES_SAGA_AT_RECORDED,   /* a step is stored, none of its commands sent */
+  ES_SAGA_AT_DISPATCHED, /* one command of a step executed */
+  ES_SAGA_AT_HANDLED,    /* an event fully handled, checkpoint not stored */
+  ES_SAGA_AT_TIMER       /* a timeout's step dispatched, not marked fired */
+} es_saga_point;
+
+typedef struct es_saga_options {
+  es_retry_policy retry;
+  /* Dead letters are appended here as JSON lines (and fsync'd); NULL:
+   * they are only logged and counted. */
+  const char *dead_letter_path;
+  /* The clock timeouts run on, microseconds since the epoch; NULL:
+   * CLOCK_REALTIME. */
+  int64_t (*now_us)(void *ctx);
+  void *clock_ctx;
+  /* How backoff waits; NULL: nanosleep. Tests pass a no-op. */
+  void (*sleep_us)(void *ctx, int64_t us);
+  void *sleep_ctx;
+  uint32_t batch;     /* events read per poll; 0: 256 */
+  uint32_t cache_max; /* instances kept in memory; 0: 64 */
+  const es_obs *obs;  /* logging, metrics (dead letters, lag); may be NULL */
+  /* Tests only: called at each es_saga_point; a nonzero return stops the
+   * runner right there, as a crash would (the call in progress returns
+   * ES_EINTERRUPTED; the runner is then only fit for
+   * es_saga_runner_close(), which writes nothing). */
+  int (*crash_hook)(void *ctx, es_saga_point point);
+  void *hook_ctx;
+} es_saga_options;
+
+#define ES_SAGA_OPTIONS_INIT                                                   \
+  { {0, 0, 0, 0}, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL }
+
+/* What a run did. Counts, not a log. */
+typedef struct es_saga_report {
+  uint64_t events;        /* events that reached a handler */
+  uint64_t skipped;       /* events of the saga's types for no instance */
+  uint64_t redelivered;   /* events already handled (a crash came before
+                             the checkpoint): effects sent again, handler
+                             not called */
+  uint64_t steps;         /* step records stored */
+  uint64_t dispatched;    /* commands executed OK (duplicates included) */
+  uint64_t duplicates;    /* ... of which the executor had already done */
+  uint64_t rejections;    /* commands rejected by their aggregate */
+  uint64_t retries;       /* attempts repeated after transient failures */
+  uint64_t dead_lettered; /* commands set aside in the dead-letter log */
+  uint64_t timeouts_fired;
+  uint64_t completed; /* instances completed */
+  uint64_t position;  /* the checkpoint afterwards */
+} es_saga_report;
+
+/* Opens a runner for `saga` (one of the sagas of the schema `app` was
+ * opened with) on `store` (the one `app` uses). Reads the checkpoint and
+ * the timer index. `app`, `saga`, `store` and what `opt` points to must
+ * outlive the runner. Returns 0, ES_EINVAL (NULL arguments, a saga name
+ * too long for a stream type, a bad jitter), ES_ENOMEM, a store error, or
+ * ES_ECORRUPT for a timer index that does not parse. */
+int es_saga_runner_open(es_saga_runner **out, es_app *app,
+                        const es_saga_desc *saga, es_store *store,
+                        const es_saga_options *opt);
+
+/* Stops the thread if started and frees the runner. Writes nothing.
+ * Accepts NULL. */
+void es_saga_runner_close(es_saga_runner *r);
+
+/* Handles every event after the checkpoint up to the store's head (and
+ * the events its own commands cause), fires every timeout due at the
+ * runner's clock, then returns. `report` (may be NULL) receives what this
+ * call did. Returns 0, ES_EINVAL while started, ES_EINTERRUPTED when the
+ * crash hook fired, or the first error met: a handler's nonzero return (or
+ * the fault its context recorded), a store error. After an error the
+ * event that met it is delivered again by the next call. */
+int es_saga_run_until_caught_up(es_saga_runner *r, es_saga_report *report);
+
+/* Runs the saga live on its own thread: catches up, then waits for new
+ * events (woken by appends) and fires timeouts when due. An error is
+ * logged and retried after a pause. Returns 0, ES_EINVAL when already
+ * started, or ES_ENOMEM. */
+int es_saga_start(es_saga_runner *r);
+
+/* Asks the thread to finish what it is doing and joins it (within about
+ * 50 ms plus the work in progress). Accepts a runner never started. */
+void es_saga_stop(es_saga_runner *r);
+
+/* Everything the runner did since it was opened. Callable while started. */
+void es_saga_totals(es_saga_runner *r, es_saga_report *out);
+
+/* Pending timeouts: how many, and the earliest due time (INT64_MAX when
+ * none). Not while started (the thread owns the table). */
+size_t es_saga_pending_timeouts(es_saga_runner *r, int64_t *earliest);
+
+/* ---- dead letters ---------------------------------------------------------
+ */
+
+/* One line of the dead-letter log, parsed. Strings live until the
+ * callback returns. */
+typedef struct es_dead_letter {
+  uint64_t line_no;        /* 1-based line in the file */
+  const char *line;        /* the whole line, without its newline */
+  const char *id;          /* the command id (uuid text): the idempotency key */
+  const char *saga;        /* "MoneyTransfer" */
+  const char *key;         /* the saga instance */
+  uint64_t step;           /* the step that recorded the command */
+  uint32_t effect;         /* its index among the step's effects */
+  const char *target;      /* "Account.Deposit" */
+  const char *instance;    /* the target aggregate's key */
+  const char *correlation; /* uuid text */
+  const char *error;       /* "ES_EIO", or "ES_EREJECTED" */
+  const char *rejection;   /* the domain error's name, or "" */
+  const char *message;
+  uint32_t attempts;
+  const char *time;       /* ISO-8601, UTC */
+  const uint8_t *command; /* the command as msgpack ... */
+  size_t command_len;     /* ... and its length */
+} es_dead_letter;
+
+/* Calls `fn` for each line of the dead-letter log at `path`, in order.
+ * Returns 0 (also for a missing file: no dead letters), the first nonzero
+ * value `fn` returns, ES_ECORRUPT for a line that is not one of ours (its
+ * number in `*bad_line`, may be NULL), ES_EIO, ES_ENOMEM. */
+int es_dead_letters_list(const char *path,
+                         int (*fn)(const es_dead_letter *dl, void *ctx),
+                         void *ctx, uint64_t *bad_line);
+
+/* Executes the command of dead letter `dl` again with its original command
+ * id and correlation id, so it is idempotent: once it has succeeded, later
+ * re-dispatches are duplicates that change nothing. The result does not
+ * reach the saga (its `on rejected` handler is not called); the caller
+ * sees it in `res`. Returns what es_app_execute_value() returns, or
+ * ES_EINVAL for a letter of another saga or a target the saga does not
+ * send, or the decoder's error for a command that does not decode. */
+int es_saga_redispatch(es_saga_runner *r, const es_dead_letter *dl,
+                       es_result *res);
+
+/* ---- for tools and tests ----------------------------------------------------
+ */
+
+/* The command id the runner uses for effect `effect` of step `step` of
+ * instance `key` of saga `saga`. */
+void es_saga_command_id(const char *saga, const char *key, uint64_t step,
+                        uint32_t effect, es_uuid *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

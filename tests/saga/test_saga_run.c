@@ -1,0 +1,389 @@
+/*
+ * test_saga_run.c - the saga runner on the bank's MoneyTransfer saga
+ * (schemas/bank.es, examples/bank/bank.stubs.c): the happy path,
+ * compensations, durable timeouts across restarts, crashes injected at
+ * every point of the outbox, retries and the dead-letter log.
+ */
+#include <time.h>
+#include <unistd.h>
+
+#include "saga_support.h"
+
+static world w;
+
+static void setup(void) { w_init(&w); }
+static void teardown(void) { w_fini(&w); }
+
+TestSuite(saga, .init = setup, .fini = teardown);
+
+Test(saga, happy_path_withdraws_deposits_completes) {
+  w_open_account(&w, "a", 100);
+  w_open_account(&w, "b", 0);
+  w_start(&w, "t1", "a", "b", 30);
+  cr_assert_eq(w_run(&w), 0);
+  cr_assert_eq(w.rep.events, 3);     /* Started, Withdrawn, Deposited */
+  cr_assert_eq(w.rep.dispatched, 3); /* Withdraw, Deposit, Complete */
+  cr_assert_eq(w.rep.steps, 3);
+  cr_assert_eq(w.rep.completed, 1);
+  cr_assert_eq(w.rep.dead_lettered, 0);
+  cr_assert_eq(w.rep.duplicates, 0);
+  cr_assert_eq(w_balance(&w, "a"), 70);
+  cr_assert_eq(w_balance(&w, "b"), 30);
+  cr_assert_eq(w_status(&w, "t1"), BANK_TRANSFER_STATUS_DONE);
+  cr_assert_eq(es_saga_pending_timeouts(w.r, NULL), 0);
+  /* A second run finds nothing to do. */
+  cr_assert_eq(w_run(&w), 0);
+  cr_assert_eq(w.rep.events + w.rep.dispatched + w.rep.steps, 0);
+  cr_assert_eq(w_max_events_per_command(&w), 1);
+}
+
+Test(saga, rejected_withdraw_fails_the_transfer) {
+  w_open_account(&w, "a", 10);
+  w_open_account(&w, "b", 0);
+  w_start(&w, "t1", "a", "b", 50);
+  cr_assert_eq(w_run(&w), 0);
+  cr_assert_eq(w.rep.rejections, 1);
+  cr_assert_eq(w.rep.completed, 1);
+  cr_assert_eq(w.rep.dead_lettered, 0);
+  cr_assert_eq(w_status(&w, "t1"), BANK_TRANSFER_STATUS_FAILED);
+  cr_assert_eq(w_balance(&w, "a"), 10);
+  cr_assert_eq(w_balance(&w, "b"), 0);
+  cr_assert_eq(es_saga_pending_timeouts(w.r, NULL), 0);
+}
+
+Test(saga, rejected_deposit_refunds_and_fails) {
+  w_open_account(&w, "a", 100);
+  w_start(&w, "t1", "a", "nobody", 40); /* "nobody" is not open */
+  cr_assert_eq(w_run(&w), 0);
+  cr_assert_eq(w.rep.rejections, 1);
+  cr_assert_eq(w.rep.completed, 1);
+  cr_assert_eq(w_status(&w, "t1"), BANK_TRANSFER_STATUS_FAILED);
+  cr_assert_eq(w_balance(&w, "a"), 100); /* withdrawn, then refunded */
+  cr_assert_eq(w_max_events_per_command(&w), 1);
+}
+
+Test(saga, timeout_fires_after_restart_when_due) {
+  int64_t earliest;
+  w_open_account(&w, "a", 100);
+  w_open_account(&w, "b", 0);
+  /* Amount 0: Withdraw is a fault (ES_EINVAL), not a rejection, so it is
+   * dead-lettered and the transfer is stuck before the withdrawal. */
+  w_start(&w, "t1", "a", "b", 0);
+  cr_assert_eq(w_run(&w), 0);
+  cr_assert_eq(w.rep.dead_lettered, 1);
+  cr_assert_eq(w.rep.completed, 0);
+  cr_assert_eq(es_saga_pending_timeouts(w.r, &earliest), 1);
+  cr_assert_eq(earliest, w.now + HOUR);
+
+  /* Not due yet, across a restart: nothing fires. */
+  w.now += HOUR / 2;
+  w_restart(&w);
+  cr_assert_eq(es_saga_pending_timeouts(w.r, &earliest), 1);
+  cr_assert_eq(w_run(&w), 0);
+  cr_assert_eq(w.rep.timeouts_fired, 0);
+
+  /* Due: fires once, the saga gives up (completes). */
+  w.now += HOUR;
+  w_restart(&w);
+  cr_assert_eq(w_run(&w), 0);
+  cr_assert_eq(w.rep.timeouts_fired, 1);
+  cr_assert_eq(w.rep.completed, 1);
+  cr_assert_eq(es_saga_pending_timeouts(w.r, NULL), 0);
+  w_restart(&w);
+  cr_assert_eq(w_run(&w), 0);
+  cr_assert_eq(w.rep.timeouts_fired, 0);
+  cr_assert_eq(w_balance(&w, "a"), 100);
+}
+
+Test(saga, timeout_cancelled_by_completion_never_fires) {
+  w_open_account(&w, "a", 100);
+  w_open_account(&w, "b", 0);
+  w_start(&w, "t1", "a", "b", 30);
+  cr_assert_eq(w_run(&w), 0);
+  cr_assert_eq(w.rep.completed, 1);
+  w.now += 10 * HOUR;
+  w_restart(&w);
+  cr_assert_eq(es_saga_pending_timeouts(w.r, NULL), 0);
+  cr_assert_eq(w_run(&w), 0);
+  cr_assert_eq(w.rep.timeouts_fired, 0);
+}
+
+/* ---- crashes ------------------------------------------------------------ */
+
+/* Crashes the runner the `at`-th time it reaches any es_saga_point. */
+typedef struct crash_plan {
+  int calls, at;
+  int crashed;
+} crash_plan;
+
+static int crash_hook(void *ctx, es_saga_point p) {
+  crash_plan *c = ctx;
+  (void)p;
+  if (++c->calls == c->at) {
+    c->crashed = 1;
+    return 1;
+  }
+  return 0;
+}
+
+/* Three transfers (one completes, one is rejected at the withdrawal, one
+ * at the deposit and refunded) and one stuck transfer whose timeout comes
+ * due; the runner crashes at its `at`-th point, restarts (with a fresh
+ * executor: only the store survives) and runs to the end. Returns whether
+ * the crash happened. */
+static int crash_scenario(int at) {
+  crash_plan plan = {0, at, 0};
+  int rc;
+
+  w_fini(&w);
+  w_init(&w);
+  w_open_account(&w, "a", 100);
+  w_open_account(&w, "b", 50);
+  w_open_account(&w, "c", 5);
+  w_start(&w, "t4", "a", "b", 0); /* stuck: gives up on its timeout */
+  cr_assert_eq(w_run(&w), 0);
+  w.now += 2 * HOUR;                    /* which is due in the next run */
+  w_start(&w, "t1", "a", "b", 30);      /* completes */
+  w_start(&w, "t2", "c", "a", 20);      /* withdraw rejected */
+  w_start(&w, "t3", "b", "nobody", 10); /* deposit rejected: refund */
+  w.opt.crash_hook = crash_hook;
+  w.opt.hook_ctx = &plan;
+  w_restart(&w);
+  rc = w_run(&w);
+  if (plan.crashed)
+    cr_assert_eq(rc, ES_EINTERRUPTED, "crash %d: rc %d", at, rc);
+  else
+    cr_assert_eq(rc, 0, "no crash %d: rc %s", at, es_err_name(rc));
+  w.opt.crash_hook = NULL;
+  w_restart(&w);
+  cr_assert_eq(w_run(&w), 0, "after crash %d", at);
+  /* Everything ended, nothing was created or destroyed, nothing ran
+   * twice. */
+  cr_assert_eq(w_status(&w, "t1"), BANK_TRANSFER_STATUS_DONE, "crash %d", at);
+  cr_assert_eq(w_status(&w, "t2"), BANK_TRANSFER_STATUS_FAILED, "crash %d", at);
+  cr_assert_eq(w_status(&w, "t3"), BANK_TRANSFER_STATUS_FAILED, "crash %d", at);
+  cr_assert_eq(w_balance(&w, "a"), 70, "crash %d", at);
+  cr_assert_eq(w_balance(&w, "b"), 80, "crash %d", at);
+  cr_assert_eq(w_balance(&w, "c"), 5, "crash %d", at);
+  cr_assert_eq(w_max_events_per_command(&w), 1, "crash %d: a command ran twice",
+               at);
+  cr_assert_eq(es_saga_pending_timeouts(w.r, NULL), 0, "crash %d", at);
+  return plan.crashed;
+}
+
+Test(saga, crash_at_every_point_of_the_outbox, .timeout = 120) {
+  int at, crashes = 0;
+  for (at = 1; at < 1000; at++) {
+    if (!crash_scenario(at))
+      break;
+    crashes++;
+  }
+  cr_log_info("%d crash points covered", crashes);
+  cr_assert_gt(crashes, 20, "only %d crash points", crashes);
+  cr_assert_lt(at, 1000);
+}
+
+/* Two crashes in a row, the second during the recovery of the first. */
+Test(saga, crash_during_recovery, .timeout = 120) {
+  for (int first = 1; first < 40; first += 3) {
+    crash_plan p1 = {0, first, 0}, p2 = {0, 2, 0};
+    w_fini(&w);
+    w_init(&w);
+    w_open_account(&w, "a", 100);
+    w_open_account(&w, "b", 0);
+    w_start(&w, "t1", "a", "nobody", 30);
+    w_start(&w, "t2", "a", "b", 30);
+    w.opt.crash_hook = crash_hook;
+    w.opt.hook_ctx = &p1;
+    w_restart(&w);
+    w_run(&w);
+    w.opt.hook_ctx = &p2;
+    w_restart(&w);
+    w_run(&w);
+    w.opt.crash_hook = NULL;
+    w_restart(&w);
+    cr_assert_eq(w_run(&w), 0);
+    cr_assert_eq(w_balance(&w, "a"), 70, "crash %d", first);
+    cr_assert_eq(w_balance(&w, "b"), 30, "crash %d", first);
+    cr_assert_eq(w_status(&w, "t1"), BANK_TRANSFER_STATUS_FAILED);
+    cr_assert_eq(w_status(&w, "t2"), BANK_TRANSFER_STATUS_DONE);
+    cr_assert_eq(w_max_events_per_command(&w), 1);
+  }
+}
+
+typedef struct redo_ctx {
+  es_saga_runner *r;
+  es_result *res;
+  int rc;
+} redo_ctx;
+
+static int redo(const es_dead_letter *dl, void *ctx) {
+  redo_ctx *x = ctx;
+  x->rc = es_saga_redispatch(x->r, dl, x->res);
+  return 0;
+}
+
+/* ---- retries and dead letters ------------------------------------------ */
+
+Test(saga, transient_failure_succeeds_after_retries) {
+  w_open_account(&w, "a", 100);
+  w_open_account(&w, "b", 0);
+  w_start(&w, "t1", "a", "b", 30);
+  w.flaky.fail_type = "Account";
+  w.flaky.fail_rc = ES_EIO;
+  w.flaky.fail_left = 3; /* the Withdraw fails 3 times, then works */
+  cr_assert_eq(w_run(&w), 0);
+  cr_assert_eq(w.flaky.failed, 3);
+  cr_assert_eq(w.rep.retries, 3);
+  cr_assert_eq(w.rep.dead_lettered, 0);
+  cr_assert_eq(w_status(&w, "t1"), BANK_TRANSFER_STATUS_DONE);
+  cr_assert_eq(w_balance(&w, "b"), 30);
+}
+
+Test(saga, persistent_failure_is_dead_lettered_and_redispatched) {
+  dl_collect c;
+  es_result res;
+  uint64_t bad;
+
+  w_open_account(&w, "a", 100);
+  w_open_account(&w, "b", 0);
+  w_start(&w, "t1", "a", "b", 30);
+  w.flaky.fail_type = "Account";
+  w.flaky.fail_rc = ES_EIO;
+  w.flaky.fail_left = 1000;
+  cr_assert_eq(w_run(&w), 0);
+  cr_assert_eq(w.flaky.failed, 5); /* the default max_attempts */
+  cr_assert_eq(w.rep.retries, 4);
+  cr_assert_eq(w.rep.dead_lettered, 1);
+  w.flaky.fail_left = 0;
+
+  memset(&c, 0, sizeof c);
+  cr_assert_eq(es_dead_letters_list(w.dl_path, collect_dl, &c, &bad), 0);
+  cr_assert_eq(c.n, 1);
+  cr_assert_str_eq(c.error, "ES_EIO");
+  cr_assert_str_eq(c.target, "Account.Withdraw");
+  cr_assert_str_eq(c.instance, "a");
+  cr_assert_eq(c.attempts, 5);
+  {
+    es_uuid want;
+    char s[37];
+    es_saga_command_id("MoneyTransfer", "t1", 1, 0, &want);
+    es_uuid_format(&want, s);
+    cr_assert_str_eq(c.id, s);
+  }
+  /* A restart does not send it again: it is set aside for good. */
+  w_restart(&w);
+  cr_assert_eq(w_run(&w), 0);
+  cr_assert_eq(w.rep.dispatched, 0);
+  cr_assert_eq(w_balance(&w, "a"), 100);
+
+  /* Re-dispatch from the log: executed once... */
+  {
+    redo_ctx x = {w.r, &res, -1};
+    cr_assert_eq(es_dead_letters_list(w.dl_path, redo, &x, NULL), 0);
+    cr_assert_eq(x.rc, 0);
+    cr_assert_eq(res.outcome, ES_OUTCOME_OK);
+    cr_assert(!res.duplicate);
+    cr_assert_eq(w_balance(&w, "a"), 70);
+    /* ... and again: a duplicate, nothing changes. */
+    x.rc = -1;
+    cr_assert_eq(es_dead_letters_list(w.dl_path, redo, &x, NULL), 0);
+    cr_assert_eq(x.rc, 0);
+    cr_assert(res.duplicate);
+    cr_assert_eq(w_balance(&w, "a"), 70);
+  }
+  /* The Withdrawn event it caused moves the saga on. */
+  cr_assert_eq(w_run(&w), 0);
+  cr_assert_eq(w_status(&w, "t1"), BANK_TRANSFER_STATUS_DONE);
+  cr_assert_eq(w_balance(&w, "b"), 30);
+  cr_assert_eq(w_max_events_per_command(&w), 1);
+}
+
+Test(saga, rejection_without_handler_is_dead_lettered) {
+  dl_collect c;
+  bank_transfer_fail f;
+  w_open_account(&w, "a", 100);
+  w_open_account(&w, "b", 0);
+  w_start(&w, "t1", "a", "b", 30);
+  /* Someone else fails the transfer first: the saga's Complete is
+   * rejected (NotPending) and MoneyTransfer has no handler for that. */
+  bank_transfer_fail_init(&f);
+  f.reason = "manual";
+  cr_assert_eq(bank_transfer_execute_fail(w.app, "t1", &f, NULL, NULL), 0);
+  cr_assert_eq(w_run(&w), 0);
+  cr_assert_eq(w.rep.rejections, 1);
+  cr_assert_eq(w.rep.dead_lettered, 1);
+  memset(&c, 0, sizeof c);
+  cr_assert_eq(es_dead_letters_list(w.dl_path, collect_dl, &c, NULL), 0);
+  cr_assert_eq(c.n, 1);
+  cr_assert_str_eq(c.error, "ES_EREJECTED");
+  cr_assert_str_eq(c.target, "Transfer.Complete");
+}
+
+Test(saga, dead_letter_log_is_json_lines) {
+  FILE *f;
+  char line[4096];
+  w_open_account(&w, "a", 100);
+  w_open_account(&w, "b", 0);
+  w_start(&w, "t\"1\n", "a", "b", 0); /* a key that needs escaping */
+  cr_assert_eq(w_run(&w), 0);
+  cr_assert_eq(w.rep.dead_lettered, 1);
+  f = fopen(w.dl_path, "r");
+  cr_assert(f);
+  cr_assert(fgets(line, sizeof line, f));
+  fclose(f);
+  cr_assert(strstr(line, "\"key\":\"t\\\"1\\u000a\""), "%s", line);
+  cr_assert(strstr(line, "\"command\":{\"amount\":0"), "%s", line);
+  cr_assert(strstr(line, "\"error\":\"ES_EINVAL\""), "%s", line);
+  {
+    dl_collect c;
+    memset(&c, 0, sizeof c);
+    cr_assert_eq(es_dead_letters_list(w.dl_path, collect_dl, &c, NULL), 0);
+    cr_assert_eq(c.n, 1);
+  }
+}
+
+Test(saga, corrupt_dead_letter_line_is_reported) {
+  FILE *f = fopen(w.dl_path, "w");
+  uint64_t bad = 0;
+  dl_collect c;
+  cr_assert(f);
+  fputs("{\"id\":\"x\"\n", f);
+  fclose(f);
+  memset(&c, 0, sizeof c);
+  cr_assert_eq(es_dead_letters_list(w.dl_path, collect_dl, &c, &bad),
+               ES_ECORRUPT);
+  cr_assert_eq(bad, 1);
+  cr_assert_eq(es_dead_letters_list("/nonexistent/dl", collect_dl, &c, &bad),
+               0);
+}
+
+/* ---- live ------------------------------------------------------------------
+ */
+
+Test(saga, live_thread_follows_appends) {
+  es_saga_report tot;
+  w_open_account(&w, "a", 100);
+  w_open_account(&w, "b", 0);
+  cr_assert_eq(es_saga_start(w.r), 0);
+  cr_assert_eq(es_saga_run_until_caught_up(w.r, NULL), ES_EINVAL);
+  w_start(&w, "t1", "a", "b", 30);
+  for (int i = 0; i < 400 && w_status(&w, "t1") != BANK_TRANSFER_STATUS_DONE;
+       i++)
+    nanosleep(&(struct timespec){0, 5000000}, NULL);
+  es_saga_stop(w.r);
+  cr_assert_eq(w_status(&w, "t1"), BANK_TRANSFER_STATUS_DONE);
+  es_saga_totals(w.r, &tot);
+  cr_assert_eq(tot.completed, 1);
+  cr_assert_eq(w_balance(&w, "b"), 30);
+}
+
+Test(saga, command_ids_are_deterministic) {
+  es_uuid a, b, c;
+  es_saga_command_id("S", "k", 1, 0, &a);
+  es_saga_command_id("S", "k", 1, 0, &b);
+  es_saga_command_id("S", "k", 1, 1, &c);
+  cr_assert_eq(memcmp(&a, &b, sizeof a), 0);
+  cr_assert_neq(memcmp(&a, &c, sizeof a), 0);
+  cr_assert_eq(a.bytes[6] >> 4, 8);
+}
