@@ -54,8 +54,7 @@ static double run(char *const argv[], const char *out) {
   err = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
   posix_spawn_file_actions_destroy(&fa);
   if (err) {
-    fprintf(stderr, "esgen_bench: cannot run %s: %s\n", argv[0],
-            strerror(err));
+    fprintf(stderr, "esgen_bench: cannot run %s: %s\n", argv[0], strerror(err));
     return -1;
   }
   if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
@@ -140,8 +139,8 @@ int main(int argc, char **argv) {
     if ((check = best_of(chk)) < 0 || (generate = best_of(gen)) < 0)
       goto done;
   }
-  printf("esgen: %s: check %.2f s, generate %.2f s (goal < %.0f s%s)\n",
-         counts, check, generate, GOAL, generate < GOAL ? "" : ": missed");
+  printf("esgen: %s: check %.2f s, generate %.2f s (goal < %.0f s%s)\n", counts,
+         check, generate, GOAL, generate < GOAL ? "" : ": missed");
   rc = 0;
 done:
   remove_dir(out);

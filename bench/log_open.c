@@ -99,8 +99,8 @@ static void *build_thread(void *arg) {
       ev[i].type_version = 1;
       ev[i].payload = pl[i];
       ev[i].len = PAYLOAD;
-      g[i] = (es_append_stream){"Account", keys[i], es_expect_any(), &ev[i],
-                                1, 0};
+      g[i] =
+          (es_append_stream){"Account", keys[i], es_expect_any(), &ev[i], 1, 0};
     }
     {
       int rc = es_store_append(w->s, g, batch, NULL);
@@ -173,8 +173,7 @@ static uint64_t each_file(const char *suffix, int fadvise, const char *to) {
       }
     }
     if (to) {
-      snprintf(dest, sizeof dest, "%.*s%s", (int)(strlen(path) - sl), path,
-               to);
+      snprintf(dest, sizeof dest, "%.*s%s", (int)(strlen(path) - sl), path, to);
       if (rename(path, dest) != 0)
         perror("rename");
     }
@@ -199,7 +198,8 @@ static void remove_all(void) {
   rmdir(dir);
 }
 
-/* ---- measuring ------------------------------------------------------------ */
+/* ---- measuring ------------------------------------------------------------
+ */
 
 typedef struct result {
   double open_s, read_s, read2_s;
@@ -290,13 +290,16 @@ int main(int argc, char **argv) {
     batch = (uint32_t)strtoul(argv[3], NULL, 10);
   if (argc > 4)
     n_threads = (uint32_t)strtoul(argv[4], NULL, 10);
-  if (!n_events || !n_streams || !batch || batch > ES_STORE_MAX_APPEND_STREAMS ||
-      batch > n_streams || !n_threads || n_events % batch) {
-    fprintf(stderr, "usage: log_open [EVENTS [STREAMS [BATCH [THREADS]]]]\n"
-                    "  BATCH <= STREAMS, BATCH <= 1024, EVENTS %% BATCH == 0\n");
+  if (!n_events || !n_streams || !batch ||
+      batch > ES_STORE_MAX_APPEND_STREAMS || batch > n_streams || !n_threads ||
+      n_events % batch) {
+    fprintf(stderr,
+            "usage: log_open [EVENTS [STREAMS [BATCH [THREADS]]]]\n"
+            "  BATCH <= STREAMS, BATCH <= 1024, EVENTS %% BATCH == 0\n");
     return 2;
   }
-  snprintf(dir, sizeof dir, "%s/es_log_open.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+  snprintf(dir, sizeof dir, "%s/es_log_open.XXXXXX",
+           tmp && *tmp ? tmp : "/tmp");
   if (!mkdtemp(dir)) {
     perror("mkdtemp");
     return 1;

@@ -59,9 +59,9 @@ typedef struct esc_sub {
 
 typedef struct esc_type {
   int kind;
-  esc_tok name;           /* as written ("i64", "Money", "list") */
-  struct esc_type *elem;  /* ESC_T_LIST */
-  esc_decl *decl;         /* ESC_T_ENUM, ESC_T_RECORD once resolved */
+  esc_tok name;          /* as written ("i64", "Money", "list") */
+  struct esc_type *elem; /* ESC_T_LIST */
+  esc_decl *decl;        /* ESC_T_ENUM, ESC_T_RECORD once resolved */
   bool optional;
   bool has_max;
   uint64_t max;
@@ -72,13 +72,13 @@ enum { ESC_LIT_INT, ESC_LIT_FLOAT, ESC_LIT_STRING, ESC_LIT_BOOL, ESC_LIT_NAME };
 
 typedef struct esc_literal {
   int kind;
-  esc_tok tok;     /* the literal as written, without a leading '-' */
-  esc_tok at;      /* where the literal starts (the '-' if any) */
+  esc_tok tok; /* the literal as written, without a leading '-' */
+  esc_tok at;  /* where the literal starts (the '-' if any) */
   bool negative;
   /* filled by the checker */
-  uint64_t u;      /* integer magnitude; bool as 0/1; enum value index */
+  uint64_t u; /* integer magnitude; bool as 0/1; enum value index */
   double f;
-  char *s;         /* string with escapes decoded, NUL-terminated */
+  char *s; /* string with escapes decoded, NUL-terminated */
   size_t s_len;
 } esc_literal;
 
@@ -92,11 +92,11 @@ typedef struct esc_field {
 
 typedef struct esc_name_list {
   esc_tok name;
-  esc_tok qual;   /* second part of "A.B", n == 0 when unqualified */
+  esc_tok qual; /* second part of "A.B", n == 0 when unqualified */
   struct esc_name_list *next;
   /* resolved: */
-  esc_decl *target;    /* the aggregate of A.B */
-  esc_decl *member;    /* the command or event B */
+  esc_decl *target; /* the aggregate of A.B */
+  esc_decl *member; /* the command or event B */
 } esc_name_list;
 
 enum {
@@ -130,11 +130,11 @@ typedef struct esc_key {
 
 struct esc_decl {
   int kind;
-  esc_tok kw;   /* the introducing keyword, for locations */
+  esc_tok kw; /* the introducing keyword, for locations */
   esc_tok name;
-  esc_decl *next;      /* next declaration in the same list */
-  esc_decl *parent;    /* the aggregate of a command or event */
-  uint32_t index;      /* position among its kind, for tables */
+  esc_decl *next;   /* next declaration in the same list */
+  esc_decl *parent; /* the aggregate of a command or event */
+  uint32_t index;   /* position among its kind, for tables */
 
   /* enum */
   esc_name_list *values;
@@ -149,9 +149,9 @@ struct esc_decl {
   /* event */
   esc_tok version_tok; /* "v2", n == 0 when not given */
   uint32_t version;
-  esc_decl *newer;     /* the next version of the same event, or NULL */
-  esc_decl *older;     /* chain of older versions (resolved) */
-  bool current;        /* the highest version of its name */
+  esc_decl *newer; /* the next version of the same event, or NULL */
+  esc_decl *older; /* chain of older versions (resolved) */
+  bool current;    /* the highest version of its name */
   bool emitted;
 
   /* command */
@@ -175,7 +175,7 @@ struct esc_decl {
   bool on_timeout;
 
   /* filled after checking (model.c) */
-  esc_sub *subs;        /* current event: who else reads it, in order */
+  esc_sub *subs; /* current event: who else reads it, in order */
   uint32_t n_subs;
   uint64_t layout_hash; /* hash of the fields (state fields for an
                            aggregate or saga): see model.c */
@@ -188,14 +188,14 @@ struct esc_decl {
 };
 
 typedef struct esc_schema {
-  es_arena arena;     /* every node and string below */
-  const char *path;   /* as given on the command line */
-  const char *src;    /* NUL-terminated source text */
+  es_arena arena;   /* every node and string below */
+  const char *path; /* as given on the command line */
+  const char *src;  /* NUL-terminated source text */
   size_t src_len;
   esc_tok name;
-  esc_decl *decls;    /* in source order: enums, records, aggregates, ... */
-  char *c_prefix;     /* "bank" */
-  char *c_upper;      /* "BANK" */
+  esc_decl *decls; /* in source order: enums, records, aggregates, ... */
+  char *c_prefix;  /* "bank" */
+  char *c_upper;   /* "BANK" */
 } esc_schema;
 
 #endif

@@ -64,8 +64,8 @@ int esc_compile(const char *path, const char *src, size_t len, esc_diag *d,
   }
   /* The tree takes some tens of times the source; the cap only guards
    * against a runaway. */
-  es_arena_init(&s->arena, len < (ESC_MAX_SOURCE >> 6) ? (size_t)1 << 32
-                                                        : len * 64);
+  es_arena_init(&s->arena,
+                len < (ESC_MAX_SOURCE >> 6) ? (size_t)1 << 32 : len * 64);
   copy = es_arena_alloc(&s->arena, len + 1);
   if (!copy) {
     esc_error_file(d, "out of memory");

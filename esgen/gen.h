@@ -55,8 +55,8 @@ typedef struct esc_struct {
   const esc_field *fields;
   uint32_t n_fields;
   uint32_t version;
-  uint64_t layout_hash;    /* see model.c */
-  char id_text[1100];       /* what the type id hashes */
+  uint64_t layout_hash; /* see model.c */
+  char id_text[1100];   /* what the type id hashes */
 } esc_struct;
 
 /* Calls `fn` for every struct type in the order the header defines them

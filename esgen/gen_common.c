@@ -45,21 +45,21 @@ void esc_out(es_buf *b, const char *fmt, ...) {
 }
 
 static const char *const kind_consts[] = {
-    "ES_KIND_BOOL",   "ES_KIND_I8",     "ES_KIND_I16",    "ES_KIND_I32",
-    "ES_KIND_I64",    "ES_KIND_U8",     "ES_KIND_U16",    "ES_KIND_U32",
-    "ES_KIND_U64",    "ES_KIND_F32",    "ES_KIND_F64",    "ES_KIND_STRING",
-    "ES_KIND_BYTES",  "ES_KIND_TIMESTAMP", "ES_KIND_UUID", "ES_KIND_ENUM",
+    "ES_KIND_BOOL",  "ES_KIND_I8",        "ES_KIND_I16",  "ES_KIND_I32",
+    "ES_KIND_I64",   "ES_KIND_U8",        "ES_KIND_U16",  "ES_KIND_U32",
+    "ES_KIND_U64",   "ES_KIND_F32",       "ES_KIND_F64",  "ES_KIND_STRING",
+    "ES_KIND_BYTES", "ES_KIND_TIMESTAMP", "ES_KIND_UUID", "ES_KIND_ENUM",
     "ES_KIND_RECORD"};
 
 static const char *const kind_names[] = {
-    "bool", "i8",  "i16", "i32",    "i64",   "u8",        "u16",  "u32",
-    "u64",  "f32", "f64", "string", "bytes", "timestamp", "uuid", "enum",
-    "record"};
+    "bool",  "i8",        "i16",  "i32",  "i64",   "u8",
+    "u16",   "u32",       "u64",  "f32",  "f64",   "string",
+    "bytes", "timestamp", "uuid", "enum", "record"};
 
 static const char *const ctypes[] = {
-    "bool",  "int8_t", "int16_t",      "int32_t",  "int64_t", "uint8_t",
-    "uint16_t", "uint32_t", "uint64_t", "float", "double", "const char *",
-    "es_bytes", "es_timestamp", "es_uuid"};
+    "bool",    "int8_t",       "int16_t",  "int32_t",      "int64_t",
+    "uint8_t", "uint16_t",     "uint32_t", "uint64_t",     "float",
+    "double",  "const char *", "es_bytes", "es_timestamp", "es_uuid"};
 
 const char *esc_kind_const(int kind) {
   return kind >= 0 && kind <= ESC_T_RECORD ? kind_consts[kind] : "?";
@@ -110,8 +110,8 @@ static void emit(const esc_schema *s, void *ctx, esc_struct_fn fn,
                  const esc_field *fields, uint32_t n_fields, uint32_t version) {
   esc_struct st = {decl,     c_name,  schema_name,       role, fields,
                    n_fields, version, decl->layout_hash, {0}};
-  snprintf(st.id_text, sizeof st.id_text, "%.*s.%s", (int)s->name.n,
-           s->name.z, schema_name);
+  snprintf(st.id_text, sizeof st.id_text, "%.*s.%s", (int)s->name.n, s->name.z,
+           schema_name);
   fn(s, &st, ctx);
 }
 

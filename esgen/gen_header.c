@@ -32,8 +32,8 @@ static void guard_name(const char *base, char *out, size_t n) {
 static void comment_text(es_buf *b, const char *z, size_t n) {
   for (size_t i = 0; i < n; i++) {
     esc_out(b, "%c", z[i]);
-    if (i + 1 < n && ((z[i] == '*' && z[i + 1] == '/') ||
-                      (z[i] == '/' && z[i + 1] == '*')))
+    if (i + 1 < n &&
+        ((z[i] == '*' && z[i + 1] == '/') || (z[i] == '/' && z[i + 1] == '*')))
       esc_out(b, " ");
   }
 }
@@ -51,9 +51,12 @@ static void enum_decl(const esc_decl *e, es_buf *b) {
   esc_out(b, "} %s;\n", e->c_name);
   esc_out(b, "#define %s_COUNT %u\n", e->c_upper, e->n_values);
   esc_out(b, "extern const es_enum_desc %s_desc;\n", e->c_name);
-  esc_out(b, "/* The value's name as in the schema, or NULL if out of range. */\n");
+  esc_out(
+      b, "/* The value's name as in the schema, or NULL if out of range. */\n");
   esc_out(b, "const char *%s_name(%s value);\n", e->c_name, e->c_name);
-  esc_out(b, "typedef struct %s_list {\n  %s *items;\n  uint32_t count;\n} %s_list;\n\n",
+  esc_out(b,
+          "typedef struct %s_list {\n  %s *items;\n  uint32_t count;\n} "
+          "%s_list;\n\n",
           e->c_name, e->c_name, e->c_name);
 }
 
@@ -64,8 +67,10 @@ static void forward_decl(const esc_schema *s, const esc_struct *st, void *ctx) {
 }
 
 static void list_decl(const esc_decl *r, es_buf *b) {
-  esc_out(b, "typedef struct %s_list {\n  %s *items;\n  uint32_t count;\n} %s_list;\n",
-          r->c_name, r->c_name, r->c_name);
+  esc_out(
+      b,
+      "typedef struct %s_list {\n  %s *items;\n  uint32_t count;\n} %s_list;\n",
+      r->c_name, r->c_name, r->c_name);
 }
 
 static void struct_decl(const esc_schema *s, const esc_struct *st, void *ctx) {
@@ -76,7 +81,8 @@ static void struct_decl(const esc_schema *s, const esc_struct *st, void *ctx) {
   if (st->decl->kind == ESC_DECL_EVENT && st->decl->version_tok.n)
     esc_out(b, " v%u", st->version);
   if (st->decl->kind == ESC_DECL_EVENT && !st->decl->current)
-    esc_out(b, ": an older shape, read from the store and lifted by %s_upcast_%s",
+    esc_out(b,
+            ": an older shape, read from the store and lifted by %s_upcast_%s",
             st->decl->parent->c_name, st->decl->snake);
   esc_out(b, " */\n");
   esc_out(b, "struct %s {\n", st->c_name);
@@ -176,17 +182,19 @@ static void aggregate_api(const esc_decl *a, es_buf *b) {
       esc_out(b, "  char text[21];\n  es_key_from_u64(key, text);\n");
     else if (kk == ESC_T_UUID)
       esc_out(b, "  char text[37];\n  es_key_from_uuid(key, text);\n");
-    esc_out(b,
-            "  return es_app_execute_value(app, &%s_aggregate, %u, %s, command,\n"
-            "      opt, res);\n}\n\n",
-            a->c_name, m->index, kk == ESC_T_STRING ? "key" : "text");
+    esc_out(
+        b,
+        "  return es_app_execute_value(app, &%s_aggregate, %u, %s, command,\n"
+        "      opt, res);\n}\n\n",
+        a->c_name, m->index, kk == ESC_T_STRING ? "key" : "text");
   }
   if (a->commands) {
     esc_out(b, "/* What you write for %.*s: decide, one per command. */\n",
             TOKF(a->name));
     for (const esc_decl *m = a->commands; m; m = m->next) {
-      esc_out(b, "int %s_decide_%s(const %s_state *state,\n"
-                 "    const %s *command, es_decision *d);\n",
+      esc_out(b,
+              "int %s_decide_%s(const %s_state *state,\n"
+              "    const %s *command, es_decision *d);\n",
               a->c_name, m->snake, a->c_name, m->c_name);
     }
     esc_out(b, "\n");
@@ -196,8 +204,9 @@ static void aggregate_api(const esc_decl *a, es_buf *b) {
             TOKF(a->name));
     for (const esc_decl *e = a->events; e; e = e->next)
       if (e->current)
-        esc_out(b, "void %s_apply_%s(%s_state *state,\n"
-                   "    const %s *event, es_arena *arena);\n",
+        esc_out(b,
+                "void %s_apply_%s(%s_state *state,\n"
+                "    const %s *event, es_arena *arena);\n",
                 a->c_name, e->snake, a->c_name, e->c_name);
     esc_out(b, "\n");
   }
@@ -207,8 +216,10 @@ static void aggregate_api(const esc_decl *a, es_buf *b) {
               "/* What you write: lift %.*s v%u to v%u (allocate from "
               "`arena`). */\n",
               TOKF(e->name), e->version, e->newer->version);
-      esc_out(b, "int %s_upcast_%s(const %s *from,\n    %s *to, es_arena *arena);\n\n",
-              a->c_name, e->snake, e->c_name, e->newer->c_name);
+      esc_out(
+          b,
+          "int %s_upcast_%s(const %s *from,\n    %s *to, es_arena *arena);\n\n",
+          a->c_name, e->snake, e->c_name, e->newer->c_name);
     }
 }
 
@@ -229,7 +240,8 @@ static void projection_api(const esc_decl *p, es_buf *b) {
   for (const esc_name_list *r = p->on; r; r = r->next) {
     esc_out(b, "int %s_on_", p->c_name);
     member_suffix(r, b);
-    esc_out(b, "(const %s *event,\n    const es_event_meta *meta, void *ctx);\n",
+    esc_out(b,
+            "(const %s *event,\n    const es_event_meta *meta, void *ctx);\n",
             r->member->c_name);
   }
   esc_out(b, "\n");
@@ -255,34 +267,41 @@ static void saga_api(const esc_decl *s, es_buf *b) {
       esc_out(b, "  char text[21];\n  es_key_from_u64(key, text);\n");
     else if (kk == ESC_T_UUID)
       esc_out(b, "  char text[37];\n  es_key_from_uuid(key, text);\n");
-    esc_out(b, "  return es_saga_send(ctx, &%s_aggregate, %u, %s, command);\n}\n\n",
-            r->target->c_name, r->member->index,
-            kk == ESC_T_STRING ? "key" : "text");
+    esc_out(
+        b, "  return es_saga_send(ctx, &%s_aggregate, %u, %s, command);\n}\n\n",
+        r->target->c_name, r->member->index,
+        kk == ESC_T_STRING ? "key" : "text");
   }
-  esc_out(b,
-          "/* What you write for %.*s. Change `state` as the saga moves on;\n"
-          " * send commands, schedule timeouts or complete through `ctx`.\n"
-          " * The event's strings and lists live as long as the state; allocate\n"
-          " * anything new the state keeps from ctx->arena.\n"
-          " * Return 0, or a negative code to retry the event later. */\n",
-          TOKF(s->name));
+  esc_out(
+      b,
+      "/* What you write for %.*s. Change `state` as the saga moves on;\n"
+      " * send commands, schedule timeouts or complete through `ctx`.\n"
+      " * The event's strings and lists live as long as the state; allocate\n"
+      " * anything new the state keeps from ctx->arena.\n"
+      " * Return 0, or a negative code to retry the event later. */\n",
+      TOKF(s->name));
   for (const esc_saga_on *on = s->saga_on; on; on = on->next) {
     if (on->kind == ESC_ON_TIMEOUT) {
-      esc_out(b, "int %s_on_timeout(%s_state *state,\n"
-                 "    const es_timeout *timeout, es_saga_ctx *ctx);\n",
+      esc_out(b,
+              "int %s_on_timeout(%s_state *state,\n"
+              "    const es_timeout *timeout, es_saga_ctx *ctx);\n",
               s->c_name, s->c_name);
     } else if (on->kind == ESC_ON_REJECTED) {
       esc_out(b, "int %s_on_rejected_", s->c_name);
       member_suffix(on->ref, b);
-      esc_out(b, "(%s_state *state,\n    const %s *command, const es_rejection *why,\n"
-                 "    es_saga_ctx *ctx);\n",
-              s->c_name, on->ref->member->c_name);
+      esc_out(
+          b,
+          "(%s_state *state,\n    const %s *command, const es_rejection *why,\n"
+          "    es_saga_ctx *ctx);\n",
+          s->c_name, on->ref->member->c_name);
     } else {
       esc_out(b, "int %s_on_", s->c_name);
       member_suffix(on->ref, b);
-      esc_out(b, "(%s_state *state,\n    const %s *event, const es_event_meta *meta,\n"
-                 "    es_saga_ctx *ctx);\n",
-              s->c_name, on->ref->member->c_name);
+      esc_out(
+          b,
+          "(%s_state *state,\n    const %s *event, const es_event_meta *meta,\n"
+          "    es_saga_ctx *ctx);\n",
+          s->c_name, on->ref->member->c_name);
     }
   }
   esc_out(b, "\n");

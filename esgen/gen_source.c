@@ -50,7 +50,9 @@ static void c_string(es_buf *b, const char *s, size_t n) {
 }
 
 static int hexval(char c) {
-  return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c - 'A' + 10;
+  return c >= '0' && c <= '9'   ? c - '0'
+         : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                : c - 'A' + 10;
 }
 
 /* A C floating constant of `v` with `digits` significant digits (enough to
@@ -227,7 +229,6 @@ static void enc_struct(const esc_struct *st, es_buf *b) {
 
 /* ---- decoding ---------------------------------------------------------- */
 
-
 /* One call that may fail: `rc` is returned as it is. */
 static void dec_call(es_buf *b, const char *ind, const char *fmt, ...)
     ESC_GEN_PRINTF(3, 4);
@@ -265,8 +266,9 @@ static void dec_value(es_buf *b, const esc_type *t, const char *x,
     break;
   case ESC_T_ENUM:
     esc_out(b, "%s{\n%s  uint32_t e_;\n", ind, ind);
-    esc_out(b, "%s  if ((rc = es_dec_enum(r, &e_, %s_COUNT)) != 0)\n"
-               "%s    return rc;\n%s  %s = (%s)e_;\n%s}\n",
+    esc_out(b,
+            "%s  if ((rc = es_dec_enum(r, &e_, %s_COUNT)) != 0)\n"
+            "%s    return rc;\n%s  %s = (%s)e_;\n%s}\n",
             ind, t->decl->c_upper, ind, ind, x, t->decl->c_name, ind);
     break;
   case ESC_T_RECORD:
@@ -353,8 +355,9 @@ static void dec_struct(const esc_struct *st, es_buf *b) {
       esc_out(b, "\n");
     }
   }
-  esc_out(b, "  for (uint32_t i = %u; i < n; i++)\n"
-             "    if ((rc = es_mp_skip(r)) != 0)\n      return rc;\n",
+  esc_out(b,
+          "  for (uint32_t i = %u; i < n; i++)\n"
+          "    if ((rc = es_mp_skip(r)) != 0)\n      return rc;\n",
           st->n_fields);
   esc_out(b, "  es_mp_leave(r);\n  return 0;\n}\n\n");
 }
@@ -369,7 +372,8 @@ static void field_descs(const esc_struct *st, es_buf *b) {
     const esc_type *t = f->type;
     const esc_type *e = t->kind == ESC_T_LIST ? t->elem : t;
     es_buf ct = ES_BUF_INIT;
-    esc_out(b, "    {\"%.*s\", %s, %d, %d, 0, %" PRIu64 ", offsetof(%s, %.*s), ",
+    esc_out(b,
+            "    {\"%.*s\", %s, %d, %d, 0, %" PRIu64 ", offsetof(%s, %.*s), ",
             TOKF(f->name), esc_kind_const(e->kind), t->kind == ESC_T_LIST,
             t->optional, t->has_max ? t->max : 0, st->c_name, TOKF(f->name));
     if (t->optional && t->kind != ESC_T_RECORD)
@@ -394,8 +398,8 @@ static void field_descs(const esc_struct *st, es_buf *b) {
 }
 
 static void init_fn(const esc_struct *st, es_buf *b) {
-  esc_out(b, "void %s_init(%s *v) {\n  memset(v, 0, sizeof *v);\n",
-          st->c_name, st->c_name);
+  esc_out(b, "void %s_init(%s *v) {\n  memset(v, 0, sizeof *v);\n", st->c_name,
+          st->c_name);
   for (const esc_field *f = st->fields; f; f = f->next) {
     const esc_type *t = f->type;
     if (t->optional)
@@ -449,14 +453,14 @@ static void struct_code(const esc_schema *s, const esc_struct *st, void *ctx) {
   esc_out(b,
           "const es_type_desc %s_desc = {\n"
           "    ES_TYPE_DESC_MAGIC, %s, \"%s\", \"%s\",\n"
-          "    UINT64_C(0x%016" PRIx64 "), UINT64_C(0x%016" PRIx64 "), %u, %u,\n"
+          "    UINT64_C(0x%016" PRIx64 "), UINT64_C(0x%016" PRIx64
+          "), %u, %u,\n"
           "    %s%s, sizeof(%s),\n"
           "    %s_init_any, %s_encode_any, %s_decode_any};\n\n",
           st->c_name, st->role, st->schema_name, st->c_name,
-          es_fnv1a64(st->id_text), st->layout_hash, st->version,
-          st->n_fields, st->fields ? st->c_name : "NULL",
-          st->fields ? "_fields" : "", st->c_name, st->c_name, st->c_name,
-          st->c_name);
+          es_fnv1a64(st->id_text), st->layout_hash, st->version, st->n_fields,
+          st->fields ? st->c_name : "NULL", st->fields ? "_fields" : "",
+          st->c_name, st->c_name, st->c_name, st->c_name);
 }
 
 /* Records may be used before they are defined (recursion, and records
@@ -491,10 +495,11 @@ static void aggregate_code(const esc_decl *a, es_buf *b) {
   const char *A = a->c_name;
   esc_out(b, "/* ---- routing: aggregate %.*s ---- */\n\n", TOKF(a->name));
   for (const esc_decl *m = a->commands; m; m = m->next) {
-    esc_out(b,
-            "static int %s_decide_%s_any(const void *state, const void *command,\n"
-            "    es_decision *d) {\n  return %s_decide_%s(state, command, d);\n}\n",
-            A, m->snake, A, m->snake);
+    esc_out(
+        b,
+        "static int %s_decide_%s_any(const void *state, const void *command,\n"
+        "    es_decision *d) {\n  return %s_decide_%s(state, command, d);\n}\n",
+        A, m->snake, A, m->snake);
     esc_out(b, "static const uint32_t %s_emits[] = {", m->c_name);
     for (const esc_name_list *r = m->emits; r; r = r->next)
       esc_out(b, "%u%s", r->member->index, r->next ? ", " : "");
@@ -506,8 +511,8 @@ static void aggregate_code(const esc_decl *a, es_buf *b) {
       uint32_t n = 0;
       for (const esc_name_list *r = m->emits; r; r = r->next)
         n++;
-      esc_out(b, "    {&%s_desc, %s_decide_%s_any, %u, %s_emits},\n",
-              m->c_name, A, m->snake, n, m->c_name);
+      esc_out(b, "    {&%s_desc, %s_decide_%s_any, %u, %s_emits},\n", m->c_name,
+              A, m->snake, n, m->c_name);
     }
     esc_out(b, "};\n\n");
   }
@@ -530,15 +535,16 @@ static void aggregate_code(const esc_decl *a, es_buf *b) {
                 A, o->snake, A, o->snake);
       esc_out(b, "static const es_event_version %s_old[] = {\n", e->c_name);
       for (const esc_decl *o = oldest; o != e; o = o->newer)
-        esc_out(b, "    {&%s_desc, %s_upcast_%s_any},\n", o->c_name, A, o->snake);
+        esc_out(b, "    {&%s_desc, %s_upcast_%s_any},\n", o->c_name, A,
+                o->snake);
       esc_out(b, "};\n");
     }
     if (e->n_subs) {
       esc_out(b, "static const es_subscriber %s_subscribers[] = {\n",
               e->c_name);
       for (uint32_t i = 0; i < e->n_subs; i++)
-        esc_out(b, "    {%d, %u, %u},\n", e->subs[i].is_saga,
-                e->subs[i].index, e->subs[i].handler);
+        esc_out(b, "    {%d, %u, %u},\n", e->subs[i].is_saga, e->subs[i].index,
+                e->subs[i].handler);
       esc_out(b, "};\n");
     }
   }
@@ -622,12 +628,14 @@ static void saga_code(const esc_decl *s, es_buf *b) {
     if (on->kind == ESC_ON_TIMEOUT)
       esc_out(b,
               "static int %s_on_timeout_any(void *state, const es_timeout *t,\n"
-              "    es_saga_ctx *ctx) {\n  return %s_on_timeout(state, t, ctx);\n}\n",
+              "    es_saga_ctx *ctx) {\n  return %s_on_timeout(state, t, "
+              "ctx);\n}\n",
               S, S);
     else if (on->kind == ESC_ON_REJECTED)
       esc_out(b,
               "static int %s_on_rejected_%s_%s_any(void *state,\n"
-              "    const void *command, const es_rejection *why, es_saga_ctx *ctx) {\n"
+              "    const void *command, const es_rejection *why, es_saga_ctx "
+              "*ctx) {\n"
               "  return %s_on_rejected_%s_%s(state, command, why, ctx);\n}\n",
               S, r->target->snake, r->member->snake, S, r->target->snake,
               r->member->snake);
@@ -661,7 +669,8 @@ static void saga_code(const esc_decl *s, es_buf *b) {
       for (const esc_saga_on *on = s->saga_on; on; on = on->next)
         if (on->kind == ESC_ON_REJECTED && on->ref->member == r->member)
           rejected = true;
-      esc_out(b, "    {&%s_aggregate, %u, ", r->target->c_name, r->member->index);
+      esc_out(b, "    {&%s_aggregate, %u, ", r->target->c_name,
+              r->member->index);
       if (rejected)
         esc_out(b, "%s_on_rejected_%s_%s_any},\n", S, r->target->snake,
                 r->member->snake);
@@ -732,14 +741,16 @@ static void schema_code(const esc_schema *s, es_buf *b) {
   for (const esc_decl *d = s->decls; d; d = d->next)
     n[d->kind]++;
   if (n[ESC_DECL_AGGREGATE]) {
-    esc_out(b, "static const es_aggregate_desc *const %s_aggregates[] = {\n", X);
+    esc_out(b, "static const es_aggregate_desc *const %s_aggregates[] = {\n",
+            X);
     for (const esc_decl *d = s->decls; d; d = d->next)
       if (d->kind == ESC_DECL_AGGREGATE)
         esc_out(b, "    &%s_aggregate,\n", d->c_name);
     esc_out(b, "};\n");
   }
   if (n[ESC_DECL_PROJECTION]) {
-    esc_out(b, "static const es_projection_desc *const %s_projections[] = {\n", X);
+    esc_out(b, "static const es_projection_desc *const %s_projections[] = {\n",
+            X);
     for (const esc_decl *d = s->decls; d; d = d->next)
       if (d->kind == ESC_DECL_PROJECTION)
         esc_out(b, "    &%s_projection,\n", d->c_name);

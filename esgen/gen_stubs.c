@@ -57,7 +57,8 @@ static void aggregate_stubs(const esc_decl *a, es_buf *b) {
     bool shares = false;
     for (const esc_field *f = e->fields; f && !shares; f = f->next)
       for (const esc_field *g = m->fields; g; g = g->next)
-        if (f->name.n == g->name.n && !memcmp(f->name.z, g->name.z, f->name.n) &&
+        if (f->name.n == g->name.n &&
+            !memcmp(f->name.z, g->name.z, f->name.n) &&
             same_type(f->type, g->type))
           shares = true;
     if (shares)
@@ -86,7 +87,8 @@ static void aggregate_stubs(const esc_decl *a, es_buf *b) {
     bool shares = false;
     for (const esc_field *f = e->newer->fields; f && !shares; f = f->next)
       for (const esc_field *g = e->fields; g; g = g->next)
-        if (f->name.n == g->name.n && !memcmp(f->name.z, g->name.z, f->name.n) &&
+        if (f->name.n == g->name.n &&
+            !memcmp(f->name.z, g->name.z, f->name.n) &&
             same_type(f->type, g->type))
           shares = true;
     if (shares)
@@ -113,11 +115,12 @@ static void saga_stubs(const esc_decl *s, es_buf *b) {
   for (const esc_saga_on *on = s->saga_on; on; on = on->next) {
     const esc_name_list *r = on->ref;
     if (on->kind == ESC_ON_TIMEOUT)
-      esc_out(b,
-              "int %s_on_timeout(%s_state *state,\n"
-              "    const es_timeout *timeout, es_saga_ctx *ctx) {\n"
-              "  (void)state;\n  (void)timeout;\n  (void)ctx;\n  return 0;\n}\n\n",
-              S, S);
+      esc_out(
+          b,
+          "int %s_on_timeout(%s_state *state,\n"
+          "    const es_timeout *timeout, es_saga_ctx *ctx) {\n"
+          "  (void)state;\n  (void)timeout;\n  (void)ctx;\n  return 0;\n}\n\n",
+          S, S);
     else if (on->kind == ESC_ON_REJECTED)
       esc_out(b,
               "int %s_on_rejected_%s_%s(%s_state *state,\n"

@@ -8,7 +8,8 @@
 
 #include "frontend.h"
 
-/* ---- subscribers ---------------------------------------------------------- */
+/* ---- subscribers ----------------------------------------------------------
+ */
 
 /* Calls `fn` for every event handler of every projection and saga, in
  * declaration order, with the handler's position. */
@@ -38,7 +39,8 @@ static void add_sub(esc_schema *s, esc_decl *ev, esc_sub sub) {
   ev->subs[ev->n_subs++] = sub;
 }
 
-/* ---- layout hashes ---------------------------------------------------------- */
+/* ---- layout hashes ----------------------------------------------------------
+ */
 
 static uint64_t fnv(uint64_t h, const void *p, size_t n) {
   const unsigned char *c = p;
@@ -49,12 +51,14 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n) {
   return h;
 }
 
-static uint64_t fnv_str(uint64_t h, const char *s) { return fnv(h, s, strlen(s)); }
+static uint64_t fnv_str(uint64_t h, const char *s) {
+  return fnv(h, s, strlen(s));
+}
 
 static const char *const kind_names[] = {
-    "bool", "i8",  "i16", "i32",    "i64",   "u8",        "u16",  "u32",
-    "u64",  "f32", "f64", "string", "bytes", "timestamp", "uuid", "enum",
-    "record", "?", "list"};
+    "bool", "i8",   "i16",    "i32", "i64",    "u8",    "u16",
+    "u32",  "u64",  "f32",    "f64", "string", "bytes", "timestamp",
+    "uuid", "enum", "record", "?",   "list"};
 
 static uint64_t fields_hash(const esc_field *fields);
 

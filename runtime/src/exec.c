@@ -41,7 +41,7 @@ typedef struct dedup_entry {
 typedef struct instance {
   pthread_mutex_t mu;
   const es_aggregate_desc *agg;
-  char *id;        /* "Aggregate\0key": the table key */
+  char *id; /* "Aggregate\0key": the table key */
   size_t id_len;
   const char *key; /* points into id */
   bool loaded;
@@ -242,8 +242,7 @@ static void remember(es_app *app, instance *in, const es_uuid *id,
     in->dedup_n++;
 }
 
-static const dedup_entry *recall(es_app *app, instance *in,
-                                 const es_uuid *id) {
+static const dedup_entry *recall(es_app *app, instance *in, const es_uuid *id) {
   for (uint32_t i = 0; i < in->dedup_n; i++)
     if (uuid_eq(&in->dedup[i].id, id))
       return &in->dedup[i];
@@ -264,9 +263,8 @@ static int replay_one(const es_stored_event *ev, void *arg) {
   const es_event_route *r;
   uint32_t index;
   void *value;
-  int rc =
-      es__event_decode(in->agg, ev->meta.type_id, ev->meta.type_version,
-                       ev->payload, ev->len, &in->arena, &index, &value);
+  int rc = es__event_decode(in->agg, ev->meta.type_id, ev->meta.type_version,
+                            ev->payload, ev->len, &in->arena, &index, &value);
   if (rc != 0)
     return c->rc = rc;
   r = &in->agg->events[index];
@@ -453,8 +451,8 @@ int es_app_execute_value(es_app *app, const es_aggregate_desc *agg,
 
   memset(&r, 0, sizeof r);
   r.outcome = ES_OUTCOME_FAILED;
-  if (!app || !agg || !value || !valid_key(key) ||
-      command >= agg->n_commands || !agg->state)
+  if (!app || !agg || !value || !valid_key(key) || command >= agg->n_commands ||
+      !agg->state)
     return finish(res, &r, ES_EINVAL);
   t0 = es_obs_now_us();
   if (!opt)
@@ -475,9 +473,8 @@ int es_app_execute_value(es_app *app, const es_aggregate_desc *agg,
     if ((rc = load(app, in)) != 0) {
       pthread_mutex_unlock(&in->mu);
       es_metrics_add(metrics(app), ES_CTR_COMMANDS_FAILED, 1);
-      es__log(app->opt.obs, ES_LOG_ERROR, "cannot load instance",
-              "aggregate", agg->name, "key", key, "error", es_err_name(rc),
-              NULL);
+      es__log(app->opt.obs, ES_LOG_ERROR, "cannot load instance", "aggregate",
+              agg->name, "key", key, "error", es_err_name(rc), NULL);
       return finish(res, &r, rc);
     }
   }
@@ -499,8 +496,8 @@ int es_app_execute_value(es_app *app, const es_aggregate_desc *agg,
       return finish(res, &r, 0);
     }
   }
-  correlation = es__uuid_is_zero(&opt->correlation_id) ? command_id
-                                                       : opt->correlation_id;
+  correlation =
+      es__uuid_is_zero(&opt->correlation_id) ? command_id : opt->correlation_id;
   trace.aggregate = agg->name;
   trace.key = in->key;
   trace.type_name = agg->commands[command].command->name;
@@ -562,8 +559,8 @@ int es_app_execute_value(es_app *app, const es_aggregate_desc *agg,
       goto out;
     }
     if (d.n_emitted > cap_events) {
-      es_new_event *p = realloc(events == small ? NULL : events,
-                                d.n_emitted * sizeof *p);
+      es_new_event *p =
+          realloc(events == small ? NULL : events, d.n_emitted * sizeof *p);
       if (!p) {
         rc = ES_ENOMEM;
         goto failed;
@@ -671,17 +668,16 @@ int es_app_execute_value(es_app *app, const es_aggregate_desc *agg,
 
 failed:
   r.outcome = ES_OUTCOME_FAILED;
-  es__log(app->opt.obs, ES_LOG_ERROR, "command failed", "aggregate",
-          agg->name, "key", in->key, "command",
-          agg->commands[command].command->name, "error", es_err_name(rc),
-          NULL);
+  es__log(app->opt.obs, ES_LOG_ERROR, "command failed", "aggregate", agg->name,
+          "key", in->key, "command", agg->commands[command].command->name,
+          "error", es_err_name(rc), NULL);
 out:
   if (r.outcome != ES_OUTCOME_OK || r.version == 0)
     r.version = in->version;
   {
     static const es_counter by_outcome[] = {
-        ES_CTR_COMMANDS_OK, ES_CTR_COMMANDS_REJECTED,
-        ES_CTR_COMMANDS_CONFLICT, ES_CTR_COMMANDS_FAILED};
+        ES_CTR_COMMANDS_OK, ES_CTR_COMMANDS_REJECTED, ES_CTR_COMMANDS_CONFLICT,
+        ES_CTR_COMMANDS_FAILED};
     es_metrics_add(metrics(app), by_outcome[r.outcome], 1);
     es_metrics_observe_us(metrics(app), ES_HIST_COMMAND,
                           (uint64_t)(es_obs_now_us() - t0));
@@ -745,8 +741,7 @@ int es_app_execute(es_app *app, const char *aggregate, const char *key,
 
 int es_app_read_state(es_app *app, const es_aggregate_desc *agg,
                       const char *key,
-                      int (*fn)(const void *state, uint64_t version,
-                                void *ctx),
+                      int (*fn)(const void *state, uint64_t version, void *ctx),
                       void *ctx) {
   instance *in;
   int rc;
@@ -802,8 +797,8 @@ size_t es_app_evict(es_app *app) {
    * to 90% of it, so a busy cache does not sweep on every command). */
   for (i = 0; i < n; i++) {
     in = loaded[i];
-    int64_t idle = now - atomic_load_explicit(&in->last_used,
-                                              memory_order_relaxed);
+    int64_t idle =
+        now - atomic_load_explicit(&in->last_used, memory_order_relaxed);
     bool over = atomic_load(&app->bytes) > app->opt.cache_max_bytes / 10 * 9;
     bool stale = app->opt.cache_idle_us > 0 && idle >= app->opt.cache_idle_us;
     if (!stale && !over)

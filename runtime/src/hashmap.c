@@ -35,8 +35,7 @@ static uint64_t load_le64(const uint8_t *p) {
   return v;
 }
 
-uint64_t es__siphash13(uint64_t k0, uint64_t k1, const void *data,
-                       size_t len) {
+uint64_t es__siphash13(uint64_t k0, uint64_t k1, const void *data, size_t len) {
   const uint8_t *p = data;
   uint64_t v0 = 0x736f6d6570736575ull ^ k0;
   uint64_t v1 = 0x646f72616e646f6dull ^ k1;
@@ -138,8 +137,7 @@ int es__hashmap_reserve(es__hashmap *m, size_t extra) {
   return rehash(m, cap);
 }
 
-int es__hashmap_put(es__hashmap *m, const void *key, size_t len,
-                    void *value) {
+int es__hashmap_put(es__hashmap *m, const void *key, size_t len, void *value) {
   uint64_t h = es__siphash13(m->k0, m->k1, key, len);
   es__hm_slot *s;
   int rc;

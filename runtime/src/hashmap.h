@@ -23,8 +23,8 @@ typedef struct es__hm_slot {
 
 typedef struct es__hashmap {
   es__hm_slot *slots;
-  size_t cap; /* 0, or a power of two */
-  size_t n;   /* entries */
+  size_t cap;      /* 0, or a power of two */
+  size_t n;        /* entries */
   uint64_t k0, k1; /* the SipHash key */
 } es__hashmap;
 

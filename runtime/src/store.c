@@ -91,12 +91,10 @@ void es_store_close(es_store *s) {
     s->ops->close(s);
 }
 
-const char *es_store_kind(const es_store *s) {
-  return s ? s->ops->name : "";
-}
+const char *es_store_kind(const es_store *s) { return s ? s->ops->name : ""; }
 
-int es_store_append(es_store *s, es_append_stream *streams,
-                    uint32_t n_streams, es_append_result *res) {
+int es_store_append(es_store *s, es_append_stream *streams, uint32_t n_streams,
+                    es_append_result *res) {
   es_append_result scratch;
   int rc;
 
@@ -134,16 +132,15 @@ int es_store_read_stream(es_store *s, const char *type, const char *key,
                          void *ctx) {
   if (!s || !fn || !stream_ok(type, key))
     return ES_EINVAL;
-  return s->ops->read_stream(s, type, key, from_version ? from_version : 1,
-                             max, fn, ctx);
+  return s->ops->read_stream(s, type, key, from_version ? from_version : 1, max,
+                             fn, ctx);
 }
 
 int es_store_read_all(es_store *s, uint64_t from_position, uint32_t max,
                       es_event_fn fn, void *ctx) {
   if (!s || !fn)
     return ES_EINVAL;
-  return s->ops->read_all(s, from_position ? from_position : 1, max, fn,
-                          ctx);
+  return s->ops->read_all(s, from_position ? from_position : 1, max, fn, ctx);
 }
 
 int es_store_wait(es_store *s, uint64_t after, int64_t timeout_us,

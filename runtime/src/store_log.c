@@ -130,10 +130,10 @@ typedef struct log_store {
   pthread_cond_t grew;   /* synced appends and interrupts (monotonic) */
   pthread_cond_t synced; /* a group commit finished */
   es__hashmap streams;
-  uint64_t *sparse;     /* sparse[j]: the location of position j*IDX_K+1 */
-  uint64_t cap_sparse;  /* capacity of sparse */
-  uint64_t n;           /* synced head */
-  uint64_t assigned; /* head counting queued batches */
+  uint64_t *sparse;    /* sparse[j]: the location of position j*IDX_K+1 */
+  uint64_t cap_sparse; /* capacity of sparse */
+  uint64_t n;          /* synced head */
+  uint64_t assigned;   /* head counting queued batches */
   log_seg *segs;
   uint32_t n_segs, cap_segs;
   log_batch *queue, **queue_tail;
@@ -819,9 +819,9 @@ static log_stream *hinted_stream(log_store *s, idx_hint *h, uint32_t si,
  * (empty) into `sts`. Returns 0, 1 when the image does not fit (nothing
  * loaded then, beyond empty streams, which read like absent ones), or
  * ES_ENOMEM. */
-static int index_check(log_store *s, uint32_t si, const uint8_t *b,
-                       size_t len, size_t at, uint64_t count,
-                       log_stream **sts, uint32_t n_streams, idx_hint *h) {
+static int index_check(log_store *s, uint32_t si, const uint8_t *b, size_t len,
+                       size_t at, uint64_t count, log_stream **sts,
+                       uint32_t n_streams, idx_hint *h) {
   uint8_t *seen = calloc((size_t)(count / 8 + 1), 1);
   char id[ES_STREAM_TYPE_MAX + ES_KEY_MAX + 2];
   uint64_t total = 0;
@@ -926,8 +926,7 @@ static int index_load(log_store *s, uint32_t si, uint8_t **buf, size_t *cap,
       s->segs[si + 1].first != g->first + count || n_streams > count)
     return 0;
   sparse_range(g->first, g->first + count, &jlo, &jhi);
-  if (get32(b + 44) != jhi - jlo ||
-      (uint64_t)len - IDX_HDR < (jhi - jlo) * 8)
+  if (get32(b + 44) != jhi - jlo || (uint64_t)len - IDX_HDR < (jhi - jlo) * 8)
     return 0;
   for (uint64_t j = 0; j < jhi - jlo; j++) {
     uint64_t off = get64(b + IDX_HDR + j * 8);
@@ -1268,8 +1267,8 @@ static int log_append(es_store *bs, es_append_stream *g, uint32_t n,
       goto fail;
   }
   if (es__hashmap_reserve(&s->streams, n_new) != 0 ||
-      grow_u64(&s->sparse, &s->cap_sparse,
-               sparse_need(s->assigned + total)) != 0)
+      grow_u64(&s->sparse, &s->cap_sparse, sparse_need(s->assigned + total)) !=
+          0)
     goto fail;
 
   /* Commit: nothing below fails. */
@@ -1450,8 +1449,8 @@ static rd_at seek_start(const log_store *s, uint64_t p) {
  * records are stepped over (the start is fewer than IDX_K events before
  * `want`, each with at most one commit record after it): more, or an
  * event past `want`, is ES_ECORRUPT. */
-static int seek_deliver(rd_cache *c, rd_at *cur, uint64_t want,
-                        es_event_fn fn, void *ctx) {
+static int seek_deliver(rd_cache *c, rd_at *cur, uint64_t want, es_event_fn fn,
+                        void *ctx) {
   for (uint32_t steps = 0; steps <= 2 * IDX_K + 2; steps++) {
     const uint8_t *p = cache_get(c, cur->fd, cur->off, FRAME + 9);
     uint64_t off = cur->off;

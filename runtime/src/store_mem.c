@@ -194,8 +194,8 @@ static int mem_append(es_store *bs, es_append_stream *g, uint32_t n,
       created[i] = 1;
       n_new++;
     }
-    if (st[i] && grow_ptrs(&st[i]->events, &st[i]->cap,
-                           st[i]->n + g[i].n_events) != 0)
+    if (st[i] &&
+        grow_ptrs(&st[i]->events, &st[i]->cap, st[i]->n + g[i].n_events) != 0)
       goto fail;
   }
   if (es__hashmap_reserve(&s->streams, n_new) != 0 ||
@@ -285,8 +285,7 @@ static int mem_read_stream(es_store *bs, const char *type, const char *key,
   pthread_mutex_unlock(&s->mu);
   if (from > have)
     return 0;
-  return deliver(s, &st->events, from, es__read_end(from, have, max), fn,
-                 ctx);
+  return deliver(s, &st->events, from, es__read_end(from, have, max), fn, ctx);
 }
 
 static int mem_read_all(es_store *bs, uint64_t from, uint32_t max,
@@ -299,8 +298,7 @@ static int mem_read_all(es_store *bs, uint64_t from, uint32_t max,
   pthread_mutex_unlock(&s->mu);
   if (from > have)
     return 0;
-  return deliver(s, &s->log, from, es__read_end(from, have, max), fn,
-                 ctx);
+  return deliver(s, &s->log, from, es__read_end(from, have, max), fn, ctx);
 }
 
 /* ---- waiting ---------------------------------------------------------- */
@@ -311,8 +309,8 @@ static int mem_wait(es_store *bs, uint64_t after, int64_t timeout_us,
   int rc;
 
   pthread_mutex_lock(&s->mu);
-  rc = es__wait_head(&s->mu, &s->grew, &s->n, &s->interrupts, after,
-                     timeout_us);
+  rc =
+      es__wait_head(&s->mu, &s->grew, &s->n, &s->interrupts, after, timeout_us);
   *head = s->n;
   pthread_mutex_unlock(&s->mu);
   return rc;
@@ -400,9 +398,8 @@ static int mem_snapshot_get(es_store *bs, const char *type, const char *key,
   return rc;
 }
 
-static int mem_checkpoint_put(es_store *bs, const char *name,
-                              uint64_t position, const void *data,
-                              size_t len) {
+static int mem_checkpoint_put(es_store *bs, const char *name, uint64_t position,
+                              const void *data, size_t len) {
   mem_store *s = (mem_store *)bs;
   mem_blob *bl = blob_new(position, 0, data, len), *old;
   mem_checkpoint *c, *made = NULL;
@@ -481,10 +478,9 @@ static void mem_close(es_store *bs) {
 }
 
 static const es_store_ops mem_ops = {
-    "memory",           mem_close,          mem_append,
-    mem_read_stream,    mem_read_all,       mem_wait,
-    mem_interrupt,      mem_head,           mem_stream_version,
-    mem_snapshot_put,   mem_snapshot_get,   mem_checkpoint_put,
+    "memory",           mem_close,        mem_append,       mem_read_stream,
+    mem_read_all,       mem_wait,         mem_interrupt,    mem_head,
+    mem_stream_version, mem_snapshot_put, mem_snapshot_get, mem_checkpoint_put,
     mem_checkpoint_get,
 };
 
@@ -503,10 +499,8 @@ int es_store_open_memory(es_store **out, const es_store_options *opt) {
     s->base.opt = *opt;
   es__store_defaults(&s->base.opt);
   es__rng_seed(s->rng, s);
-  es__hashmap_init(&s->streams, es__rng_next(s->rng),
-                   es__rng_next(s->rng));
-  es__hashmap_init(&s->checkpoints, es__rng_next(s->rng),
-                   es__rng_next(s->rng));
+  es__hashmap_init(&s->streams, es__rng_next(s->rng), es__rng_next(s->rng));
+  es__hashmap_init(&s->checkpoints, es__rng_next(s->rng), es__rng_next(s->rng));
 
   if (pthread_mutex_init(&s->mu, NULL) != 0)
     goto fail;

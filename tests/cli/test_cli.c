@@ -55,8 +55,8 @@ static int count_entries(const char *dir) {
 
 static run_result esgen(const char *cwd, const char *a1, const char *a2,
                         const char *a3, const char *a4) {
-  char *argv[6] = {(char *)env("ESGEN"), (char *)a1, (char *)a2, (char *)a3,
-                   (char *)a4, NULL};
+  char *argv[6] = {(char *)env("ESGEN"), (char *)a1, (char *)a2,
+                   (char *)a3,           (char *)a4, NULL};
   run_result r;
   cr_assert(run_program(cwd, argv, &r) == 0, "cannot start esgen");
   return r;

@@ -31,7 +31,7 @@ static es_store *s;
 #define T_CHECK(c)                                                             \
   do {                                                                         \
     if (!(c)) {                                                                \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);   \
+      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);    \
       abort();                                                                 \
     }                                                                          \
   } while (0)
@@ -273,7 +273,8 @@ Test(store, one_stream_twice_in_a_batch_is_invalid) {
   cr_assert_eq(head(), 42);
 }
 
-/* ---- metadata and reads ---------------------------------------------------- */
+/* ---- metadata and reads ----------------------------------------------------
+ */
 
 Test(store, positions_are_contiguous_and_metadata_kept) {
   es_new_event e = ev("given");
@@ -286,8 +287,7 @@ Test(store, positions_are_contiguous_and_metadata_kept) {
   e.timestamp = 1234567;
   e.type_id = 0xfeedfacecafebeefull;
   e.type_version = 3;
-  cr_assert_eq(es_store_append_one(s, "Acc", "x", es_expect_any(), &e, 1,
-                                   NULL),
+  cr_assert_eq(es_store_append_one(s, "Acc", "x", es_expect_any(), &e, 1, NULL),
                0);
   for (int i = 0; i < 30; i++) {
     snprintf(key, sizeof key, "k%d", i % 3);
@@ -411,14 +411,14 @@ Test(store, callbacks_may_append) {
   cr_assert_eq(n, 3);
   cr_assert_eq(head(), 6);
   n = 0;
-  cr_assert_eq(es_store_read_stream(s, "A", "k", 1, 0, append_from_callback,
-                                    &n),
-               0);
+  cr_assert_eq(
+      es_store_read_stream(s, "A", "k", 1, 0, append_from_callback, &n), 0);
   cr_assert_eq(n, 6);
   cr_assert_eq(head(), 12);
 }
 
-/* ---- waiting ----------------------------------------------------------------- */
+/* ---- waiting
+ * ----------------------------------------------------------------- */
 
 static int64_t mono_us(void) {
   struct timespec ts;
@@ -484,7 +484,8 @@ Test(store, interrupt_releases_waiters) {
   cr_assert_eq(es_store_wait(s, 0, 1000, &h), ES_ETIMEDOUT);
 }
 
-/* ---- bad input ------------------------------------------------------------- */
+/* ---- bad input -------------------------------------------------------------
+ */
 
 Test(store, bad_names_and_pointers) {
   char longkey[ES_KEY_MAX + 2], longtype[ES_STREAM_TYPE_MAX + 2];
@@ -496,9 +497,9 @@ Test(store, bad_names_and_pointers) {
   memset(longtype, 't', ES_STREAM_TYPE_MAX + 1);
   longtype[ES_STREAM_TYPE_MAX + 1] = '\0';
 
-  cr_assert_eq(es_store_append_one(NULL, "A", "k", es_expect_any(), &e, 1,
-                                   NULL),
-               ES_EINVAL);
+  cr_assert_eq(
+      es_store_append_one(NULL, "A", "k", es_expect_any(), &e, 1, NULL),
+      ES_EINVAL);
   cr_assert_eq(append_n(NULL, "k", es_expect_any(), 1, NULL), ES_EINVAL);
   cr_assert_eq(append_n("A", NULL, es_expect_any(), 1, NULL), ES_EINVAL);
   cr_assert_eq(append_n("", "k", es_expect_any(), 1, NULL), ES_EINVAL);
@@ -514,8 +515,7 @@ Test(store, bad_names_and_pointers) {
 
   cr_assert_eq(es_store_read_stream(s, "A", "", 1, 0, collect, NULL),
                ES_EINVAL);
-  cr_assert_eq(es_store_read_stream(s, "A", "k", 1, 0, NULL, NULL),
-               ES_EINVAL);
+  cr_assert_eq(es_store_read_stream(s, "A", "k", 1, 0, NULL, NULL), ES_EINVAL);
   cr_assert_eq(es_store_read_all(s, 1, 0, NULL, NULL), ES_EINVAL);
   cr_assert_eq(es_store_read_all(NULL, 1, 0, collect, NULL), ES_EINVAL);
   cr_assert_eq(es_store_head(s, NULL), ES_EINVAL);
@@ -580,7 +580,8 @@ Test(store, oversized_payload_and_batch_leave_the_store_unchanged) {
   free(big);
 }
 
-/* ---- snapshots and checkpoints --------------------------------------------- */
+/* ---- snapshots and checkpoints ---------------------------------------------
+ */
 
 Test(store, snapshots_put_get_overwrite) {
   es_snapshot_info in = {5, 0x1234}, out = {0, 0};
@@ -599,8 +600,7 @@ Test(store, snapshots_put_get_overwrite) {
   cr_assert_eq(es_store_snapshot_get(s, "A", "k", &out, &b), 0);
   cr_assert_eq(out.version, 9);
   cr_assert_eq(b.len, 2, "the buffer is cleared first");
-  cr_assert_eq(es_store_snapshot_get(s, "A", "other", &out, &b),
-               ES_ENOTFOUND);
+  cr_assert_eq(es_store_snapshot_get(s, "A", "other", &out, &b), ES_ENOTFOUND);
   /* a snapshot does not make a stream exist; appends still work */
   cr_assert_eq(version_of("A", "k"), 0);
   cr_assert_eq(append_n("A", "k", es_expect_no_stream(), 1, NULL), 0);
@@ -647,7 +647,8 @@ Test(store, checkpoints_put_get_overwrite) {
   case_close(t);
 }
 
-/* ---- concurrency -------------------------------------------------------------- */
+/* ---- concurrency
+ * -------------------------------------------------------------- */
 
 #define THREADS 8
 #define PER_THREAD 300
@@ -666,8 +667,8 @@ static void *hammer(void *arg) {
   char key[16], text[32];
 
   for (int i = 0; i < PER_THREAD; i++) {
-    int k = w->n_streams > 1 ? (int)(rand_r(&seed) % (unsigned)w->n_streams)
-                             : 0;
+    int k =
+        w->n_streams > 1 ? (int)(rand_r(&seed) % (unsigned)w->n_streams) : 0;
     es_new_event e;
     snprintf(key, sizeof key, "s%d", k);
     snprintf(text, sizeof text, "%d:%d", w->id, i);
@@ -738,8 +739,7 @@ static void run_hammer(int n_streams) {
     cr_assert_eq(version_of("C", key), ok, "stream %d", k);
     memset(&t, 0, sizeof t);
     t.next_version = 1;
-    cr_assert_eq(es_store_read_stream(s, "C", key, 1, 0, check_unique, &t),
-                 0);
+    cr_assert_eq(es_store_read_stream(s, "C", key, 1, 0, check_unique, &t), 0);
     cr_assert_eq(t.next_version, (uint64_t)ok + 1, "no gap in %s", key);
   }
   cr_assert_eq(total_ok, THREADS * PER_THREAD);

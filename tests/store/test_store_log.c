@@ -555,9 +555,9 @@ static int count_files(const char *suffix) {
   cr_assert(d);
   while ((e = readdir(d)) != NULL) {
     size_t l = strlen(e->d_name);
-    if (strcmp(suffix, "tmp-") == 0 ? strncmp(e->d_name, "tmp-", 4) == 0
-                                    : l > sl &&
-                                          strcmp(e->d_name + l - sl, suffix) == 0)
+    if (strcmp(suffix, "tmp-") == 0
+            ? strncmp(e->d_name, "tmp-", 4) == 0
+            : l > sl && strcmp(e->d_name + l - sl, suffix) == 0)
       n++;
   }
   closedir(d);
@@ -625,8 +625,8 @@ static void fill(es_store *t, int batches, unsigned seed) {
       snprintf(key[i], sizeof key[i], "k%d",
                (int)((unsigned)(b * 3 + i) % IDX_STREAMS));
       cr_assert_eq(es_store_stream_version(t, "T", key[i], &v), 0);
-      g[i] = (es_append_stream){"T", key[i], es_expect_exact(v), e + k,
-                                (uint32_t)n, 0};
+      g[i] = (es_append_stream){"T",   key[i],      es_expect_exact(v),
+                                e + k, (uint32_t)n, 0};
       for (int j = 0; j < n; j++, k++) {
         snprintf(text[k], sizeof text[k], "%s:%llu", key[i],
                  (unsigned long long)v + 1 + (unsigned long long)j);
@@ -684,9 +684,9 @@ static int digest_fn(const es_stored_event *e, void *ctx) {
 /* Everything reads can tell about a store, as numbers. */
 typedef struct store_view {
   uint64_t head;
-  uint64_t all[4][2];                  /* digest and count of 4 read_alls */
-  uint64_t version[IDX_STREAMS];       /* stream versions */
-  uint64_t stream[IDX_STREAMS][3][2];  /* 3 read_streams per stream */
+  uint64_t all[4][2];                 /* digest and count of 4 read_alls */
+  uint64_t version[IDX_STREAMS];      /* stream versions */
+  uint64_t stream[IDX_STREAMS][3][2]; /* 3 read_streams per stream */
 } store_view;
 
 static void view_of(es_store *t, store_view *v) {
@@ -711,9 +711,8 @@ static void view_of(es_store *t, store_view *v) {
     vf[2] = v->version[k] > 3 ? v->version[k] - 3 : 1;
     for (int i = 0; i < 3; i++) {
       digest d = {0xcbf29ce484222325ull, 0, 0, 0, 0};
-      cr_assert_eq(es_store_read_stream(t, "T", key, vf[i], vm[i], digest_fn,
-                                        &d),
-                   0);
+      cr_assert_eq(
+          es_store_read_stream(t, "T", key, vf[i], vm[i], digest_fn, &d), 0);
       v->stream[k][i][0] = d.h;
       v->stream[k][i][1] = d.n;
     }
@@ -762,9 +761,9 @@ Test(log, reopen_loads_sealed_segments_from_their_index_files) {
   /* appends continue at the right versions */
   cr_assert_eq(es_store_stream_version(t, "T", "k1", &v), 0);
   cr_assert_gt(v, 0);
-  cr_assert_eq(es_store_append_one(t, "T", "k1", es_expect_exact(v - 1), &e,
-                                   1, NULL),
-               ES_ECONFLICT);
+  cr_assert_eq(
+      es_store_append_one(t, "T", "k1", es_expect_exact(v - 1), &e, 1, NULL),
+      ES_ECONFLICT);
   es_store_close(t);
 
   /* a read-only opener uses the index files too */
@@ -827,8 +826,8 @@ static void damage_index(unsigned long long first, unsigned long long other,
     uint32_t n_sparse, crc;
     cr_assert(fd >= 0 && b);
     cr_assert_eq(pread(fd, b, (size_t)size, 0), size);
-    n_sparse = (uint32_t)b[44] | (uint32_t)b[45] << 8 |
-               (uint32_t)b[46] << 16 | (uint32_t)b[47] << 24;
+    n_sparse = (uint32_t)b[44] | (uint32_t)b[45] << 8 | (uint32_t)b[46] << 16 |
+               (uint32_t)b[47] << 24;
     b[48 + 8 * n_sparse + 8]++; /* the first stream's version, low byte */
     crc = es__crc32c(0, b + 12, (size_t)size - 12);
     for (int i = 0; i < 4; i++)
@@ -865,8 +864,8 @@ Test(log, a_damaged_or_missing_index_falls_back_to_a_scan) {
       cr_assert_eq(count_files(".idx"), segs - 2);
     t = open_rep(&o, &rep, 0);
     cr_assert_eq(rep.segments_scanned, how == 4 ? 3 : 2, "damage %d", how);
-    cr_assert_eq(rep.segments_indexed,
-                 (uint32_t)segs - (how == 4 ? 3 : 2), "damage %d", how);
+    cr_assert_eq(rep.segments_indexed, (uint32_t)segs - (how == 4 ? 3 : 2),
+                 "damage %d", how);
     cr_assert_eq(rep.indexes_written, how == 4 ? 2 : 1, "damage %d", how);
     view_of(t, after);
     cr_assert_eq(memcmp(before, after, sizeof *before), 0, "damage %d", how);

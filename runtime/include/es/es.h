@@ -23,13 +23,13 @@
 #include "es_error.h"
 #include "es_meta.h"
 #include "es_mp.h"
+#include "es_obs.h"
 #include "es_projection.h"
 #include "es_saga.h"
 #include "es_saga_run.h"
 #include "es_store.h"
 #include "es_subscription.h"
 #include "es_types.h"
-#include "es_obs.h"
 
 #ifdef __cplusplus
 extern "C" {

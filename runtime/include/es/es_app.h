@@ -42,7 +42,8 @@ typedef struct es_app_options {
   const es_obs *obs;      /* logging, metrics and trace hooks; NULL: none */
 } es_app_options;
 
-#define ES_APP_OPTIONS_INIT {0, 0, 0, 0, NULL}
+#define ES_APP_OPTIONS_INIT                                                    \
+  { 0, 0, 0, 0, NULL }
 
 /* Opens an app for `schema` on `store` (both must outlive it). The schema
  * must have been generated for this libes (ES_EVERSION otherwise). */
@@ -76,16 +77,16 @@ typedef enum es_outcome {
 } es_outcome;
 
 typedef struct es_result {
-  uint32_t outcome;        /* es_outcome */
-  int rc;                  /* what the execute call returned */
-  uint64_t version;        /* the stream's version afterwards */
-  uint64_t first_position; /* global positions of the appended events; */
-  uint64_t last_position;  /* 0 when nothing was appended */
-  uint32_t n_events;       /* events appended */
-  uint32_t retries;        /* conflicts met and decided again */
-  bool duplicate;          /* command id seen before: nothing appended */
-  uint32_t error;          /* REJECTED: the error's 1-based code */
-  const char *error_name;  /* REJECTED: its name ("InsufficientFunds") */
+  uint32_t outcome;             /* es_outcome */
+  int rc;                       /* what the execute call returned */
+  uint64_t version;             /* the stream's version afterwards */
+  uint64_t first_position;      /* global positions of the appended events; */
+  uint64_t last_position;       /* 0 when nothing was appended */
+  uint32_t n_events;            /* events appended */
+  uint32_t retries;             /* conflicts met and decided again */
+  bool duplicate;               /* command id seen before: nothing appended */
+  uint32_t error;               /* REJECTED: the error's 1-based code */
+  const char *error_name;       /* REJECTED: its name ("InsufficientFunds") */
   char message[ES_MESSAGE_MAX]; /* REJECTED: decide's message */
 } es_result;
 
@@ -111,8 +112,7 @@ int es_app_execute(es_app *app, const char *aggregate, const char *key,
  * or an ES_E* code when the state cannot be loaded. */
 int es_app_read_state(es_app *app, const es_aggregate_desc *agg,
                       const char *key,
-                      int (*fn)(const void *state, uint64_t version,
-                                void *ctx),
+                      int (*fn)(const void *state, uint64_t version, void *ctx),
                       void *ctx);
 
 /* Unloads every cached instance idle longer than the configured time (and
@@ -122,13 +122,13 @@ size_t es_app_evict(es_app *app);
 
 /* Cache figures, for tests and metrics. */
 typedef struct es_app_stats {
-  size_t instances;       /* known instances (loaded or not) */
-  size_t loaded;          /* with their state in memory */
-  size_t bytes;           /* memory their states hold */
-  uint64_t hits, misses;  /* state found loaded / had to be loaded */
+  size_t instances;      /* known instances (loaded or not) */
+  size_t loaded;         /* with their state in memory */
+  size_t bytes;          /* memory their states hold */
+  uint64_t hits, misses; /* state found loaded / had to be loaded */
   uint64_t evictions;
-  uint64_t snapshots;     /* snapshots written */
-  uint64_t replayed;      /* events applied while loading */
+  uint64_t snapshots; /* snapshots written */
+  uint64_t replayed;  /* events applied while loading */
 } es_app_stats;
 
 void es_app_stats_get(es_app *app, es_app_stats *stats);

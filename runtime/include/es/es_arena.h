@@ -28,7 +28,8 @@ typedef struct es_arena {
   size_t limit;          /* maximum of `reserved` */
 } es_arena;
 
-#define ES_ARENA_INIT {NULL, 0, 0, ES_ARENA_DEFAULT_LIMIT}
+#define ES_ARENA_INIT                                                          \
+  { NULL, 0, 0, ES_ARENA_DEFAULT_LIMIT }
 
 /* Prepares `a`; `limit` caps the memory it may hold (0: the default). */
 void es_arena_init(es_arena *a, size_t limit);

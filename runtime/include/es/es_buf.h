@@ -28,7 +28,8 @@ typedef struct es_buf {
   int err;    /* 0, or the first ES_E* code met */
 } es_buf;
 
-#define ES_BUF_INIT {NULL, 0, 0, ES_BUF_DEFAULT_MAX, 0}
+#define ES_BUF_INIT                                                            \
+  { NULL, 0, 0, ES_BUF_DEFAULT_MAX, 0 }
 
 /* Prepares an empty buffer that may grow to `max` bytes (0: the default). */
 void es_buf_init(es_buf *b, size_t max);

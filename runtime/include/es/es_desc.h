@@ -38,8 +38,8 @@ typedef enum es_kind {
   ES_KIND_BYTES,
   ES_KIND_TIMESTAMP,
   ES_KIND_UUID,
-  ES_KIND_ENUM,   /* stored as a C enum (int), sent as an unsigned integer */
-  ES_KIND_RECORD  /* stored inline, or behind a pointer when optional */
+  ES_KIND_ENUM,  /* stored as a C enum (int), sent as an unsigned integer */
+  ES_KIND_RECORD /* stored inline, or behind a pointer when optional */
 } es_kind;
 
 /* What a type is for. */
@@ -52,11 +52,7 @@ typedef enum es_role {
 } es_role;
 
 /* How instances of an aggregate or saga are keyed. */
-typedef enum es_key_kind {
-  ES_KEY_STRING,
-  ES_KEY_U64,
-  ES_KEY_UUID
-} es_key_kind;
+typedef enum es_key_kind { ES_KEY_STRING, ES_KEY_U64, ES_KEY_UUID } es_key_kind;
 
 typedef struct es_type_desc es_type_desc;
 
@@ -72,11 +68,11 @@ typedef struct es_field_desc {
   uint8_t is_list;  /* an es_*_list or <schema>_<type>_list struct */
   uint8_t optional; /* presence in the bool at has_offset */
   uint8_t reserved;
-  uint32_t max;         /* bytes (string, bytes) or items (list); 0: none */
-  size_t offset;        /* offsetof the value in its struct */
-  size_t has_offset;    /* offsetof has_<name>; meaningful when optional */
-  size_t elem_size;     /* sizeof one list element; 0 unless is_list */
-  const es_type_desc *record;   /* ES_KIND_RECORD */
+  uint32_t max;      /* bytes (string, bytes) or items (list); 0: none */
+  size_t offset;     /* offsetof the value in its struct */
+  size_t has_offset; /* offsetof has_<name>; meaningful when optional */
+  size_t elem_size;  /* sizeof one list element; 0 unless is_list */
+  const es_type_desc *record;      /* ES_KIND_RECORD */
   const es_enum_desc *enumeration; /* ES_KIND_ENUM */
 } es_field_desc;
 
@@ -90,11 +86,11 @@ typedef int (*es_decode_fn)(void *value, const void *data, size_t len,
 #define ES_TYPE_DESC_MAGIC 0x45534431u /* "ESD1" */
 
 struct es_type_desc {
-  uint32_t magic;     /* ES_TYPE_DESC_MAGIC */
-  uint32_t role;      /* es_role */
-  const char *name;   /* schema name, qualified: "Account.Deposited" */
-  const char *c_name; /* "bank_account_deposited" */
-  uint64_t type_id;   /* FNV-1a 64 of "bank.Account.Deposited": stable */
+  uint32_t magic;       /* ES_TYPE_DESC_MAGIC */
+  uint32_t role;        /* es_role */
+  const char *name;     /* schema name, qualified: "Account.Deposited" */
+  const char *c_name;   /* "bank_account_deposited" */
+  uint64_t type_id;     /* FNV-1a 64 of "bank.Account.Deposited": stable */
   uint64_t layout_hash; /* changes whenever a field's name or type does */
   uint32_t version;     /* the N of `vN`; 1 when not given */
   uint32_t n_fields;
@@ -143,7 +139,7 @@ typedef struct es_event_version {
 /* Who else reads an event: projection or saga handlers. */
 typedef struct es_subscriber {
   uint8_t is_saga;
-  uint32_t index; /* into es_schema_desc.projections or .sagas */
+  uint32_t index;   /* into es_schema_desc.projections or .sagas */
   uint32_t handler; /* into that projection's or saga's handlers */
 } es_subscriber;
 
@@ -157,8 +153,8 @@ typedef struct es_event_route {
 } es_event_route;
 
 struct es_aggregate_desc {
-  const char *name; /* "Account" */
-  uint32_t key_kind; /* es_key_kind */
+  const char *name;          /* "Account" */
+  uint32_t key_kind;         /* es_key_kind */
   const es_type_desc *state; /* NULL for an aggregate without state */
   uint32_t n_commands;
   const es_command_route *commands;
@@ -183,15 +179,15 @@ typedef struct es_projection_desc {
 
 typedef struct es_saga_handler {
   const es_aggregate_desc *aggregate;
-  uint32_t event;  /* index into aggregate->events */
-  uint8_t starts;  /* `start on`: may create the instance */
+  uint32_t event;          /* index into aggregate->events */
+  uint8_t starts;          /* `start on`: may create the instance */
   const es_field_desc *by; /* correlation field; NULL: the stream key */
   es_saga_event_fn handler;
 } es_saga_handler;
 
 typedef struct es_saga_target {
   const es_aggregate_desc *aggregate;
-  uint32_t command; /* index into aggregate->commands */
+  uint32_t command;                /* index into aggregate->commands */
   es_saga_rejected_fn on_rejected; /* NULL without `on rejected` */
 } es_saga_target;
 

@@ -31,7 +31,7 @@ extern "C" {
   XX(ENOTEMITTED, -30914, "event is not in the command's emits list")          \
   XX(ENOTSENT, -30915, "command is not in the saga's sends list")              \
   XX(EREJECTED, -30916, "command rejected by the domain")                      \
-  XX(EUPCAST, -30917, "upcaster failed")                                      \
+  XX(EUPCAST, -30917, "upcaster failed")                                       \
   XX(ECONFLICT, -30918, "stream is not at the expected version")               \
   XX(ETIMEDOUT, -30919, "timed out")                                           \
   XX(ENOTFOUND, -30920, "no such item")                                        \
@@ -45,7 +45,7 @@ typedef enum es_errno {
 #define ES__ERR_ENUM(name, value, msg) ES_##name = value,
   ES_ERRNO_MAP(ES__ERR_ENUM)
 #undef ES__ERR_ENUM
-  ES_OK = 0
+      ES_OK = 0
 } es_errno;
 
 /* The message for code `rc` ("success" for 0, "unknown error" otherwise). */

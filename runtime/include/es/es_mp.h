@@ -274,8 +274,7 @@ static inline int es_mp_read_bool(es_mp_reader *r, bool *v) {
 }
 
 /* Reads any msgpack integer as a sign flag plus magnitude bits. */
-static inline int es__mp_read_intbits(es_mp_reader *r, uint64_t *u,
-                                      bool *neg) {
+static inline int es__mp_read_intbits(es_mp_reader *r, uint64_t *u, bool *neg) {
   const uint8_t *p = r->p;
   size_t rem = (size_t)(r->end - p);
   uint8_t c;
@@ -496,8 +495,7 @@ static inline int es__mp_read_blob(es_mp_reader *r, bool is_str,
 }
 
 /* A string: `*p` points into the input (not NUL-terminated). */
-static inline int es_mp_read_str(es_mp_reader *r, const char **p,
-                                 uint32_t *n) {
+static inline int es_mp_read_str(es_mp_reader *r, const char **p, uint32_t *n) {
   const uint8_t *s = NULL; /* casting `p` would break strict aliasing */
   int rc = es__mp_read_blob(r, true, &s, n);
   if (rc == 0)

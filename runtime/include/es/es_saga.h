@@ -2,10 +2,11 @@
  * es_saga.h - what saga handlers see and produce.
  *
  * A saga handler gets an es_saga_ctx that records its effects: commands to
- * send (through the generated, typed <schema>_<saga>_send_<aggregate>_<command>()
- * wrappers, limited to the schema's `sends`), durable timeouts, and
- * completion. The runtime stores the recorded effects together with the
- * saga's new state before it dispatches any of them (the outbox).
+ * send (through the generated, typed
+ * <schema>_<saga>_send_<aggregate>_<command>() wrappers, limited to the
+ * schema's `sends`), durable timeouts, and completion. The runtime stores the
+ * recorded effects together with the saga's new state before it dispatches any
+ * of them (the outbox).
  */
 #ifndef ES_SAGA_H
 #define ES_SAGA_H
@@ -47,11 +48,11 @@ typedef enum es_effect_kind {
 } es_effect_kind;
 
 typedef struct es_effect {
-  uint32_t kind;   /* es_effect_kind */
-  uint32_t target; /* SEND: index into saga->sends */
-  char key[ES_KEY_MAX + 1];            /* SEND: the target instance */
-  char name[ES_TIMEOUT_NAME_MAX + 1];  /* SCHEDULE, CANCEL */
-  int64_t delay_us;                    /* SCHEDULE */
+  uint32_t kind;                      /* es_effect_kind */
+  uint32_t target;                    /* SEND: index into saga->sends */
+  char key[ES_KEY_MAX + 1];           /* SEND: the target instance */
+  char name[ES_TIMEOUT_NAME_MAX + 1]; /* SCHEDULE, CANCEL */
+  int64_t delay_us;                   /* SCHEDULE */
   size_t offset, len; /* SEND: the command's msgpack in payloads */
 } es_effect;
 
@@ -78,8 +79,8 @@ void es_saga_ctx_reset(es_saga_ctx *c);
 /* Records a command for instance `key` of `agg`. ES_ENOTSENT unless
  * (agg, command) is in the saga's `sends`; ES_EINVAL for an empty or
  * over-long key. */
-int es_saga_send(es_saga_ctx *c, const es_aggregate_desc *agg,
-                 uint32_t command, const char *key, const void *value);
+int es_saga_send(es_saga_ctx *c, const es_aggregate_desc *agg, uint32_t command,
+                 const char *key, const void *value);
 
 /* Schedules a durable timeout `delay_us` from now, named `name` (a later
  * schedule with the same name replaces it). */

@@ -49,8 +49,8 @@ extern "C" {
 #endif
 
 /* Defaults used when an es_store_options field is 0. */
-#define ES_STORE_DEFAULT_MAX_EVENT ((size_t)1 << 20)         /* 1 MiB */
-#define ES_STORE_DEFAULT_MAX_BLOB ((size_t)16 << 20)         /* 16 MiB */
+#define ES_STORE_DEFAULT_MAX_EVENT ((size_t)1 << 20) /* 1 MiB */
+#define ES_STORE_DEFAULT_MAX_BLOB ((size_t)16 << 20) /* 16 MiB */
 #define ES_STORE_DEFAULT_MAX_APPEND_EVENTS ((uint32_t)65536)
 
 /* The most streams one es_store_append() may touch. */
@@ -75,17 +75,18 @@ typedef struct es_store_open_report {
 
 /* Limits and choices given at open; 0 fields take the defaults. */
 typedef struct es_store_options {
-  size_t max_event_size;       /* largest payload of one event, bytes */
-  size_t max_blob_size;        /* largest snapshot or checkpoint blob */
-  uint32_t max_append_events;  /* most events in one es_store_append() */
+  size_t max_event_size;      /* largest payload of one event, bytes */
+  size_t max_blob_size;       /* largest snapshot or checkpoint blob */
+  uint32_t max_append_events; /* most events in one es_store_append() */
   /* Embedded log only (other stores ignore them): */
-  uint64_t segment_size;         /* roll segments past this many bytes */
-  es_store_open_report *report;  /* NULL, or filled in by the open */
+  uint64_t segment_size;        /* roll segments past this many bytes */
+  es_store_open_report *report; /* NULL, or filled in by the open */
   /* Metrics (sync latency) and hooks; NULL: none. Must outlive the store. */
   const struct es_obs *obs;
 } es_store_options;
 
-#define ES_STORE_OPTIONS_INIT {0, 0, 0, 0, NULL, NULL}
+#define ES_STORE_OPTIONS_INIT                                                  \
+  { 0, 0, 0, 0, NULL, NULL }
 
 /* ---- appending -------------------------------------------------------- */
 
@@ -193,8 +194,7 @@ typedef struct es_store_ops {
                      void *ctx);
   int (*read_all)(es_store *s, uint64_t from_position, uint32_t max,
                   es_event_fn fn, void *ctx);
-  int (*wait)(es_store *s, uint64_t after, int64_t timeout_us,
-              uint64_t *head);
+  int (*wait)(es_store *s, uint64_t after, int64_t timeout_us, uint64_t *head);
   void (*interrupt)(es_store *s);
   int (*head)(es_store *s, uint64_t *position);
   int (*stream_version)(es_store *s, const char *type, const char *key,
@@ -273,8 +273,8 @@ const char *es_store_kind(const es_store *s);
  * ES_ETOOBIG   - more than max_append_events events, or a payload over
  *                max_event_size;
  * ES_ENOMEM, or an I/O error of a disk store. */
-int es_store_append(es_store *s, es_append_stream *streams,
-                    uint32_t n_streams, es_append_result *res);
+int es_store_append(es_store *s, es_append_stream *streams, uint32_t n_streams,
+                    es_append_result *res);
 
 /* Shorthand for a one-group append to (type, key); `*version` (may be
  * NULL) receives the stream's new version. Same errors. */

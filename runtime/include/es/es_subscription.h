@@ -22,8 +22,8 @@ extern "C" {
 /* Caller-owned; read `position`, change it only through the functions. */
 typedef struct es_subscription {
   es_store *store;
-  uint64_t position;  /* the last event read (0: none yet) */
-  uint64_t *types;    /* sorted type ids kept; NULL: every type */
+  uint64_t position; /* the last event read (0: none yet) */
+  uint64_t *types;   /* sorted type ids kept; NULL: every type */
   size_t n_types;
 } es_subscription;
 
