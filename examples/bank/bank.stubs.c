@@ -242,12 +242,44 @@ int bank_balances_on_account_withdrawn(const bank_account_withdrawn *event,
   return 0;
 }
 
-/* ---- saga MoneyTransfer
- * ------------------------------------------------------ Started: withdraw from
- * `from`. Withdrawn: deposit to `to`. Deposited: complete the transfer. A
- * rejected withdrawal fails the transfer; a rejected deposit refunds `from`,
- * then fails it. The saga's key is the transfer's id, which the commands carry
- * in their `transfer` field. */
+/* ---- saga MoneyTransfer ---------------------------------------------------
+ *
+ * Started: withdraw from `from` (and give up in an hour). Withdrawn:
+ * deposit to `to`. Deposited: complete the transfer. A rejected withdrawal
+ * fails the transfer; a rejected deposit refunds `from`, then fails it.
+ * The saga's key is the transfer's id, which the commands carry in their
+ * `transfer` field (a refund carries none: the saga must not hear it).
+ *
+ * Giving up (the "give-up" timeout) fails the transfer. If the withdrawal
+ * was seen, its money is refunded at once and the saga completes. If not,
+ * the withdrawal may still come (a Withdraw that was dead-lettered and is
+ * re-dispatched by hand): the saga stays open, and a withdrawal that
+ * arrives after it gave up is refunded, a Withdraw rejected after it is
+ * simply the end. The spec's saga state has no status field, so giving up
+ * is recorded by clearing `to`: there is nowhere to deposit any more. */
+
+/* Whether the saga gave up on the transfer (see above). */
+static bool gave_up(const bank_money_transfer_state *state) {
+  return !state->to || !state->to[0];
+}
+
+/* Sends `amount` back to `from`, untagged (not part of the transfer). */
+static int refund(const bank_money_transfer_state *state, es_saga_ctx *ctx) {
+  bank_account_deposit cmd;
+  bank_account_deposit_init(&cmd);
+  cmd.amount = state->amount;
+  cmd.has_transfer = false; /* not ours: the saga ignores its Deposited */
+  return bank_money_transfer_send_account_deposit(ctx, state->from, &cmd);
+}
+
+/* Fails transfer `transfer` with `reason`. */
+static int fail_transfer(const char *transfer, const char *reason,
+                         es_saga_ctx *ctx) {
+  bank_transfer_fail cmd;
+  bank_transfer_fail_init(&cmd);
+  cmd.reason = reason;
+  return bank_money_transfer_send_transfer_fail(ctx, transfer, &cmd);
+}
 
 int bank_money_transfer_on_transfer_started(bank_money_transfer_state *state,
                                             const bank_transfer_started *event,
@@ -266,15 +298,23 @@ int bank_money_transfer_on_transfer_started(bank_money_transfer_state *state,
   if ((rc = bank_money_transfer_send_account_withdraw(ctx, event->from,
                                                       &cmd)) != 0)
     return rc;
-  return es_saga_schedule(ctx, BANK_TRANSFER_TIMEOUT, INT64_C(3600) * 1000000);
+  return es_saga_schedule(ctx, BANK_TRANSFER_TIMEOUT, BANK_TRANSFER_TIMEOUT_US);
 }
 
 int bank_money_transfer_on_account_withdrawn(
     bank_money_transfer_state *state, const bank_account_withdrawn *event,
     const es_event_meta *meta, es_saga_ctx *ctx) {
   bank_account_deposit cmd;
+  int rc;
   (void)meta;
   state->withdrawn = true;
+  if (gave_up(state)) {
+    /* Too late: the transfer has failed. Give the money back; done. */
+    if ((rc = refund(state, ctx)) != 0)
+      return rc;
+    es_saga_complete(ctx);
+    return 0;
+  }
   bank_account_deposit_init(&cmd);
   cmd.amount = event->amount;
   cmd.has_transfer = true;
@@ -287,8 +327,11 @@ int bank_money_transfer_on_account_deposited(
     const es_event_meta *meta, es_saga_ctx *ctx) {
   bank_transfer_complete cmd;
   int rc;
-  (void)state;
   (void)meta;
+  /* Cannot happen: the deposit is sent only while the saga has not given
+   * up, and giving up after the withdrawal completes the saga. */
+  if (gave_up(state))
+    return 0;
   bank_transfer_complete_init(&cmd);
   if ((rc = bank_money_transfer_send_transfer_complete(ctx, event->transfer,
                                                        &cmd)) != 0)
@@ -299,47 +342,47 @@ int bank_money_transfer_on_account_deposited(
   return 0;
 }
 
-static int fail(const char *transfer, const es_rejection *why,
-                es_saga_ctx *ctx) {
-  bank_transfer_fail cmd;
+int bank_money_transfer_on_rejected_account_withdraw(
+    bank_money_transfer_state *state, const bank_account_withdraw *command,
+    const es_rejection *why, es_saga_ctx *ctx) {
   int rc;
-  bank_transfer_fail_init(&cmd);
-  cmd.reason = why->error;
-  if ((rc = bank_money_transfer_send_transfer_fail(ctx, transfer, &cmd)) != 0)
+  /* After giving up the transfer has already failed: nothing to do. */
+  if (!gave_up(state) &&
+      (rc = fail_transfer(command->transfer, why->error, ctx)) != 0)
     return rc;
   es_saga_complete(ctx);
   return 0;
 }
 
-int bank_money_transfer_on_rejected_account_withdraw(
-    bank_money_transfer_state *state, const bank_account_withdraw *command,
-    const es_rejection *why, es_saga_ctx *ctx) {
-  (void)state;
-  return fail(command->transfer, why, ctx);
-}
-
 int bank_money_transfer_on_rejected_account_deposit(
     bank_money_transfer_state *state, const bank_account_deposit *command,
     const es_rejection *why, es_saga_ctx *ctx) {
-  bank_account_deposit refund;
   int rc;
-  bank_account_deposit_init(&refund);
-  refund.amount = state->amount;
-  refund.has_transfer = false; /* not ours: the saga ignores it */
-  if ((rc = bank_money_transfer_send_account_deposit(ctx, state->from,
-                                                     &refund)) != 0)
+  if ((rc = refund(state, ctx)) != 0)
     return rc;
-  return fail(command->transfer, why, ctx);
+  if ((rc = fail_transfer(command->transfer, why->error, ctx)) != 0)
+    return rc;
+  es_saga_complete(ctx);
+  return 0;
 }
 
-/* Nothing happened for an hour: before the withdrawal there is nothing to
- * undo, so the saga gives up; after it, it keeps waiting for the deposit. */
+/* Nothing settled the transfer in time: fail it. Money already withdrawn
+ * goes back now; a withdrawal still to come is refunded when it comes. */
 int bank_money_transfer_on_timeout(bank_money_transfer_state *state,
                                    const es_timeout *timeout,
                                    es_saga_ctx *ctx) {
-  if (strcmp(timeout->name, BANK_TRANSFER_TIMEOUT) != 0)
+  int rc;
+  if (strcmp(timeout->name, BANK_TRANSFER_TIMEOUT) != 0 || gave_up(state))
     return 0;
-  if (!state->withdrawn)
+  if (!ctx->key)
+    return ES_EINVAL; /* a bare context: no transfer to fail */
+  if (state->withdrawn && (rc = refund(state, ctx)) != 0)
+    return rc;
+  if ((rc = fail_transfer(ctx->key, BANK_TRANSFER_TIMED_OUT, ctx)) != 0)
+    return rc;
+  if (state->withdrawn)
     es_saga_complete(ctx);
+  else
+    state->to = ""; /* gave up: a late withdrawal is refunded */
   return 0;
 }

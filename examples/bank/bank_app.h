@@ -1,8 +1,9 @@
 /*
  * bank_app.h - what bank.stubs.c (the bank application's half of
  * schemas/bank.es: the stubs esgen wrote, filled in) shares with the code
- * that uses it (main.c, tests/codec/test_bank.c): the Balances read model
- * and the name of the MoneyTransfer saga's timeout.
+ * that uses it (main.c, the tests): the Balances read model and the
+ * MoneyTransfer saga's timeout (its name, delay, and the reason it fails a
+ * transfer with).
  */
 #ifndef BANK_APP_H
 #define BANK_APP_H
@@ -25,7 +26,10 @@ typedef struct bank_balances_view {
 /* The balance the view holds for `key`, or INT64_MIN if none. */
 int64_t bank_view_balance(const bank_balances_view *v, const char *key);
 
-/* Name of the timeout MoneyTransfer schedules when it starts. */
+/* Name of the timeout MoneyTransfer schedules when it starts, how long
+ * after the start it fires, and the reason it fails the transfer with. */
 #define BANK_TRANSFER_TIMEOUT "give-up"
+#define BANK_TRANSFER_TIMEOUT_US (INT64_C(3600) * 1000000)
+#define BANK_TRANSFER_TIMED_OUT "TimedOut"
 
 #endif

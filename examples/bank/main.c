@@ -1,5 +1,6 @@
 /*
- * main.c - the bank example: schemas/bank.es on the embedded event store.
+ * main.c - the bank example: schemas/bank.es on the embedded event store,
+ * with the MoneyTransfer saga and the Balances projection.
  *
  *   bank [DIR]    runs the story below on the store in DIR (default
  *                 ./bank-data, created when missing)
@@ -7,27 +8,37 @@
  *                 reopening it in between, then deletes it (the test)
  *
  * The story uses the typed entry points esgen generated
- * (bank_account_execute_deposit() and friends) and the functions a user
- * writes, in bank.stubs.c. Each command prints its outcome, the stream's
- * version afterwards and the global position of what it stored:
+ * (bank_account_execute_deposit() and friends), the functions a user
+ * writes (bank.stubs.c), the saga runner (es_saga_run.h) and the
+ * projection runner (es_projection.h). Each command prints its outcome,
+ * the stream's version afterwards and the global position of what it
+ * stored; each saga run prints the events its commands caused:
  *
  *   1. Open accounts alice and bob (rejected as AlreadyOpen when an earlier
- *      run opened them: the store remembers).
+ *      run opened them: the store remembers); carol is opened and closed.
  *   2. Deposit to and withdraw from alice; a withdrawal beyond her balance
  *      is rejected with InsufficientFunds, and nothing is stored.
  *   3. A deposit to bob with a command id, then the same command again (a
  *      client retrying after a lost reply): the second is a duplicate that
  *      returns the first one's result and stores nothing.
- *   4. A transfer from alice to bob: Transfer.Start, the withdrawal and the
- *      deposit, Transfer.Complete, executed one after the other here (the
- *      MoneyTransfer saga will send them by itself once the saga runtime
- *      exists).
- *   5. The accounts' states, loaded through es_app_read_state().
+ *   4. Transfer t-N-a, 30 from alice to bob: Transfer.Start, then the
+ *      MoneyTransfer saga runs until caught up: it withdraws, deposits and
+ *      completes the transfer.
+ *   5. Transfer t-N-b, 20 from bob to carol, whose account is closed: the
+ *      deposit is rejected, the saga refunds bob and fails the transfer.
+ *   6. Transfer t-N-c of 0 (a client's bug): the withdrawal faults and
+ *      lands in the dead-letter log (DIR/dead-letters.jsonl); the transfer
+ *      is stuck. Two hours pass on the saga's clock (simulated: the runner
+ *      takes its clock as an option), its "give-up" timeout fires and the
+ *      saga fails the transfer (TimedOut).
+ *   7. The accounts and transfers, as es_app_read_state() loads them, and
+ *      the Balances projection, rebuilt in memory from the whole store,
+ *      which must agree with them.
  *
- * Run N of the story on one store uses transfer id t-N, found as the first
- * Transfer without events, so every run continues where the last one
- * stopped; the balances and versions it ends with are checked against N.
- * Exits 0 when everything happened as described, 1 otherwise.
+ * Run N of the story on one store uses transfer ids t-N-*, N being the
+ * first run whose t-N-a has no events, so every run continues where the
+ * last one stopped; the balances and versions it ends with are checked
+ * against N. Exits 0 when everything happened as described, 1 otherwise.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -36,6 +47,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bank.es.h"
@@ -160,6 +172,161 @@ static int copy_transfer(const void *state, uint64_t version, void *ctx) {
   return 0;
 }
 
+/* ---- the saga and the projection ------------------------------------------
+ */
+
+/* The saga runner's clock: the real one, plus however far the story has
+ * moved it on (timeouts are an hour; nobody waits that long for a demo). */
+static int64_t clock_offset;
+
+static int64_t story_clock(void *ctx) {
+  struct timespec ts;
+  (void)ctx;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000 + clock_offset;
+}
+
+static void start_transfer(es_app *app, const char *id, const char *from,
+                           const char *to, int64_t amount) {
+  bank_transfer_start start;
+  es_result r;
+  char what[96];
+  int rc;
+  bank_transfer_start_init(&start);
+  start.from = from;
+  start.to = to;
+  start.amount = amount;
+  rc = bank_transfer_execute_start(app, id, &start, NULL, &r);
+  snprintf(what, sizeof what, "%s: Transfer.Start{%s -> %s, %" PRId64 "}", id,
+           from, to, amount);
+  show(what, rc, &r, ES_OUTCOME_OK, NULL);
+}
+
+/* Prints one stored event of an aggregate: stream, version, type, JSON.
+ * The saga's own records (streams "saga:...") are not shown. */
+static int print_event(const es_stored_event *ev, void *ctx) {
+  const es_type_desc *type;
+  es_arena arena;
+  es_buf json;
+  void *value;
+  (void)ctx;
+  if (!strncmp(ev->meta.aggregate, "saga:", 5))
+    return 0;
+  type = es_schema_find_type(&bank_schema, ev->meta.type_id,
+                             ev->meta.type_version);
+  if (!type)
+    return ES_EUNKNOWN;
+  es_arena_init(&arena, 0);
+  es_buf_init(&json, 0);
+  value = es_arena_alloc(&arena, type->size);
+  if (value && type->decode(value, ev->payload, ev->len, &arena) == 0 &&
+      es_json_write(type, value, &json) == 0)
+    printf("    %-9s %-7s v%-3" PRIu64 " %-20s %.*s\n", ev->meta.aggregate,
+           ev->meta.key, ev->meta.version, type->name, (int)json.len,
+           (const char *)json.data);
+  es_buf_close(&json);
+  es_arena_close(&arena);
+  return 0;
+}
+
+/* Runs the saga until it has caught up, printing the events its commands
+ * caused and what the run did. */
+static int saga_run(es_store *store, es_saga_runner *saga,
+                    es_saga_report *rep) {
+  uint64_t head = 0;
+  int rc;
+  es_store_head(store, &head);
+  rc = es_saga_run_until_caught_up(saga, rep);
+  printf("  MoneyTransfer ran until caught up: %s\n",
+         rc ? es_strerror(rc) : "ok");
+  if (es_store_read_all(store, head + 1, 0, print_event, NULL) != 0)
+    check(0, "printing the events");
+  printf("  (%" PRIu64 " event(s) handled, %" PRIu64
+         " command(s) sent, %" PRIu64 " rejected, %" PRIu64
+         " dead-lettered, %" PRIu64 " timeout(s) fired, %" PRIu64
+         " completed)\n",
+         rep->events, rep->dispatched, rep->rejections, rep->dead_lettered,
+         rep->timeouts_fired, rep->completed);
+  return rc;
+}
+
+typedef struct dl_show {
+  const char *key;
+  int n;
+} dl_show;
+
+static int print_dead_letter(const es_dead_letter *dl, void *ctx) {
+  dl_show *s = ctx;
+  if (strcmp(dl->key, s->key) != 0)
+    return 0;
+  s->n++;
+  printf("  dead letter: %s to %s, %s (%s), %u attempt(s)\n", dl->target,
+         dl->instance, dl->error, dl->message, (unsigned)dl->attempts);
+  return 0;
+}
+
+/* Prints the dead letters of saga instance `key`; checks there is one. */
+static void show_dead_letters(const char *path, const char *key) {
+  dl_show s = {key, 0};
+  uint64_t bad = 0;
+  int rc = es_dead_letters_list(path, print_dead_letter, &s, &bad);
+  check(rc == 0 && s.n == 1, "one dead letter for the stuck transfer");
+}
+
+/* Prints transfer `id` and returns its status (-1 if unreadable). */
+static int print_transfer(es_app *app, const char *id) {
+  transfer_view t;
+  memset(&t, 0, sizeof t);
+  if (es_app_read_state(app, &bank_transfer_aggregate, id, copy_transfer, &t) !=
+      0)
+    return -1;
+  printf("  %-8s %s -> %s, %" PRId64 ", %s, version %" PRIu64 "\n", id, t.from,
+         t.to, t.amount,
+         bank_transfer_status_name(t.status)
+             ? bank_transfer_status_name(t.status)
+             : "?",
+         t.version);
+  return (int)t.status;
+}
+
+/* The read model lives in memory, so its checkpoint does too: kept by the
+ * user (the projection's exactly-once mode), it starts at 0 in every
+ * process and moves with the view. */
+static int view_load(void *ctx, uint64_t *position) {
+  (void)ctx;
+  *position = 0;
+  return 0;
+}
+
+static int view_commit(void *ctx, uint64_t position) {
+  (void)ctx;
+  (void)position;
+  return 0;
+}
+
+/* Builds the Balances view from every event in the store. */
+static int balances(es_store *store, bank_balances_view *view) {
+  es_projection_options opt = ES_PROJECTION_OPTIONS_INIT;
+  es_projection_report rep;
+  es_projection *p = NULL;
+  int rc;
+  memset(view, 0, sizeof *view);
+  opt.ctx = view;
+  opt.load_position = view_load;
+  opt.commit = view_commit;
+  opt.max_attempts = 1;
+  rc = es_projection_open(&p, &bank_schema, &bank_balances_projection, store,
+                          &opt);
+  if (rc == 0)
+    rc = es_projection_run_until_caught_up(p, &rep);
+  if (rc == 0)
+    printf("  Balances: %" PRIu64 " event(s) handled, up to position %" PRIu64
+           "\n",
+           rep.events, rep.position);
+  es_projection_close(p);
+  return rc;
+}
+
 /* ---- the story -------------------------------------------------------------
  */
 
@@ -223,12 +390,14 @@ static void withdraw(es_app *app, const char *key, int64_t amount,
   show(what, rc, &r, want, want_error);
 }
 
-static void story(es_app *app, es_store *store, uint64_t run) {
-  char transfer[32], what[96], id[37];
+static void story(es_app *app, es_store *store, es_saga_runner *saga,
+                  const char *dead_letters, uint64_t run) {
+  char transfer[32], ta[40], tb[40], tc[40], id[37];
   es_exec_options opt;
   es_result first, again, r;
-  account_view alice, bob;
-  transfer_view t;
+  es_saga_report rep;
+  account_view alice, bob, carol;
+  bank_balances_view view;
   bool first_run = run == 1;
   int rc;
 
@@ -240,6 +409,13 @@ static void story(es_app *app, es_store *store, uint64_t run) {
          alice.version);
   open_account(app, "alice", "Alice", ALICE_INITIAL, first_run);
   open_account(app, "bob", "Bob", BOB_INITIAL, first_run);
+  if (first_run) {
+    bank_account_close close;
+    open_account(app, "carol", "Carol", 0, true);
+    bank_account_close_init(&close);
+    rc = bank_account_execute_close(app, "carol", &close, NULL, &r);
+    show("carol: Close{}", rc, &r, ES_OUTCOME_OK, NULL);
+  }
 
   printf("\n2. Deposit, withdraw, and a withdrawal that is refused\n");
   deposit(app, "alice", 60, NULL, NULL, &r);
@@ -258,69 +434,89 @@ static void story(es_app *app, es_store *store, uint64_t run) {
             again.first_position == first.first_position,
         "the retry should return the first result, marked duplicate");
 
-  printf("\n4. Transfer %s: 30 from alice to bob, step by step\n", transfer);
-  {
-    bank_transfer_start start;
-    bank_transfer_complete complete;
-    bank_transfer_start_init(&start);
-    start.from = "alice";
-    start.to = "bob";
-    start.amount = 30;
-    rc = bank_transfer_execute_start(app, transfer, &start, NULL, &r);
-    snprintf(what, sizeof what, "%s: Transfer.Start{alice -> bob, 30}",
-             transfer);
-    show(what, rc, &r, ES_OUTCOME_OK, NULL);
-    withdraw(app, "alice", 30, transfer, ES_OUTCOME_OK, NULL);
-    deposit(app, "bob", 30, transfer, NULL, &r);
-    bank_transfer_complete_init(&complete);
-    rc = bank_transfer_execute_complete(app, transfer, &complete, NULL, &r);
-    snprintf(what, sizeof what, "%s: Transfer.Complete{}", transfer);
-    show(what, rc, &r, ES_OUTCOME_OK, NULL);
-    /* Completing it twice is a domain error, not a crash. */
-    rc = bank_transfer_execute_complete(app, transfer, &complete, NULL, &r);
-    show(what, rc, &r, ES_OUTCOME_REJECTED, "NotPending");
-  }
+  printf("\n4. Transfer %s-a: 30 from alice to bob, by the MoneyTransfer "
+         "saga\n",
+         transfer);
+  snprintf(ta, sizeof ta, "%s-a", transfer);
+  start_transfer(app, ta, "alice", "bob", 30);
+  rc = saga_run(store, saga, &rep);
+  check(rc == 0 && rep.events == 3 && rep.dispatched == 3 &&
+            rep.completed == 1 && rep.rejections == 0 && rep.dead_lettered == 0,
+        "the saga should withdraw, deposit and complete");
 
-  printf("\n5. The states, as es_app_read_state() loads them\n");
+  printf("\n5. Transfer %s-b: 20 from bob to carol, whose account is closed\n",
+         transfer);
+  snprintf(tb, sizeof tb, "%s-b", transfer);
+  start_transfer(app, tb, "bob", "carol", 20);
+  rc = saga_run(store, saga, &rep);
+  check(rc == 0 && rep.rejections == 1 && rep.completed == 1 &&
+            rep.dead_lettered == 0,
+        "the deposit should be rejected, bob refunded, the transfer failed");
+
+  printf("\n6. Transfer %s-c: 0 from alice to bob, a client's bug\n", transfer);
+  snprintf(tc, sizeof tc, "%s-c", transfer);
+  start_transfer(app, tc, "alice", "bob", 0);
+  rc = saga_run(store, saga, &rep);
+  check(rc == 0 && rep.dead_lettered == 1 && rep.completed == 0,
+        "the withdrawal should be dead-lettered");
+  show_dead_letters(dead_letters, tc);
+  check(es_saga_pending_timeouts(saga, NULL) == 1,
+        "the give-up timeout should be pending");
+  clock_offset += 2 * BANK_TRANSFER_TIMEOUT_US;
+  printf("  ... two hours pass on the saga's clock ...\n");
+  rc = saga_run(store, saga, &rep);
+  check(rc == 0 && rep.timeouts_fired == 1 && rep.dispatched == 1,
+        "the timeout should fire and fail the transfer");
+  check(es_saga_pending_timeouts(saga, NULL) == 0, "no timeout left");
+  printf("  (the saga stays open: a withdrawal that still came - the dead "
+         "letter re-dispatched - would be refunded)\n");
+
+  printf("\n7. The states, as es_app_read_state() loads them, and the "
+         "Balances projection\n");
   check(read_account(app, "alice", &alice) == 0, "reading alice");
   check(read_account(app, "bob", &bob) == 0, "reading bob");
+  check(read_account(app, "carol", &carol) == 0, "reading carol");
   print_account("alice", &alice);
   print_account("bob", &bob);
-  memset(&t, 0, sizeof t);
-  check(es_app_read_state(app, &bank_transfer_aggregate, transfer,
-                          copy_transfer, &t) == 0,
-        "reading the transfer");
-  printf("  %-6s %s -> %s, %" PRId64 ", %s, version %" PRIu64 "\n", transfer,
-         t.from, t.to, t.amount,
-         bank_transfer_status_name(t.status)
-             ? bank_transfer_status_name(t.status)
-             : "?",
-         t.version);
+  print_account("carol", &carol);
+  check(print_transfer(app, ta) == BANK_TRANSFER_STATUS_DONE, "t-a done");
+  check(print_transfer(app, tb) == BANK_TRANSFER_STATUS_FAILED, "t-b failed");
+  check(print_transfer(app, tc) == BANK_TRANSFER_STATUS_FAILED, "t-c failed");
   {
     uint64_t head = 0;
     es_store_head(store, &head);
     printf("  the store holds %" PRIu64 " events\n", head);
   }
+  check(balances(store, &view) == 0, "running the Balances projection");
+  for (uint32_t i = 0; i < view.n; i++)
+    printf("  Balances[%s] = %" PRId64 "\n", view.rows[i].key,
+           view.rows[i].balance);
+  check(bank_view_balance(&view, "alice") == alice.balance &&
+            bank_view_balance(&view, "bob") == bob.balance &&
+            bank_view_balance(&view, "carol") == carol.balance,
+        "the projection should agree with the accounts");
 
-  /* Every run adds 60 - 20 - 30 to alice and 10 + 30 to bob; alice gets 3
-   * events a run (plus Opened), bob 2 (plus Opened). */
+  /* Every run adds 60 - 20 - 30 to alice and 10 + 30 to bob (t-b's 20
+   * goes out and comes back); alice gets 3 events a run (plus Opened),
+   * bob 4 (plus Opened), carol none after her first 2. */
   check(alice.balance == ALICE_INITIAL + 10 * (int64_t)run &&
-            bob.balance == BOB_INITIAL + 40 * (int64_t)run,
+            bob.balance == BOB_INITIAL + 40 * (int64_t)run &&
+            carol.balance == 0,
         "balances");
-  check(alice.version == 3 * run + 1 && bob.version == 2 * run + 1, "versions");
-  check(t.status == BANK_TRANSFER_STATUS_DONE && t.version == 2,
-        "transfer state");
+  check(alice.version == 3 * run + 1 && bob.version == 4 * run + 1 &&
+            carol.version == 2,
+        "versions");
 }
 
 /* ---- the store ------------------------------------------------------------
  */
 
-/* The first run whose transfer has no events yet. */
+/* The first run whose first transfer has no events yet. */
 static uint64_t next_run(es_store *store) {
   char key[32];
   for (uint64_t run = 1;; run++) {
     uint64_t version = 0;
-    snprintf(key, sizeof key, "t-%" PRIu64, run);
+    snprintf(key, sizeof key, "t-%" PRIu64 "-a", run);
     if (es_store_stream_version(store, bank_transfer_aggregate.name, key,
                                 &version) != 0 ||
         version == 0)
@@ -333,6 +529,9 @@ static int run_on(const char *dir) {
   es_store_options sopt = ES_STORE_OPTIONS_INIT;
   es_store *store = NULL;
   es_app *app = NULL;
+  es_saga_runner *saga = NULL;
+  es_saga_options oopt = ES_SAGA_OPTIONS_INIT;
+  char dead_letters[4096];
   uint64_t run, head = 0;
   int rc;
 
@@ -354,6 +553,17 @@ static int run_on(const char *dir) {
     es_store_close(store);
     return 1;
   }
+  snprintf(dead_letters, sizeof dead_letters, "%s/dead-letters.jsonl", dir);
+  oopt.dead_letter_path = dead_letters;
+  oopt.now_us = story_clock;
+  clock_offset = 0;
+  rc = es_saga_runner_open(&saga, app, &bank_money_transfer_saga, store, &oopt);
+  if (rc != 0) {
+    fprintf(stderr, "bank: es_saga_runner_open: %s\n", es_strerror(rc));
+    es_app_close(app);
+    es_store_close(store);
+    return 1;
+  }
 
   run = next_run(store);
   es_store_head(store, &head);
@@ -361,8 +571,9 @@ static int run_on(const char *dir) {
          " events stored before)\n",
          run, dir, head);
   failures = 0;
-  story(app, store, run);
+  story(app, store, saga, dead_letters, run);
 
+  es_saga_runner_close(saga);
   es_app_close(app);
   es_store_close(store);
   if (failures) {

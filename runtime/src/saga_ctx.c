@@ -27,6 +27,7 @@ void es_saga_ctx_init(es_saga_ctx *c, const es_saga_desc *saga) {
   c->cap_effects = 0;
   c->completed = false;
   c->fault = 0;
+  c->key = NULL;
 }
 
 void es_saga_ctx_close(es_saga_ctx *c) {

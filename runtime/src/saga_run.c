@@ -765,6 +765,17 @@ static void backoff(es_saga_runner *r, uint32_t attempt) {
 
 static int dispatch_step(es_saga_runner *r, inst *in, uint64_t step, int depth);
 
+/* Executes one command of the saga: through the app, or the test hook. */
+static int execute(es_saga_runner *r, const es_saga_target *tg, const char *key,
+                   const void *value, const es_exec_options *xo,
+                   es_result *res) {
+  if (r->opt.execute)
+    return r->opt.execute(r->opt.execute_ctx, tg->aggregate, tg->command, key,
+                          value, xo, res);
+  return es_app_execute_value(r->app, tg->aggregate, tg->command, key, value,
+                              xo, res);
+}
+
 static const char *target_name(const es_saga_target *t) {
   return t->aggregate->commands[t->command].command->name;
 }
@@ -858,8 +869,7 @@ static int dispatch_one(es_saga_runner *r, inst *in, uint64_t step, uint32_t i,
   }
   for (;;) {
     attempt++;
-    rc = es_app_execute_value(r->app, tg->aggregate, tg->command, e->key, value,
-                              &xo, &res);
+    rc = execute(r, tg, e->key, value, &xo, &res);
     if (res.outcome == ES_OUTCOME_OK || res.outcome == ES_OUTCOME_REJECTED ||
         !transient(rc, res.outcome) || attempt >= r->opt.retry.max_attempts ||
         atomic_load(&r->stop))
@@ -899,6 +909,7 @@ static int dispatch_one(es_saga_runner *r, inst *in, uint64_t step, uint32_t i,
     why.message = res.message;
     es_saga_ctx_init(&ctx, r->saga);
     ctx.arena = &in->arena;
+    ctx.key = in->key;
     rc = tg->on_rejected(in->state, cmd, &why, &ctx);
     if (rc == 0)
       rc = ctx.fault;
@@ -1073,6 +1084,7 @@ static int handle_once(es_saga_runner *r, const es_saga_handler *h,
   }
   es_saga_ctx_init(&ctx, r->saga);
   ctx.arena = &in->arena;
+  ctx.key = in->key;
   rc = h->handler(in->state, value, &ev->meta, &ctx);
   if (rc == 0)
     rc = ctx.fault;
@@ -1170,6 +1182,7 @@ static int fire_one(es_saga_runner *r, const timer *tm) {
   to.due = tm->due;
   es_saga_ctx_init(&ctx, r->saga);
   ctx.arena = &in->arena;
+  ctx.key = in->key;
   rc = r->saga->on_timeout(in->state, &to, &ctx);
   if (rc == 0)
     rc = ctx.fault;
@@ -1246,12 +1259,22 @@ static int run_once(es_saga_runner *r) {
     }
     if (rc != 0)
       return rc;
+    behind = es_subscription_behind(&r->sub, &lag);
+    if (behind < 0)
+      return behind;
+    es_metrics_gauge_set(metrics(r), r->gauge, (int64_t)lag);
+    if (behind || r->n_pd)
+      continue;
+    /* Caught up: only now may timeouts fire. A timeout decides from the
+     * instance's state, which must include every event stored before it
+     * came due (after a restart, say, the withdrawal a transfer is waiting
+     * for may be in the store but not yet handled: giving up then would
+     * refund money the deposit also received). */
     if ((rc = fire_due(r)) != 0)
       return r->crashed ? ES_EINTERRUPTED : rc;
     behind = es_subscription_behind(&r->sub, &lag);
     if (behind < 0)
       return behind;
-    es_metrics_gauge_set(metrics(r), r->gauge, (int64_t)lag);
     if (!behind && !r->n_pd)
       return 0;
   }
@@ -1358,6 +1381,44 @@ size_t es_saga_pending_timeouts(es_saga_runner *r, int64_t *earliest) {
   if (earliest)
     *earliest = e;
   return r->n_tm;
+}
+
+int es_saga_instance_get(es_saga_runner *r, const char *key,
+                         es_saga_instance *out) {
+  inst *in;
+  size_t n;
+  int rc;
+
+  if (out)
+    memset(out, 0, sizeof *out);
+  if (!r || !key || !out || r->started)
+    return ES_EINVAL;
+  n = strlen(key);
+  if (!n || n > ES_KEY_MAX)
+    return ES_EINVAL;
+  if ((rc = inst_get(r, key, &in)) != 0)
+    return rc;
+  out->steps = in->version;
+  out->completed = in->completed;
+  out->state = in->state;
+  return 0;
+}
+
+size_t es_saga_timeouts(es_saga_runner *r, const char *key,
+                        void (*fn)(const char *key, const char *name,
+                                   int64_t due, void *ctx),
+                        void *ctx) {
+  size_t n = 0;
+  if (!r || r->started)
+    return 0;
+  for (size_t i = 0; i < r->n_tm; i++) {
+    if (key && strcmp(r->tm[i].key, key) != 0)
+      continue;
+    n++;
+    if (fn)
+      fn(r->tm[i].key, r->tm[i].name, r->tm[i].due, ctx);
+  }
+  return n;
 }
 
 /* ---- open / close
@@ -1523,8 +1584,7 @@ int es_saga_redispatch(es_saga_runner *r, const es_dead_letter *dl,
   rc = ct->decode(value, dl->command_len ? (const void *)dl->command : "",
                   dl->command_len, &a);
   if (rc == 0)
-    rc = es_app_execute_value(r->app, tg->aggregate, tg->command, dl->instance,
-                              value, &xo, res);
+    rc = execute(r, tg, dl->instance, value, &xo, res);
   es_arena_close(&a);
   return rc;
 }

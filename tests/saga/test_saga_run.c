@@ -82,12 +82,14 @@ Test(saga, timeout_fires_after_restart_when_due) {
   cr_assert_eq(w_run(&w), 0);
   cr_assert_eq(w.rep.timeouts_fired, 0);
 
-  /* Due: fires once, the saga gives up (completes). */
+  /* Due: fires once, the saga gives up: it fails the transfer, and stays
+   * open so that a withdrawal still to come would be refunded. */
   w.now += HOUR;
   w_restart(&w);
   cr_assert_eq(w_run(&w), 0);
   cr_assert_eq(w.rep.timeouts_fired, 1);
-  cr_assert_eq(w.rep.completed, 1);
+  cr_assert_eq(w.rep.completed, 0);
+  cr_assert_eq(w_status(&w, "t1"), BANK_TRANSFER_STATUS_FAILED);
   cr_assert_eq(es_saga_pending_timeouts(w.r, NULL), 0);
   w_restart(&w);
   cr_assert_eq(w_run(&w), 0);
@@ -109,6 +111,35 @@ Test(saga, timeout_cancelled_by_completion_never_fires) {
 }
 
 /* ---- crashes ------------------------------------------------------------ */
+
+static int crash_at_first_handled(void *ctx, es_saga_point p) {
+  int *seen = ctx;
+  return p == ES_SAGA_AT_HANDLED && (*seen)++ == 0;
+}
+
+/* The runner stops after the withdrawal was sent, and is back only after
+ * the give-up came due: the events already in the store (the withdrawal,
+ * and the deposit it leads to) are handled before the timeout fires, so
+ * the transfer completes and nothing is refunded twice over. */
+Test(saga, timeout_due_at_restart_waits_for_the_events_before_it) {
+  int seen = 0;
+  w_open_account(&w, "a", 100);
+  w_open_account(&w, "b", 0);
+  w_start(&w, "t1", "a", "b", 30);
+  w.opt.crash_hook = crash_at_first_handled;
+  w.opt.hook_ctx = &seen;
+  w_restart(&w);
+  cr_assert_eq(w_run(&w), ES_EINTERRUPTED);
+  w.opt.crash_hook = NULL;
+  w.now += 2 * HOUR;
+  w_restart(&w);
+  cr_assert_eq(w_run(&w), 0);
+  cr_assert_eq(w_status(&w, "t1"), BANK_TRANSFER_STATUS_DONE);
+  cr_assert_eq(w_balance(&w, "a"), 70);
+  cr_assert_eq(w_balance(&w, "b"), 30);
+  cr_assert_eq(w.rep.timeouts_fired, 0);
+  cr_assert_eq(es_saga_pending_timeouts(w.r, NULL), 0);
+}
 
 /* Crashes the runner the `at`-th time it reaches any es_saga_point. */
 typedef struct crash_plan {
@@ -162,6 +193,7 @@ static int crash_scenario(int at) {
   cr_assert_eq(w_status(&w, "t1"), BANK_TRANSFER_STATUS_DONE, "crash %d", at);
   cr_assert_eq(w_status(&w, "t2"), BANK_TRANSFER_STATUS_FAILED, "crash %d", at);
   cr_assert_eq(w_status(&w, "t3"), BANK_TRANSFER_STATUS_FAILED, "crash %d", at);
+  cr_assert_eq(w_status(&w, "t4"), BANK_TRANSFER_STATUS_FAILED, "crash %d", at);
   cr_assert_eq(w_balance(&w, "a"), 70, "crash %d", at);
   cr_assert_eq(w_balance(&w, "b"), 80, "crash %d", at);
   cr_assert_eq(w_balance(&w, "c"), 5, "crash %d", at);

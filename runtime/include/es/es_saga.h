@@ -70,6 +70,10 @@ struct es_saga_ctx {
   uint32_t cap_effects;
   bool completed;
   int fault; /* first ES_E* met while recording */
+  /* The instance's key (the runner sets it before calling a handler; NULL
+   * in a bare context). An `on timeout` or `on rejected` handler has no
+   * event metadata: this is how it knows which instance it serves. */
+  const char *key;
 };
 
 void es_saga_ctx_init(es_saga_ctx *c, const es_saga_desc *saga);

@@ -95,10 +95,22 @@ typedef struct es_saga_options {
    * es_saga_runner_close(), which writes nothing). */
   int (*crash_hook)(void *ctx, es_saga_point point);
   void *hook_ctx;
+  /* Tests only: executes the saga's commands instead of
+   * es_app_execute_value() (same arguments after `ctx`, same contract:
+   * fill `res`, return 0 / ES_EREJECTED / an ES_E* code). The saga test
+   * helper (es_testing_saga.h) records and answers them here. NULL: the
+   * app. */
+  int (*execute)(void *ctx, const es_aggregate_desc *agg, uint32_t command,
+                 const char *key, const void *value, const es_exec_options *opt,
+                 es_result *res);
+  void *execute_ctx;
 } es_saga_options;
 
 #define ES_SAGA_OPTIONS_INIT                                                   \
-  { {0, 0, 0, 0}, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL }
+  {                                                                            \
+    {0, 0, 0, 0}, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL,  \
+        NULL                                                                   \
+  }
 
 /* What a run did. Counts, not a log. */
 typedef struct es_saga_report {
@@ -133,12 +145,13 @@ int es_saga_runner_open(es_saga_runner **out, es_app *app,
 void es_saga_runner_close(es_saga_runner *r);
 
 /* Handles every event after the checkpoint up to the store's head (and
- * the events its own commands cause), fires every timeout due at the
- * runner's clock, then returns. `report` (may be NULL) receives what this
- * call did. Returns 0, ES_EINVAL while started, ES_EINTERRUPTED when the
- * crash hook fired, or the first error met: a handler's nonzero return (or
- * the fault its context recorded), a store error. After an error the
- * event that met it is delivered again by the next call. */
+ * the events its own commands cause), then, caught up, fires every
+ * timeout due at the runner's clock (so a timeout's handler sees the state
+ * every event stored before it left), then returns. `report` (may be NULL)
+ * receives what this call did. Returns 0, ES_EINVAL while started,
+ * ES_EINTERRUPTED when the crash hook fired, or the first error met: a
+ * handler's nonzero return (or the fault its context recorded), a store error.
+ * After an error the event that met it is delivered again by the next call. */
 int es_saga_run_until_caught_up(es_saga_runner *r, es_saga_report *report);
 
 /* Runs the saga live on its own thread: catches up, then waits for new
@@ -157,6 +170,31 @@ void es_saga_totals(es_saga_runner *r, es_saga_report *out);
 /* Pending timeouts: how many, and the earliest due time (INT64_MAX when
  * none). Not while started (the thread owns the table). */
 size_t es_saga_pending_timeouts(es_saga_runner *r, int64_t *earliest);
+
+/* What the runner knows of one instance (es_saga_instance_get()). */
+typedef struct es_saga_instance {
+  uint64_t steps;    /* step records stored; 0: no such instance (yet) */
+  bool completed;    /* es_saga_complete() was called */
+  const void *state; /* its state (a value of saga->state), owned by the
+                        runner and valid until the next call on it */
+} es_saga_instance;
+
+/* Looks up instance `key` (from the runner's cache or the store).
+ * Returns 0 (also for an instance that does not exist: steps 0, and
+ * `state` a freshly initialised one), ES_EINVAL (NULL arguments, a key of
+ * 0 or more than ES_KEY_MAX bytes, or while started), ES_ENOMEM, a store
+ * error, ES_ECORRUPT. */
+int es_saga_instance_get(es_saga_runner *r, const char *key,
+                         es_saga_instance *out);
+
+/* Calls `fn` for each pending timeout of instance `key` (of every instance
+ * when `key` is NULL), in no particular order, and returns how many there
+ * are. `fn` may be NULL; its strings live until it returns. Not while
+ * started (returns 0). */
+size_t es_saga_timeouts(es_saga_runner *r, const char *key,
+                        void (*fn)(const char *key, const char *name,
+                                   int64_t due, void *ctx),
+                        void *ctx);
 
 /* ---- dead letters ---------------------------------------------------------
  */
