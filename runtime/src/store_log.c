@@ -24,26 +24,39 @@
  * Appends (group commit): an appender checks expectations and assigns
  * positions and versions under the mutex, encodes its batch and queues it.
  * The first appender to find no sync in flight becomes the leader: it takes
- * the whole queue, writes it with pwritev, fdatasyncs once, and then, under
- * the mutex again, adds every batch to the index and wakes everyone. Reads
- * see only synced events (`n`); expectations see queued ones (`assigned`).
+ * the whole queue (one group), writes it with pwritev, fdatasyncs once, and
+ * then, under the mutex again, adds every batch to the index and names the
+ * appender of the first batch queued meanwhile the next leader (woken alone,
+ * on its batch's futex, before anyone else, so the next write and sync start
+ * at once). Then it stores each batch's result in the batch and wakes the
+ * rest of its group with one futex wake on the group's word; they return
+ * without retaking the mutex. An append returns only after the fdatasync
+ * covering its batch. Reads see only synced events (`n`); expectations see
+ * queued ones (`assigned`).
  * A failed write or sync poisons the store: every later append fails with
  * the same error (what a failed fdatasync left on disk is unknowable).
  *
  * In-memory index: stream -> the position of each version (`pos`, 8 bytes
- * an event), and a sparse position -> (segment, offset) table holding one
- * location every IDX_K positions (`sparse[j]` locates position j*IDX_K+1).
- * A read finds position p by starting at the nearest entry at or before p
- * in p's segment (or at the segment's first record) and stepping over the
- * record headers up to p; a sequential read just continues from the record
- * it delivered last. Reads copy a few locations under the mutex and pread
- * without it; every record delivered is CRC-checked again.
+ * an event) and its record's offset in its segment (`off`, 4 bytes an
+ * event; OFF_NONE past 4 GiB), and a sparse position -> (segment, offset)
+ * table holding one location every IDX_K positions (`sparse[j]` locates
+ * position j*IDX_K+1). A stream read goes straight to each event: its
+ * segment from its position (the segment table), its offset from `off`;
+ * events of the stream that lie close together in the file are read with
+ * one pread, and an isolated one with a small read. read_all (and an event
+ * without an offset) finds position p by starting at the nearest sparse
+ * entry at or before p in p's segment (or at the segment's first record)
+ * and stepping over the record headers up to p; a sequential read just
+ * continues from the record it delivered last. Reads copy a few locations
+ * under the mutex and pread without it; every record delivered is
+ * CRC-checked again.
  *
  * Index files: when the leader rolls to a new segment it writes the sealed
  * segment's index (after publishing its batch, so only its own append
  * waits for it): the segment's stream table (type, key, version of the
  * stream's first event there, each event's position relative to the
- * segment's first) and its sparse locations, under one CRC32C, written to
+ * segment's first, then each event's record offset) and its sparse
+ * locations, under one CRC32C, written to
  * tmp-idx-N, fdatasync'd, renamed, directory fsync'd. Best effort: a
  * missing or unusable index only costs a scan. At open each sealed segment
  * loads its index when the CRC, the segment's header, its size and the
@@ -57,6 +70,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,6 +78,11 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/uio.h>
+#if defined(__linux__) && !defined(ES_NO_FUTEX)
+#define LOG_FUTEX 1
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#endif
 #include <time.h>
 #include <unistd.h>
 
@@ -86,12 +105,15 @@
 #define LOC_SHIFT 40 /* loc = segment index << 40 | offset */
 #define LOC_MASK (((uint64_t)1 << LOC_SHIFT) - 1)
 #define IDX_K 16u /* sparse step: one location every IDX_K positions */
-#define IDX_MAGIC "ESLOGIX1"
+#define IDX_MAGIC "ESLOGIX2" /* 1: no record offsets (rescanned) */
 #define IDX_HDR 48u    /* magic, CRC, K, first, count, size, streams, locs */
 #define IDX_STREAM 16u /* type len u16, key len u16, count u32, version */
 #define MIN_EVENT_REC ((uint64_t)FRAME + EV_FIXED + 2)
 #define READ_CHUNK 64
 #define READ_BLOCK ((size_t)64 << 10)
+#define READ_ONE ((size_t)1 << 10) /* one event read on its own */
+#define READ_GAP ((size_t)4 << 10) /* events closer than this: one pread */
+#define OFF_NONE UINT32_MAX        /* a record offset that does not fit */
 #define WRITE_IOV 64
 #define BLOB_MAGIC 0x4c425345u /* "ESBL" */
 #define BLOB_HDR 32u
@@ -104,7 +126,8 @@ typedef struct log_seg {
 
 typedef struct log_stream {
   uint64_t *pos;     /* version v's position at index v - 1 (synced) */
-  uint64_t n, cap;   /* synced versions, capacity of pos */
+  uint32_t *off;     /* its record's offset in its segment, or OFF_NONE */
+  uint64_t n, cap;   /* synced versions, capacity of pos and off */
   uint64_t assigned; /* version counting queued batches */
   uint32_t id_len;
   uint32_t mark; /* index loading: 1 + the segment that last named it */
@@ -118,17 +141,23 @@ typedef struct log_batch {
   size_t len;
   uint64_t first, count;
   uint32_t n_groups;
-  log_stream **st; /* per group (NULL: check-only group, no stream) */
-  uint32_t *cnt;   /* per group: events */
-  size_t *rel;     /* per event: record offset in buf */
-  int done, rc;
+  log_stream **st;        /* per group (NULL: check-only group, no stream) */
+  uint32_t *cnt;          /* per group: events */
+  size_t *rel;            /* per event: record offset in buf */
+  _Atomic uint32_t state; /* B_WAIT, B_LEAD or B_DONE; see lead() */
+  int rc;                 /* the append's result, set before B_DONE */
+  int head;               /* first in the queue: waits on `state` */
+  uint64_t group;         /* the group commit that takes it */
 } log_batch;
+
+enum { B_WAIT, B_LEAD, B_DONE };
+#define GROUP_WORDS 4
 
 typedef struct log_store {
   es_store base;
   pthread_mutex_t mu;
   pthread_cond_t grew;   /* synced appends and interrupts (monotonic) */
-  pthread_cond_t synced; /* a group commit finished */
+  pthread_cond_t synced; /* a batch's state changed (without futexes) */
   es__hashmap streams;
   uint64_t *sparse;    /* sparse[j]: the location of position j*IDX_K+1 */
   uint64_t cap_sparse; /* capacity of sparse */
@@ -137,7 +166,9 @@ typedef struct log_store {
   log_seg *segs;
   uint32_t n_segs, cap_segs;
   log_batch *queue, **queue_tail;
-  int syncing; /* a leader is writing */
+  uint64_t group; /* number of the group commit that takes `queue` */
+  _Atomic uint32_t done_word[GROUP_WORDS]; /* group g done: [g % 4]++ */
+  int syncing; /* a leader is writing, or one has been named */
   int failed;  /* sticky write or sync error */
   uint64_t interrupts;
   uint64_t rng[4];
@@ -242,6 +273,7 @@ static log_stream *stream_new(const char *id, size_t len) {
   if (!st)
     return NULL;
   st->pos = NULL;
+  st->off = NULL;
   st->n = st->cap = st->assigned = 0;
   st->mark = st->slot = 0;
   memcpy(st->id, id, len);
@@ -254,6 +286,7 @@ static void stream_free(log_stream *st) {
   if (!st)
     return;
   free(st->pos);
+  free(st->off);
   free(st);
 }
 
@@ -273,6 +306,36 @@ static int grow_u64(uint64_t **v, uint64_t *cap, uint64_t need) {
   *v = p;
   *cap = c;
   return 0;
+}
+
+/* Grows the stream's `pos` and `off` to hold `need` versions. */
+static int stream_grow(log_stream *st, uint64_t need) {
+  uint64_t c = st->cap ? st->cap : 16;
+  uint64_t *p;
+  uint32_t *o;
+  if (need <= st->cap)
+    return 0;
+  while (c < need)
+    c *= 2;
+  if (c > SIZE_MAX / sizeof *p)
+    return ES_ENOMEM;
+  p = realloc(st->pos, (size_t)c * sizeof *p);
+  if (!p)
+    return ES_ENOMEM;
+  st->pos = p;
+  o = realloc(st->off, (size_t)c * sizeof *o);
+  if (!o)
+    return ES_ENOMEM; /* pos is larger than cap says: harmless */
+  st->off = o;
+  st->cap = c;
+  return 0;
+}
+
+/* Appends version n + 1 at position `pos`, record offset `off`; the caller
+ * has grown the stream. */
+static void stream_push(log_stream *st, uint64_t pos, uint64_t off) {
+  st->off[st->n] = off < OFF_NONE ? (uint32_t)off : OFF_NONE;
+  st->pos[st->n++] = pos;
 }
 
 /* Sparse entries needed to cover positions 1 .. n. */
@@ -473,11 +536,11 @@ static int scan_seg(log_store *s, uint32_t si, uint64_t from, int last,
       }
       for (uint64_t i = 0; i < npend; i++) {
         log_stream *st = pv[i].st;
-        if (grow_u64(&st->pos, &st->cap, st->n + 1) != 0) {
+        if (stream_grow(st, st->n + 1) != 0) {
           rc = ES_ENOMEM;
           goto done;
         }
-        st->pos[st->n++] = s->n + 1;
+        stream_push(st, s->n + 1, pv[i].off);
         sparse_note(s, s->n + 1, (uint64_t)si << LOC_SHIFT | pv[i].off);
         s->n++;
       }
@@ -662,7 +725,7 @@ static int index_build(const log_store *s, uint32_t si, uint64_t end,
              b = lower_bound(st->pos, st->n, end);
     if (a < b) {
       n_streams++;
-      size += IDX_STREAM + st->id_len - 1 + (b - a) * 4;
+      size += IDX_STREAM + st->id_len - 1 + (b - a) * 8;
     }
   }
   if (n_streams > UINT32_MAX || size > SIZE_MAX)
@@ -701,6 +764,8 @@ static int index_build(const log_store *s, uint32_t si, uint64_t end,
     p += IDX_STREAM + st->id_len - 1;
     for (uint64_t k = a; k < b; k++, p += 4)
       put32(p, (uint32_t)(st->pos[k] - g->first));
+    for (uint64_t k = a; k < b; k++, p += 4)
+      put32(p, st->off[k]);
   }
   at = (size_t)(p - buf);
   put32(buf + 8, es__crc32c(0, buf + 12, at - 12));
@@ -820,8 +885,8 @@ static log_stream *hinted_stream(log_store *s, idx_hint *h, uint32_t si,
  * loaded then, beyond empty streams, which read like absent ones), or
  * ES_ENOMEM. */
 static int index_check(log_store *s, uint32_t si, const uint8_t *b, size_t len,
-                       size_t at, uint64_t count, log_stream **sts,
-                       uint32_t n_streams, idx_hint *h) {
+                       size_t at, uint64_t count, uint64_t size,
+                       log_stream **sts, uint32_t n_streams, idx_hint *h) {
   uint8_t *seen = calloc((size_t)(count / 8 + 1), 1);
   char id[ES_STREAM_TYPE_MAX + ES_KEY_MAX + 2];
   uint64_t total = 0;
@@ -841,7 +906,7 @@ static int index_check(log_store *s, uint32_t si, const uint8_t *b, size_t len,
     cnt = get32(b + at + 4);
     if (tl < 1 || tl > ES_STREAM_TYPE_MAX || kl < 1 || kl > ES_KEY_MAX ||
         cnt < 1 || cnt > count - total ||
-        (uint64_t)(len - at - IDX_STREAM) < tl + kl + (uint64_t)cnt * 4 ||
+        (uint64_t)(len - at - IDX_STREAM) < tl + kl + (uint64_t)cnt * 8 ||
         memchr(b + at + IDX_STREAM, 0, (size_t)tl + kl) != NULL)
       goto done;
     memcpy(id, b + at + IDX_STREAM, tl);
@@ -868,6 +933,11 @@ static int index_check(log_store *s, uint32_t si, const uint8_t *b, size_t len,
         goto done;
       seen[d / 8] |= (uint8_t)(1u << (d % 8));
       prev = d;
+    }
+    for (uint32_t k = 0; k < cnt; k++, at += 4) {
+      uint32_t o = get32(b + at);
+      if (o != OFF_NONE && (o < SEG_HDR || o >= size))
+        goto done;
     }
     total += cnt;
   }
@@ -909,7 +979,7 @@ static int index_load(log_store *s, uint32_t si, uint8_t **buf, size_t *cap,
    * MIN_EVENT_REC bytes, each naming at most one stream. */
   count = (size - SEG_HDR) / MIN_EVENT_REC;
   max = IDX_HDR + (count / IDX_K + 2) * 8 +
-        count * (IDX_STREAM + ES_STREAM_TYPE_MAX + ES_KEY_MAX + 4);
+        count * (IDX_STREAM + ES_STREAM_TYPE_MAX + ES_KEY_MAX + 8);
   idx_name(name, g->first);
   len = read_small(s, name, buf, cap, IDX_HDR, max);
   if (len < 0)
@@ -941,7 +1011,7 @@ static int index_load(log_store *s, uint32_t si, uint8_t **buf, size_t *cap,
   sts = malloc((n_streams ? n_streams : 1) * sizeof *sts);
   if (!sts)
     return ES_ENOMEM;
-  rc = index_check(s, si, b, (size_t)len, at, count, sts, n_streams, h);
+  rc = index_check(s, si, b, (size_t)len, at, count, size, sts, n_streams, h);
   if (rc) {
     free(sts);
     return rc == 1 ? 0 : rc;
@@ -963,10 +1033,11 @@ static int index_load(log_store *s, uint32_t si, uint8_t **buf, size_t *cap,
     uint32_t tl = get16(b + at), kl = get16(b + at + 2),
              cnt = get32(b + at + 4);
     at += IDX_STREAM + tl + kl;
-    if (grow_u64(&st->pos, &st->cap, st->n + cnt) != 0)
+    if (stream_grow(st, st->n + cnt) != 0)
       return ES_ENOMEM;
     for (uint32_t k = 0; k < cnt; k++, at += 4)
-      st->pos[st->n++] = g->first + get32(b + at);
+      stream_push(st, g->first + get32(b + at), get32(b + at + 4 * cnt));
+    at += 4 * (size_t)cnt;
     st->assigned = st->n;
   }
   s->n += count;
@@ -1084,14 +1155,79 @@ static int write_batches(int fd, log_batch *q, uint64_t off) {
   return 0;
 }
 
+/* Waiting for a batch's state to leave B_WAIT. On Linux, with futexes: a
+ * group's head (the next leader) waits on its batch's state and is woken
+ * alone; every other appender waits on its group's word in `done_word`,
+ * which one FUTEX_WAKE per group commit bumps and wakes, so a sync wakes
+ * exactly the appenders it covered (groups g and g + 4 share a word: at
+ * worst a spurious wakeup, and every wait loops on the state) and they
+ * leave without touching the store's mutex. A batch may be freed right
+ * after its B_DONE or B_LEAD store, before the futex call on it: that
+ * costs at most a spurious wakeup of whatever waits at that address next.
+ * Elsewhere (or with ES_NO_FUTEX): the store's `synced` condition. */
+static void batch_wait(log_store *s, log_batch *b) {
+#ifdef LOG_FUTEX
+  _Atomic uint32_t *w = &s->done_word[b->group % GROUP_WORDS];
+  uint32_t seen = atomic_load(w); /* before the state: see group_wake() */
+  if (b->head)                    /* the next leader, named alone */
+    while (atomic_load_explicit(&b->state, memory_order_acquire) == B_WAIT)
+      syscall(SYS_futex, &b->state, FUTEX_WAIT_PRIVATE, B_WAIT, NULL, NULL, 0);
+  else
+    while (atomic_load(&b->state) == B_WAIT) {
+      syscall(SYS_futex, w, FUTEX_WAIT_PRIVATE, seen, NULL, NULL, 0);
+      seen = atomic_load(w);
+    }
+#else
+  pthread_mutex_lock(&s->mu);
+  while (atomic_load_explicit(&b->state, memory_order_acquire) == B_WAIT)
+    pthread_cond_wait(&s->synced, &s->mu);
+  pthread_mutex_unlock(&s->mu);
+#endif
+}
+
+/* Wakes at once every appender of group `g` but its head (the leader):
+ * they wait on the group's word, reading it before their batch's state,
+ * and the leader stored every B_DONE before it bumps the word. */
+static void group_wake(log_store *s, uint64_t g) {
+#ifdef LOG_FUTEX
+  _Atomic uint32_t *w = &s->done_word[g % GROUP_WORDS];
+  atomic_fetch_add(w, 1);
+  syscall(SYS_futex, w, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+#else
+  (void)s;
+  (void)g;
+#endif
+}
+
+/* Sets `b`'s state and wakes its appender; `b` is not touched after.
+ * (Without futexes the leader broadcasts `synced` once, after all.) */
+static void batch_wake(log_batch *b, uint32_t state) {
+  atomic_store_explicit(&b->state, state, memory_order_release);
+#ifdef LOG_FUTEX
+  syscall(SYS_futex, &b->state, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+#endif
+}
+
 /* The leader's turn: writes and syncs every queued batch, then publishes
  * them. When the newest segment is full it first rolls to a new one, and
  * after publishing writes the sealed segment's index (its image taken
  * under the lock, while every event of that segment is published and no
- * other leader can run). Called and returns with `mu` held; drops it for
- * the I/O. */
-static void lead(log_store *s) {
+ * other leader can run). Called with `mu` held; returns without it, its
+ * own batch `self` done.
+ *
+ * Hand-off: right after publishing, while still holding `mu`, the leader
+ * names the appender of the first batch queued meanwhile (the group's
+ * head, which waits on its own batch) as the next leader (B_LEAD;
+ * `syncing` stays set) and wakes it first, so the next group's write and
+ * sync start while this group's appenders are being woken. Those get
+ * their result in their batch (B_DONE) and one wake for the whole group
+ * (group_wake()); none retakes `mu`. The leader's own batch is always its
+ * group's head. With nothing queued, `syncing` drops and the next appender
+ * leads at once. */
+static void lead(log_store *s, log_batch *self) {
+  log_batch *next;
   log_batch *q = s->queue;
+  uint64_t group = s->group++;
   uint64_t base, sealed = 0;
   uint8_t *idx = NULL;
   size_t idx_len = 0;
@@ -1137,27 +1273,43 @@ static void lead(log_store *s) {
       for (uint32_t i = 0; i < b->n_groups; i++)
         for (uint32_t j = 0; j < b->cnt[i]; j++, k++) {
           log_stream *st = b->st[i];
-          st->pos[st->n++] = b->first + k;
+          stream_push(st, b->first + k, base + b->rel[k]);
           sparse_note(s, b->first + k, si << LOC_SHIFT | (base + b->rel[k]));
         }
       s->n = b->first + b->count - 1;
       base += b->len;
     }
     b->rc = rc;
-    b->done = 1;
   }
   if (!rc) {
     s->write_off = base;
     s->segs[s->n_segs - 1].size = base;
   }
-  s->syncing = 0;
-  pthread_cond_broadcast(&s->synced);
+  next = s->queue;
+  if (next)
+    atomic_store_explicit(&next->state, B_LEAD, memory_order_relaxed);
+  else
+    s->syncing = 0;
   pthread_cond_broadcast(&s->grew);
+  pthread_mutex_unlock(&s->mu);
+  if (next)
+    batch_wake(next, B_LEAD);
+  while (q) {
+    log_batch *b = q;
+    q = q->next; /* read before the store: `b` may be freed after it */
+    if (b != self)
+      atomic_store(&b->state, B_DONE);
+  }
+  group_wake(s, group);
+  atomic_store_explicit(&self->state, B_DONE, memory_order_relaxed);
+#ifndef LOG_FUTEX
+  pthread_mutex_lock(&s->mu); /* after the stores: no wakeup is lost */
+  pthread_cond_broadcast(&s->synced);
+  pthread_mutex_unlock(&s->mu);
+#endif
   if (idx) { /* the segment is sealed whether or not this batch failed */
-    pthread_mutex_unlock(&s->mu);
     (void)index_write(s, sealed, idx, idx_len);
     free(idx);
-    pthread_mutex_lock(&s->mu);
   }
 }
 
@@ -1217,6 +1369,7 @@ static int log_append(es_store *bs, es_append_stream *g, uint32_t n,
   b = calloc(1, sizeof *b);
   if (!b)
     return ES_ENOMEM;
+  atomic_init(&b->state, B_WAIT);
   for (uint32_t i = 0; i < n; i++) {
     size_t tl = strlen(g[i].type), kl = strlen(g[i].key);
     total += g[i].n_events;
@@ -1262,8 +1415,8 @@ static int log_append(es_store *bs, es_append_stream *g, uint32_t n,
       created[i] = 1;
       n_new++;
     }
-    if (b->st[i] && grow_u64(&b->st[i]->pos, &b->st[i]->cap,
-                             b->st[i]->assigned + g[i].n_events) != 0)
+    if (b->st[i] &&
+        stream_grow(b->st[i], b->st[i]->assigned + g[i].n_events) != 0)
       goto fail;
   }
   if (es__hashmap_reserve(&s->streams, n_new) != 0 ||
@@ -1301,16 +1454,22 @@ static int log_append(es_store *bs, es_append_stream *g, uint32_t n,
   free(created);
   created = NULL;
 
+  b->head = s->queue == NULL;
+  b->group = s->group;
   *s->queue_tail = b;
   s->queue_tail = &b->next;
-  while (!b->done) {
-    if (!s->syncing)
-      lead(s);
-    else
-      pthread_cond_wait(&s->synced, &s->mu);
+  if (s->syncing) {
+    pthread_mutex_unlock(&s->mu);
+    batch_wait(s, b); /* B_DONE, or B_LEAD: named the next leader */
+    if (atomic_load_explicit(&b->state, memory_order_acquire) == B_LEAD) {
+      pthread_mutex_lock(&s->mu);
+      lead(s, b);
+    }
+  } else {
+    s->syncing = 1;
+    lead(s, b);
   }
   rc = b->rc;
-  pthread_mutex_unlock(&s->mu);
   batch_free(b);
   return rc;
 
@@ -1334,6 +1493,7 @@ typedef struct rd_cache {
   int fd;
   uint64_t off;
   size_t len, cap;
+  size_t block; /* bytes to read on a miss (at least what is asked) */
   uint8_t *buf;
 } rd_cache;
 
@@ -1343,7 +1503,7 @@ static const uint8_t *cache_get(rd_cache *c, int fd, uint64_t off, size_t len) {
   if (c->fd == fd && off >= c->off && off - c->off <= c->len &&
       c->len - (off - c->off) >= len)
     return c->buf + (off - c->off);
-  want = len > READ_BLOCK ? len : READ_BLOCK;
+  want = len > c->block ? len : c->block;
   if (want > c->cap) {
     uint8_t *p = realloc(c->buf, want);
     if (!p)
@@ -1412,28 +1572,38 @@ static int deliver_one(rd_cache *c, int fd, uint64_t off, uint64_t want_pos,
 }
 
 /* A place to look for an event: record offset `off` of segment file `fd`,
- * where the first event at or after it has position `at`. */
+ * where the first event at or after it has position `at`; `span` bytes
+ * from `off` are worth reading when it is not in the cache. */
 typedef struct rd_at {
   int fd;
   uint64_t off, at;
+  size_t span;
 } rd_at;
 
-/* Where the search for position `p` (1 .. n) starts: the sparse location at
- * or before it when that is in p's segment, else p's segment's first
- * record. Caller holds `mu`. */
-static rd_at seek_start(const log_store *s, uint64_t p) {
+/* The segment holding position `p` (1 .. n): the last whose first is <= p.
+ * Caller holds `mu`. */
+static uint32_t seg_of(const log_store *s, uint64_t p) {
   uint32_t lo = 0, hi = s->n_segs - 1;
-  uint64_t j = (p - 1) / IDX_K, l = s->sparse[j];
-  rd_at r;
-
-  while (lo < hi) { /* the last segment whose first is <= p */
+  while (lo < hi) {
     uint32_t mid = lo + (hi - lo + 1) / 2;
     if (s->segs[mid].first <= p)
       lo = mid;
     else
       hi = mid - 1;
   }
+  return lo;
+}
+
+/* Where the search for position `p` (1 .. n) starts: the sparse location at
+ * or before it when that is in p's segment, else p's segment's first
+ * record. Caller holds `mu`. */
+static rd_at seek_start(const log_store *s, uint64_t p) {
+  uint32_t lo = seg_of(s, p);
+  uint64_t j = (p - 1) / IDX_K, l = s->sparse[j];
+  rd_at r;
+
   r.fd = s->segs[lo].fd;
+  r.span = READ_BLOCK;
   if ((l >> LOC_SHIFT) == lo) {
     r.off = l & LOC_MASK;
     r.at = j * IDX_K + 1;
@@ -1477,16 +1647,36 @@ static int seek_deliver(rd_cache *c, rd_at *cur, uint64_t want, es_event_fn fn,
   return ES_ECORRUPT;
 }
 
-/* Delivers positions first .. last (1-based, inclusive) of the list at
- * `*v` (NULL: the positions themselves), a chunk of start points at a
- * time computed under the lock. A read keeps its place between events,
- * so a sequential one never goes back to the sparse table. */
-static int deliver(log_store *s, uint64_t *const *v, uint64_t first,
+/* Where event `i` (0-based) of stream `st` is: straight at its record
+ * when its offset is known (`*direct` set), else as seek_start(). Caller
+ * holds `mu`. */
+static rd_at stream_start(const log_store *s, const log_stream *st, uint64_t i,
+                          int *direct) {
+  uint64_t p = st->pos[i];
+  rd_at r;
+  *direct = st->off[i] != OFF_NONE;
+  if (!*direct)
+    return seek_start(s, p);
+  r.fd = s->segs[seg_of(s, p)].fd;
+  r.off = st->off[i];
+  r.at = p;
+  r.span = READ_ONE;
+  return r;
+}
+
+/* Delivers versions first .. last (1-based, inclusive) of stream `st`
+ * (NULL: positions first .. last of the log), a chunk of start points at
+ * a time computed under the lock. A read keeps its place between events,
+ * so a sequential one never goes back to the sparse table. A stream's
+ * events whose records lie close together in one segment are read with
+ * one pread (the first one's span covers the rest). */
+static int deliver(log_store *s, const log_stream *st, uint64_t first,
                    uint64_t last, es_event_fn fn, void *ctx) {
   uint64_t pos[READ_CHUNK];
   rd_at start[READ_CHUNK];
-  rd_cache c = {-1, 0, 0, 0, NULL};
-  rd_at cur = {-1, 0, 0};
+  int direct[READ_CHUNK];
+  rd_cache c = {-1, 0, 0, 0, READ_BLOCK, NULL};
+  rd_at cur = {-1, 0, 0, READ_BLOCK};
   int rc = 0;
 
   while (first <= last && !rc) {
@@ -1495,14 +1685,28 @@ static int deliver(log_store *s, uint64_t *const *v, uint64_t first,
       k = READ_CHUNK;
     pthread_mutex_lock(&s->mu);
     for (uint64_t i = 0; i < k; i++) {
-      pos[i] = v ? (*v)[first - 1 + i] : first + i;
-      start[i] = seek_start(s, pos[i]);
+      if (st) {
+        start[i] = stream_start(s, st, first - 1 + i, &direct[i]);
+        pos[i] = st->pos[first - 1 + i];
+      } else {
+        pos[i] = first + i;
+        start[i] = seek_start(s, pos[i]);
+        direct[i] = 0;
+      }
     }
     pthread_mutex_unlock(&s->mu);
+    for (uint64_t i = k - 1; i-- > 0;) {
+      uint64_t gap = start[i + 1].off - start[i].off;
+      if (direct[i] && direct[i + 1] && start[i].fd == start[i + 1].fd &&
+          start[i + 1].off > start[i].off && gap <= READ_GAP &&
+          gap + start[i + 1].span <= READ_BLOCK)
+        start[i].span = (size_t)gap + start[i + 1].span;
+    }
     for (uint64_t i = 0; i < k && !rc; i++) {
       /* Continue from the last event when that is no further back. */
       if (cur.fd != start[i].fd || cur.at > pos[i] || cur.at < start[i].at)
         cur = start[i];
+      c.block = start[i].span;
       rc = seek_deliver(&c, &cur, pos[i], fn, ctx);
     }
     first += k;
@@ -1529,7 +1733,7 @@ static int log_read_stream(es_store *bs, const char *type, const char *key,
   pthread_mutex_unlock(&s->mu);
   if (rc || from > have)
     return rc;
-  return deliver(s, &st->pos, from, es__read_end(from, have, max), fn, ctx);
+  return deliver(s, st, from, es__read_end(from, have, max), fn, ctx);
 }
 
 static int log_read_all(es_store *bs, uint64_t from, uint32_t max,
@@ -1876,11 +2080,14 @@ static int load_all(log_store *s, es_store_open_report *rep) {
   /* Loading grows the lists by doubling; give back the slack. */
   while ((st = es__hashmap_next(&s->streams, &i)) != NULL)
     if (st->cap > st->n + st->n / 8 + 4) {
+      /* Either array may stay larger than cap says, which is harmless. */
       uint64_t *p = realloc(st->pos, (size_t)(st->n ? st->n : 1) * 8);
-      if (p) {
+      uint32_t *o = realloc(st->off, (size_t)(st->n ? st->n : 1) * 4);
+      if (p)
         st->pos = p;
-        st->cap = st->n ? st->n : 1;
-      }
+      if (o)
+        st->off = o;
+      st->cap = st->n ? st->n : 1;
     }
   return 0;
 }
