@@ -13,6 +13,7 @@
 
 #include "es/es.h"
 #include "es/es_testing.h"
+#include "test_message.h"
 
 struct es_test {
   const es_schema_desc *schema;
@@ -25,65 +26,30 @@ struct es_test {
   es_result last;  /* its result */
   uint64_t before; /* stream version before it */
   uint64_t after;  /* and after it */
-  char *msg;       /* NUL-terminated, "" when nothing failed */
-  size_t msg_len, msg_cap;
-  es_arena arena; /* decoded values shown in messages, es_test_state() */
-  void *state;    /* es_test_state()'s copy */
+  es__message msg; /* "" when nothing failed */
+  es_arena arena;  /* decoded values shown in messages, es_test_state() */
+  void *state;     /* es_test_state()'s copy */
 };
 
 /* ---- the message ----------------------------------------------------------
  */
 
-static void msg_clear(es_test *t) {
-  t->msg_len = 0;
-  if (t->msg)
-    t->msg[0] = '\0';
-}
+static void msg_clear(es_test *t) { es__message_clear(&t->msg); }
 
-/* Appends printf-style text; on allocation failure the message is cut. */
 static void msg_add(es_test *t, const char *fmt, ...) {
   va_list ap;
-  int n;
   va_start(ap, fmt);
-  n = vsnprintf(NULL, 0, fmt, ap);
+  es__message_vadd(&t->msg, fmt, ap);
   va_end(ap);
-  if (n < 0)
-    return;
-  if (t->msg_len + (size_t)n + 1 > t->msg_cap) {
-    size_t cap = (t->msg_len + (size_t)n + 1) * 2;
-    char *p = realloc(t->msg, cap);
-    if (!p)
-      return;
-    t->msg = p;
-    t->msg_cap = cap;
-  }
-  va_start(ap, fmt);
-  vsnprintf(t->msg + t->msg_len, t->msg_cap - t->msg_len, fmt, ap);
-  va_end(ap);
-  t->msg_len += (size_t)n;
 }
 
-/* Appends `value` of type `type` as JSON, or a note saying why not. */
 static void msg_json(es_test *t, const es_type_desc *type, const void *value) {
-  es_buf b;
-  es_buf_init(&b, 0);
-  if (es_json_write(type, value, &b) == 0) {
-    msg_add(t, "%.*s", (int)b.len, (const char *)b.data);
-  } else {
-    msg_add(t, "<not printable as JSON>");
-  }
-  es_buf_close(&b);
+  es__message_json(&t->msg, type, value);
 }
 
-/* Appends encoded bytes `p[0..len)` of `type` as JSON. */
 static void msg_decoded(es_test *t, const es_type_desc *type, const void *p,
                         size_t len) {
-  void *value = es_arena_alloc(&t->arena, type->size);
-  if (!value || type->decode(value, p, len, &t->arena) != 0) {
-    msg_add(t, "<undecodable, %zu bytes>", len);
-    return;
-  }
-  msg_json(t, type, value);
+  es__message_decoded(&t->msg, &t->arena, type, p, len);
 }
 
 /* Appends an event's encoded bytes, with its type, as JSON. */
@@ -136,9 +102,8 @@ es_test *es_test_new(const es_schema_desc *schema, const es_aggregate_desc *agg,
   memcpy(t->key, key, klen + 1);
   es_arena_init(&t->arena, 0);
   t->state = malloc(agg->state->size);
-  t->msg = calloc(1, 64);
-  t->msg_cap = 64;
-  if (!t->state || !t->msg || es_store_open_memory(&t->store, NULL) != 0 ||
+  if (!t->state || es__message_init(&t->msg) != 0 ||
+      es_store_open_memory(&t->store, NULL) != 0 ||
       es_app_open(&t->app, schema, t->store, NULL) != 0) {
     es_test_free(t);
     return NULL;
@@ -153,7 +118,7 @@ void es_test_free(es_test *t) {
   es_store_close(t->store);
   es_arena_close(&t->arena);
   free(t->state);
-  free(t->msg);
+  es__message_free(&t->msg);
   free(t);
 }
 
@@ -512,7 +477,7 @@ out:
 }
 
 const char *es_test_message(const es_test *t) {
-  return t && t->msg ? t->msg : "";
+  return t ? es__message_text(&t->msg) : "";
 }
 
 const es_result *es_test_result(const es_test *t) {

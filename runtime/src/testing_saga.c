@@ -17,6 +17,7 @@
 
 #include "es/es.h"
 #include "es/es_testing_saga.h"
+#include "test_message.h"
 
 #define START_US INT64_C(1700000000000000)
 
@@ -61,64 +62,30 @@ struct es_saga_test {
   char instance[ES_KEY_MAX + 1];       /* of the last stored step */
   char followed[ES_KEY_MAX + 1];       /* es_saga_test_follow()'s */
   bool follow;
-  char *msg; /* NUL-terminated, "" when nothing failed */
-  size_t msg_len, msg_cap;
-  es_arena arena; /* decoded values shown in messages */
+  es__message msg; /* "" when nothing failed */
+  es_arena arena;  /* decoded values shown in messages */
 };
 
 /* ---- the message ----------------------------------------------------------
  */
 
-static void msg_clear(es_saga_test *t) {
-  t->msg_len = 0;
-  if (t->msg)
-    t->msg[0] = '\0';
-}
+static void msg_clear(es_saga_test *t) { es__message_clear(&t->msg); }
 
-/* Appends printf-style text; on allocation failure the message is cut. */
 static void msg_add(es_saga_test *t, const char *fmt, ...) {
   va_list ap;
-  int n;
   va_start(ap, fmt);
-  n = vsnprintf(NULL, 0, fmt, ap);
+  es__message_vadd(&t->msg, fmt, ap);
   va_end(ap);
-  if (n < 0)
-    return;
-  if (t->msg_len + (size_t)n + 1 > t->msg_cap) {
-    size_t cap = (t->msg_len + (size_t)n + 1) * 2;
-    char *p = realloc(t->msg, cap);
-    if (!p)
-      return;
-    t->msg = p;
-    t->msg_cap = cap;
-  }
-  va_start(ap, fmt);
-  vsnprintf(t->msg + t->msg_len, t->msg_cap - t->msg_len, fmt, ap);
-  va_end(ap);
-  t->msg_len += (size_t)n;
 }
 
-/* Appends `value` of type `type` as JSON, or a note saying why not. */
 static void msg_json(es_saga_test *t, const es_type_desc *type,
                      const void *value) {
-  es_buf b;
-  es_buf_init(&b, 0);
-  if (es_json_write(type, value, &b) == 0)
-    msg_add(t, "%.*s", (int)b.len, (const char *)b.data);
-  else
-    msg_add(t, "<not printable as JSON>");
-  es_buf_close(&b);
+  es__message_json(&t->msg, type, value);
 }
 
-/* Appends encoded bytes `p[0..len)` of `type` as JSON. */
 static void msg_decoded(es_saga_test *t, const es_type_desc *type,
                         const void *p, size_t len) {
-  void *value = es_arena_alloc(&t->arena, type->size);
-  if (!value || type->decode(value, len ? p : "", len, &t->arena) != 0) {
-    msg_add(t, "<undecodable, %zu bytes>", len);
-    return;
-  }
-  msg_json(t, type, value);
+  es__message_decoded(&t->msg, &t->arena, type, p, len);
 }
 
 /* Appends one recorded command: `Account.Withdraw to acc-1 {...}`. */
@@ -258,15 +225,14 @@ es_saga_test *es_saga_test_new(const es_schema_desc *schema,
   snprintf(t->stream, sizeof t->stream, "saga:%s", saga->name);
   es_arena_init(&t->arena, 0);
   es_buf_init(&t->bytes, 0);
-  t->msg = calloc(1, 64);
-  t->msg_cap = 64;
   t->opt = (es_saga_options)ES_SAGA_OPTIONS_INIT;
   t->opt.now_us = test_clock;
   t->opt.clock_ctx = t;
   t->opt.sleep_us = no_sleep;
   t->opt.execute = answer;
   t->opt.execute_ctx = t;
-  if (!t->msg || es_store_open_memory(&t->store, NULL) != 0 ||
+  if (es__message_init(&t->msg) != 0 ||
+      es_store_open_memory(&t->store, NULL) != 0 ||
       es_app_open(&t->app, schema, t->store, NULL) != 0 ||
       es_saga_runner_open(&t->runner, t->app, saga, t->store, &t->opt) != 0) {
     es_saga_test_free(t);
@@ -285,7 +251,7 @@ void es_saga_test_free(es_saga_test *t) {
   es_buf_close(&t->bytes);
   free(t->sent);
   free(t->rej);
-  free(t->msg);
+  es__message_free(&t->msg);
   free(t);
 }
 
@@ -641,7 +607,7 @@ const void *es_saga_test_state(es_saga_test *t) {
 }
 
 const char *es_saga_test_message(const es_saga_test *t) {
-  return t && t->msg ? t->msg : "";
+  return t ? es__message_text(&t->msg) : "";
 }
 
 const es_saga_report *es_saga_test_report(const es_saga_test *t) {
