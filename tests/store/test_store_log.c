@@ -18,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../runtime/src/crc32c.h"
+#include "../../runtime/src/util/crc32c.h"
 #include "es/es_error.h"
 #include "es/es_store.h"
 

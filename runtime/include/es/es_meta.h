@@ -18,6 +18,7 @@ extern "C" {
 #define ES_KEY_MAX 255
 #define ES_STREAM_TYPE_MAX 255
 
+typedef struct es_event_meta es_event_meta;
 struct es_event_meta {
   es_uuid event_id;
   const char *aggregate; /* the stream: aggregate type name ... */

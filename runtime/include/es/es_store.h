@@ -40,7 +40,6 @@
 #include <stdint.h>
 
 #include "es_buf.h"
-#include "es_desc.h" /* es_event_meta */
 #include "es_meta.h"
 #include "es_types.h"
 

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "es/es_error.h"
-#include "hashmap.h"
+#include "util/hashmap.h"
 
 #define HM_FIRST ((size_t)16)
 

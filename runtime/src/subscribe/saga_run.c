@@ -40,14 +40,14 @@
 #include <string.h>
 #include <time.h>
 
-#include "dead_letter.h"
 #include "es/es_error.h"
 #include "es/es_mp.h"
 #include "es/es_saga_run.h"
 #include "es/es_subscription.h"
-#include "event_decode.h"
-#include "hashmap.h"
-#include "store_util.h"
+#include "schema/event_decode.h"
+#include "store/store_util.h"
+#include "subscribe/dead_letter.h"
+#include "util/hashmap.h"
 
 #define DEFAULT_ATTEMPTS 5u
 #define DEFAULT_BASE_US ((int64_t)10000)

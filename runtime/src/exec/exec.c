@@ -15,11 +15,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "es/es.h"
+#include "es/es_app.h"
 #include "es/es_error.h"
-#include "event_decode.h"
-#include "hashmap.h"
-#include "store_util.h"
+#include "es/es_obs.h"
+#include "es/es_version.h"
+#include "schema/event_decode.h"
+#include "store/store_util.h"
+#include "util/hashmap.h"
 
 #define DEFAULT_MAX_RETRIES 5u
 #define DEFAULT_IDLE_US ((int64_t)600 * 1000000)

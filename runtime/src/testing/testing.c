@@ -11,9 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "es/es.h"
+#include "es/es_app.h"
+#include "es/es_error.h"
 #include "es/es_testing.h"
-#include "test_message.h"
+#include "testing/test_message.h"
 
 struct es_test {
   const es_schema_desc *schema;

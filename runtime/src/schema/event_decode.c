@@ -2,7 +2,7 @@
  * event_decode.c - stored event bytes to the current shape of the event,
  * upcasting older versions. See event_decode.h.
  */
-#include "event_decode.h"
+#include "schema/event_decode.h"
 
 #include "es/es_error.h"
 

@@ -21,8 +21,8 @@
 
 #include "es/es_error.h"
 #include "es/es_store.h"
-#include "hashmap.h"
-#include "store_util.h"
+#include "store/store_util.h"
+#include "util/hashmap.h"
 
 /* Record pointers a reader copies per lock hold. */
 #define MEM_READ_CHUNK 64

@@ -15,9 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "es/es.h"
+#include "es/es_app.h"
+#include "es/es_error.h"
 #include "es/es_testing_saga.h"
-#include "test_message.h"
+#include "testing/test_message.h"
 
 #define START_US INT64_C(1700000000000000)
 

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "es/es_error.h"
-#include "store_util.h"
+#include "store/store_util.h"
 
 /* ---- randomness and time ---------------------------------------------- */
 

@@ -1,7 +1,7 @@
 /*
  * test_message.c - building the test helpers' failure messages.
  */
-#include "test_message.h"
+#include "testing/test_message.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -6,7 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "es/es.h"
+#include "es/es_app.h"
+#include "es/es_error.h"
 #include "es/es_testing_projection.h"
 
 struct es_projection_test {

@@ -23,9 +23,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dead_letter.h"
 #include "es/es_error.h"
 #include "es/es_saga_run.h"
+#include "subscribe/dead_letter.h"
 
 /* ---- writing --------------------------------------------------------------
  */

@@ -86,12 +86,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "crc32c.h"
 #include "es/es_error.h"
 #include "es/es_obs.h"
 #include "es/es_store.h"
-#include "hashmap.h"
-#include "store_util.h"
+#include "store/store_util.h"
+#include "util/crc32c.h"
+#include "util/hashmap.h"
 
 #define SEG_MAGIC "ESLOGSG1"
 #define SEG_HDR 16u

@@ -16,12 +16,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "es/es.h"
 #include "es/es_error.h"
 #include "es/es_projection.h"
 #include "es/es_subscription.h"
-#include "event_decode.h"
-#include "store_util.h"
+#include "es/es_version.h"
+#include "schema/event_decode.h"
+#include "store/store_util.h"
 
 /* One event type the projection handles. */
 typedef struct route {

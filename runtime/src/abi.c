@@ -1,6 +1,0 @@
-/*
- * abi.c - the ABI version libes was compiled with.
- */
-#include "es/es.h"
-
-int es_abi_version(void) { return ES_ABI_VERSION; }
