@@ -20,6 +20,11 @@ int esc_gen_source(const esc_schema *s, const char *base, es_buf *out);
 int esc_gen_stubs(const esc_schema *s, const char *base, const char *stubs,
                   es_buf *out);
 int esc_gen_graph(const esc_schema *s, es_buf *out);
+/* The JSON description of the schema (docs/schema-json.md). */
+int esc_gen_json(const esc_schema *s, es_buf *out);
+
+/* The "format_version" esc_gen_json() writes. */
+#define ESC_SCHEMA_JSON_VERSION 1
 
 /* ---- shared by the generators (gen_common.c) ---- */
 

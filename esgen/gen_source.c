@@ -734,6 +734,27 @@ static int by_id(const void *x, const void *y) {
   return strcmp(a->c_name, b->c_name);
 }
 
+/* The schema's JSON description (esc_gen_json()) as a char array: a
+ * string literal that long would trip -Woverlength-strings. */
+static void description_code(const esc_schema *s, es_buf *b) {
+  es_buf json = ES_BUF_INIT;
+  es_buf_init(&json, (size_t)1 << 30);
+  if (esc_gen_json(s, &json) != 0) {
+    b->err = json.err ? json.err : ES_ENOMEM;
+    es_buf_close(&json);
+    return;
+  }
+  esc_out(b,
+          "/* The schema's JSON description (docs/schema-json.md), recorded "
+          "in\n * the store by es_app_open(). */\n"
+          "static const char %s_description[] = {",
+          s->c_prefix);
+  for (size_t i = 0; i < json.len; i++)
+    esc_out(b, "%s%d,", i % 16 ? " " : "\n    ", (int)json.data[i]);
+  esc_out(b, "\n    0};\n");
+  es_buf_close(&json);
+}
+
 static void schema_code(const esc_schema *s, es_buf *b) {
   const char *X = s->c_prefix;
   uint32_t n[8] = {0};
@@ -777,6 +798,7 @@ static void schema_code(const esc_schema *s, es_buf *b) {
       esc_out(b, "    &%s_desc,\n", types.items[i].c_name);
     esc_out(b, "};\n");
   }
+  description_code(s, b);
   esc_out(b,
           "const es_schema_desc %s_schema = {\n    ES_ABI_VERSION, \"%.*s\",\n",
           X, TOKF(s->name));
@@ -788,8 +810,9 @@ static void schema_code(const esc_schema *s, es_buf *b) {
           n[ESC_DECL_PROJECTION] ? "_projections" : "");
   esc_out(b, "    %u, %s%s,\n", n[ESC_DECL_SAGA], n[ESC_DECL_SAGA] ? X : "NULL",
           n[ESC_DECL_SAGA] ? "_sagas" : "");
-  esc_out(b, "    %zu, %s%s};\n", types.n, types.n ? X : "NULL",
+  esc_out(b, "    %zu, %s%s,\n", types.n, types.n ? X : "NULL",
           types.n ? "_types" : "");
+  esc_out(b, "    %s_description, sizeof %s_description - 1};\n", X, X);
   free(types.items);
 }
 

@@ -24,6 +24,8 @@ static const char usage[] =
     "                written unless -o is given too\n"
     "  --check       check the schema and report problems; write nothing\n"
     "  --graph       print a Mermaid flowchart of the schema to stdout\n"
+    "  --json        print the schema's JSON description to stdout\n"
+    "                (docs/schema-json.md)\n"
     "  --version     print the version and exit\n"
     "  --help        print this help and exit\n"
     "\n"
@@ -61,7 +63,7 @@ static int write_out(const char *path, es_buf *b, bool keep_existing) {
 
 int main(int argc, char **argv) {
   const char *input = NULL, *outdir = NULL, *stubs = NULL;
-  bool check = false, graph = false;
+  bool check = false, graph = false, json = false;
   esc_schema *s = NULL;
   es_buf h = ES_BUF_INIT, c = ES_BUF_INIT, st = ES_BUF_INIT, g = ES_BUF_INIT;
   int rc = 1, warnings = 0;
@@ -87,6 +89,8 @@ int main(int argc, char **argv) {
       check = true;
     } else if (strcmp(a, "--graph") == 0) {
       graph = true;
+    } else if (strcmp(a, "--json") == 0) {
+      json = true;
     } else if (a[0] == '-' && a[1]) {
       return fail_usage("unknown option '%s'", a);
     } else if (input) {
@@ -97,6 +101,9 @@ int main(int argc, char **argv) {
   }
   if (!input)
     return fail_usage("%s", "no schema file given");
+  if (graph && json)
+    return fail_usage("%s", "'--graph' and '--json' both print to stdout; "
+                            "give one of them");
 
   /* Large schemas make large outputs; the cap only guards against bugs. */
   es_buf_init(&h, (size_t)1 << 30);
@@ -112,8 +119,8 @@ int main(int argc, char **argv) {
   }
 
   const char *base = basename_of(input);
-  if (graph) {
-    if (esc_gen_graph(s, &g) != 0)
+  if (graph || json) {
+    if ((graph ? esc_gen_graph(s, &g) : esc_gen_json(s, &g)) != 0)
       goto oom;
     fwrite(g.data, 1, g.len, stdout);
     if (fflush(stdout) != 0) {

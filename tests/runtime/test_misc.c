@@ -175,7 +175,7 @@ static const es_type_desc *const types[] = {
     &t_deposit,      &t_withdraw,  &t_deposited_v1, &t_deposited_v2,
     &t_deposited_v3, &t_withdrawn, &t_post};
 static const es_schema_desc schema = {
-    ES_ABI_VERSION, "bank", 2, aggs, 0, NULL, 0, NULL, 7, types};
+    ES_ABI_VERSION, "bank", 2, aggs, 0, NULL, 0, NULL, 7, types, NULL, 0};
 
 Test(schema, find_type_by_id_and_version) {
   for (size_t i = 0; i < 7; i++)
@@ -191,11 +191,11 @@ Test(schema, find_type_by_id_and_version) {
 }
 
 Test(schema, find_type_in_empty_and_single_tables) {
-  static const es_schema_desc empty = {ES_ABI_VERSION, "e", 0,    NULL, 0,
-                                       NULL,           0,   NULL, 0,    NULL};
+  static const es_schema_desc empty = {
+      ES_ABI_VERSION, "e", 0, NULL, 0, NULL, 0, NULL, 0, NULL, NULL, 0};
   static const es_type_desc *const one[] = {&t_post};
-  static const es_schema_desc single = {ES_ABI_VERSION, "s", 0,    NULL, 0,
-                                        NULL,           0,   NULL, 1,    one};
+  static const es_schema_desc single = {
+      ES_ABI_VERSION, "s", 0, NULL, 0, NULL, 0, NULL, 1, one, NULL, 0};
   cr_assert_null(es_schema_find_type(&empty, 10, 1));
   cr_assert_eq(es_schema_find_type(&single, 50, 1), &t_post);
   cr_assert_null(es_schema_find_type(&single, 49, 1));

@@ -213,6 +213,11 @@ typedef struct es_schema_desc {
   const es_saga_desc *const *sagas;
   uint32_t n_types;
   const es_type_desc *const *types; /* every type, sorted by type_id */
+  /* The schema's JSON description (docs/schema-json.md, `esgen --json`),
+   * NUL-terminated; es_app_open() records it in the store so tools can
+   * decode its events without the application. NULL: none. */
+  const char *description;
+  size_t description_len;
 } es_schema_desc;
 
 /* The type with this id and version in `schema`, or NULL. */

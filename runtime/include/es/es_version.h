@@ -7,7 +7,7 @@
 
 /* Bumped whenever a descriptor or helper that generated code uses changes;
  * generated headers refuse to compile against another value. */
-#define ES_ABI_VERSION 1
+#define ES_ABI_VERSION 2
 
 #define ES_VERSION_MAJOR 0
 #define ES_VERSION_MINOR 1
