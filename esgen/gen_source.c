@@ -749,8 +749,14 @@ static void description_code(const esc_schema *s, es_buf *b) {
           "in\n * the store by es_app_open(). */\n"
           "static const char %s_description[] = {",
           s->c_prefix);
-  for (size_t i = 0; i < json.len; i++)
-    esc_out(b, "%s%d,", i % 16 ? " " : "\n    ", (int)json.data[i]);
+  for (size_t i = 0; i < json.len; i++) {
+    unsigned c = json.data[i];
+    const char *sep = i % 12 ? " " : "\n    ";
+    if (c >= 0x20 && c < 0x7f && c != '\'' && c != '\\')
+      esc_out(b, "%s'%c',", sep, (char)c);
+    else /* octal: the same char whether char is signed or not */
+      esc_out(b, "%s'\\%03o',", sep, c);
+  }
   esc_out(b, "\n    0};\n");
   es_buf_close(&json);
 }
