@@ -466,6 +466,53 @@ static const char *type_text(const esc_type *t, char *buf, size_t n) {
   return buf;
 }
 
+/* What other languages call the built-in types, for "did you mean" when
+ * no name is close in spelling ("str" is three edits from "string"). */
+static void builtin_alias(suggest *sg) {
+  static const struct {
+    const char *alias;
+    int kind;
+  } aliases[] = {
+      {"str", ESC_T_STRING},
+      {"text", ESC_T_STRING},
+      {"varchar", ESC_T_STRING},
+      {"char", ESC_T_STRING},
+      {"int", ESC_T_I32},
+      {"integer", ESC_T_I32},
+      {"int32", ESC_T_I32},
+      {"short", ESC_T_I16},
+      {"long", ESC_T_I64},
+      {"int64", ESC_T_I64},
+      {"byte", ESC_T_U8},
+      {"uint", ESC_T_U32},
+      {"unsigned", ESC_T_U32},
+      {"uint32", ESC_T_U32},
+      {"ulong", ESC_T_U64},
+      {"uint64", ESC_T_U64},
+      {"float", ESC_T_F32},
+      {"float32", ESC_T_F32},
+      {"double", ESC_T_F64},
+      {"float64", ESC_T_F64},
+      {"number", ESC_T_F64},
+      {"boolean", ESC_T_BOOL},
+      {"datetime", ESC_T_TIMESTAMP},
+      {"time", ESC_T_TIMESTAMP},
+      {"instant", ESC_T_TIMESTAMP},
+      {"guid", ESC_T_UUID},
+      {"blob", ESC_T_BYTES},
+      {"binary", ESC_T_BYTES},
+  };
+  for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++) {
+    esc_tok a = {aliases[i].alias, (uint32_t)strlen(aliases[i].alias), 0, 0};
+    if (distance(sg->name, a) == 0) {
+      const char *name = builtin_name(aliases[i].kind);
+      sg->best = (esc_tok){name, (uint32_t)strlen(name), 0, 0};
+      sg->d = 0;
+      return;
+    }
+  }
+}
+
 static void resolve_type(checker *c, esc_type *t, bool in_list) {
   if (t->kind == ESC_T_LIST) {
     if (in_list) {
@@ -487,6 +534,8 @@ static void resolve_type(checker *c, esc_type *t, bool in_list) {
           consider(&sg, x->name);
       for (int k = 0; k <= ESC_T_UUID; k++)
         consider_str(&sg, builtin_name(k));
+      if (!sg.best.n)
+        builtin_alias(&sg);
       esc_error(c->d, t->name, "unknown type '%.*s'%s", TOKF(t->name),
                 hint(&sg, buf, sizeof buf));
     } else if (d->kind == ESC_DECL_ENUM) {
@@ -1299,6 +1348,40 @@ static const char *kind_text(int k) {
   return k == ESC_T_STRING ? "string" : k == ESC_T_U64 ? "u64" : "uuid";
 }
 
+/* An event without `by` reaches the saga instance whose key is the key of
+ * the aggregate instance that emitted it. When another event of the same
+ * aggregate is routed by a field (or starts instances by one), the two disagree
+ * about which instance an event of that aggregate belongs to: almost always a
+ * forgotten `by`, and the event would silently reach no instance (or the wrong
+ * one). */
+static void check_saga_routing(checker *c, const esc_decl *s) {
+  if (s->key.kind < 0)
+    return;
+  for (const esc_saga_on *on = s->saga_on; on; on = on->next) {
+    /* A `start on` without `by` says on purpose that instances are keyed
+     * like the emitting aggregate; a key of another type is an error
+     * reported already. */
+    if (on->kind != ESC_ON_EVENT || on->by.n || !on->ref->member ||
+        on->ref->target->key.kind != s->key.kind)
+      continue;
+    for (const esc_saga_on *o = s->saga_on; o; o = o->next) {
+      if ((o->kind != ESC_ON_EVENT && o->kind != ESC_ON_START) ||
+          !o->by_field || o->ref->target != on->ref->target)
+        continue;
+      esc_warning(c->d, ref_tok(on->ref),
+                  "'%.*s.%.*s' has no 'by', so it is routed by the key of the "
+                  "'%.*s' that emitted it, while '%.*s.%.*s' is routed by "
+                  "its field '%.*s'; add 'by' with the field that holds the "
+                  "saga's key",
+                  TOKF(on->ref->name), TOKF(on->ref->qual), TOKF(on->ref->name),
+                  TOKF(o->ref->name), TOKF(o->ref->qual), TOKF(o->by));
+      esc_note(c->d, o->by, "'%.*s.%.*s' is routed by '%.*s' here",
+               TOKF(o->ref->name), TOKF(o->ref->qual), TOKF(o->by));
+      break;
+    }
+  }
+}
+
 static void check_saga(checker *c, esc_decl *s) {
   bool starts = false;
   const char *S = s->c_name;
@@ -1429,6 +1512,7 @@ static void check_saga(checker *c, esc_decl *s) {
     esc_error(c->d, s->name,
               "saga '%.*s' has no 'start on' event, so nothing would start it",
               TOKF(s->name));
+  check_saga_routing(c, s);
 }
 
 int esc_check(esc_schema *s, esc_diag *d) {

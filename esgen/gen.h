@@ -7,10 +7,12 @@
 #define ESC_GEN_H
 
 #include <es/es_buf.h>
+#include <es/es_version.h>
 
 #include "ast.h"
 
-#define ESGEN_VERSION "0.1.0"
+/* esgen is released with libes, under one version. */
+#define ESGEN_VERSION ES_VERSION_STRING
 
 /* `base` is the file name the outputs are named after ("bank.es"): the
  * header is <base>.h, the source <base>.c. */

@@ -18,7 +18,8 @@ static const char usage[] =
     "Compiles an event-sourcing schema into C: FILE.es.h and FILE.es.c.\n"
     "\n"
     "options:\n"
-    "  -o DIR        write FILE.es.h and FILE.es.c into DIR (default: .)\n"
+    "  -o DIR        write FILE.es.h and FILE.es.c into DIR, creating it if\n"
+    "                needed (default: .)\n"
     "  --stubs FILE  write a skeleton of every function you must write to\n"
     "                FILE (never overwrites it); only the skeleton is\n"
     "                written unless -o is given too\n"
@@ -150,6 +151,12 @@ int main(int argc, char **argv) {
   {
     char path[4096];
     const char *dir = outdir ? outdir : ".";
+    int err = outdir ? esc_make_dirs(outdir) : 0;
+    if (err) {
+      fprintf(stderr, "esgen: error: cannot create directory '%s': %s\n",
+              outdir, strerror(err));
+      goto done;
+    }
     if (snprintf(path, sizeof path, "%s/%s.h", dir, base) >= (int)sizeof path)
       goto toolong;
     if (write_out(path, &h, false) != 0)

@@ -72,3 +72,37 @@ int esc_write_file(const char *path, const void *data, size_t len,
     unlink(tmp);
   return err;
 }
+
+/* One level: fine when it exists already as a directory. */
+static int make_dir(const char *path) {
+  struct stat st;
+  if (mkdir(path, 0777) == 0)
+    return 0;
+  if (errno != EEXIST)
+    return errno;
+  if (stat(path, &st) != 0)
+    return errno;
+  return S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
+}
+
+int esc_make_dirs(const char *path) {
+  char buf[4096];
+  size_t n = strlen(path);
+  int err;
+  if (n == 0)
+    return ENOENT;
+  if (n >= sizeof buf)
+    return ENAMETOOLONG;
+  memcpy(buf, path, n + 1);
+  /* Parents first; a leading '/' is the root, which always exists. */
+  for (size_t i = 1; i < n; i++) {
+    if (buf[i] != '/' || buf[i - 1] == '/')
+      continue;
+    buf[i] = '\0';
+    err = make_dir(buf);
+    buf[i] = '/';
+    if (err)
+      return err;
+  }
+  return make_dir(buf);
+}

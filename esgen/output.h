@@ -15,4 +15,9 @@
 int esc_write_file(const char *path, const void *data, size_t len,
                    bool keep_existing);
 
+/* Creates directory `path` and any missing parents (as `mkdir -p`); an
+ * existing directory is fine. Returns 0 or an errno value (ENOTDIR when a
+ * part of the path is a file). */
+int esc_make_dirs(const char *path);
+
 #endif

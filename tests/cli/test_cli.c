@@ -190,13 +190,41 @@ Test(cli, unchanged_output_not_rewritten) {
   free(dir);
 }
 
+Test(cli, output_dir_is_created) {
+  char *dir = tmpdir(), sub[4096], top[4096];
+  snprintf(top, sizeof top, "%s/out", dir);
+  snprintf(sub, sizeof sub, "%s/out/gen/", dir);
+  run_result r = esgen(NULL, "-o", sub, bank(), NULL);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cr_assert_str_empty(r.err);
+  cr_assert_eq(count_entries(sub), 2, "expected bank.es.h and bank.es.c");
+  /* Run again into the directory that now exists: nothing to create. */
+  run_result_free(&r);
+  r = esgen(NULL, "-o", sub, bank(), NULL);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  run_result_free(&r);
+  rmtree(sub);
+  rmtree(top);
+  rmtree(dir);
+  free(dir);
+}
+
 Test(cli, unwritable_output_dir) {
-  char *dir = tmpdir(), sub[4096];
-  snprintf(sub, sizeof sub, "%s/missing", dir);
+  char *dir = tmpdir(), file[2048], sub[4096];
+  /* A directory cannot be made inside a regular file (even by root). */
+  snprintf(file, sizeof file, "%s/file", dir);
+  FILE *f = fopen(file, "w");
+  cr_assert(f != NULL);
+  fclose(f);
+  snprintf(sub, sizeof sub, "%s/sub", file);
   run_result r = esgen(NULL, "-o", sub, bank(), NULL);
   cr_assert_eq(r.status, 1);
-  cr_assert(strstr(r.err, "esgen: error: cannot write '") == r.err);
-  cr_assert_eq(count_entries(dir), 0);
+  char want[8192];
+  snprintf(want, sizeof want,
+           "esgen: error: cannot create directory '%s': Not a directory\n",
+           sub);
+  cr_assert_str_eq(r.err, want);
+  cr_assert_eq(count_entries(dir), 1);
   run_result_free(&r);
   rmtree(dir);
   free(dir);

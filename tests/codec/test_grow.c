@@ -10,9 +10,9 @@
  *     skeleton no longer link, and the linker names the missing function;
  *   - `esgen --stubs` never overwrites a file.
  *
- * meson passes ESGEN, BANK_ES, ES_INCLUDE, LIBES_A and SANITIZE (the
- * build's b_sanitize, which linking libes.a needs); the C compiler is the
- * `cc` on PATH (or $CC), like a user's.
+ * meson passes ESGEN, BANK_ES, ES_INCLUDE, ES_BUILD_INCLUDE, LIBES_A and
+ * SANITIZE (the build's b_sanitize, which linking libes.a needs); the C
+ * compiler is the `cc` on PATH (or $CC), like a user's.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -125,9 +125,10 @@ static const char main_c[] =
  * with compiler `cc` into `prog`. */
 static run_result build(const char *cc, const char *gen_dir, const char *stubs,
                         const char *prog) {
-  char inc_gen[512], inc_es[512], main_path[512], gen_c[512];
+  char inc_gen[512], inc_es[512], inc_ver[512], main_path[512], gen_c[512];
   snprintf(inc_gen, sizeof inc_gen, "-I%s", gen_dir);
   snprintf(inc_es, sizeof inc_es, "-I%s", need_env("ES_INCLUDE"));
+  snprintf(inc_ver, sizeof inc_ver, "-I%s", need_env("ES_BUILD_INCLUDE"));
   snprintf(main_path, sizeof main_path, "%s/main.c", dir);
   snprintf(gen_c, sizeof gen_c, "%s/bank.es.c", gen_dir);
   write_file(main_path, main_c);
@@ -136,12 +137,12 @@ static run_result build(const char *cc, const char *gen_dir, const char *stubs,
   char fsan[128] = "-DNO_SANITIZER";
   if (san && *san && strcmp(san, "none") != 0)
     snprintf(fsan, sizeof fsan, "-fsanitize=%s", san);
-  char *argv[] = {(char *)cc, "-std=c11",    "-Wall",
-                  "-Wextra",  "-Werror",     "-pedantic",
-                  fsan,       inc_gen,       inc_es,
-                  "-o",       (char *)prog,  main_path,
-                  gen_c,      (char *)stubs, (char *)need_env("LIBES_A"),
-                  "-pthread", "-lm",         NULL};
+  char *argv[] = {
+      (char *)cc, "-std=c11",  "-Wall",       "-Wextra",
+      "-Werror",  "-pedantic", fsan,          inc_gen,
+      inc_es,     inc_ver,     "-o",          (char *)prog,
+      main_path,  gen_c,       (char *)stubs, (char *)need_env("LIBES_A"),
+      "-pthread", "-lm",       NULL};
   return run(argv);
 }
 
@@ -159,20 +160,21 @@ Test(grow, skeleton_compiles_strictly_with_gcc_and_clang) {
   snprintf(stubs, sizeof stubs, "%s/bank.stubs.c", gen);
   esgen(gen, stubs, need_env("BANK_ES"));
   for (size_t i = 0; i < 2; i++) {
-    char gen_c[600], inc_gen[600], inc_es[512];
+    char gen_c[600], inc_gen[600], inc_es[512], inc_ver[512];
     if (!which(compilers[i], cc, sizeof cc))
       continue;
     found++;
     snprintf(gen_c, sizeof gen_c, "%s/bank.es.c", gen);
     snprintf(inc_gen, sizeof inc_gen, "-I%s", gen);
     snprintf(inc_es, sizeof inc_es, "-I%s", need_env("ES_INCLUDE"));
+    snprintf(inc_ver, sizeof inc_ver, "-I%s", need_env("ES_BUILD_INCLUDE"));
     for (int f = 0; f < 2; f++) {
-      char *argv[] = {
-          cc,          "-std=c11",  "-Wall",           "-Wextra", "-Werror",
-          "-pedantic", "-O2",       inc_gen,           inc_es,    "-c",
-          "-o",        "/dev/null", f ? stubs : gen_c, NULL};
+      char *argv[] = {cc,          "-std=c11",        "-Wall", "-Wextra",
+                      "-Werror",   "-pedantic",       "-O2",   inc_gen,
+                      inc_es,      inc_ver,           "-c",    "-o",
+                      "/dev/null", f ? stubs : gen_c, NULL};
       run_result r = run(argv);
-      cr_assert_eq(r.status, 0, "%s %s:\n%s", compilers[i], argv[12], r.err);
+      cr_assert_eq(r.status, 0, "%s %s:\n%s", compilers[i], argv[13], r.err);
       cr_assert_eq(r.err_len, 0, "%s printed:\n%s", compilers[i], r.err);
       run_result_free(&r);
     }

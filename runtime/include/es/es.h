@@ -21,6 +21,6 @@
 #include "es_store.h"
 #include "es_subscription.h"
 #include "es_types.h"
-#include "es_version.h"
+#include "es/es_version.h" /* generated: see es_version.h.in */
 
 #endif
