@@ -80,10 +80,14 @@ static int fl_cp_get(es_store *s, const char *n, uint64_t *p, es_buf *d) {
   return es_store_checkpoint_get(flaky_of(s)->inner, n, p, d);
 }
 
+static int fl_cmd_find(es_store *s, const es_uuid *id, es_command_record *out) {
+  return es_store_command_find(flaky_of(s)->inner, id, out);
+}
+
 static const es_store_ops flaky_ops = {
     "flaky",     fl_close,     fl_append, fl_read_stream, fl_read_all,
     fl_wait,     fl_interrupt, fl_head,   fl_version,     fl_snap_put,
-    fl_snap_get, fl_cp_put,    fl_cp_get};
+    fl_snap_get, fl_cp_put,    fl_cp_get, fl_cmd_find};
 
 typedef struct world {
   es_store *mem;

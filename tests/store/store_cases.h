@@ -580,6 +580,130 @@ Test(store, oversized_payload_and_batch_leave_the_store_unchanged) {
   free(big);
 }
 
+/* ---- the command index ----------------------------------------------------
+ */
+
+/* A clock the test moves by hand. */
+static int64_t fake_now = 1700000000000000;
+static int64_t fake_clock(void *ctx) {
+  (void)ctx;
+  return fake_now;
+}
+
+static es_uuid cmd_id(uint8_t n) {
+  es_uuid u;
+  memset(&u, 0, sizeof u);
+  u.bytes[0] = 0xc0;
+  u.bytes[15] = n;
+  return u;
+}
+
+/* Appends `n` events to ("A", key) carrying causation id `id`. */
+static int append_cmd(es_store *t, const char *key, es_uuid id, uint32_t n) {
+  es_new_event e[4];
+  cr_assert(n <= 4);
+  for (uint32_t i = 0; i < n; i++) {
+    e[i] = ev("c");
+    e[i].causation_id = id;
+  }
+  return es_store_append_one(t, "A", key, es_expect_any(), e, n, NULL);
+}
+
+Test(store, command_find_names_the_first_append_of_a_command_id) {
+  es_command_record r;
+  es_uuid a = cmd_id(1), b = cmd_id(2), zero;
+
+  memset(&zero, 0, sizeof zero);
+  cr_assert_eq(es_store_command_find(s, &a, &r), ES_ENOTFOUND);
+  cr_assert_eq(append_n("A", "x", es_expect_any(), 2, NULL), 0); /* 1-2 */
+  cr_assert_eq(append_cmd(s, "k", a, 3), 0);                     /* 3-5 */
+  cr_assert_eq(append_cmd(s, "j", b, 1), 0);                     /* 6 */
+  cr_assert_eq(append_cmd(s, "k", a, 2), 0, "the store does not refuse it");
+  cr_assert_eq(es_store_command_find(s, &a, &r), 0);
+  cr_assert_eq(r.first_position, 3);
+  cr_assert_eq(r.last_position, 5, "the first append stands, all of it");
+  cr_assert_gt(r.timestamp, 0);
+  cr_assert_eq(es_store_command_find(s, &b, &r), 0);
+  cr_assert_eq(r.first_position, 6);
+  cr_assert_eq(r.last_position, 6);
+  cr_assert_eq(es_store_command_find(s, &zero, &r), ES_EINVAL);
+  cr_assert_eq(es_store_command_find(s, NULL, &r), ES_EINVAL);
+  cr_assert_eq(es_store_command_find(s, &a, NULL), ES_EINVAL);
+  cr_assert_eq(es_store_command_find(NULL, &a, &r), ES_EINVAL);
+}
+
+Test(store, command_ids_expire_after_the_retention_not_a_count) {
+  es_store_options o = ES_STORE_OPTIONS_INIT;
+  es_command_record r;
+  es_store *t;
+  es_uuid a = cmd_id(1), b = cmd_id(2);
+
+  fake_now = 1700000000000000;
+  o.now_us = fake_clock;
+  o.command_retention_us = 3600 * (int64_t)1000000; /* an hour */
+  cr_assert_eq(case_open(&t, &o), 0);
+  cr_assert_eq(append_cmd(t, "k", a, 1), 0);
+  /* many other commands later, within the hour: still found */
+  for (int i = 0; i < 5000; i++) {
+    es_uuid other = cmd_id(3);
+    memcpy(other.bytes + 4, &i, sizeof i);
+    cr_assert_eq(append_cmd(t, "k", other, 1), 0);
+  }
+  fake_now += o.command_retention_us;
+  cr_assert_eq(es_store_command_find(t, &a, &r), 0, "exactly the retention");
+  cr_assert_eq(r.first_position, 1);
+  cr_assert_eq(r.timestamp, 1700000000000000, "the store's clock");
+  fake_now += 1;
+  cr_assert_eq(es_store_command_find(t, &a, &r), ES_ENOTFOUND, "expired");
+  /* a later append prunes the expired ones and is found itself */
+  cr_assert_eq(append_cmd(t, "k", b, 1), 0);
+  cr_assert_eq(es_store_command_find(t, &b, &r), 0);
+  cr_assert_eq(r.first_position, 5002);
+  cr_assert_eq(es_store_command_find(t, &a, &r), ES_ENOTFOUND);
+  /* an expired id used again is a new command */
+  cr_assert_eq(append_cmd(t, "k", a, 1), 0);
+  cr_assert_eq(es_store_command_find(t, &a, &r), 0);
+  cr_assert_eq(r.first_position, 5003);
+  case_close(t);
+}
+
+Test(store, command_ids_are_kept_forever_with_a_negative_retention) {
+  es_store_options o = ES_STORE_OPTIONS_INIT;
+  es_command_record r;
+  es_store *t;
+  es_uuid a = cmd_id(1);
+
+  fake_now = 1700000000000000;
+  o.now_us = fake_clock;
+  o.command_retention_us = -1;
+  cr_assert_eq(case_open(&t, &o), 0);
+  cr_assert_eq(append_cmd(t, "k", a, 1), 0);
+  fake_now += (int64_t)3650 * 24 * 3600 * 1000000;
+  cr_assert_eq(append_cmd(t, "k", cmd_id(2), 1), 0);
+  cr_assert_eq(es_store_command_find(t, &a, &r), 0);
+  cr_assert_eq(r.first_position, 1);
+  case_close(t);
+}
+
+Test(store, the_default_command_retention_is_a_day) {
+  es_store_options o = ES_STORE_OPTIONS_INIT;
+  es_command_record r;
+  es_store *t;
+  es_uuid a = cmd_id(1);
+
+  fake_now = 1700000000000000;
+  o.now_us = fake_clock;
+  cr_assert_eq(case_open(&t, &o), 0);
+  cr_assert_eq(append_cmd(t, "k", a, 1), 0);
+  fake_now += ES_STORE_DEFAULT_COMMAND_RETENTION_US;
+  cr_assert_eq(ES_STORE_DEFAULT_COMMAND_RETENTION_US,
+               (int64_t)24 * 3600 * 1000000);
+  cr_assert_eq(es_store_command_find(t, &a, &r), 0);
+  fake_now += 1;
+  cr_assert_eq(es_store_command_find(t, &a, &r), ES_ENOTFOUND);
+  case_close(t);
+}
+
 /* ---- snapshots and checkpoints ---------------------------------------------
  */
 

@@ -980,3 +980,114 @@ Test(log, a_sealed_segment_that_changed_size_is_not_trusted_to_its_index) {
   cr_assert(strstr(rep.message, "corrupt"), "%s", rep.message);
   free(before);
 }
+
+/* ---- the command index across reopens ------------------------------------ */
+
+/* Appends 600 commands (id n -> key "k<n % 7>", n % 3 + 1 events) over
+ * many small segments, with the test's clock. */
+static void fill_commands(es_store_options *o) {
+  es_store *t;
+  o->segment_size = 2048;
+  o->now_us = fake_clock;
+  t = open_dir(o, 0);
+  for (int n = 0; n < 600; n++) {
+    es_uuid id = cmd_id(0);
+    char key[8];
+    memcpy(id.bytes + 4, &n, sizeof n);
+    snprintf(key, sizeof key, "k%d", n % 7);
+    cr_assert_eq(append_cmd(t, key, id, (uint32_t)(n % 3 + 1)), 0);
+  }
+  es_store_close(t);
+  cr_assert_gt(count_files(".seg"), 10);
+}
+
+/* Checks that every command of fill_commands() is found where it was
+ * appended (positions follow from the event counts), or none is. */
+static void check_commands(es_store *t, int expect_found) {
+  uint64_t pos = 1;
+  for (int n = 0; n < 600; n++) {
+    es_uuid id = cmd_id(0);
+    es_command_record r;
+    int rc;
+    memcpy(id.bytes + 4, &n, sizeof n);
+    rc = es_store_command_find(t, &id, &r);
+    if (!expect_found) {
+      cr_assert_eq(rc, ES_ENOTFOUND, "command %d", n);
+      continue;
+    }
+    cr_assert_eq(rc, 0, "command %d: %s", n, es_err_name(rc));
+    cr_assert_eq(r.first_position, pos, "command %d", n);
+    cr_assert_eq(r.last_position, pos + (uint64_t)(n % 3), "command %d", n);
+    pos += (uint64_t)(n % 3) + 1;
+  }
+}
+
+Test(log, the_command_index_survives_reopen_from_files_or_records) {
+  es_store_options o = ES_STORE_OPTIONS_INIT;
+  es_store_open_report rep;
+  es_store *t;
+  int segs;
+
+  fake_now = 1700000000000000;
+  fill_commands(&o);
+  segs = count_files(".seg");
+  cr_assert_eq(count_files(".cmd"), segs - 1, "one N.cmd per sealed segment");
+  t = open_rep(&o, &rep, 0);
+  cr_assert_eq(rep.segments_indexed, (uint32_t)segs - 1);
+  check_commands(t, 1);
+  es_store_close(t);
+
+  /* a reader finds them too */
+  t = open_dir(&o, ES_STORE_READONLY);
+  check_commands(t, 1);
+  es_store_close(t);
+
+  /* without the N.cmd files: read from the records, files written again */
+  remove_files(".cmd");
+  t = open_rep(&o, &rep, 0);
+  cr_assert_eq(rep.segments_indexed, (uint32_t)segs - 1, "the index stays");
+  check_commands(t, 1);
+  es_store_close(t);
+  cr_assert_eq(count_files(".cmd"), segs - 1);
+
+  /* without the segment indexes: the scan finds them */
+  remove_files(".idx");
+  t = open_dir(&o, 0);
+  check_commands(t, 1);
+  es_store_close(t);
+}
+
+Test(log, a_damaged_command_file_falls_back_to_the_records) {
+  es_store_options o = ES_STORE_OPTIONS_INIT;
+  char path[512];
+  es_store *t;
+
+  fake_now = 1700000000000000;
+  fill_commands(&o);
+  snprintf(path, sizeof path, "%s/%020d.cmd", dir, 1);
+  flip_byte(path, file_size(path) - 5);
+  t = open_dir(&o, 0);
+  check_commands(t, 1);
+  es_store_close(t);
+}
+
+Test(log, command_ids_expire_across_a_reopen) {
+  es_store_options o = ES_STORE_OPTIONS_INIT;
+  es_store *t;
+
+  fake_now = 1700000000000000;
+  o.command_retention_us = 1000000;
+  fill_commands(&o);
+  fake_now += o.command_retention_us;
+  t = open_dir(&o, 0);
+  check_commands(t, 1);
+  es_store_close(t);
+  fake_now += 1;
+  t = open_dir(&o, 0);
+  check_commands(t, 0);
+  es_store_close(t);
+  remove_files(".cmd"); /* the records say the same */
+  t = open_dir(&o, 0);
+  check_commands(t, 0);
+  es_store_close(t);
+}

@@ -55,6 +55,10 @@ extern "C" {
 /* The most streams one es_store_append() may touch. */
 #define ES_STORE_MAX_APPEND_STREAMS 1024
 
+/* Default command retention: how long es_store_command_find() finds a
+ * command after its events were appended (see there). */
+#define ES_STORE_DEFAULT_COMMAND_RETENTION_US ((int64_t)24 * 3600 * 1000000)
+
 /* Default segment size of the embedded log. */
 #define ES_STORE_DEFAULT_SEGMENT_SIZE ((uint64_t)64 << 20) /* 64 MiB */
 
@@ -82,10 +86,19 @@ typedef struct es_store_options {
   es_store_open_report *report; /* NULL, or filled in by the open */
   /* Metrics (sync latency) and hooks; NULL: none. Must outlive the store. */
   const struct es_obs *obs;
+  /* How long the store remembers which append carried out a command id
+   * (es_store_command_find()), counted from the time of its events:
+   * 0: ES_STORE_DEFAULT_COMMAND_RETENTION_US (a day); negative: forever. */
+  int64_t command_retention_us;
+  /* The store's clock, microseconds since the epoch: the time given to
+   * events appended without one, and the "now" of the command retention.
+   * NULL: CLOCK_REALTIME. Tests pass their own to move time at will. */
+  int64_t (*now_us)(void *ctx);
+  void *clock_ctx;
 } es_store_options;
 
 #define ES_STORE_OPTIONS_INIT                                                  \
-  { 0, 0, 0, 0, NULL, NULL }
+  { 0, 0, 0, 0, NULL, NULL, 0, NULL, NULL }
 
 /* ---- appending -------------------------------------------------------- */
 
@@ -176,6 +189,14 @@ typedef struct es_snapshot_info {
   uint64_t layout;  /* es_type_desc.layout_hash of the state type */
 } es_snapshot_info;
 
+/* The append that carried out a command, as es_store_command_find()
+ * reports it: the events holding the command id as their causation id. */
+typedef struct es_command_record {
+  uint64_t first_position; /* its first event */
+  uint64_t last_position;  /* its last event (consecutive positions) */
+  es_timestamp timestamp;  /* the first event's time */
+} es_command_record;
+
 /* ---- the vtable --------------------------------------------------------- */
 
 typedef struct es_store es_store;
@@ -207,6 +228,8 @@ typedef struct es_store_ops {
                         const void *data, size_t len);
   int (*checkpoint_get)(es_store *s, const char *name, uint64_t *position,
                         es_buf *data);
+  /* `id` is not zero; see es_store_command_find() for the contract. */
+  int (*command_find)(es_store *s, const es_uuid *id, es_command_record *out);
 } es_store_ops;
 
 /* The common head of every store; an implementation embeds it as its
@@ -348,6 +371,28 @@ int es_store_checkpoint_put(es_store *s, const char *name, uint64_t position,
  * ES_ENOTFOUND, ES_EINVAL, or the buffer's error. */
 int es_store_checkpoint_get(es_store *s, const char *name, uint64_t *position,
                             es_buf *data);
+
+/* The command index: which append carried out command `id`. Every event
+ * whose causation id is not zero names the command that produced it (the
+ * executor stores the command id there); the store remembers, for each
+ * such id, the FIRST append that stored events with it: their first and
+ * last positions (the events of one command are consecutive) and the time
+ * of the first. It finds that record while the record is younger than
+ * the store's command retention (es_store_options.command_retention_us,
+ * a day by default; measured on the store's clock from the event's time)
+ * and may forget it after: at least the retention, not a number of
+ * commands. Every append that returned before the call began is found.
+ * This is what makes a command id execute once however many commands
+ * its target took in between (docs/runtime.md). Returns 0, ES_ENOTFOUND
+ * (never seen, or expired), ES_EINVAL (NULL arguments, a zero id).
+ *
+ * Implementations: the memory store keeps a hash table; the embedded log
+ * keeps one in memory, rebuilt at open from a small N.cmd file written
+ * beside each sealed segment's index (or from the segment's records); a
+ * SQL store keeps a table keyed by the command id (primary key), filled
+ * in the append's transaction, its rows deleted after the retention. */
+int es_store_command_find(es_store *s, const es_uuid *id,
+                          es_command_record *out);
 
 #ifdef __cplusplus
 }

@@ -205,3 +205,12 @@ int es_store_checkpoint_get(es_store *s, const char *name, uint64_t *position,
     es_buf_clear(data);
   return s->ops->checkpoint_get(s, name, position, data);
 }
+
+int es_store_command_find(es_store *s, const es_uuid *id,
+                          es_command_record *out) {
+  static const es_uuid zero;
+  if (!s || !id || !out || memcmp(id->bytes, zero.bytes, 16) == 0)
+    return ES_EINVAL;
+  memset(out, 0, sizeof *out);
+  return s->ops->command_find(s, id, out);
+}

@@ -7,6 +7,8 @@
  *   LOCK                      the writer lock (OFD fcntl lock; holds the pid)
  *   NNNNNNNNNNNNNNNNNNNN.seg  segments, named by their first position
  *   NNNNNNNNNNNNNNNNNNNN.idx  the index of a sealed segment (same number)
+ *   NNNNNNNNNNNNNNNNNNNN.cmd  the command ids of a sealed segment's events
+ *                             (command_index.h), written with its index
  *   snap-<32 hex>, ckpt-<32 hex>  one snapshot / checkpoint each, named by
  *                             a hash of the stream or checkpoint name (the
  *                             name itself is kept inside, never in a path)
@@ -89,6 +91,7 @@
 #include "es/es_error.h"
 #include "es/es_obs.h"
 #include "es/es_store.h"
+#include "store/command_index.h"
 #include "store/store_util.h"
 #include "util/crc32c.h"
 #include "util/hashmap.h"
@@ -176,6 +179,7 @@ typedef struct log_store {
   int dirfd, lockfd;
   uint64_t seg_limit;
   uint64_t write_off;      /* end of the newest segment; the leader's */
+  es__cmd_index cmds;      /* command id -> its append; guarded by mu */
   pthread_mutex_t blob_mu; /* serialises snapshot and checkpoint puts */
   uint64_t tmp_seq;
   char dir[PATH_MAX];
@@ -366,6 +370,16 @@ static int push_seg(log_store *s, uint64_t first, uint64_t size, int fd) {
 
 /* ---- scanning (open, read-only refresh) -------------------------------- */
 
+/* Adds the command id (causation id) of the event body `b`, published at
+ * `position`, to the command index. Returns 0 or ES_ENOMEM. */
+static int note_command(log_store *s, const uint8_t *b, uint64_t position) {
+  es_uuid id;
+  memcpy(id.bytes, b + 69, 16);
+  return es__cmd_index_note(&s->cmds, &id, position,
+                            (es_timestamp)get64(b + 29),
+                            es__store_now(&s->base));
+}
+
 typedef struct pend {
   log_stream *st;
   uint64_t off;
@@ -543,6 +557,10 @@ static int scan_seg(log_store *s, uint32_t si, uint64_t from, int last,
         stream_push(st, s->n + 1, pv[i].off);
         sparse_note(s, s->n + 1, (uint64_t)si << LOC_SHIFT | pv[i].off);
         s->n++;
+        if (note_command(s, buf + (pv[i].off - from) + FRAME, s->n) != 0) {
+          rc = ES_ENOMEM;
+          goto done;
+        }
       }
       s->assigned = s->n;
       npend = 0;
@@ -679,6 +697,10 @@ static void idx_name(char out[32], uint64_t first) {
   snprintf(out, 32, "%020" PRIu64 ".idx", first);
 }
 
+static void cmd_name(char out[32], uint64_t first) {
+  snprintf(out, 32, "%020" PRIu64 ".cmd", first);
+}
+
 /* The sparse indices j with j*IDX_K+1 in [first, end): [*jlo, *jhi). */
 static void sparse_range(uint64_t first, uint64_t end, uint64_t *jlo,
                          uint64_t *jhi) {
@@ -774,17 +796,16 @@ static int index_build(const log_store *s, uint32_t si, uint64_t end,
   return 0;
 }
 
-/* Writes the index image `buf` of the segment starting at `first`
- * atomically: tmp-idx-N, fdatasync, rename over N.idx, fsync of the
- * directory. A crash at any point leaves the old file, no file, or the
+/* Writes the index image `buf` (of a segment, or of its command ids) as
+ * file `name` atomically: tmp-idx-name, fdatasync, rename over name, fsync
+ * of the directory. A crash at any point leaves the old file, no file, or the
  * whole new one (and maybe a tmp- file, removed at the next writer open).
  * Returns 0 or ES_EIO. */
-static int index_write(log_store *s, uint64_t first, const uint8_t *buf,
+static int index_write(log_store *s, const char *name, const uint8_t *buf,
                        size_t len) {
-  char name[32], tmp[48];
+  char tmp[48];
   int fd;
 
-  idx_name(name, first);
   snprintf(tmp, sizeof tmp, "tmp-idx-%s", name);
   fd = openat(s->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0)
@@ -804,16 +825,35 @@ fail:
   return ES_EIO;
 }
 
-/* Builds and writes the index of sealed segment `si` (events [first, end)).
+/* Writes N.cmd: the command ids of sealed segment `si` (events [first,
+ * end)) from the command index. Best effort, like the segment's index. */
+static int cmd_save(log_store *s, uint32_t si, uint64_t end) {
+  char name[32];
+  uint8_t *buf;
+  size_t len;
+  int rc = es__cmd_index_image(&s->cmds, s->segs[si].first, end, &buf, &len);
+  cmd_name(name, s->segs[si].first);
+  if (rc == 0)
+    rc = index_write(s, name, buf, len);
+  free(buf);
+  return rc;
+}
+
+/* Builds and writes the index of sealed segment `si` (events [first, end))
+ * and its command ids.
  * Best effort: returns 0 or the error, which costs only a scan at the next
  * open. Caller is opening (no lock needed). */
 static int index_save(log_store *s, uint32_t si, uint64_t end) {
+  char name[32];
   uint8_t *buf;
   size_t len;
   int rc = index_build(s, si, end, &buf, &len);
+  idx_name(name, s->segs[si].first);
   if (rc == 0)
-    rc = index_write(s, s->segs[si].first, buf, len);
+    rc = index_write(s, name, buf, len);
   free(buf);
+  if (rc == 0)
+    rc = cmd_save(s, si, end);
   return rc;
 }
 
@@ -1047,6 +1087,64 @@ static int index_load(log_store *s, uint32_t si, uint8_t **buf, size_t *cap,
   return 0;
 }
 
+/* Notes the command ids of sealed segment `si` (events [first, end), its
+ * index loaded) by walking its records. Returns 0, ES_ENOMEM, or EIO /
+ * ES_ECORRUPT for a segment that does not read as its index said. */
+static int cmd_scan(log_store *s, uint32_t si, uint64_t end) {
+  const log_seg *g = &s->segs[si];
+  uint64_t len = g->size - SEG_HDR, off = 0, pos = g->first;
+  uint8_t *buf = len < SIZE_MAX ? malloc(len ? (size_t)len : 1) : NULL;
+  int rc = 0;
+
+  if (!buf)
+    return ES_ENOMEM;
+  if (pread_all(g->fd, buf, (size_t)len, SEG_HDR) != 0)
+    rc = ES_EIO;
+  while (rc == 0 && off + FRAME <= len) {
+    uint32_t bl = get32(buf + off);
+    const uint8_t *b = buf + off + FRAME;
+    if (bl < COMMIT_BODY || bl > len - off - FRAME ||
+        frame_crc(buf + off, bl) != get32(buf + off + 4))
+      rc = ES_ECORRUPT;
+    else if (b[0] == K_EVENT && (bl < EV_FIXED || get64(b + 1) != pos++))
+      rc = ES_ECORRUPT;
+    else if (b[0] == K_EVENT)
+      rc = note_command(s, b, pos - 1);
+    off += FRAME + bl;
+  }
+  if (rc == 0 && pos != end)
+    rc = ES_ECORRUPT;
+  free(buf);
+  return rc;
+}
+
+/* Notes the command ids of sealed segment `si`, whose index was loaded:
+ * from its N.cmd when that is whole and describes the segment, else from
+ * its records (and a writer writes the N.cmd again). Damage met there is
+ * left to the read that meets it, as for the rest of an indexed segment.
+ * Returns 0 or ES_ENOMEM. */
+static int cmd_load(log_store *s, uint32_t si, uint8_t **buf, size_t *cap) {
+  const log_seg *g = &s->segs[si];
+  uint64_t end = s->segs[si + 1].first;
+  char name[32];
+  int64_t len;
+  int rc;
+
+  cmd_name(name, g->first);
+  len = read_small(s, name, buf, cap, 1, (uint64_t)64 << 20);
+  if (len < 0)
+    return ES_ENOMEM;
+  rc = len ? es__cmd_index_load(&s->cmds, *buf, (size_t)len, g->first, end,
+                                es__store_now(&s->base))
+           : 1;
+  if (rc != 1)
+    return rc;
+  rc = cmd_scan(s, si, end);
+  if (rc == 0 && !s->readonly)
+    (void)cmd_save(s, si, end);
+  return rc == ES_ENOMEM ? rc : 0;
+}
+
 /* Removes the tmp- files a dead writer left (only a writer makes them, and
  * the caller holds the lock). Best effort. */
 static void remove_tmp(log_store *s) {
@@ -1229,8 +1327,8 @@ static void lead(log_store *s, log_batch *self) {
   log_batch *q = s->queue;
   uint64_t group = s->group++;
   uint64_t base, sealed = 0;
-  uint8_t *idx = NULL;
-  size_t idx_len = 0;
+  uint8_t *idx = NULL, *cmds = NULL;
+  size_t idx_len = 0, cmds_len = 0;
   int rc = s->failed, fd, roll;
 
   s->queue = NULL;
@@ -1240,13 +1338,17 @@ static void lead(log_store *s, log_batch *self) {
   if (roll && index_build(s, s->n_segs - 1, s->n + 1, &idx, &idx_len) != 0)
     idx = NULL; /* no index: the next open scans this segment */
   sealed = s->segs[s->n_segs - 1].first;
+  if (idx &&
+      es__cmd_index_image(&s->cmds, sealed, s->n + 1, &cmds, &cmds_len) != 0)
+    cmds = NULL; /* the next open reads the ids from the segment */
   pthread_mutex_unlock(&s->mu);
 
   if (roll) {
     rc = create_seg(s, q->first);
     if (rc) {
       free(idx);
-      idx = NULL;
+      free(cmds);
+      idx = cmds = NULL;
     }
   }
   fd = s->segs[s->n_segs - 1].fd; /* only the leader changes segs */
@@ -1275,9 +1377,12 @@ static void lead(log_store *s, log_batch *self) {
           log_stream *st = b->st[i];
           stream_push(st, b->first + k, base + b->rel[k]);
           sparse_note(s, b->first + k, si << LOC_SHIFT | (base + b->rel[k]));
+          (void)note_command(s, b->buf + b->rel[k] + FRAME, b->first + k);
         }
       s->n = b->first + b->count - 1;
       base += b->len;
+    } else {
+      es__cmd_index_release(&s->cmds, (size_t)b->count);
     }
     b->rc = rc;
   }
@@ -1308,8 +1413,16 @@ static void lead(log_store *s, log_batch *self) {
   pthread_mutex_unlock(&s->mu);
 #endif
   if (idx) { /* the segment is sealed whether or not this batch failed */
-    (void)index_write(s, sealed, idx, idx_len);
+    char name[32];
+    idx_name(name, sealed);
+    (void)index_write(s, name, idx, idx_len);
     free(idx);
+  }
+  if (cmds) { /* after the index: a lone N.cmd is never loaded */
+    char name[32];
+    cmd_name(name, sealed);
+    (void)index_write(s, name, cmds, cmds_len);
+    free(cmds);
   }
 }
 
@@ -1361,7 +1474,7 @@ static int log_append(es_store *bs, es_append_stream *g, uint32_t n,
   uint64_t total = 0;
   size_t size = FRAME + COMMIT_BODY, off = 0;
   uint32_t n_new = 0;
-  es_timestamp now = es__now_us();
+  es_timestamp now = es__store_now(bs);
   int rc = ES_ENOMEM, locked = 0;
 
   if (s->readonly)
@@ -1421,7 +1534,8 @@ static int log_append(es_store *bs, es_append_stream *g, uint32_t n,
   }
   if (es__hashmap_reserve(&s->streams, n_new) != 0 ||
       grow_u64(&s->sparse, &s->cap_sparse, sparse_need(s->assigned + total)) !=
-          0)
+          0 ||
+      es__cmd_index_reserve(&s->cmds, (size_t)total) != 0)
     goto fail;
 
   /* Commit: nothing below fails. */
@@ -1972,6 +2086,7 @@ static void log_close(es_store *bs) {
     close(s->segs[k].fd);
   free(s->segs);
   free(s->sparse);
+  es__cmd_index_close(&s->cmds);
   if (s->lockfd >= 0)
     close(s->lockfd); /* releases the lock */
   if (s->dirfd >= 0)
@@ -1981,6 +2096,29 @@ static void log_close(es_store *bs) {
   pthread_mutex_destroy(&s->blob_mu);
   pthread_mutex_destroy(&s->mu);
   free(s);
+}
+
+static int log_command_find(es_store *bs, const es_uuid *id,
+                            es_command_record *out) {
+  log_store *s = (log_store *)bs;
+  const es__cmd_entry *e;
+  int rc = ES_ENOTFOUND;
+
+  pthread_mutex_lock(&s->mu);
+  if (s->readonly && (rc = refresh(s)) != 0) {
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+  }
+  e = es__cmd_index_find(&s->cmds, id, es__store_now(bs));
+  rc = ES_ENOTFOUND;
+  if (e) {
+    out->first_position = e->first;
+    out->last_position = e->first + e->n - 1;
+    out->timestamp = e->at;
+    rc = 0;
+  }
+  pthread_mutex_unlock(&s->mu);
+  return rc;
 }
 
 static const es_store_ops log_ops = {
@@ -1997,6 +2135,7 @@ static const es_store_ops log_ops = {
     log_snapshot_get,
     log_checkpoint_put,
     log_checkpoint_get,
+    log_command_find,
 };
 
 /* Takes the writer lock: an OFD lock on LOCK, which then holds our pid. */
@@ -2062,6 +2201,8 @@ static int load_all(log_store *s, es_store_open_report *rep) {
     rc = index_load(s, k, &buf, &cap, &h, &loaded);
     if (rc == 0 && loaded && rep)
       rep->segments_indexed++;
+    if (rc == 0 && loaded)
+      rc = cmd_load(s, k, &buf, &cap);
     if (rc == 0 && !loaded) {
       rc = scan_seg(s, k, 0, k + 1 == s->n_segs, rep);
       redo[k] = k + 1 < s->n_segs;
@@ -2151,6 +2292,8 @@ int es_store_open_log(es_store **out, const char *dir,
   snprintf(s->dir, sizeof s->dir, "%s", dir);
   es__rng_seed(s->rng, s);
   es__hashmap_init(&s->streams, es__rng_next(s->rng), es__rng_next(s->rng));
+  es__cmd_index_init(&s->cmds, s->base.opt.command_retention_us,
+                     es__rng_next(s->rng), es__rng_next(s->rng));
   if (init_sync(s) != 0) {
     es__hashmap_close(&s->streams);
     free(s);

@@ -21,6 +21,7 @@
 
 #include "es/es_error.h"
 #include "es/es_store.h"
+#include "store/command_index.h"
 #include "store/store_util.h"
 #include "util/hashmap.h"
 
@@ -65,6 +66,7 @@ typedef struct mem_store {
   uint64_t n, cap;
   uint64_t interrupts; /* es_store_interrupt() calls so far */
   uint64_t rng[4];     /* xoshiro256** state */
+  es__cmd_index cmds;  /* command id -> the append that carried it out */
 } mem_store;
 
 /* ---- helpers ---------------------------------------------------------- */
@@ -143,7 +145,7 @@ static int mem_append(es_store *bs, es_append_stream *g, uint32_t n,
   mem_event **evs = NULL;
   uint64_t total = 0, k = 0;
   uint32_t n_new = 0;
-  es_timestamp now = es__now_us();
+  es_timestamp now = es__store_now(bs);
   int rc = ES_ENOMEM, locked = 0;
 
   if (!st || !created)
@@ -199,7 +201,8 @@ static int mem_append(es_store *bs, es_append_stream *g, uint32_t n,
       goto fail;
   }
   if (es__hashmap_reserve(&s->streams, n_new) != 0 ||
-      grow_ptrs(&s->log, &s->cap, s->n + total) != 0)
+      grow_ptrs(&s->log, &s->cap, s->n + total) != 0 ||
+      es__cmd_index_reserve(&s->cmds, (size_t)total) != 0)
     goto fail;
 
   /* Commit: nothing below fails. */
@@ -219,6 +222,8 @@ static int mem_append(es_store *bs, es_append_stream *g, uint32_t n,
       m->rec.meta.position = s->n + 1;
       t->events[t->n++] = m;
       s->log[s->n++] = m;
+      es__cmd_index_note(&s->cmds, &m->rec.meta.causation_id, s->n,
+                         m->rec.meta.timestamp, now);
     }
     g[i].version = t ? t->n : 0;
   }
@@ -472,16 +477,35 @@ static void mem_close(es_store *bs) {
   free(s->log);
   es__hashmap_close(&s->streams);
   es__hashmap_close(&s->checkpoints);
+  es__cmd_index_close(&s->cmds);
   pthread_cond_destroy(&s->grew);
   pthread_mutex_destroy(&s->mu);
   free(s);
+}
+
+static int mem_command_find(es_store *bs, const es_uuid *id,
+                            es_command_record *out) {
+  mem_store *s = (mem_store *)bs;
+  const es__cmd_entry *e;
+  int rc = ES_ENOTFOUND;
+
+  pthread_mutex_lock(&s->mu);
+  e = es__cmd_index_find(&s->cmds, id, es__store_now(bs));
+  if (e) {
+    out->first_position = e->first;
+    out->last_position = e->first + e->n - 1;
+    out->timestamp = e->at;
+    rc = 0;
+  }
+  pthread_mutex_unlock(&s->mu);
+  return rc;
 }
 
 static const es_store_ops mem_ops = {
     "memory",           mem_close,        mem_append,       mem_read_stream,
     mem_read_all,       mem_wait,         mem_interrupt,    mem_head,
     mem_stream_version, mem_snapshot_put, mem_snapshot_get, mem_checkpoint_put,
-    mem_checkpoint_get,
+    mem_checkpoint_get, mem_command_find,
 };
 
 int es_store_open_memory(es_store **out, const es_store_options *opt) {
@@ -501,6 +525,8 @@ int es_store_open_memory(es_store **out, const es_store_options *opt) {
   es__rng_seed(s->rng, s);
   es__hashmap_init(&s->streams, es__rng_next(s->rng), es__rng_next(s->rng));
   es__hashmap_init(&s->checkpoints, es__rng_next(s->rng), es__rng_next(s->rng));
+  es__cmd_index_init(&s->cmds, s->base.opt.command_retention_us,
+                     es__rng_next(s->rng), es__rng_next(s->rng));
 
   if (pthread_mutex_init(&s->mu, NULL) != 0)
     goto fail;

@@ -119,6 +119,12 @@ void es__store_defaults(es_store_options *o) {
     o->max_blob_size = ES_STORE_DEFAULT_MAX_BLOB;
   if (!o->max_append_events)
     o->max_append_events = ES_STORE_DEFAULT_MAX_APPEND_EVENTS;
+  if (!o->command_retention_us)
+    o->command_retention_us = ES_STORE_DEFAULT_COMMAND_RETENTION_US;
+}
+
+es_timestamp es__store_now(const es_store *s) {
+  return s->opt.now_us ? s->opt.now_us(s->opt.clock_ctx) : es__now_us();
 }
 
 int es__cond_init_monotonic(pthread_cond_t *c) {

@@ -38,6 +38,9 @@ size_t es__stream_id(char out[ES_STREAM_TYPE_MAX + ES_KEY_MAX + 2],
 /* The last index to read from [from, have] when at most `max` (0: all). */
 uint64_t es__read_end(uint64_t from, uint64_t have, uint32_t max);
 
+/* The store's clock: its options' now_us, else CLOCK_REALTIME. */
+es_timestamp es__store_now(const es_store *s);
+
 /* Fills the 0 limits of `o` with the defaults. */
 void es__store_defaults(es_store_options *o);
 

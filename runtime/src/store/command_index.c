@@ -1,0 +1,293 @@
+/*
+ * command_index.c - command id -> the append that carried it out, bounded
+ * by a retention time (see command_index.h).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "es/es_error.h"
+#include "store/command_index.h"
+#include "util/crc32c.h"
+#include "util/hashmap.h"
+
+#define IMG_MAGIC "ESLOGCM1"
+#define IMG_HDR 48u   /* magic, CRC, pad, first, count, entries, latest */
+#define IMG_ENTRY 32u /* id, relative position u32, n u32, time i64 */
+
+static void put32(uint8_t *p, uint32_t v) {
+  for (int i = 0; i < 4; i++)
+    p[i] = (uint8_t)(v >> (8 * i));
+}
+static void put64(uint8_t *p, uint64_t v) {
+  for (int i = 0; i < 8; i++)
+    p[i] = (uint8_t)(v >> (8 * i));
+}
+static uint32_t get32(const uint8_t *p) {
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+         (uint32_t)p[3] << 24;
+}
+static uint64_t get64(const uint8_t *p) {
+  return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
+}
+
+static int is_zero(const es_uuid *u) {
+  static const es_uuid zero;
+  return memcmp(u->bytes, zero.bytes, 16) == 0;
+}
+
+/* True when an entry of time `at` has expired at `now`. */
+static int expired(const es__cmd_index *x, es_timestamp at, es_timestamp now) {
+  return x->retention_us >= 0 && at < now &&
+         (uint64_t)now - (uint64_t)at > (uint64_t)x->retention_us;
+}
+
+static es__cmd_entry *entry_of(const es__cmd_index *x, uint64_t slot) {
+  return &x->q[x->h + (slot - 1 - x->base)];
+}
+
+/* The i-th oldest entry. */
+static es__cmd_entry *nth(const es__cmd_index *x, size_t i) {
+  return &x->q[x->h + i];
+}
+
+void es__cmd_index_init(es__cmd_index *x, int64_t retention_us, uint64_t k0,
+                        uint64_t k1) {
+  memset(x, 0, sizeof *x);
+  x->retention_us = retention_us;
+  x->k0 = k0;
+  x->k1 = k1;
+}
+
+void es__cmd_index_close(es__cmd_index *x) {
+  if (!x)
+    return;
+  free(x->q);
+  free(x->slots);
+  memset(x, 0, sizeof *x);
+}
+
+/* The table slot holding entry number `num`, whose hash is `h`. */
+static size_t slot_of(const es__cmd_index *x, uint64_t h, uint64_t num) {
+  size_t mask = x->n_slots - 1, i = (size_t)h & mask;
+  while (x->slots[i] != num + 1)
+    i = (i + 1) & mask;
+  return i;
+}
+
+static void table_insert(uint64_t *slots, size_t n_slots, uint64_t h,
+                         uint64_t num) {
+  size_t mask = n_slots - 1, i = (size_t)h & mask;
+  while (slots[i])
+    i = (i + 1) & mask;
+  slots[i] = num + 1;
+}
+
+/* Empties slot `i` and moves later entries of its probe run back, so that
+ * every entry stays reachable from its home slot (no tombstones). */
+static void table_remove(es__cmd_index *x, size_t i) {
+  size_t mask = x->n_slots - 1, j = i;
+  for (;;) {
+    size_t k;
+    j = (j + 1) & mask;
+    if (!x->slots[j])
+      break;
+    k = (size_t)entry_of(x, x->slots[j])->hash & mask;
+    if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
+      continue;
+    x->slots[i] = x->slots[j];
+    i = j;
+  }
+  x->slots[i] = 0;
+}
+
+/* Drops the oldest entry. */
+static void pop_front(es__cmd_index *x) {
+  table_remove(x, slot_of(x, nth(x, 0)->hash, x->base));
+  x->h++;
+  x->base++;
+  x->n--;
+}
+
+/* Grows the queue and the table for `need` entries in all; moving the
+ * entries to the front of the queue allocates nothing, so a grow covered
+ * by an earlier one cannot fail. */
+static int grow(es__cmd_index *x, size_t need) {
+  if (x->h && x->h + need > x->cap) {
+    memmove(x->q, x->q + x->h, x->n * sizeof *x->q);
+    x->h = 0;
+  }
+  if (need > x->cap) {
+    size_t c = x->cap ? x->cap : 64;
+    es__cmd_entry *q;
+    while (c < need)
+      c *= 2;
+    q = realloc(x->q, c * sizeof *q);
+    if (!q)
+      return ES_ENOMEM;
+    x->q = q;
+    x->cap = c;
+  }
+  if (need * 2 > x->n_slots) {
+    size_t ns = x->n_slots ? x->n_slots : 128;
+    uint64_t *slots;
+    while (ns < need * 2)
+      ns *= 2;
+    slots = calloc(ns, sizeof *slots);
+    if (!slots)
+      return ES_ENOMEM;
+    for (size_t i = 0; i < x->n; i++)
+      table_insert(slots, ns, nth(x, i)->hash, x->base + i);
+    free(x->slots);
+    x->slots = slots;
+    x->n_slots = ns;
+  }
+  return 0;
+}
+
+int es__cmd_index_reserve(es__cmd_index *x, size_t events) {
+  int rc = grow(x, x->n + x->pending + events);
+  if (rc == 0)
+    x->pending += events;
+  return rc;
+}
+
+void es__cmd_index_release(es__cmd_index *x, size_t events) {
+  x->pending -= events < x->pending ? events : x->pending;
+}
+
+/* The entry for `id` whatever its age, or NULL. */
+static es__cmd_entry *lookup(const es__cmd_index *x, const es_uuid *id,
+                             uint64_t h) {
+  size_t mask, i;
+  if (!x->n_slots)
+    return NULL;
+  mask = x->n_slots - 1;
+  for (i = (size_t)h & mask; x->slots[i]; i = (i + 1) & mask) {
+    es__cmd_entry *e = entry_of(x, x->slots[i]);
+    if (e->hash == h && memcmp(e->id.bytes, id->bytes, 16) == 0)
+      return e;
+  }
+  return NULL;
+}
+
+int es__cmd_index_note(es__cmd_index *x, const es_uuid *id, uint64_t position,
+                       es_timestamp at, es_timestamp now) {
+  uint64_t h;
+  es__cmd_entry *e;
+
+  if (x->pending) /* this note's reserved place */
+    x->pending--;
+  while (x->n && expired(x, nth(x, 0)->at, now))
+    pop_front(x);
+  if (is_zero(id))
+    return 0;
+  if (x->n) {
+    e = nth(x, x->n - 1);
+    if (e->first + e->n == position &&
+        memcmp(e->id.bytes, id->bytes, 16) == 0) {
+      e->n++; /* the next event of the same append */
+      return 0;
+    }
+  }
+  h = es__siphash13(x->k0, x->k1, id->bytes, 16);
+  if (lookup(x, id, h))
+    return 0; /* the first append with this id stands */
+  if (grow(x, x->n + x->pending + 1) != 0)
+    return ES_ENOMEM;
+  e = nth(x, x->n);
+  e->id = *id;
+  e->first = position;
+  e->n = 1;
+  e->at = at;
+  e->hash = h;
+  table_insert(x->slots, x->n_slots, h, x->base + x->n);
+  x->n++;
+  return 0;
+}
+
+const es__cmd_entry *es__cmd_index_find(const es__cmd_index *x,
+                                        const es_uuid *id, es_timestamp now) {
+  const es__cmd_entry *e =
+      lookup(x, id, es__siphash13(x->k0, x->k1, id->bytes, 16));
+  return e && !expired(x, e->at, now) ? e : NULL;
+}
+
+/* Index of the first entry whose first position is at least `p`. */
+static size_t lower_bound(const es__cmd_index *x, uint64_t p) {
+  size_t lo = 0, hi = x->n;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (nth(x, mid)->first < p)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
+int es__cmd_index_image(const es__cmd_index *x, uint64_t first, uint64_t end,
+                        uint8_t **out, size_t *len) {
+  size_t a = lower_bound(x, first), b = lower_bound(x, end);
+  es_timestamp latest = INT64_MIN;
+  uint8_t *buf = malloc(IMG_HDR + (b - a) * IMG_ENTRY), *p;
+
+  *out = NULL;
+  *len = 0;
+  if (!buf)
+    return ES_ENOMEM;
+  memset(buf, 0, IMG_HDR);
+  memcpy(buf, IMG_MAGIC, 8);
+  put64(buf + 16, first);
+  put64(buf + 24, end - first);
+  put64(buf + 32, b - a);
+  p = buf + IMG_HDR;
+  for (size_t i = a; i < b; i++, p += IMG_ENTRY) {
+    const es__cmd_entry *e = nth(x, i);
+    memcpy(p, e->id.bytes, 16);
+    put32(p + 16, (uint32_t)(e->first - first));
+    put32(p + 20, e->n);
+    put64(p + 24, (uint64_t)e->at);
+    if (e->at > latest)
+      latest = e->at;
+  }
+  put64(buf + 40, (uint64_t)latest);
+  put32(buf + 8, es__crc32c(0, buf + 12, (size_t)(p - buf) - 12));
+  *out = buf;
+  *len = (size_t)(p - buf);
+  return 0;
+}
+
+int es__cmd_index_load(es__cmd_index *x, const uint8_t *b, size_t len,
+                       uint64_t first, uint64_t end, es_timestamp now) {
+  uint64_t count, prev = 0;
+  const uint8_t *p;
+
+  if (len < IMG_HDR || memcmp(b, IMG_MAGIC, 8) != 0 ||
+      get32(b + 8) != es__crc32c(0, b + 12, len - 12) ||
+      get64(b + 16) != first || get64(b + 24) != end - first)
+    return 1;
+  count = get64(b + 32);
+  if (count > (len - IMG_HDR) / IMG_ENTRY || len != IMG_HDR + count * IMG_ENTRY)
+    return 1;
+  for (uint64_t i = 0; i < count; i++) {
+    const uint8_t *e = b + IMG_HDR + i * IMG_ENTRY;
+    uint64_t rel = get32(e + 16), n = get32(e + 20);
+    if ((i && rel < prev) || n == 0 || rel + n > end - first)
+      return 1;
+    prev = rel + n;
+  }
+  if (expired(x, (es_timestamp)get64(b + 40), now))
+    return 0;
+  for (p = b + IMG_HDR; p < b + len; p += IMG_ENTRY) {
+    es_uuid id;
+    uint32_t n = get32(p + 20);
+    memcpy(id.bytes, p, 16);
+    for (uint32_t k = 0; k < n; k++) {
+      int rc = es__cmd_index_note(x, &id, first + get32(p + 16) + k,
+                                  (es_timestamp)get64(p + 24), now);
+      if (rc)
+        return rc;
+    }
+  }
+  return 0;
+}
