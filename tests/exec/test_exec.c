@@ -335,6 +335,113 @@ Test(exec, command_id_survives_reopening_a_log_store) {
   ex_remove_dir(dir);
 }
 
+/* The executor's window holds an instance's last `dedup_window` (256)
+ * command ids; the store's command index holds every id for its retention
+ * time. A saga step re-sent after its target took 10,000 other commands
+ * must not execute again. */
+static void step_then_many(es_app *a, es_uuid step, int others,
+                           es_result *first) {
+  es_exec_options o = {.command_id = step};
+  cr_assert_eq(ex_open(a, "merchant", 0), 0);
+  cr_assert_eq(ex_deposit(a, "merchant", 70, &o, first), 0);
+  cr_assert_not(first->duplicate);
+  for (int i = 0; i < others; i++)
+    cr_assert_eq(ex_deposit(a, "merchant", 1, NULL, NULL), 0);
+}
+
+static void redispatch_is_a_duplicate(es_app *a, es_uuid step,
+                                      const es_result *first, int64_t balance) {
+  es_exec_options o = {.command_id = step};
+  es_result again;
+  unsigned long calls = ledger_decide_calls();
+  cr_assert_eq(ex_deposit(a, "merchant", 70, &o, &again), 0);
+  cr_assert(again.duplicate, "the step executed twice");
+  cr_assert_eq(again.outcome, ES_OUTCOME_OK);
+  cr_assert_eq(again.version, first->version);
+  cr_assert_eq(again.first_position, first->first_position);
+  cr_assert_eq(again.last_position, first->last_position);
+  cr_assert_eq(again.n_events, 1);
+  cr_assert_eq(ledger_decide_calls(), calls, "decide ran for a duplicate");
+  cr_assert_eq(ex_read(a, "merchant").balance, balance, "effect not once");
+}
+
+Test(exec, a_step_resent_after_ten_thousand_commands_executes_once,
+     .timeout = 120) {
+  es_uuid step;
+  es_result first;
+  es_saga_command_id("Transfer", "t-1", 1, 0, &step);
+  step_then_many(app, step, 10000, &first);
+  redispatch_is_a_duplicate(app, step, &first, 10070);
+  cr_assert_eq(ex_head(store), 10002);
+  /* a cold cache (another app, as after a restart) answers the same */
+  es_app *fresh = ex_app(store, NULL);
+  redispatch_is_a_duplicate(fresh, step, &first, 10070);
+  cr_assert_eq(ex_head(store), 10002);
+  es_app_close(fresh);
+}
+
+Test(exec, a_step_resent_after_a_log_store_reopen_executes_once,
+     .timeout = 300) {
+  es_store_options so = ES_STORE_OPTIONS_INIT;
+  char dir[64];
+  es_store *s;
+  es_app *a;
+  es_uuid step;
+  es_result first;
+  es_saga_command_id("Transfer", "t-2", 3, 1, &step);
+  so.segment_size = 64 << 10; /* sealed segments with their N.cmd */
+  cr_assert_eq(ex_fresh_dir(dir), 0);
+  cr_assert_eq(es_store_open_log(&s, dir, &so, 0), 0);
+  a = ex_app(s, NULL);
+  step_then_many(a, step, 10000, &first);
+  redispatch_is_a_duplicate(a, step, &first, 10070);
+  es_app_close(a);
+  es_store_close(s);
+
+  cr_assert_eq(es_store_open_log(&s, dir, &so, 0), 0);
+  a = ex_app(s, NULL);
+  redispatch_is_a_duplicate(a, step, &first, 10070);
+  cr_assert_eq(ex_head(s), 10002);
+  es_app_close(a);
+  es_store_close(s);
+  ex_remove_dir(dir);
+}
+
+static int64_t exec_now;
+static int64_t exec_clock(void *ctx) {
+  (void)ctx;
+  return exec_now;
+}
+
+/* Past the store's command retention the guarantee lapses: an id seen
+ * only by the store (not in the instance's window) executes again. Within
+ * it, however far the clock moved, it does not. */
+Test(exec, a_step_resent_after_the_command_retention_executes_again) {
+  es_store_options so = ES_STORE_OPTIONS_INIT;
+  es_store *s;
+  es_app *a;
+  es_uuid step;
+  es_result first, again;
+  es_exec_options o;
+  es_saga_command_id("Transfer", "t-3", 1, 0, &step);
+  exec_now = 1700000000000000;
+  so.now_us = exec_clock;
+  so.command_retention_us = (int64_t)2 * 24 * 3600 * 1000000; /* two days */
+  cr_assert_eq(es_store_open_memory(&s, &so), 0);
+  a = ex_app(s, NULL);
+  step_then_many(a, step, 300, &first);
+  exec_now += so.command_retention_us; /* the last moment it is kept */
+  redispatch_is_a_duplicate(a, step, &first, 370);
+  exec_now += 1;
+  memset(&o, 0, sizeof o);
+  o.command_id = step;
+  cr_assert_eq(ex_deposit(a, "merchant", 70, &o, &again), 0);
+  cr_assert_not(again.duplicate, "kept past its retention");
+  cr_assert_eq(ex_read(a, "merchant").balance, 440);
+  es_app_close(a);
+  es_store_close(s);
+}
+
 /* ---- rejections and faults -------------------------------------------------
  */
 

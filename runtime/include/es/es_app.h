@@ -37,8 +37,9 @@ typedef struct es_app_options {
                              10 minutes; negative: never */
   size_t cache_max_bytes; /* bound on the state all cached instances hold;
                              default 256 MiB */
-  uint32_t dedup_window;  /* command ids remembered per instance; default
-                             256 (see es_exec_options.command_id) */
+  uint32_t dedup_window;  /* command ids cached per loaded instance;
+                             default 256. The guarantee does not depend
+                             on it: see es_exec_options.command_id */
   const es_obs *obs;      /* logging, metrics and trace hooks; NULL: none */
 } es_app_options;
 
@@ -60,10 +61,13 @@ typedef struct es_exec_options {
   /* What the stream's version must be before the command (ANY: whatever
    * decide saw). A failed expectation is a conflict, never retried. */
   es_expected expected;
-  /* Makes the command idempotent: executing the same id again on the same
-   * instance returns the first result and appends nothing. Remembered for
-   * the instance's last `dedup_window` commands, durably: it is stored as
-   * the causation id of the events the command emitted. */
+  /* Makes the command idempotent: executing the same id again returns
+   * the first result (duplicate set) and appends nothing. Durable: it is
+   * stored as the causation id of the events the command emitted, and
+   * the store's command index finds it for the store's command retention
+   * (es_store_options.command_retention_us, a day by default) however
+   * many commands came after. A command that emitted no event is
+   * remembered only in memory. */
   es_uuid command_id;
   /* Propagated to the emitted events; zero: the command id, else new. */
   es_uuid correlation_id;

@@ -252,6 +252,55 @@ static const dedup_entry *recall(es_app *app, instance *in, const es_uuid *id) {
   return NULL;
 }
 
+typedef struct stored_ctx {
+  const es_uuid *id;
+  dedup_entry *out;
+} stored_ctx;
+
+static int stored_one(const es_stored_event *ev, void *arg) {
+  stored_ctx *c = arg;
+  if (!uuid_eq(&ev->meta.causation_id, c->id))
+    return 1; /* not what the index said: execute rather than guess */
+  c->out->version = ev->meta.version;
+  c->out->n++;
+  return 0;
+}
+
+/* Looks command `id` up in the store's command index, which remembers
+ * every command for the store's retention time however many commands
+ * came after it (the per-instance window only holds the last few).
+ * Returns 1 with the first result in `*out`, 0 when the store does not
+ * know the id, or an ES_E* code. */
+static int recall_stored(es_app *app, const es_uuid *id, dedup_entry *out) {
+  es_command_record rec;
+  stored_ctx c = {id, out};
+  int rc = es_store_command_find(app->store, id, &rec);
+  if (rc == ES_ENOTFOUND)
+    return 0;
+  if (rc != 0)
+    return rc;
+  memset(out, 0, sizeof *out);
+  out->id = *id;
+  out->first = rec.first_position;
+  out->last = rec.last_position;
+  rc = es_store_read_all(app->store, rec.first_position,
+                         (uint32_t)(rec.last_position - rec.first_position + 1),
+                         stored_one, &c);
+  if (rc == 1 || (rc == 0 && out->first + out->n != out->last + 1))
+    return 0;
+  return rc == 0 ? 1 : rc;
+}
+
+/* The answer to a command id executed before: its first result. */
+static void answer_duplicate(es_result *r, const dedup_entry *seen) {
+  r->outcome = ES_OUTCOME_OK;
+  r->duplicate = true;
+  r->version = seen->version;
+  r->first_position = seen->first;
+  r->last_position = seen->last;
+  r->n_events = seen->n;
+}
+
 typedef struct replay_ctx {
   es_app *app;
   instance *in;
@@ -485,14 +534,18 @@ int es_app_execute_value(es_app *app, const es_aggregate_desc *agg,
   if (es__uuid_is_zero(&command_id)) {
     new_uuid(&command_id);
   } else {
+    dedup_entry stored;
     const dedup_entry *seen = recall(app, in, &command_id);
+    if (!seen && (rc = recall_stored(app, &command_id, &stored)) != 0) {
+      if (rc < 0) {
+        pthread_mutex_unlock(&in->mu);
+        es_metrics_add(metrics(app), ES_CTR_COMMANDS_FAILED, 1);
+        return finish(res, &r, rc);
+      }
+      seen = &stored;
+    }
     if (seen) {
-      r.outcome = ES_OUTCOME_OK;
-      r.duplicate = true;
-      r.version = seen->version;
-      r.first_position = seen->first;
-      r.last_position = seen->last;
-      r.n_events = seen->n;
+      answer_duplicate(&r, seen);
       pthread_mutex_unlock(&in->mu);
       es_metrics_add(metrics(app), ES_CTR_COMMANDS_OK, 1);
       return finish(res, &r, 0);
@@ -524,12 +577,7 @@ int es_app_execute_value(es_app *app, const es_aggregate_desc *agg,
     if (caught_up && !es__uuid_is_zero(&opt->command_id)) {
       const dedup_entry *seen = recall(app, in, &command_id);
       if (seen) {
-        r.outcome = ES_OUTCOME_OK;
-        r.duplicate = true;
-        r.version = seen->version;
-        r.first_position = seen->first;
-        r.last_position = seen->last;
-        r.n_events = seen->n;
+        answer_duplicate(&r, seen);
         rc = 0;
         goto out;
       }
