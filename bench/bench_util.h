@@ -7,6 +7,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,6 +85,55 @@ static inline double bench_quantile(double *v, size_t n, double q) {
   qsort(v, n, sizeof *v, bench_cmp_double);
   i = (size_t)(q * (double)(n - 1) + 0.5);
   return v[i < n ? i : n - 1];
+}
+
+/* What the disk gives: write(`bytes`) + fdatasync appended to one file
+ * in `dir`, for about a second (at least 200 rounds). */
+typedef struct bench_sync_figures {
+  double per_s, mean_us, p50_us, p99_us;
+  long n;
+} bench_sync_figures;
+
+static inline int bench_raw_sync(const char *dir, size_t bytes,
+                                 bench_sync_figures *f) {
+  char path[4200], *block;
+  double *lat, t0, start;
+  long cap = 20000, n = 0;
+  int fd;
+
+  snprintf(path, sizeof path, "%s/raw-sync", dir);
+  if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644)) < 0)
+    return -1;
+  lat = malloc((size_t)cap * sizeof *lat);
+  block = malloc(bytes ? bytes : 1);
+  if (!lat || !block) {
+    free(lat);
+    free(block);
+    close(fd);
+    return -1;
+  }
+  memset(block, 'x', bytes);
+  start = bench_now();
+  while (n < cap && (n < 200 || bench_now() - start < 1.0)) {
+    t0 = bench_now();
+    if (write(fd, block, bytes) != (ssize_t)bytes || fdatasync(fd) != 0) {
+      close(fd);
+      free(lat);
+      free(block);
+      return -1;
+    }
+    lat[n++] = bench_now() - t0;
+  }
+  f->n = n;
+  f->per_s = (double)n / (bench_now() - start);
+  f->mean_us = 1e6 / f->per_s;
+  f->p50_us = bench_quantile(lat, (size_t)n, 0.50) * 1e6;
+  f->p99_us = bench_quantile(lat, (size_t)n, 0.99) * 1e6;
+  close(fd);
+  unlink(path);
+  free(lat);
+  free(block);
+  return 0;
 }
 
 #endif

@@ -21,7 +21,6 @@
  *     -d  scratch files under DIR (default $TMPDIR, else /var/tmp),
  *         removed afterwards
  */
-#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 
@@ -33,50 +32,6 @@
 #define ONE_CLIENT_COMMANDS 5000
 
 static char keys[ACCOUNTS][16];
-
-/* ---- the raw disk ------------------------------------------------------- */
-
-typedef struct sync_figures {
-  double per_s, mean_us, p50_us, p99_us;
-  long n;
-} sync_figures;
-
-/* write(4 KiB) + fdatasync appended to one file, for about a second. */
-static int raw_sync(const char *dir, sync_figures *f) {
-  char path[4200], block[4096];
-  double *lat, t0, start;
-  long cap = 20000, n = 0;
-  int fd;
-
-  snprintf(path, sizeof path, "%s/raw-sync", dir);
-  if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644)) < 0)
-    return -1;
-  if (!(lat = malloc((size_t)cap * sizeof *lat))) {
-    close(fd);
-    return -1;
-  }
-  memset(block, 'x', sizeof block);
-  start = bench_now();
-  while (n < cap && (n < 200 || bench_now() - start < 1.0)) {
-    t0 = bench_now();
-    if (write(fd, block, sizeof block) != (ssize_t)sizeof block ||
-        fdatasync(fd) != 0) {
-      close(fd);
-      free(lat);
-      return -1;
-    }
-    lat[n++] = bench_now() - t0;
-  }
-  f->n = n;
-  f->per_s = (double)n / (bench_now() - start);
-  f->mean_us = 1e6 / f->per_s;
-  f->p50_us = bench_quantile(lat, (size_t)n, 0.50) * 1e6;
-  f->p99_us = bench_quantile(lat, (size_t)n, 0.99) * 1e6;
-  close(fd);
-  unlink(path);
-  free(lat);
-  return 0;
-}
 
 /* ---- clients ------------------------------------------------------------ */
 
@@ -207,7 +162,7 @@ int main(int argc, char **argv) {
   const char *parent = NULL;
   int clients[8] = {1, 8, 64}, n_runs = 3, r1 = -1, r64 = -1, opt_c;
   char dir[4096], store_dir[4200];
-  sync_figures raws[9];
+  bench_sync_figures raws[9];
   run_figures runs[8];
   es_store *store = NULL;
   es_app *app = NULL;
@@ -289,7 +244,7 @@ int main(int argc, char **argv) {
     long n = k < n_runs && clients[k] == 1 && total > ONE_CLIENT_COMMANDS
                  ? ONE_CLIENT_COMMANDS
                  : total;
-    if (raw_sync(dir, &raws[k]) != 0) {
+    if (bench_raw_sync(dir, 4096, &raws[k]) != 0) {
       fprintf(stderr, "commands: raw sync loop failed: %s\n", strerror(errno));
       failed = 1;
       goto out;
