@@ -56,8 +56,14 @@ bool esc_tok_u64(esc_tok t, uint64_t *out) {
   return true;
 }
 
-/* How a token is named in "expected ..." messages. */
-static const char *token_desc(int code) {
+/* How a token is named in "expected ..." messages: a keyword as itself,
+ * in quotes. */
+static const char *token_desc(int code, char *buf, size_t n) {
+  const char *kw = esc_keyword_text(code);
+  if (kw) {
+    snprintf(buf, n, "'%s'", kw);
+    return buf;
+  }
   switch (code) {
   case TK_IDENT:
     return "a name";
@@ -89,61 +95,9 @@ static const char *token_desc(int code) {
     return "'='";
   case TK_MINUS:
     return "'-'";
-  case TK_SCHEMA:
-    return "'schema'";
-  case TK_ENUM:
-    return "'enum'";
-  case TK_RECORD:
-    return "'record'";
-  case TK_AGGREGATE:
-    return "'aggregate'";
-  case TK_KEY:
-    return "'key'";
-  case TK_STATE:
-    return "'state'";
-  case TK_ERRORS:
-    return "'errors'";
-  case TK_COMMAND:
-    return "'command'";
-  case TK_EVENT:
-    return "'event'";
-  case TK_EMITS:
-    return "'emits'";
-  case TK_SNAPSHOT:
-    return "'snapshot'";
-  case TK_EVERY:
-    return "'every'";
-  case TK_PROJECTION:
-    return "'projection'";
-  case TK_SAGA:
-    return "'saga'";
-  case TK_ON:
-    return "'on'";
-  case TK_START:
-    return "'start'";
-  case TK_BY:
-    return "'by'";
-  case TK_REJECTED:
-    return "'rejected'";
-  case TK_TIMEOUT:
-    return "'timeout'";
-  case TK_SENDS:
-    return "'sends'";
-  case TK_LIST:
-    return "'list'";
-  case TK_MAX:
-    return "'max'";
-  case TK_TRUE:
-    return "'true'";
-  case TK_FALSE:
-    return "'false'";
   default:
     return "a token";
   }
-}
-
-static bool is_keyword(int code) {
-  return code >= TK_SCHEMA && code <= TK_FALSE;
 }
 
 void esc_syntax_error(esc_parser *ps, int major, const esc_tok *tok,
@@ -167,7 +121,7 @@ void esc_syntax_error(esc_parser *ps, int major, const esc_tok *tok,
     rbrace |= expected[i] == TK_RBRACE;
   }
   for (int i = 0; i < n_expected && n_show <= 7; i++) {
-    if (ident && is_keyword(expected[i]))
+    if (ident && esc_is_keyword_token(expected[i]))
       continue;
     /* The grammar takes 'schema' anywhere at the top so that the checker
      * can say where it belongs; suggesting it mid-file would mislead. */
@@ -179,8 +133,9 @@ void esc_syntax_error(esc_parser *ps, int major, const esc_tok *tok,
   if (n_show >= 1 && n_show <= 7) {
     for (int i = 0; i < n_show; i++) {
       const char *sep = i == 0 ? "" : i == n_show - 1 ? " or " : ", ";
+      char kw[32];
       int w = snprintf(list + len, sizeof list - len, "%s%s", sep,
-                       token_desc(show[i]));
+                       token_desc(show[i], kw, sizeof kw));
       if (w < 0 || (size_t)w >= sizeof list - len)
         break;
       len += (size_t)w;
@@ -203,7 +158,7 @@ void esc_syntax_error(esc_parser *ps, int major, const esc_tok *tok,
       esc_error(ps->diag, at, "unexpected end of input");
     if (rbrace && open)
       esc_note(ps->diag, *open, "to match this '{'");
-  } else if (ident && is_keyword(major)) {
+  } else if (ident && esc_is_keyword_token(major)) {
     esc_error(ps->diag, at, "'%.*s' is a reserved word and cannot be a name",
               (int)tok->n, tok->z);
   } else if (list[0] && at.z != tok->z) {
@@ -289,27 +244,6 @@ esc_flist esc_flist_add(esc_parser *ps, esc_flist l, esc_tok name,
     l.first = f;
   l.last = f;
   return l;
-}
-
-static const struct {
-  const char *name;
-  int kind;
-} builtins[] = {
-    {"bool", ESC_T_BOOL},   {"i8", ESC_T_I8},
-    {"i16", ESC_T_I16},     {"i32", ESC_T_I32},
-    {"i64", ESC_T_I64},     {"u8", ESC_T_U8},
-    {"u16", ESC_T_U16},     {"u32", ESC_T_U32},
-    {"u64", ESC_T_U64},     {"f32", ESC_T_F32},
-    {"f64", ESC_T_F64},     {"string", ESC_T_STRING},
-    {"bytes", ESC_T_BYTES}, {"timestamp", ESC_T_TIMESTAMP},
-    {"uuid", ESC_T_UUID},
-};
-
-int esc_builtin_kind(esc_tok name) {
-  for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++)
-    if (esc_tok_is(name, builtins[i].name))
-      return builtins[i].kind;
-  return -1;
 }
 
 esc_type *esc_type_named(esc_parser *ps, esc_tok name) {

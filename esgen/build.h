@@ -10,6 +10,7 @@
 
 #include "ast.h"
 #include "diag.h"
+#include "keywords.h"
 
 typedef struct esc_nlist {
   esc_name_list *first, *last;
@@ -70,9 +71,6 @@ void esc_add_saga_on(esc_parser *ps, int kind, esc_tok at, esc_nlist ref,
                      const esc_tok *by);
 void esc_add_sends(esc_parser *ps, esc_tok kw, esc_nlist targets);
 void esc_add_projection_on(esc_parser *ps, esc_nlist refs);
-
-/* The ESC_T_* of a built-in type name, or -1. */
-int esc_builtin_kind(esc_tok name);
 
 /* The value of an INT token (decimal or 0x hex); false on overflow. */
 bool esc_tok_u64(esc_tok t, uint64_t *out);

@@ -10,6 +10,8 @@
 #include <es/es_version.h>
 
 #include "ast.h"
+#include "keywords.h"
+#include "names.h"
 
 /* esgen is released with libes, under one version. */
 #define ESGEN_VERSION ES_VERSION_STRING
@@ -43,15 +45,8 @@ void esc_out_base_ctype(es_buf *b, const esc_type *t);
 /* Writes the C type of a field as declared in its struct. */
 void esc_out_field_ctype(es_buf *b, const esc_type *t);
 
-/* UPPER_SNAKE of a CamelCase or snake name ("InsufficientFunds" ->
- * "INSUFFICIENT_FUNDS"), or of a C name ("bank_money" -> "BANK_MONEY"). */
-void esc_upper_snake(const char *z, size_t n, char *out, size_t cap);
-
 /* The ES_KIND_* constant's name for a resolved base type. */
 const char *esc_kind_const(int kind);
-
-/* The schema-language spelling of a built-in kind ("i64"). */
-const char *esc_kind_name(int kind);
 
 /* The struct role name for a declaration's struct. */
 typedef struct esc_struct {

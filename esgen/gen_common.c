@@ -51,11 +51,6 @@ static const char *const kind_consts[] = {
     "ES_KIND_BYTES", "ES_KIND_TIMESTAMP", "ES_KIND_UUID", "ES_KIND_ENUM",
     "ES_KIND_RECORD"};
 
-static const char *const kind_names[] = {
-    "bool",  "i8",        "i16",  "i32",  "i64",   "u8",
-    "u16",   "u32",       "u64",  "f32",  "f64",   "string",
-    "bytes", "timestamp", "uuid", "enum", "record"};
-
 static const char *const ctypes[] = {
     "bool",    "int8_t",       "int16_t",  "int32_t",      "int64_t",
     "uint8_t", "uint16_t",     "uint32_t", "uint64_t",     "float",
@@ -63,10 +58,6 @@ static const char *const ctypes[] = {
 
 const char *esc_kind_const(int kind) {
   return kind >= 0 && kind <= ESC_T_RECORD ? kind_consts[kind] : "?";
-}
-
-const char *esc_kind_name(int kind) {
-  return kind >= 0 && kind <= ESC_T_RECORD ? kind_names[kind] : "?";
 }
 
 void esc_out_base_ctype(es_buf *b, const esc_type *t) {
@@ -82,7 +73,7 @@ void esc_out_field_ctype(es_buf *b, const esc_type *t) {
     if (e->kind == ESC_T_ENUM || e->kind == ESC_T_RECORD)
       esc_out(b, "%s_list", e->decl->c_name);
     else
-      esc_out(b, "es_%s_list", kind_names[e->kind]);
+      esc_out(b, "es_%s_list", esc_kind_name(e->kind));
   } else if (t->kind == ESC_T_RECORD && t->optional) {
     esc_out(b, "const %s *", t->decl->c_name);
   } else {
@@ -163,22 +154,6 @@ void esc_each_struct(const esc_schema *s, void *ctx, esc_struct_fn fn) {
            e->n_fields, e->version);
     }
   }
-}
-
-void esc_upper_snake(const char *z, size_t n, char *out, size_t cap) {
-  size_t o = 0;
-  for (size_t k = 0; k < n && o + 2 < cap; k++) {
-    char c = z[k];
-    if (c >= 'A' && c <= 'Z' && k > 0 && o > 0 && out[o - 1] != '_') {
-      char p = z[k - 1];
-      bool next_lower = k + 1 < n && z[k + 1] >= 'a' && z[k + 1] <= 'z';
-      if ((p >= 'a' && p <= 'z') || (p >= '0' && p <= '9') ||
-          (p >= 'A' && p <= 'Z' && next_lower))
-        out[o++] = '_';
-    }
-    out[o++] = (c >= 'a' && c <= 'z') ? (char)(c - 32) : c;
-  }
-  out[o] = '\0';
 }
 
 void esc_template(es_buf *b, int which, const esc_tpl_vars *v) {

@@ -40,13 +40,12 @@ static void comment_text(es_buf *b, const char *z, size_t n) {
 
 static void enum_decl(const esc_decl *e, es_buf *b) {
   uint32_t i = 0;
-  char up[256];
+  esc_namebuf nb;
   esc_out(b, "/* enum %.*s: sent as its number, 0 .. %s_COUNT-1 */\n",
           TOKF(e->name), e->c_upper);
   esc_out(b, "typedef enum %s {\n", e->c_name);
   for (const esc_name_list *v = e->values; v; v = v->next, i++) {
-    esc_upper_snake(v->name.z, v->name.n, up, sizeof up);
-    esc_out(b, "  %s_%s = %u,\n", e->c_upper, up, i);
+    esc_out(b, "  %s = %u,\n", esc_name_const(&nb, e->c_upper, v->name), i);
   }
   esc_out(b, "} %s;\n", e->c_name);
   esc_out(b, "#define %s_COUNT %u\n", e->c_upper, e->n_values);
@@ -75,7 +74,7 @@ static void list_decl(const esc_decl *r, es_buf *b) {
 
 static void struct_decl(const esc_schema *s, const esc_struct *st, void *ctx) {
   es_buf *b = ctx;
-  char up[512];
+  esc_namebuf nb;
   (void)s;
   esc_out(b, "/* %s", st->schema_name);
   if (st->decl->kind == ESC_DECL_EVENT && st->decl->version_tok.n)
@@ -114,8 +113,8 @@ static void struct_decl(const esc_schema *s, const esc_struct *st, void *ctx) {
   if (!st->fields)
     esc_out(b, "  uint8_t es_unused; /* C has no empty structs */\n");
   esc_out(b, "};\n");
-  esc_upper_snake(st->c_name, strlen(st->c_name), up, sizeof up);
-  esc_out(b, "#define %s_TYPE_ID UINT64_C(0x%016llx)\n", up,
+  esc_out(b, "#define %s UINT64_C(0x%016llx)\n",
+          esc_name_type_id(&nb, st->c_name),
           (unsigned long long)es_fnv1a64(st->id_text));
   esc_out(b, "extern const es_type_desc %s_desc;\n", st->c_name);
   esc_out(b, "void %s_init(%s *value);\n", st->c_name, st->c_name);
@@ -128,7 +127,7 @@ static void struct_decl(const esc_schema *s, const esc_struct *st, void *ctx) {
 }
 
 static void aggregate_api(const esc_decl *a, es_buf *b) {
-  char up[256];
+  esc_namebuf nb;
   uint32_t i = 1;
   esc_out(b, "/* ---- aggregate %.*s ---- */\n\n", TOKF(a->name));
   esc_out(b, "extern const es_aggregate_desc %s_aggregate;\n\n", a->c_name);
@@ -136,8 +135,7 @@ static void aggregate_api(const esc_decl *a, es_buf *b) {
     esc_out(b, "/* Domain rejections of %.*s. */\n", TOKF(a->name));
     esc_out(b, "typedef enum %s_error {\n", a->c_name);
     for (const esc_name_list *e = a->errors; e; e = e->next, i++) {
-      esc_upper_snake(e->name.z, e->name.n, up, sizeof up);
-      esc_out(b, "  %s_%s = %u,\n", a->c_upper, up, i);
+      esc_out(b, "  %s = %u,\n", esc_name_const(&nb, a->c_upper, e->name), i);
     }
     esc_out(b, "} %s_error;\n\n", a->c_name);
     esc_out(b,

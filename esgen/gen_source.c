@@ -72,7 +72,7 @@ static void float_literal(es_buf *b, double v, int digits, const char *suffix) {
 static void default_expr(es_buf *b, const esc_field *f) {
   const esc_literal *l = f->def;
   const esc_type *t = f->type;
-  char up[256];
+  esc_namebuf nb;
   switch (t->kind) {
   case ESC_T_BOOL:
     esc_out(b, "%s", l->u ? "true" : "false");
@@ -120,8 +120,7 @@ static void default_expr(es_buf *b, const esc_field *f) {
     const esc_name_list *v = t->decl->values;
     for (uint64_t i = 0; i < l->u && v; i++)
       v = v->next;
-    esc_upper_snake(v->name.z, v->name.n, up, sizeof up);
-    esc_out(b, "%s_%s", t->decl->c_upper, up);
+    esc_out(b, "%s", esc_name_const(&nb, t->decl->c_upper, v->name));
     break;
   }
   default:

@@ -9,6 +9,7 @@
 
 #include <string.h>
 
+#include "keywords.h"
 #include "parse.h"
 
 void esc_lex_init(esc_lexer *lx, const char *src, size_t len) {
@@ -100,32 +101,11 @@ int esc_lex(esc_lexer *lx, esc_tok *tok, esc_diag *d) {
                         TOKEN(TK_STRING);
                       }
 
-      "schema"     { TOKEN(TK_SCHEMA); }
-      "enum"       { TOKEN(TK_ENUM); }
-      "record"     { TOKEN(TK_RECORD); }
-      "aggregate"  { TOKEN(TK_AGGREGATE); }
-      "key"        { TOKEN(TK_KEY); }
-      "state"      { TOKEN(TK_STATE); }
-      "errors"     { TOKEN(TK_ERRORS); }
-      "command"    { TOKEN(TK_COMMAND); }
-      "event"      { TOKEN(TK_EVENT); }
-      "emits"      { TOKEN(TK_EMITS); }
-      "snapshot"   { TOKEN(TK_SNAPSHOT); }
-      "every"      { TOKEN(TK_EVERY); }
-      "projection" { TOKEN(TK_PROJECTION); }
-      "saga"       { TOKEN(TK_SAGA); }
-      "on"         { TOKEN(TK_ON); }
-      "start"      { TOKEN(TK_START); }
-      "by"         { TOKEN(TK_BY); }
-      "rejected"   { TOKEN(TK_REJECTED); }
-      "timeout"    { TOKEN(TK_TIMEOUT); }
-      "sends"      { TOKEN(TK_SENDS); }
-      "list"       { TOKEN(TK_LIST); }
-      "max"        { TOKEN(TK_MAX); }
-      "true"       { TOKEN(TK_TRUE); }
-      "false"      { TOKEN(TK_FALSE); }
-
-      ident        { TOKEN(TK_IDENT); }
+      ident        {
+                     /* Keywords come from keywords.h, like everywhere. */
+                     int kw = esc_keyword_token(start, (size_t)(lx->cur - start));
+                     TOKEN(kw ? kw : TK_IDENT);
+                   }
       dec | "0" [xX] [0-9a-fA-F]+ { TOKEN(TK_INT); }
       dec "." dec ([eE] [+-]? dec)? | dec [eE] [+-]? dec { TOKEN(TK_FLOAT); }
       (dec | "0" [xX]) ident { tok->n = (uint32_t)(lx->cur - start);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "frontend.h"
+#include "keywords.h"
 
 /* ---- subscribers ----------------------------------------------------------
  */
@@ -55,11 +56,6 @@ static uint64_t fnv_str(uint64_t h, const char *s) {
   return fnv(h, s, strlen(s));
 }
 
-static const char *const kind_names[] = {
-    "bool", "i8",   "i16",    "i32", "i64",    "u8",    "u16",
-    "u32",  "u64",  "f32",    "f64", "string", "bytes", "timestamp",
-    "uuid", "enum", "record", "?",   "list"};
-
 static uint64_t fields_hash(const esc_field *fields);
 
 /* A record's own layout, computed once. A record met again while its own
@@ -77,7 +73,7 @@ static uint64_t record_hash(esc_decl *r) {
 }
 
 static uint64_t type_hash(uint64_t h, const esc_type *t) {
-  h = fnv_str(h, kind_names[t->kind]);
+  h = fnv_str(h, esc_kind_name(t->kind));
   if (t->optional)
     h = fnv(h, "?", 1);
   /* A bound is part of the layout: a value stored under a larger bound

@@ -65,7 +65,9 @@
   ps->failed = true;
 }
 
-/* Fixes the token numbering, so parse.h stays stable. */
+/* Fixes the token numbering, so parse.h stays stable. The keywords come
+** first: the same tokens as ESC_KEYWORDS in keywords.h, where their
+** spelling is (keywords.c checks the two agree when it is compiled). */
 %token SCHEMA ENUM RECORD AGGREGATE KEY STATE ERRORS COMMAND EVENT EMITS
        SNAPSHOT EVERY PROJECTION SAGA ON START BY REJECTED TIMEOUT SENDS LIST
        MAX TRUE FALSE.
