@@ -65,8 +65,7 @@
  * positions all agree; otherwise the segment is scanned and (by a writer)
  * its index written again. The newest segment is always scanned.
  */
-#define _GNU_SOURCE /* F_OFD_SETLK, pwritev */
-#include <dirent.h>
+#define _GNU_SOURCE /* syscall */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -92,6 +91,7 @@
 #include "es/es_obs.h"
 #include "es/es_store.h"
 #include "store/command_index.h"
+#include "store/io.h"
 #include "store/store_util.h"
 #include "util/crc32c.h"
 #include "util/hashmap.h"
@@ -176,6 +176,7 @@ typedef struct log_store {
   uint64_t interrupts;
   uint64_t rng[4];
   int readonly;
+  const es__io *io; /* every file operation (store/io.h) */
   int dirfd, lockfd;
   uint64_t seg_limit;
   uint64_t write_off;      /* end of the newest segment; the leader's */
@@ -216,10 +217,11 @@ static uint32_t frame_crc(const uint8_t *frame, uint32_t body_len) {
 }
 
 /* Reads exactly `len` bytes at `off`; ES_EIO on error or a short file. */
-static int pread_all(int fd, void *buf, size_t len, uint64_t off) {
+static int pread_all(const es__io *io, int fd, void *buf, size_t len,
+                     uint64_t off) {
   uint8_t *p = buf;
   while (len) {
-    ssize_t got = pread(fd, p, len, (off_t)off);
+    ssize_t got = io->pread(fd, p, len, (off_t)off);
     if (got < 0 && errno == EINTR)
       continue;
     if (got <= 0)
@@ -231,10 +233,11 @@ static int pread_all(int fd, void *buf, size_t len, uint64_t off) {
   return 0;
 }
 
-static int pwrite_all(int fd, const void *buf, size_t len, uint64_t off) {
+static int pwrite_all(const es__io *io, int fd, const void *buf, size_t len,
+                      uint64_t off) {
   const uint8_t *p = buf;
   while (len) {
-    ssize_t put = pwrite(fd, p, len, (off_t)off);
+    ssize_t put = io->pwrite(fd, p, len, (off_t)off);
     if (put < 0 && errno == EINTR)
       continue;
     if (put <= 0)
@@ -452,7 +455,7 @@ static int scan_seg(log_store *s, uint32_t si, uint64_t from, int last,
   uint64_t len, off = 0, good = 0, npend = 0, cap_pend = 0, bad = UINT64_MAX;
   int rc = 0, torn_kind = 0;
 
-  if (fstat(g->fd, &sb) != 0)
+  if (s->io->fstat(g->fd, &sb) != 0)
     return ES_EIO;
   if (from == 0) {
     uint8_t h[SEG_HDR];
@@ -467,8 +470,9 @@ static int scan_seg(log_store *s, uint32_t si, uint64_t from, int last,
         rep->dropped_bytes += (uint64_t)sb.st_size;
       memcpy(h, SEG_MAGIC, 8);
       put64(h + 8, g->first);
-      if (ftruncate(g->fd, 0) != 0 || pwrite_all(g->fd, h, SEG_HDR, 0) ||
-          fdatasync(g->fd) != 0)
+      if (s->io->ftruncate(g->fd, 0) != 0 ||
+          pwrite_all(s->io, g->fd, h, SEG_HDR, 0) ||
+          s->io->fdatasync(g->fd) != 0)
         return ES_EIO;
       report(rep, 0, g->first, 0,
              "store %s: %s: torn segment header rewritten at offset %" PRIu64
@@ -477,8 +481,9 @@ static int scan_seg(log_store *s, uint32_t si, uint64_t from, int last,
       g->size = SEG_HDR;
       return 0;
     }
-    if (pread_all(g->fd, h, SEG_HDR, 0) || memcmp(h, SEG_MAGIC, 8) != 0 ||
-        get64(h + 8) != g->first || g->first != s->n + 1)
+    if (pread_all(s->io, g->fd, h, SEG_HDR, 0) ||
+        memcmp(h, SEG_MAGIC, 8) != 0 || get64(h + 8) != g->first ||
+        g->first != s->n + 1)
       return report(rep, ES_ECORRUPT, g->first, 0,
                     "corrupt store: %s/%s: bad segment header at offset "
                     "%" PRIu64,
@@ -495,7 +500,7 @@ static int scan_seg(log_store *s, uint32_t si, uint64_t from, int last,
   buf = malloc(len ? (size_t)len : 1);
   if (!buf)
     return ES_ENOMEM;
-  if (pread_all(g->fd, buf, (size_t)len, from) != 0) {
+  if (pread_all(s->io, g->fd, buf, (size_t)len, from) != 0) {
     rc = ES_EIO;
     goto done;
   }
@@ -591,7 +596,8 @@ static int scan_seg(log_store *s, uint32_t si, uint64_t from, int last,
   }
   g->size = from + good;
   if (!s->readonly) {
-    if (ftruncate(g->fd, (off_t)g->size) != 0 || fdatasync(g->fd) != 0) {
+    if (s->io->ftruncate(g->fd, (off_t)g->size) != 0 ||
+        s->io->fdatasync(g->fd) != 0) {
       rc = ES_EIO;
       goto done;
     }
@@ -614,52 +620,46 @@ static int cmp_u64(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
+/* The segment numbers being listed. */
+typedef struct seg_list {
+  uint64_t *v, cap;
+  uint32_t k;
+} seg_list;
+
+/* Adds `name`'s number to the list when it names a segment. */
+static int list_seg(const char *name, void *ctx) {
+  seg_list *l = ctx;
+  uint64_t num = 0;
+  int ok = strlen(name) == 24 && strcmp(name + 20, ".seg") == 0;
+  for (int i = 0; ok && i < 20; i++) {
+    if (name[i] < '0' || name[i] > '9' || num > (UINT64_MAX - 9) / 10)
+      ok = 0;
+    else
+      num = num * 10 + (uint64_t)(name[i] - '0');
+  }
+  if (!ok)
+    return 0;
+  if (grow_u64(&l->v, &l->cap, (uint64_t)l->k + 1) != 0)
+    return ES_ENOMEM;
+  l->v[l->k++] = num;
+  return 0;
+}
+
 /* Lists the segment numbers in the directory, sorted, into `*out`. */
 static int list_segs(log_store *s, uint64_t **out, uint32_t *n) {
-  int fd = dup(s->dirfd);
-  DIR *d;
-  struct dirent *e;
-  uint64_t *v = NULL, cap = 0;
-  uint32_t k = 0;
-  int rc = 0;
+  seg_list l = {NULL, 0, 0};
+  int rc = s->io->list(s->dirfd, list_seg, &l);
 
   *out = NULL;
   *n = 0;
-  if (fd < 0)
-    return ES_EIO;
-  d = fdopendir(fd);
-  if (!d) {
-    close(fd);
-    return ES_EIO;
-  }
-  rewinddir(d);
-  while ((e = readdir(d)) != NULL) {
-    uint64_t num = 0;
-    int ok = strlen(e->d_name) == 24 && strcmp(e->d_name + 20, ".seg") == 0;
-    for (int i = 0; ok && i < 20; i++) {
-      if (e->d_name[i] < '0' || e->d_name[i] > '9' ||
-          num > (UINT64_MAX - 9) / 10)
-        ok = 0;
-      else
-        num = num * 10 + (uint64_t)(e->d_name[i] - '0');
-    }
-    if (!ok)
-      continue;
-    if (grow_u64(&v, &cap, (uint64_t)k + 1) != 0) {
-      rc = ES_ENOMEM;
-      break;
-    }
-    v[k++] = num;
-  }
-  closedir(d);
   if (rc) {
-    free(v);
-    return rc;
+    free(l.v);
+    return rc < 0 ? ES_EIO : rc;
   }
-  if (k)
-    qsort(v, k, sizeof *v, cmp_u64);
-  *out = v;
-  *n = k;
+  if (l.k)
+    qsort(l.v, l.k, sizeof *l.v, cmp_u64);
+  *out = l.v;
+  *n = l.k;
   return 0;
 }
 
@@ -667,11 +667,12 @@ static int open_seg(log_store *s, uint64_t first, int writable) {
   char name[32];
   int fd;
   seg_name(name, first);
-  fd = openat(s->dirfd, name, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+  fd = s->io->openat(s->dirfd, name, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC,
+                     0);
   if (fd < 0)
     return ES_EIO;
   if (push_seg(s, first, 0, fd) != 0) {
-    close(fd);
+    s->io->close(fd);
     return ES_ENOMEM;
   }
   return 0;
@@ -807,21 +808,23 @@ static int index_write(log_store *s, const char *name, const uint8_t *buf,
   int fd;
 
   snprintf(tmp, sizeof tmp, "tmp-idx-%s", name);
-  fd = openat(s->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  fd = s->io->openat(s->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+                     0644);
   if (fd < 0)
     return ES_EIO;
-  if (pwrite_all(fd, buf, len, 0) != 0 || fdatasync(fd) != 0)
+  if (pwrite_all(s->io, fd, buf, len, 0) != 0 || s->io->fdatasync(fd) != 0)
     goto fail;
-  close(fd);
+  s->io->close(fd);
   fd = -1;
-  if (renameat(s->dirfd, tmp, s->dirfd, name) != 0 || fsync(s->dirfd) != 0)
+  if (s->io->renameat(s->dirfd, tmp, s->dirfd, name) != 0 ||
+      s->io->fsync(s->dirfd) != 0)
     goto fail;
   return 0;
 
 fail:
   if (fd >= 0)
-    close(fd);
-  unlinkat(s->dirfd, tmp, 0);
+    s->io->close(fd);
+  s->io->unlinkat(s->dirfd, tmp, 0);
   return ES_EIO;
 }
 
@@ -864,11 +867,11 @@ static int64_t read_small(log_store *s, const char *name, uint8_t **buf,
                           size_t *cap, uint64_t min, uint64_t max) {
   struct stat sb;
   int64_t r = 0;
-  int fd = openat(s->dirfd, name, O_RDONLY | O_CLOEXEC);
+  int fd = s->io->openat(s->dirfd, name, O_RDONLY | O_CLOEXEC, 0);
 
   if (fd < 0)
     return 0;
-  if (fstat(fd, &sb) != 0 || (uint64_t)sb.st_size < min ||
+  if (s->io->fstat(fd, &sb) != 0 || (uint64_t)sb.st_size < min ||
       (uint64_t)sb.st_size > max || (uint64_t)sb.st_size > SIZE_MAX ||
       sb.st_size > INT64_MAX)
     goto done;
@@ -881,10 +884,10 @@ static int64_t read_small(log_store *s, const char *name, uint8_t **buf,
     *buf = p;
     *cap = (size_t)sb.st_size;
   }
-  if (pread_all(fd, *buf, (size_t)sb.st_size, 0) == 0)
+  if (pread_all(s->io, fd, *buf, (size_t)sb.st_size, 0) == 0)
     r = (int64_t)sb.st_size;
 done:
-  close(fd);
+  s->io->close(fd);
   return r;
 }
 
@@ -1010,7 +1013,8 @@ static int index_load(log_store *s, uint32_t si, uint8_t **buf, size_t *cap,
   int rc;
 
   *loaded = 0;
-  if (si + 1 >= s->n_segs || g->first != s->n + 1 || fstat(g->fd, &sb) != 0)
+  if (si + 1 >= s->n_segs || g->first != s->n + 1 ||
+      s->io->fstat(g->fd, &sb) != 0)
     return 0;
   size = (uint64_t)sb.st_size;
   if (size < SEG_HDR)
@@ -1044,7 +1048,7 @@ static int index_load(log_store *s, uint32_t si, uint8_t **buf, size_t *cap,
       return 0;
     prev = off;
   }
-  if (pread_all(g->fd, hdr, SEG_HDR, 0) != 0 ||
+  if (pread_all(s->io, g->fd, hdr, SEG_HDR, 0) != 0 ||
       memcmp(hdr, SEG_MAGIC, 8) != 0 || get64(hdr + 8) != g->first)
     return 0;
   at = IDX_HDR + (size_t)(jhi - jlo) * 8;
@@ -1098,7 +1102,7 @@ static int cmd_scan(log_store *s, uint32_t si, uint64_t end) {
 
   if (!buf)
     return ES_ENOMEM;
-  if (pread_all(g->fd, buf, (size_t)len, SEG_HDR) != 0)
+  if (pread_all(s->io, g->fd, buf, (size_t)len, SEG_HDR) != 0)
     rc = ES_EIO;
   while (rc == 0 && off + FRAME <= len) {
     uint32_t bl = get32(buf + off);
@@ -1147,23 +1151,15 @@ static int cmd_load(log_store *s, uint32_t si, uint8_t **buf, size_t *cap) {
 
 /* Removes the tmp- files a dead writer left (only a writer makes them, and
  * the caller holds the lock). Best effort. */
-static void remove_tmp(log_store *s) {
-  int fd = dup(s->dirfd);
-  DIR *d;
-  struct dirent *e;
+static int remove_one_tmp(const char *name, void *ctx) {
+  log_store *s = ctx;
+  if (strncmp(name, "tmp-", 4) == 0)
+    s->io->unlinkat(s->dirfd, name, 0);
+  return 0;
+}
 
-  if (fd < 0)
-    return;
-  d = fdopendir(fd);
-  if (!d) {
-    close(fd);
-    return;
-  }
-  rewinddir(d);
-  while ((e = readdir(d)) != NULL)
-    if (strncmp(e->d_name, "tmp-", 4) == 0)
-      unlinkat(s->dirfd, e->d_name, 0);
-  closedir(d);
+static void remove_tmp(log_store *s) {
+  (void)s->io->list(s->dirfd, remove_one_tmp, s);
 }
 
 /* Read-only stores: picks up what the writer made durable since. Caller
@@ -1200,21 +1196,22 @@ static int create_seg(log_store *s, uint64_t first) {
   int fd, rc;
 
   seg_name(name, first);
-  fd = openat(s->dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  fd = s->io->openat(s->dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
+                     0644);
   if (fd < 0)
     return ES_EIO;
   memcpy(h, SEG_MAGIC, 8);
   put64(h + 8, first);
-  if (pwrite_all(fd, h, SEG_HDR, 0) != 0 || fsync(fd) != 0 ||
-      fsync(s->dirfd) != 0) {
-    close(fd);
+  if (pwrite_all(s->io, fd, h, SEG_HDR, 0) != 0 || s->io->fsync(fd) != 0 ||
+      s->io->fsync(s->dirfd) != 0) {
+    s->io->close(fd);
     return ES_EIO;
   }
   pthread_mutex_lock(&s->mu);
   rc = push_seg(s, first, SEG_HDR, fd);
   pthread_mutex_unlock(&s->mu);
   if (rc) {
-    close(fd);
+    s->io->close(fd);
     return rc;
   }
   s->write_off = SEG_HDR;
@@ -1222,7 +1219,7 @@ static int create_seg(log_store *s, uint64_t first) {
 }
 
 /* Writes the batches of `q` back to back at `off` in `fd`. */
-static int write_batches(int fd, log_batch *q, uint64_t off) {
+static int write_batches(const es__io *io, int fd, log_batch *q, uint64_t off) {
   struct iovec iov[WRITE_IOV];
   while (q) {
     int k = 0;
@@ -1233,7 +1230,7 @@ static int write_batches(int fd, log_batch *q, uint64_t off) {
       total += q->len;
     }
     for (int i = 0; total;) {
-      ssize_t put = pwritev(fd, iov + i, k - i, (off_t)off);
+      ssize_t put = io->pwritev(fd, iov + i, k - i, (off_t)off);
       if (put < 0 && errno == EINTR)
         continue;
       if (put <= 0)
@@ -1354,17 +1351,17 @@ static void lead(log_store *s, log_batch *self) {
   fd = s->segs[s->n_segs - 1].fd; /* only the leader changes segs */
   base = s->write_off;
   if (!rc)
-    rc = write_batches(fd, q, base);
+    rc = write_batches(s->io, fd, q, base);
   if (!rc) {
     int64_t t0 = es_obs_now_us();
-    if (fdatasync(fd) != 0)
+    if (s->io->fdatasync(fd) != 0)
       rc = ES_EIO;
     if (s->base.opt.obs)
       es_metrics_observe_us(s->base.opt.obs->metrics, ES_HIST_SYNC,
                             (uint64_t)(es_obs_now_us() - t0));
   }
   if (rc && rc != s->failed) /* best effort: leave no half batch */
-    (void)!ftruncate(fd, (off_t)base);
+    (void)!s->io->ftruncate(fd, (off_t)base);
 
   pthread_mutex_lock(&s->mu);
   if (rc)
@@ -1604,6 +1601,7 @@ fail:
 
 /* A window of one segment kept between records of one read. */
 typedef struct rd_cache {
+  const es__io *io;
   int fd;
   uint64_t off;
   size_t len, cap;
@@ -1627,7 +1625,7 @@ static const uint8_t *cache_get(rd_cache *c, int fd, uint64_t off, size_t len) {
   }
   c->fd = -1;
   for (size_t got = 0; got < len;) {
-    ssize_t r = pread(fd, c->buf + got, want - got, (off_t)(off + got));
+    ssize_t r = c->io->pread(fd, c->buf + got, want - got, (off_t)(off + got));
     if (r < 0 && errno == EINTR)
       continue;
     if (r <= 0)
@@ -1789,7 +1787,7 @@ static int deliver(log_store *s, const log_stream *st, uint64_t first,
   uint64_t pos[READ_CHUNK];
   rd_at start[READ_CHUNK];
   int direct[READ_CHUNK];
-  rd_cache c = {-1, 0, 0, 0, READ_BLOCK, NULL};
+  rd_cache c = {s->io, -1, 0, 0, 0, READ_BLOCK, NULL};
   rd_at cur = {-1, 0, 0, READ_BLOCK};
   int rc = 0;
 
@@ -1958,25 +1956,27 @@ static int blob_put(log_store *s, const char *file, const char *name, size_t nl,
 
   pthread_mutex_lock(&s->blob_mu);
   snprintf(tmp, sizeof tmp, "tmp-%" PRIu64, s->tmp_seq++);
-  fd = openat(s->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  fd = s->io->openat(s->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+                     0644);
   if (fd < 0)
     goto fail;
-  if (pwrite_all(fd, h, BLOB_HDR, 0) != 0 ||
-      pwrite_all(fd, name, nl, BLOB_HDR) != 0 ||
-      (len && pwrite_all(fd, data, len, BLOB_HDR + nl) != 0) ||
-      fdatasync(fd) != 0)
+  if (pwrite_all(s->io, fd, h, BLOB_HDR, 0) != 0 ||
+      pwrite_all(s->io, fd, name, nl, BLOB_HDR) != 0 ||
+      (len && pwrite_all(s->io, fd, data, len, BLOB_HDR + nl) != 0) ||
+      s->io->fdatasync(fd) != 0)
     goto fail;
-  close(fd);
+  s->io->close(fd);
   fd = -1;
-  if (renameat(s->dirfd, tmp, s->dirfd, file) != 0 || fsync(s->dirfd) != 0)
+  if (s->io->renameat(s->dirfd, tmp, s->dirfd, file) != 0 ||
+      s->io->fsync(s->dirfd) != 0)
     goto fail;
   pthread_mutex_unlock(&s->blob_mu);
   return 0;
 
 fail:
   if (fd >= 0)
-    close(fd);
-  unlinkat(s->dirfd, tmp, 0);
+    s->io->close(fd);
+  s->io->unlinkat(s->dirfd, tmp, 0);
   pthread_mutex_unlock(&s->blob_mu);
   return rc;
 }
@@ -1989,11 +1989,12 @@ static int blob_get(log_store *s, const char *file, const char *name, size_t nl,
   uint8_t *buf = NULL;
   size_t fl;
   uint32_t dl;
-  int fd = openat(s->dirfd, file, O_RDONLY | O_CLOEXEC), rc = ES_ECORRUPT;
+  int fd = s->io->openat(s->dirfd, file, O_RDONLY | O_CLOEXEC, 0),
+      rc = ES_ECORRUPT;
 
   if (fd < 0)
     return errno == ENOENT ? ES_ENOTFOUND : ES_EIO;
-  if (fstat(fd, &sb) != 0) {
+  if (s->io->fstat(fd, &sb) != 0) {
     rc = ES_EIO;
     goto done;
   }
@@ -2007,7 +2008,7 @@ static int blob_get(log_store *s, const char *file, const char *name, size_t nl,
     rc = ES_ENOMEM;
     goto done;
   }
-  if (pread_all(fd, buf, fl, 0) != 0) {
+  if (pread_all(s->io, fd, buf, fl, 0) != 0) {
     rc = ES_EIO;
     goto done;
   }
@@ -2033,7 +2034,7 @@ static int blob_get(log_store *s, const char *file, const char *name, size_t nl,
 
 done:
   free(buf);
-  close(fd);
+  s->io->close(fd);
   return rc;
 }
 
@@ -2083,14 +2084,14 @@ static void log_close(es_store *bs) {
     stream_free(v);
   es__hashmap_close(&s->streams);
   for (uint32_t k = 0; k < s->n_segs; k++)
-    close(s->segs[k].fd);
+    s->io->close(s->segs[k].fd);
   free(s->segs);
   free(s->sparse);
   es__cmd_index_close(&s->cmds);
   if (s->lockfd >= 0)
-    close(s->lockfd); /* releases the lock */
+    s->io->close(s->lockfd); /* releases the lock */
   if (s->dirfd >= 0)
-    close(s->dirfd);
+    s->io->close(s->dirfd);
   pthread_cond_destroy(&s->synced);
   pthread_cond_destroy(&s->grew);
   pthread_mutex_destroy(&s->blob_mu);
@@ -2140,27 +2141,20 @@ static const es_store_ops log_ops = {
 
 /* Takes the writer lock: an OFD lock on LOCK, which then holds our pid. */
 static int take_lock(log_store *s, es_store_open_report *rep) {
-  struct flock fl;
   char pid[32];
   int n;
 
-  s->lockfd = openat(s->dirfd, "LOCK", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  s->lockfd =
+      s->io->openat(s->dirfd, "LOCK", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (s->lockfd < 0)
     return ES_EIO;
-  memset(&fl, 0, sizeof fl);
-  fl.l_type = F_WRLCK;
-  fl.l_whence = SEEK_SET;
-#ifdef F_OFD_SETLK
-  n = fcntl(s->lockfd, F_OFD_SETLK, &fl);
-#else
-  n = fcntl(s->lockfd, F_SETLK, &fl);
-#endif
+  n = s->io->lock(s->lockfd);
   if (n != 0) {
     long holder = 0;
     ssize_t got;
     if (errno != EAGAIN && errno != EACCES)
       return ES_EIO;
-    got = pread(s->lockfd, pid, sizeof pid - 1, 0);
+    got = s->io->pread(s->lockfd, pid, sizeof pid - 1, 0);
     if (got > 0) {
       pid[got] = '\0';
       holder = strtol(pid, NULL, 10);
@@ -2174,8 +2168,8 @@ static int take_lock(log_store *s, es_store_open_report *rep) {
     return ES_ELOCKED;
   }
   n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
-  if (ftruncate(s->lockfd, 0) != 0 ||
-      pwrite_all(s->lockfd, pid, (size_t)n, 0) != 0)
+  if (s->io->ftruncate(s->lockfd, 0) != 0 ||
+      pwrite_all(s->io, s->lockfd, pid, (size_t)n, 0) != 0)
     return ES_EIO;
   return 0;
 }
@@ -2274,6 +2268,7 @@ int es_store_open_log(es_store **out, const char *dir,
   if (!s)
     return ES_ENOMEM;
   s->base.ops = &log_ops;
+  s->io = es__io_get();
   if (opt)
     s->base.opt = *opt;
   s->base.opt.report = NULL; /* the caller's report is for the open only */
@@ -2300,11 +2295,11 @@ int es_store_open_log(es_store **out, const char *dir,
     return ES_ENOMEM;
   }
 
-  if (!s->readonly && mkdir(dir, 0755) != 0 && errno != EEXIST) {
+  if (!s->readonly && s->io->mkdir(dir, 0755) != 0 && errno != EEXIST) {
     rc = ES_EIO;
     goto fail;
   }
-  s->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  s->dirfd = s->io->open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
   if (s->dirfd < 0) {
     rc = ES_EIO;
     goto fail;
