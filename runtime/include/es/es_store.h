@@ -7,7 +7,8 @@
  * small keyed blobs: one snapshot per stream and named checkpoints.
  *
  * Implementations: the memory store (es_store_open_memory(), here), the
- * embedded log (es_store_open_log(), here) and PostgreSQL (planned);
+ * embedded log (es_store_open_log(), here) and PostgreSQL
+ * (es_store_open_postgres(), here; docs/postgres.md);
  * docs/storage.md maps every operation onto each. Applications call the
  * es_store_*() functions, which check their arguments once for every
  * implementation and then call through es_store_ops; an implementation
@@ -29,8 +30,9 @@
  *                 process. Nothing touches disk.
  *   embedded    - on disk: fdatasync'd before the call returns,
  *                 concurrent appends sharing one sync (group commit).
- *   PostgreSQL  - (planned) committed: as durable as the server's
- *                 synchronous_commit setting makes a commit.
+ *   PostgreSQL  - committed: as durable as the server's
+ *                 synchronous_commit setting makes a commit; concurrent
+ *                 appends of one process share one transaction.
  * A failed append (any nonzero return) has changed nothing in any store.
  */
 #ifndef ES_STORE_H
@@ -95,10 +97,14 @@ typedef struct es_store_options {
    * NULL: CLOCK_REALTIME. Tests pass their own to move time at will. */
   int64_t (*now_us)(void *ctx);
   void *clock_ctx;
+  /* PostgreSQL only: the schema holding the store's tables (NULL:
+   * "esgen"); 1 .. 48 of [A-Za-z0-9_], not starting with a digit. One
+   * database can hold several stores in several schemas. */
+  const char *pg_schema;
 } es_store_options;
 
 #define ES_STORE_OPTIONS_INIT                                                  \
-  { 0, 0, 0, 0, NULL, NULL, 0, NULL, NULL }
+  { 0, 0, 0, 0, NULL, NULL, 0, NULL, NULL, NULL }
 
 /* ---- appending -------------------------------------------------------- */
 
@@ -269,6 +275,26 @@ int es_store_open_memory(es_store **out, const es_store_options *opt);
  * store must be closed and reopened, which recovers what is on disk. */
 int es_store_open_log(es_store **out, const char *dir,
                       const es_store_options *opt, unsigned flags);
+
+/* Opens the PostgreSQL store in the database `conninfo` names (a libpq
+ * connection string or URI: "postgresql://user@host/db", "host=/run/pg
+ * dbname=app"). On first use it creates its tables in schema
+ * `opt->pg_schema` (default "esgen"), and migrates tables written by an
+ * older libes, holding an advisory lock so concurrent opens never migrate
+ * at once. Many processes on many machines may open one store and append
+ * concurrently; every operation works across them. Flags:
+ * ES_STORE_READONLY (no migration; appends and puts fail with
+ * ES_EREADONLY). Lost connections are re-made for a bounded time (about
+ * 15 s) before an operation fails with ES_EIO. Returns 0, or
+ * ES_EIO       - the server cannot be reached, or refused a statement
+ *                (`opt->report->message` has the server's words);
+ * ES_EVERSION  - the tables were written by a newer libes (or, read-only,
+ *                by an older one);
+ * ES_EINVAL    - NULL out or conninfo, unknown flags, a bad schema name,
+ *                or a libes built without PostgreSQL support;
+ * ES_ENOMEM. `*out` is NULL on failure. */
+int es_store_open_postgres(es_store **out, const char *conninfo,
+                           const es_store_options *opt, unsigned flags);
 
 /* Releases the store and everything it holds. No other call on `s` may be
  * running or follow, including es_store_wait(): interrupt waiters first.

@@ -1,0 +1,21 @@
+/*
+ * store_pg_absent.c - es_store_open_postgres() in a libes built without
+ * libpq (meson -Dpostgres=disabled, or libpq-dev missing).
+ */
+#include <stdio.h>
+
+#include "es/es_error.h"
+#include "es/es_store.h"
+
+int es_store_open_postgres(es_store **out, const char *conninfo,
+                           const es_store_options *opt, unsigned flags) {
+  (void)conninfo;
+  (void)flags;
+  if (out)
+    *out = NULL;
+  if (opt && opt->report)
+    snprintf(opt->report->message, sizeof opt->report->message,
+             "this libes was built without PostgreSQL support "
+             "(libpq-dev; meson -Dpostgres=enabled)");
+  return ES_EINVAL;
+}
