@@ -722,7 +722,7 @@ typedef struct batch {
   bstream *st;
   size_t n_st;
   uint64_t accepted_events;
-  uint64_t head; /* the counter after COMMIT */
+  uint64_t head;    /* the counter after COMMIT */
   es_timestamp now; /* the store's clock when the batch began */
 } batch;
 
@@ -1043,8 +1043,8 @@ done:
 /* One accepted event carrying a command id (its causation id). */
 typedef struct cmdrec {
   es_uuid id;
-  size_t req;       /* its request's place in the batch */
-  uint64_t idx;     /* 1-based index among the batch's accepted events */
+  size_t req;   /* its request's place in the batch */
+  uint64_t idx; /* 1-based index among the batch's accepted events */
   es_timestamp ts;
 } cmdrec;
 
@@ -1927,7 +1927,8 @@ static int pg_checkpoint_get(es_store *bs, const char *name, uint64_t *position,
   return rc;
 }
 
-/* ---- the command index ---------------------------------------------------- */
+/* ---- the command index ----------------------------------------------------
+ */
 
 static int pg_command_find(es_store *bs, const es_uuid *id,
                            es_command_record *out) {
