@@ -2,7 +2,8 @@
 // deposit, withdraw, a named rejection) plus commands that exercise the
 // executor's edges: several events at once, none at all, an event outside
 // `emits`, a fault, a long list. Deposited has an older shape (v1) that an
-// upcaster lifts. Counter takes snapshots.
+// upcaster lifts. Counter takes snapshots. Slot and Badge are keyed by
+// u64 and uuid.
 schema ledger;
 
 aggregate Account {
@@ -18,7 +19,7 @@ aggregate Account {
 
   errors { NotOpen, AlreadyOpen, InsufficientFunds }
 
-  command Open     { owner: string; initial: i64; }       emits Opened;
+  command Open     { owner: string max 200; initial: i64; } emits Opened;
   command Deposit  { amount: i64; }                       emits Deposited;
   command Withdraw { amount: i64; }                       emits Withdrawn;
   command Split    { amounts: list<i64> max 64; }         emits Deposited;
@@ -41,3 +42,19 @@ aggregate Counter {
   event Added { amount: i64; }
   snapshot every 10;
 }
+
+aggregate Slot {
+  key u64;
+  state { fills: u64; }
+  command Fill { note: bytes max 4; } emits Filled;
+  event Filled { note: bytes max 4; }
+}
+
+aggregate Badge {
+  key uuid;
+  state { grants: u64; }
+  command Grant { level: Level; } emits Granted;
+  event Granted { level: Level; }
+}
+
+enum Level { Low, High }

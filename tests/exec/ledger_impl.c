@@ -199,3 +199,40 @@ void ledger_counter_apply_added(ledger_counter_state *state,
   state->total += event->amount;
   state->adds++;
 }
+
+/* ---- Slot and Badge ------------------------------------------------------ */
+
+int ledger_slot_decide_fill(const ledger_slot_state *state,
+                            const ledger_slot_fill *command, es_decision *d) {
+  ledger_slot_filled ev;
+  (void)state;
+  ledger_slot_filled_init(&ev);
+  ev.note = command->note;
+  return ledger_slot_emit_filled(d, &ev);
+}
+
+void ledger_slot_apply_filled(ledger_slot_state *state,
+                              const ledger_slot_filled *event,
+                              es_arena *arena) {
+  (void)event;
+  (void)arena;
+  state->fills++;
+}
+
+int ledger_badge_decide_grant(const ledger_badge_state *state,
+                              const ledger_badge_grant *command,
+                              es_decision *d) {
+  ledger_badge_granted ev;
+  (void)state;
+  ledger_badge_granted_init(&ev);
+  ev.level = command->level;
+  return ledger_badge_emit_granted(d, &ev);
+}
+
+void ledger_badge_apply_granted(ledger_badge_state *state,
+                                const ledger_badge_granted *event,
+                                es_arena *arena) {
+  (void)event;
+  (void)arena;
+  state->grants++;
+}

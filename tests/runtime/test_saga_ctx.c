@@ -134,6 +134,8 @@ Test(saga, key_is_validated) {
   char key[ES_KEY_MAX + 2];
   cr_assert_eq(es_saga_send(&c, &account, 0, "", &a), ES_EINVAL);
   cr_assert_eq(es_saga_send(&c, &account, 0, NULL, &a), ES_EINVAL);
+  cr_assert_eq(es_saga_send(&c, &account, 0, "a\nb", &a), ES_EINVAL);
+  cr_assert_eq(es_saga_send(&c, &account, 0, "\xff", &a), ES_EINVAL);
   cr_assert_eq(c.fault, ES_EINVAL);
 
   memset(key, 'k', ES_KEY_MAX + 1);

@@ -91,11 +91,20 @@ typedef struct es_result {
   bool duplicate;               /* command id seen before: nothing appended */
   uint32_t error;               /* REJECTED: the error's 1-based code */
   const char *error_name;       /* REJECTED: its name ("InsufficientFunds") */
-  char message[ES_MESSAGE_MAX]; /* REJECTED: decide's message */
+  char message[ES_MESSAGE_MAX]; /* REJECTED: decide's message; FAILED:
+                                   what was wrong when the runtime knows
+                                   more than rc ("field 'owner' of command
+                                   'Account.Open': 201 bytes, max 200"),
+                                   else "" */
 } es_result;
 
 /* Executes command number `command` of `agg` with its decoded `value` on
- * instance `key`. Returns 0 (OK), ES_EREJECTED, ES_ECONFLICT, or another
+ * instance `key`. Before anything is loaded, checks that `agg` is one of
+ * the app's schema (ES_EUNKNOWN: a descriptor from another schema), that
+ * `key` is legal for it (ES_EINVAL: es_key_check(), and the canonical
+ * text of a u64 or uuid key), and that `value` keeps the schema's bounds
+ * and enums (ES_EBOUND, ES_EENUM, ES_EINVAL), saying what was wrong in
+ * res->message. Returns 0 (OK), ES_EREJECTED, ES_ECONFLICT, or another
  * ES_E* code; `res` (may be NULL) says more. Nothing is stored unless the
  * result is OK. The generated <schema>_<aggregate>_execute_<command>()
  * wrappers call this. */
@@ -106,7 +115,8 @@ int es_app_execute_value(es_app *app, const es_aggregate_desc *agg,
 /* The type-erased entry, for tools, sagas and network frontends: names
  * instead of descriptors and the command as msgpack. Unknown names are
  * ES_EUNKNOWN; bytes that do not decode as that command are the decoder's
- * ES_E* code; nothing is stored in either case. */
+ * ES_E* code, with the field to blame in res->message; then the checks of
+ * es_app_execute_value(). Nothing is stored in any of these cases. */
 int es_app_execute(es_app *app, const char *aggregate, const char *key,
                    const char *command, const void *msgpack, size_t len,
                    const es_exec_options *opt, es_result *res);

@@ -4,6 +4,7 @@
 #ifndef ES_META_H
 #define ES_META_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "es_types.h"
@@ -17,6 +18,17 @@ extern "C" {
  * and never contain a NUL. */
 #define ES_KEY_MAX 255
 #define ES_STREAM_TYPE_MAX 255
+
+/* What an instance key may be, at every entry (the store's appends and
+ * snapshot puts, and every es_app execute entry): 1 .. ES_KEY_MAX bytes of
+ * well-formed UTF-8 with no control character (U+0000-U+001F, U+007F-
+ * U+009F). Anything else printable is allowed, '/' and ".." included:
+ * keys never become file names, and a tool that names a stream as
+ * "TYPE/KEY" splits at the first '/' (type names never hold one).
+ * Aggregates keyed `u64` or `uuid` ask more of their keys (docs/runtime.md).
+ * Returns 0, or ES_EINVAL with the reason ("empty key", "invalid UTF-8 at
+ * byte 3 (0xff)", ...) in `why` (`cap` bytes; may be NULL). */
+int es_key_check(const char *key, char *why, size_t cap);
 
 typedef struct es_event_meta es_event_meta;
 struct es_event_meta {

@@ -315,7 +315,9 @@ const char *es_store_kind(const es_store *s);
  *                such group, `res->actual_version` its stream's version;
  * ES_EINVAL    - NULL store or streams, no group, more than
  *                ES_STORE_MAX_APPEND_STREAMS groups, no event at all, an
- *                empty or over-long type or key, an unknown expectation
+ *                empty or over-long type, a key es_key_check() refuses
+ *                (reads accept any key of 1 .. ES_KEY_MAX bytes), an
+ *                unknown expectation
  *                kind, events NULL with n_events > 0, a payload NULL with
  *                len > 0, or one stream named in two groups;
  * ES_ETOOBIG   - more than max_append_events events, or a payload over

@@ -12,6 +12,7 @@
  */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,7 +20,9 @@
 #include "es/es_error.h"
 #include "es/es_obs.h"
 #include "es/es_version.h"
+#include "exec/entry_check.h"
 #include "schema/event_decode.h"
+#include "schema/value_check.h"
 #include "store/store_util.h"
 #include "util/hashmap.h"
 
@@ -306,6 +309,7 @@ typedef struct replay_ctx {
   instance *in;
   bool live; /* events just appended, not replayed from the store */
   int rc;
+  char *why; /* NULL, or ES_MESSAGE_MAX bytes: what did not load */
 } replay_ctx;
 
 static int replay_one(const es_stored_event *ev, void *arg) {
@@ -316,8 +320,11 @@ static int replay_one(const es_stored_event *ev, void *arg) {
   void *value;
   int rc = es__event_decode(in->agg, ev->meta.type_id, ev->meta.type_version,
                             ev->payload, ev->len, &in->arena, &index, &value);
-  if (rc != 0)
+  if (rc != 0) {
+    es__load_why(c->app->schema, in->agg, in->key, ev, rc, c->why,
+                 c->why ? ES_MESSAGE_MAX : 0);
     return c->rc = rc;
+  }
   r = &in->agg->events[index];
   if (r->apply)
     r->apply(in->state, value, &in->arena);
@@ -332,9 +339,10 @@ static int replay_one(const es_stored_event *ev, void *arg) {
   return 0;
 }
 
-/* Applies events stored after in->version. */
-static int catch_up(es_app *app, instance *in) {
-  replay_ctx c = {app, in, false, 0};
+/* Applies events stored after in->version; says in `why` (NULL, or
+ * ES_MESSAGE_MAX bytes) which event did not load. */
+static int catch_up(es_app *app, instance *in, char *why) {
+  replay_ctx c = {app, in, false, 0, why};
   int rc = es_store_read_stream(app->store, in->agg->name, in->key,
                                 in->version + 1, 0, replay_one, &c);
   return c.rc ? c.rc : rc;
@@ -364,7 +372,7 @@ static int remember_one(const es_stored_event *ev, void *arg) {
 static int recall_before_snapshot(es_app *app, instance *in) {
   uint64_t to = in->snapshot_version, w = app->opt.dedup_window;
   uint64_t from = to > w ? to - w + 1 : 1;
-  replay_ctx c = {app, in, true, 0};
+  replay_ctx c = {app, in, true, 0, NULL};
   if (to == 0)
     return 0;
   return es_store_read_stream(app->store, in->agg->name, in->key, from,
@@ -372,8 +380,9 @@ static int recall_before_snapshot(es_app *app, instance *in) {
 }
 
 /* Loads the state: the snapshot if its layout still matches, then every
- * later event. On failure the instance stays unloaded. */
-static int load(es_app *app, instance *in) {
+ * later event. On failure the instance stays unloaded and `why` (NULL, or
+ * ES_MESSAGE_MAX bytes) may say which event did not load. */
+static int load(es_app *app, instance *in, char *why) {
   const es_aggregate_desc *agg = in->agg;
   const es_type_desc *st = agg->state;
   int rc;
@@ -409,7 +418,7 @@ static int load(es_app *app, instance *in) {
     }
     es_buf_close(&b);
   }
-  rc = catch_up(app, in);
+  rc = catch_up(app, in, why);
   if (rc != 0) {
     es_arena_close(&in->arena);
     return rc;
@@ -477,14 +486,6 @@ static int finish(es_result *res, es_result *r, int rc) {
   return rc;
 }
 
-static int valid_key(const char *key) {
-  size_t n;
-  if (!key)
-    return 0;
-  n = strlen(key);
-  return n >= 1 && n <= ES_KEY_MAX;
-}
-
 int es_app_execute_value(es_app *app, const es_aggregate_desc *agg,
                          uint32_t command, const char *key, const void *value,
                          const es_exec_options *opt, es_result *res) {
@@ -502,9 +503,12 @@ int es_app_execute_value(es_app *app, const es_aggregate_desc *agg,
 
   memset(&r, 0, sizeof r);
   r.outcome = ES_OUTCOME_FAILED;
-  if (!app || !agg || !value || !valid_key(key) || command >= agg->n_commands ||
-      !agg->state)
+  if (!app || !agg || !value)
     return finish(res, &r, ES_EINVAL);
+  rc = es__entry_check(app->schema, agg, command, key, value, r.message,
+                       sizeof r.message);
+  if (rc != 0)
+    return finish(res, &r, rc);
   t0 = es_obs_now_us();
   if (!opt)
     opt = &none;
@@ -521,11 +525,12 @@ int es_app_execute_value(es_app *app, const es_aggregate_desc *agg,
   } else {
     atomic_fetch_add_explicit(&app->misses, 1, memory_order_relaxed);
     es_metrics_add(metrics(app), ES_CTR_CACHE_MISSES, 1);
-    if ((rc = load(app, in)) != 0) {
+    if ((rc = load(app, in, r.message)) != 0) {
       pthread_mutex_unlock(&in->mu);
       es_metrics_add(metrics(app), ES_CTR_COMMANDS_FAILED, 1);
       es__log(app->opt.obs, ES_LOG_ERROR, "cannot load instance", "aggregate",
-              agg->name, "key", key, "error", es_err_name(rc), NULL);
+              agg->name, "key", key, "error", es_err_name(rc), "why", r.message,
+              NULL);
       return finish(res, &r, rc);
     }
   }
@@ -568,7 +573,7 @@ int es_app_execute_value(es_app *app, const es_aggregate_desc *agg,
     if (opt->expected.kind != ES_EXPECT_ANY &&
         !es__expectation_holds(opt->expected, in->version)) {
       /* Our copy may be behind another writer's: look once more. */
-      if ((rc = catch_up(app, in)) != 0)
+      if ((rc = catch_up(app, in, r.message)) != 0)
         goto failed;
       caught_up = true;
     }
@@ -652,7 +657,7 @@ int es_app_execute_value(es_app *app, const es_aggregate_desc *agg,
       }
       r.retries++;
       es_metrics_add(metrics(app), ES_CTR_COMMAND_RETRIES, 1);
-      if ((rc = catch_up(app, in)) != 0)
+      if ((rc = catch_up(app, in, r.message)) != 0)
         goto failed;
       /* The winner's events may not be readable yet (a durable store
        * publishes them after their sync): wait for them rather than spin
@@ -662,7 +667,7 @@ int es_app_execute_value(es_app *app, const es_aggregate_desc *agg,
         if (es_store_head(app->store, &head) != 0)
           break;
         es_store_wait(app->store, head, 10000, &head);
-        if ((rc = catch_up(app, in)) != 0)
+        if ((rc = catch_up(app, in, r.message)) != 0)
           goto failed;
       }
       continue;
@@ -681,7 +686,7 @@ int es_app_execute_value(es_app *app, const es_aggregate_desc *agg,
       ev.payload = events[i].payload;
       ev.len = events[i].len;
       ev.meta.causation_id = events[i].causation_id;
-      replay_ctx c = {app, in, true, 0};
+      replay_ctx c = {app, in, true, 0, NULL};
       void *pspan = NULL;
       es_trace_info ptrace = trace;
       if (es__trace_enabled(app->opt.obs)) {
@@ -759,16 +764,26 @@ int es_app_execute(es_app *app, const char *aggregate, const char *key,
   r.outcome = ES_OUTCOME_FAILED;
   if (!app || !aggregate || !command || (!msgpack && len))
     return finish(res, &r, ES_EINVAL);
-  if (!valid_key(key))
-    return finish(res, &r, ES_EINVAL);
   agg = es_schema_find_aggregate(app->schema, aggregate);
-  if (!agg)
+  if (!agg) {
+    snprintf(r.message, sizeof r.message, "schema '%s' has no aggregate '%s'",
+             app->schema->name, aggregate);
     return finish(res, &r, ES_EUNKNOWN);
+  }
   index = es_aggregate_find_command(agg, command);
-  if (index < 0)
+  if (index < 0) {
+    snprintf(r.message, sizeof r.message, "aggregate '%s' has no command '%s'",
+             agg->name, command);
     return finish(res, &r, ES_EUNKNOWN);
-  if (len > app->store->opt.max_event_size)
+  }
+  if ((rc = es__key_check_for(agg, key, r.message, sizeof r.message)) != 0)
+    return finish(res, &r, rc);
+  if (len > app->store->opt.max_event_size) {
+    snprintf(r.message, sizeof r.message,
+             "command '%s' of %zu bytes, over the store's max_event_size %zu",
+             command, len, app->store->opt.max_event_size);
     return finish(res, &r, ES_ETOOBIG);
+  }
   t = agg->commands[index].command;
   /* The decoded form can be many times the input (a one-byte empty string
    * becomes a pointer and an aligned allocation): the default limit bounds
@@ -782,6 +797,8 @@ int es_app_execute(es_app *app, const char *aggregate, const char *key,
   rc = t->decode(value, msgpack ? msgpack : "", len, &a);
   if (rc != 0) {
     es_arena_close(&a);
+    es__decode_why(t, "command", msgpack ? msgpack : "", len, rc, r.message,
+                   sizeof r.message);
     return finish(res, &r, rc);
   }
   rc = es_app_execute_value(app, agg, (uint32_t)index, key, value, opt, res);
@@ -794,20 +811,25 @@ int es_app_read_state(es_app *app, const es_aggregate_desc *agg,
                       int (*fn)(const void *state, uint64_t version, void *ctx),
                       void *ctx) {
   instance *in;
+  char why[ES_MESSAGE_MAX];
   int rc;
-  if (!app || !agg || !agg->state || !fn || !valid_key(key))
+  if (!app || !agg || !agg->state || !fn)
     return ES_EINVAL;
+  if (!es__in_schema(app->schema, agg))
+    return ES_EUNKNOWN;
+  if ((rc = es__key_check_for(agg, key, why, sizeof why)) != 0)
+    return rc;
   if ((rc = get_instance(app, agg, key, &in)) != 0)
     return rc;
   pthread_mutex_lock(&in->mu);
   atomic_store_explicit(&in->last_used, es__now_us(), memory_order_relaxed);
   if (!in->loaded) {
     atomic_fetch_add_explicit(&app->misses, 1, memory_order_relaxed);
-    rc = load(app, in);
+    rc = load(app, in, NULL);
   } else {
     atomic_fetch_add_explicit(&app->hits, 1, memory_order_relaxed);
     /* Another process may have appended: a reader wants the latest. */
-    rc = catch_up(app, in);
+    rc = catch_up(app, in, NULL);
     if (rc == 0)
       account(app, in);
   }

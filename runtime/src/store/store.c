@@ -18,8 +18,15 @@ static int name_ok(const char *s, size_t max) {
   return n >= 1 && n <= max;
 }
 
+/* A stream name to read: any key a store may hold (streams written before
+ * the key rule stay readable). */
 static int stream_ok(const char *type, const char *key) {
   return name_ok(type, ES_STREAM_TYPE_MAX) && name_ok(key, ES_KEY_MAX);
+}
+
+/* A stream name to write: its key follows es_key_check(). */
+static int new_stream_ok(const char *type, const char *key) {
+  return name_ok(type, ES_STREAM_TYPE_MAX) && es_key_check(key, NULL, 0) == 0;
 }
 
 static int same_stream(const es_append_stream *a, const es_append_stream *b) {
@@ -67,7 +74,7 @@ static int check_append(const es_store *s, const es_append_stream *streams,
     return ES_EINVAL;
   for (uint32_t i = 0; i < n_streams; i++) {
     const es_append_stream *g = &streams[i];
-    if (!stream_ok(g->type, g->key) || g->expected.kind > ES_EXPECT_EXACT)
+    if (!new_stream_ok(g->type, g->key) || g->expected.kind > ES_EXPECT_EXACT)
       return ES_EINVAL;
     if (g->n_events && !g->events)
       return ES_EINVAL;
@@ -173,7 +180,7 @@ int es_store_stream_version(es_store *s, const char *type, const char *key,
 int es_store_snapshot_put(es_store *s, const char *type, const char *key,
                           const es_snapshot_info *info, const void *data,
                           size_t len) {
-  if (!s || !info || !stream_ok(type, key) || (len && !data))
+  if (!s || !info || !new_stream_ok(type, key) || (len && !data))
     return ES_EINVAL;
   if (len > s->opt.max_blob_size)
     return ES_ETOOBIG;

@@ -1002,7 +1002,9 @@ static const es_saga_handler *find_handler(const es_saga_desc *saga,
 }
 
 /* The correlation key in `value` at field `f`: 1 with the key in `out`,
- * 0 when the optional field is absent or empty, or an ES_E* code. */
+ * 0 when the optional field is absent, or holds no legal key (empty, too
+ * long, or refused by es_key_check(): no instance can have it), or an
+ * ES_E* code. */
 static int by_key(const es_field_desc *f, const void *value,
                   char out[ES_KEY_MAX + 1]) {
   const char *base = value;
@@ -1014,7 +1016,7 @@ static int by_key(const es_field_desc *f, const void *value,
   case ES_KIND_STRING: {
     const char *s = *(const char *const *)(base + f->offset);
     size_t n = s ? strlen(s) : 0;
-    if (!n || n > ES_KEY_MAX)
+    if (!n || n > ES_KEY_MAX || es_key_check(s, NULL, 0) != 0)
       return 0;
     memcpy(out, s, n + 1);
     return 1;
