@@ -243,6 +243,48 @@ Test(saga, crash_during_recovery, .timeout = 120) {
   }
 }
 
+/* Crashes the runner at its `at`-th ES_SAGA_AT_DISPATCHED. */
+static int crash_at_dispatch(void *ctx, es_saga_point p) {
+  crash_plan *c = ctx;
+  if (p == ES_SAGA_AT_DISPATCHED && ++c->calls == c->at) {
+    c->crashed = 1;
+    return 1;
+  }
+  return 0;
+}
+
+/* The issue's case: a transfer's deposit step executes at the merchant,
+ * the runner dies before its checkpoint, the merchant takes 10,000 other
+ * commands (far more than any per-instance window), then the runner
+ * restarts and re-sends the step. The deposit must land once. */
+Test(saga, a_step_resent_after_its_target_took_10000_commands_lands_once,
+     .timeout = 120) {
+  crash_plan plan = {0, 2, 0}; /* 1: the withdrawal, 2: the deposit */
+  w_open_account(&w, "a", 100);
+  w_open_account(&w, "merchant", 0);
+  w_start(&w, "t1", "a", "merchant", 30);
+  w.opt.crash_hook = crash_at_dispatch;
+  w.opt.hook_ctx = &plan;
+  w_restart(&w);
+  cr_assert_eq(w_run(&w), ES_EINTERRUPTED);
+  cr_assert(plan.crashed);
+  cr_assert_eq(w_balance(&w, "merchant"), 30, "the deposit ran before");
+  for (int i = 0; i < 10000; i++) {
+    bank_account_deposit c;
+    bank_account_deposit_init(&c);
+    c.amount = 1;
+    cr_assert_eq(
+        bank_account_execute_deposit(w.app, "merchant", &c, NULL, NULL), 0);
+  }
+  w.opt.crash_hook = NULL;
+  w_restart(&w);
+  cr_assert_eq(w_run(&w), 0);
+  cr_assert_geq(w.rep.duplicates, 1, "the step was re-sent");
+  cr_assert_eq(w_status(&w, "t1"), BANK_TRANSFER_STATUS_DONE);
+  cr_assert_eq(w_balance(&w, "merchant"), 10030, "deposited twice");
+  cr_assert_eq(w_balance(&w, "a"), 70);
+}
+
 typedef struct redo_ctx {
   es_saga_runner *r;
   es_result *res;
