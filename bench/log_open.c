@@ -15,6 +15,9 @@
  *   warm  - a writer open (best of 3), then read_all of everything;
  *   scan  - a read-only open with the index files hidden: the full rescan
  *           the index saves.
+ * With LOG_OPEN_COMMANDS set, every event carries its own causation id, as
+ * if each were one command's (the most the command index can hold): the
+ * open then also loads every N.cmd file.
  * The store lives in a fresh directory under $TMPDIR (or /tmp), removed at
  * the end unless LOG_OPEN_KEEP is set. Prints one line per figure and a
  * summary line (read_all there: the second, cached pass).
@@ -42,6 +45,7 @@
 static char dir[512];
 static uint64_t n_events = 10000000, n_streams = 100000;
 static uint32_t batch = 100, n_threads = 16;
+static int with_commands; /* LOG_OPEN_COMMANDS: a command id per event */
 
 static double now_s(void) {
   struct timespec ts;
@@ -99,6 +103,11 @@ static void *build_thread(void *arg) {
       ev[i].type_version = 1;
       ev[i].payload = pl[i];
       ev[i].len = PAYLOAD;
+      if (with_commands) {
+        uint64_t n = b * batch + i + 1;
+        ev[i].causation_id.bytes[0] = 0xc0;
+        memcpy(ev[i].causation_id.bytes + 8, &n, sizeof n);
+      }
       g[i] =
           (es_append_stream){"Account", keys[i], es_expect_any(), &ev[i], 1, 0};
     }
@@ -298,6 +307,7 @@ int main(int argc, char **argv) {
             "  BATCH <= STREAMS, BATCH <= 1024, EVENTS %% BATCH == 0\n");
     return 2;
   }
+  with_commands = getenv("LOG_OPEN_COMMANDS") != NULL;
   snprintf(dir, sizeof dir, "%s/es_log_open.XXXXXX",
            tmp && *tmp ? tmp : "/tmp");
   if (!mkdtemp(dir)) {
@@ -318,12 +328,15 @@ int main(int argc, char **argv) {
     remove_all();
     return 1;
   }
-  printf("disk: %.0f MB of segments, %.1f MB of index files\n",
+  printf("disk: %.0f MB of segments, %.1f MB of index files, %.1f MB of "
+         "command files\n",
          (double)each_file(".seg", 0, NULL) / 1e6,
-         (double)each_file(".idx", 0, NULL) / 1e6);
+         (double)each_file(".idx", 0, NULL) / 1e6,
+         (double)each_file(".cmd", 0, NULL) / 1e6);
 
   each_file(".seg", 1, NULL);
   each_file(".idx", 1, NULL);
+  each_file(".cmd", 1, NULL);
   cold = measure(0, 0);
   show("cold", &cold);
   best = measure(0, 0);

@@ -10,6 +10,13 @@
 #include "util/crc32c.h"
 #include "util/hashmap.h"
 
+/* A table slot: the entry's number + 1 in the low bits, the top bits of
+ * its hash above them, so that most probes that miss need not read the
+ * entry. */
+#define NUM_BITS 40
+#define NUM_MASK ((UINT64_C(1) << NUM_BITS) - 1)
+#define TAG(h) ((h) >> NUM_BITS)
+
 #define IMG_MAGIC "ESLOGCM1"
 #define IMG_HDR 48u   /* magic, CRC, pad, first, count, entries, latest */
 #define IMG_ENTRY 32u /* id, relative position u32, n u32, time i64 */
@@ -42,7 +49,7 @@ static int expired(const es__cmd_index *x, es_timestamp at, es_timestamp now) {
 }
 
 static es__cmd_entry *entry_of(const es__cmd_index *x, uint64_t slot) {
-  return &x->q[x->h + (slot - 1 - x->base)];
+  return &x->q[x->h + ((slot & NUM_MASK) - 1 - x->base)];
 }
 
 /* The i-th oldest entry. */
@@ -69,7 +76,7 @@ void es__cmd_index_close(es__cmd_index *x) {
 /* The table slot holding entry number `num`, whose hash is `h`. */
 static size_t slot_of(const es__cmd_index *x, uint64_t h, uint64_t num) {
   size_t mask = x->n_slots - 1, i = (size_t)h & mask;
-  while (x->slots[i] != num + 1)
+  while ((x->slots[i] & NUM_MASK) != ((num + 1) & NUM_MASK))
     i = (i + 1) & mask;
   return i;
 }
@@ -79,7 +86,7 @@ static void table_insert(uint64_t *slots, size_t n_slots, uint64_t h,
   size_t mask = n_slots - 1, i = (size_t)h & mask;
   while (slots[i])
     i = (i + 1) & mask;
-  slots[i] = num + 1;
+  slots[i] = TAG(h) << NUM_BITS | ((num + 1) & NUM_MASK);
 }
 
 /* Empties slot `i` and moves later entries of its probe run back, so that
@@ -163,7 +170,10 @@ static es__cmd_entry *lookup(const es__cmd_index *x, const es_uuid *id,
     return NULL;
   mask = x->n_slots - 1;
   for (i = (size_t)h & mask; x->slots[i]; i = (i + 1) & mask) {
-    es__cmd_entry *e = entry_of(x, x->slots[i]);
+    es__cmd_entry *e;
+    if (TAG(x->slots[i]) != TAG(h))
+      continue;
+    e = entry_of(x, x->slots[i]);
     if (e->hash == h && memcmp(e->id.bytes, id->bytes, 16) == 0)
       return e;
   }
@@ -278,6 +288,8 @@ int es__cmd_index_load(es__cmd_index *x, const uint8_t *b, size_t len,
   }
   if (expired(x, (es_timestamp)get64(b + 40), now))
     return 0;
+  if (grow(x, x->n + x->pending + (size_t)count) != 0)
+    return ES_ENOMEM;
   for (p = b + IMG_HDR; p < b + len; p += IMG_ENTRY) {
     es_uuid id;
     uint32_t n = get32(p + 20);
