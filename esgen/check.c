@@ -56,6 +56,7 @@ static bool schema_names(checker *c, esc_decl *schema) {
   chk_claim(c, s->name, ESC_N_PROJECTIONS, s->c_prefix, NULL, NULL);
   chk_claim(c, s->name, ESC_N_SAGAS, s->c_prefix, NULL, NULL);
   chk_claim(c, s->name, ESC_N_TYPES, s->c_prefix, NULL, NULL);
+  chk_claim(c, s->name, ESC_N_DESCRIPTION, s->c_prefix, NULL, NULL);
   return true;
 }
 

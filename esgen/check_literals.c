@@ -14,7 +14,125 @@
 static bool is_signed(int k) { return k >= ESC_T_I8 && k <= ESC_T_I64; }
 static bool is_unsigned(int k) { return k >= ESC_T_U8 && k <= ESC_T_U64; }
 
-/* Decodes the escapes of a string literal into l->s. */
+/* Writes code point `cp` as UTF-8 at out + *n. */
+static void put_utf8(char *out, size_t *n, uint32_t cp) {
+  if (cp < 0x80) {
+    out[(*n)++] = (char)cp;
+  } else if (cp < 0x800) {
+    out[(*n)++] = (char)(0xc0 | cp >> 6);
+    out[(*n)++] = (char)(0x80 | (cp & 0x3f));
+  } else if (cp < 0x10000) {
+    out[(*n)++] = (char)(0xe0 | cp >> 12);
+    out[(*n)++] = (char)(0x80 | (cp >> 6 & 0x3f));
+    out[(*n)++] = (char)(0x80 | (cp & 0x3f));
+  } else {
+    out[(*n)++] = (char)(0xf0 | cp >> 18);
+    out[(*n)++] = (char)(0x80 | (cp >> 12 & 0x3f));
+    out[(*n)++] = (char)(0x80 | (cp >> 6 & 0x3f));
+    out[(*n)++] = (char)(0x80 | (cp & 0x3f));
+  }
+}
+
+/* A '\u{...}' escape at `at` (p points at the backslash): appends the
+ * character and returns where the text goes on, or NULL (reported). */
+static const char *u_escape(checker *c, esc_tok at, const char *p,
+                            const char *end, char *out, size_t *n) {
+  const char *q = p + 3;
+  uint32_t cp = 0;
+  int digits = 0;
+  if (p + 2 >= end || p[2] != '{') {
+    esc_error(c->d, at,
+              "malformed escape: '\\u' takes 1 to 6 hex "
+              "digits in braces, as in '\\u{20ac}'");
+    return NULL;
+  }
+  while (q < end && *q != '}' && digits <= 6) {
+    char h = *q;
+    unsigned v = (h >= '0' && h <= '9')   ? (unsigned)(h - '0')
+                 : (h >= 'a' && h <= 'f') ? (unsigned)(h - 'a' + 10)
+                 : (h >= 'A' && h <= 'F') ? (unsigned)(h - 'A' + 10)
+                                          : 16u;
+    if (v == 16)
+      break;
+    cp = cp * 16 + v;
+    digits++;
+    q++;
+  }
+  at.n = (uint32_t)(q - p + (q < end && *q == '}' ? 1 : 0));
+  if (q >= end || *q != '}' || digits == 0 || digits > 6) {
+    esc_error(c->d, at,
+              "malformed escape: '\\u' takes 1 to 6 hex "
+              "digits in braces, as in '\\u{20ac}'");
+    return NULL;
+  }
+  if (cp == 0) {
+    esc_error(c->d, at,
+              "'\\u{%.*s}' is a NUL character, which strings cannot "
+              "hold",
+              (int)(q - p - 3), p + 3);
+    return NULL;
+  }
+  if (cp > 0x10ffff) {
+    esc_error(c->d, at,
+              "'\\u{%.*s}' is past U+10FFFF, the last Unicode "
+              "character",
+              (int)(q - p - 3), p + 3);
+    return NULL;
+  }
+  if (cp >= 0xd800 && cp <= 0xdfff) {
+    esc_error(c->d, at,
+              "'\\u{%.*s}' is a UTF-16 surrogate, not a character; "
+              "write the character itself, as in '\\u{1f600}'",
+              (int)(q - p - 3), p + 3);
+    return NULL;
+  }
+  put_utf8(out, n, cp);
+  return q + 1;
+}
+
+/* One escape at `at` (p points at the backslash): appends what it
+ * stands for and returns where the text goes on, or NULL (reported). */
+static const char *escape(checker *c, esc_tok at, const char *p,
+                          const char *end, char *out, size_t *n) {
+  char e = p[1];
+  if (e == '\\' || e == '"')
+    out[(*n)++] = e;
+  else if (e == 'n')
+    out[(*n)++] = '\n';
+  else if (e == 't')
+    out[(*n)++] = '\t';
+  else if (e == 'u')
+    return u_escape(c, at, p, end, out, n);
+  else {
+    esc_error(c->d, at,
+              "unknown escape '\\%c' (use \\\\ \\\" \\n \\t or \\u{...})", e);
+    return NULL;
+  }
+  return p + 2;
+}
+
+/* The length of the UTF-8 character at p, or 0 when it is not one: no
+ * overlong forms, no surrogates, nothing past U+10FFFF. */
+static int utf8_len(const char *p, const char *end) {
+  unsigned char ch = (unsigned char)*p;
+  int len = ch < 0x80                  ? 1
+            : ch >= 0xc2 && ch <= 0xdf ? 2
+            : ch >= 0xe0 && ch <= 0xef ? 3
+            : ch >= 0xf0 && ch <= 0xf4 ? 4
+                                       : 0;
+  bool ok = len > 0 && p + len <= end;
+  for (int i = 1; ok && i < len; i++)
+    ok = ((unsigned char)p[i] & 0xc0) == 0x80;
+  if (ok && len >= 3) {
+    unsigned char c1 = (unsigned char)p[1];
+    ok = !(ch == 0xe0 && c1 < 0xa0) && !(ch == 0xed && c1 >= 0xa0) &&
+         !(ch == 0xf0 && c1 < 0x90) && !(ch == 0xf4 && c1 >= 0x90);
+  }
+  return ok ? len : 0;
+}
+
+/* Decodes the escapes of a string literal into l->s (left NULL when the
+ * literal is reported). */
 static void decode_string(checker *c, esc_literal *l) {
   esc_tok t = l->tok;
   const char *p = t.z + 1, *end = t.z + t.n - 1;
@@ -31,112 +149,17 @@ static void decode_string(checker *c, esc_literal *l) {
     at.z = p;
     at.n = 2;
     if (ch == '\\') {
-      char e = p[1];
-      if (e == '\\' || e == '"') {
-        out[n++] = e;
-        p += 2;
-      } else if (e == 'n') {
-        out[n++] = '\n';
-        p += 2;
-      } else if (e == 't') {
-        out[n++] = '\t';
-        p += 2;
-      } else if (e == 'u') {
-        const char *q = p + 3;
-        if (p + 2 >= end || p[2] != '{') {
-          esc_error(c->d, at,
-                    "malformed escape: '\\u' takes 1 to 6 hex "
-                    "digits in braces, as in '\\u{20ac}'");
-          return;
-        }
-        uint32_t cp = 0;
-        int digits = 0;
-        while (q < end && *q != '}' && digits <= 6) {
-          char h = *q;
-          unsigned v = (h >= '0' && h <= '9')   ? (unsigned)(h - '0')
-                       : (h >= 'a' && h <= 'f') ? (unsigned)(h - 'a' + 10)
-                       : (h >= 'A' && h <= 'F') ? (unsigned)(h - 'A' + 10)
-                                                : 16u;
-          if (v == 16)
-            break;
-          cp = cp * 16 + v;
-          digits++;
-          q++;
-        }
-        at.n = (uint32_t)(q - p + (q < end && *q == '}' ? 1 : 0));
-        if (q >= end || *q != '}' || digits == 0 || digits > 6) {
-          esc_error(c->d, at,
-                    "malformed escape: '\\u' takes 1 to 6 hex "
-                    "digits in braces, as in '\\u{20ac}'");
-          return;
-        }
-        if (cp == 0) {
-          esc_error(c->d, at,
-                    "'\\u{%.*s}' is a NUL character, which strings cannot "
-                    "hold",
-                    (int)(q - p - 3), p + 3);
-          return;
-        }
-        if (cp > 0x10ffff) {
-          esc_error(c->d, at,
-                    "'\\u{%.*s}' is past U+10FFFF, the last Unicode "
-                    "character",
-                    (int)(q - p - 3), p + 3);
-          return;
-        }
-        if (cp >= 0xd800 && cp <= 0xdfff) {
-          esc_error(c->d, at,
-                    "'\\u{%.*s}' is a UTF-16 surrogate, not a character; "
-                    "write the character itself, as in '\\u{1f600}'",
-                    (int)(q - p - 3), p + 3);
-          return;
-        }
-        if (cp < 0x80) {
-          out[n++] = (char)cp;
-        } else if (cp < 0x800) {
-          out[n++] = (char)(0xc0 | cp >> 6);
-          out[n++] = (char)(0x80 | (cp & 0x3f));
-        } else if (cp < 0x10000) {
-          out[n++] = (char)(0xe0 | cp >> 12);
-          out[n++] = (char)(0x80 | (cp >> 6 & 0x3f));
-          out[n++] = (char)(0x80 | (cp & 0x3f));
-        } else {
-          out[n++] = (char)(0xf0 | cp >> 18);
-          out[n++] = (char)(0x80 | (cp >> 12 & 0x3f));
-          out[n++] = (char)(0x80 | (cp >> 6 & 0x3f));
-          out[n++] = (char)(0x80 | (cp & 0x3f));
-        }
-        p = q + 1;
-      } else {
-        esc_error(c->d, at,
-                  "unknown escape '\\%c' (use \\\\ \\\" \\n \\t or \\u{...})",
-                  e);
+      if (!(p = escape(c, at, p, end, out, &n)))
         return;
-      }
       continue;
     }
+    at.n = 1;
     if (ch == 0) {
-      at.n = 1;
       esc_error(c->d, at, "a NUL byte cannot be part of a string");
       return;
     }
-    /* Raw bytes must be UTF-8: no overlong forms, no surrogates, nothing
-     * past U+10FFFF. */
-    int len = ch < 0x80                  ? 1
-              : ch >= 0xc2 && ch <= 0xdf ? 2
-              : ch >= 0xe0 && ch <= 0xef ? 3
-              : ch >= 0xf0 && ch <= 0xf4 ? 4
-                                         : 0;
-    bool ok = len > 0 && p + len <= end;
-    for (int i = 1; ok && i < len; i++)
-      ok = ((unsigned char)p[i] & 0xc0) == 0x80;
-    if (ok && len >= 3) {
-      unsigned char c1 = (unsigned char)p[1];
-      ok = !(ch == 0xe0 && c1 < 0xa0) && !(ch == 0xed && c1 >= 0xa0) &&
-           !(ch == 0xf0 && c1 < 0x90) && !(ch == 0xf4 && c1 >= 0x90);
-    }
-    if (!ok) {
-      at.n = 1;
+    int len = utf8_len(p, end);
+    if (!len) {
       esc_error(c->d, at, "string is not valid UTF-8 (byte 0x%02x)",
                 (unsigned)ch);
       return;

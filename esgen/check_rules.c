@@ -11,22 +11,31 @@
 
 /* ---- declarations ------------------------------------------------------ */
 
-void chk_enum(checker *c, esc_decl *d) {
+/* A list of names that become constants of `owner_upper` (an enum's
+ * values, an aggregate's errors): each allowed, unique and claimed.
+ * Returns how many there are. */
+static uint32_t constants(checker *c, esc_name_list *names,
+                          const char *owner_upper, const char *what,
+                          const char *dup_what) {
   uint32_t n = 0;
+  for (esc_name_list *v = names; v; v = v->next, n++) {
+    esc_name_list *w = names;
+    chk_name(c, v->name, what);
+    while (w != v && !chk_same(v->name, w->name))
+      w = w->next;
+    if (w != v)
+      chk_duplicate(c, v->name, w->name, dup_what);
+    else
+      chk_claim_const(c, v->name, owner_upper, v->name);
+  }
+  return n;
+}
+
+void chk_enum(checker *c, esc_decl *d) {
   if (!d->values)
     esc_error(c->d, d->name, "enum '%.*s' has no values", TOKF(d->name));
-  for (esc_name_list *v = d->values; v; v = v->next, n++) {
-    bool dup = false;
-    chk_name(c, v->name, "an enum value");
-    for (esc_name_list *w = d->values; w != v && !dup; w = w->next)
-      if (chk_same(v->name, w->name)) {
-        chk_duplicate(c, v->name, w->name, "enum value");
-        dup = true;
-      }
-    if (!dup)
-      chk_claim_const(c, v->name, d->c_upper, v->name);
-  }
-  d->n_values = n;
+  d->n_values =
+      constants(c, d->values, d->c_upper, "an enum value", "enum value");
 }
 
 /* The key's ESC_T_*, or -1 (reported) when it is not a key type. */
@@ -145,19 +154,7 @@ static esc_decl *event_elsewhere(checker *c, esc_decl *a, esc_tok name) {
 /* The aggregate's errors: names, and the constants and helpers they
  * generate. */
 static void aggregate_errors(checker *c, esc_decl *a) {
-  uint32_t i = 0;
-  for (esc_name_list *e = a->errors; e; e = e->next, i++) {
-    bool dup = false;
-    chk_name(c, e->name, "an error");
-    for (esc_name_list *f = a->errors; f != e && !dup; f = f->next)
-      if (chk_same(e->name, f->name)) {
-        chk_duplicate(c, e->name, f->name, "error");
-        dup = true;
-      }
-    if (!dup)
-      chk_claim_const(c, e->name, a->c_upper, e->name);
-  }
-  a->n_errors = i;
+  a->n_errors = constants(c, a->errors, a->c_upper, "an error", "error");
   if (a->errors) {
     chk_claim(c, a->name, ESC_N_ERROR, a->c_name, NULL, NULL);
     chk_claim(c, a->name, ESC_N_REJECT, a->c_name, NULL, NULL);

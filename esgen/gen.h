@@ -12,6 +12,7 @@
 #include "ast.h"
 #include "keywords.h"
 #include "names.h"
+#include "template.h"
 
 /* esgen is released with libes, under one version. */
 #define ESGEN_VERSION ES_VERSION_STRING
@@ -66,5 +67,19 @@ typedef struct esc_struct {
 typedef void (*esc_struct_fn)(const esc_schema *s, const esc_struct *st,
                               void *ctx);
 void esc_each_struct(const esc_schema *s, void *ctx, esc_struct_fn fn);
+
+/* Sets what every template about the handler of saga `s` for `on` uses
+ * (@STATE@, @STRUCT@ and the handler's name: @ON_TIMEOUT@, @ON_REJECTED@
+ * or @ON@) and returns the template of the three for its kind: `tpl[0]`
+ * for `on timeout`, `tpl[1]` for `on rejected`, `tpl[2]` for an event. */
+int esc_saga_handler_vars(esc_tvars *tv, const esc_decl *s,
+                          const esc_saga_on *on, const int tpl[3]);
+
+/* Sets what every template about the handler of saga `s` for `on` uses
+ * (@STATE@, @STRUCT@ and the handler's name: @ON_TIMEOUT@, @ON_REJECTED@
+ * or @ON@) and returns the template of the three for its kind: `tpl[0]`
+ * for `on timeout`, `tpl[1]` for `on rejected`, `tpl[2]` for an event. */
+int esc_saga_handler_vars(esc_tvars *tv, const esc_decl *s,
+                          const esc_saga_on *on, const int tpl[3]);
 
 #endif

@@ -12,11 +12,6 @@
 #include "gen.h"
 #include "template.h"
 
-/* ES_ABI_VERSION as text, for templates. */
-#define ES_STR2(x) #x
-#define ES_STR(x) ES_STR2(x)
-#define ES_ABI_STRING ES_STR(ES_ABI_VERSION)
-
 void esc_out(es_buf *b, const char *fmt, ...) {
   va_list ap;
   int n;
@@ -156,34 +151,20 @@ void esc_each_struct(const esc_schema *s, void *ctx, esc_struct_fn fn) {
   }
 }
 
-void esc_template(es_buf *b, int which, const esc_tpl_vars *v) {
-  const char *t = esc_templates[which];
-  while (*t) {
-    const char *at = strchr(t, '@');
-    const char *end = at ? strchr(at + 1, '@') : NULL;
-    const char *val = NULL;
-    if (!at || !end) {
-      es_buf_append(b, t, strlen(t));
-      return;
-    }
-    es_buf_append(b, t, (size_t)(at - t));
-    size_t n = (size_t)(end - at - 1);
-#define VAR(name, value)                                                       \
-  if (n == sizeof name - 1 && memcmp(at + 1, name, n) == 0)                    \
-  val = (value)
-    VAR("BASE", v->base);
-    VAR("GUARD", v->guard);
-    VAR("PREFIX", v->prefix);
-    VAR("STUBS", v->stubs);
-    VAR("VERSION", ESGEN_VERSION);
-    VAR("ABI", ES_ABI_STRING);
-#undef VAR
-    if (val) {
-      es_buf_append(b, val, strlen(val));
-      t = end + 1;
-    } else {
-      es_buf_append(b, at, 1);
-      t = at + 1;
-    }
+int esc_saga_handler_vars(esc_tvars *tv, const esc_decl *s,
+                          const esc_saga_on *on, const int tpl[3]) {
+  const esc_name_list *r = on->ref;
+  esc_tv_name(tv, ESC_N_STATE, s->c_name, NULL, NULL);
+  if (on->kind == ESC_ON_TIMEOUT) {
+    esc_tv_name(tv, ESC_N_ON_TIMEOUT, s->c_name, NULL, NULL);
+    return tpl[0];
   }
+  esc_tv_name(tv, ESC_N_STRUCT, r->member->c_name, NULL, NULL);
+  if (on->kind == ESC_ON_REJECTED) {
+    esc_tv_name(tv, ESC_N_ON_REJECTED, s->c_name, r->target->snake,
+                r->member->snake);
+    return tpl[1];
+  }
+  esc_tv_name(tv, ESC_N_ON, s->c_name, r->target->snake, r->member->snake);
+  return tpl[2];
 }

@@ -38,38 +38,55 @@ static void comment_text(es_buf *b, const char *z, size_t n) {
   }
 }
 
-static void enum_decl(const esc_decl *e, es_buf *b) {
-  uint32_t i = 0;
+/* "Name" as the schema writes it, for @SCHEMA_NAME@. */
+static void schema_name(esc_tvars *tv, esc_tok name) {
+  esc_tv_fmt(tv, "SCHEMA_NAME", "%.*s", TOKF(name));
+}
+
+/* The list type of a record or an enum. */
+static void list_decl(const char *c_name, es_buf *b) {
+  esc_tvars tv;
+  esc_tv_init(&tv);
+  esc_tv_name(&tv, ESC_N_STRUCT, c_name, NULL, NULL);
+  esc_tv_name(&tv, ESC_N_LIST, c_name, NULL, NULL);
+  esc_tpl(b, ESC_TPL_LIST, &tv);
+}
+
+/* One constant of an enum or an aggregate's errors. */
+static void enum_value(es_buf *b, const char *owner_upper, esc_tok value,
+                       uint32_t number) {
+  esc_tvars tv;
   esc_namebuf nb;
-  esc_out(b, "/* enum %.*s: sent as its number, 0 .. %s_COUNT-1 */\n",
-          TOKF(e->name), e->c_upper);
-  esc_out(b, "typedef enum %s {\n", e->c_name);
-  for (const esc_name_list *v = e->values; v; v = v->next, i++) {
-    esc_out(b, "  %s = %u,\n", esc_name_const(&nb, e->c_upper, v->name), i);
-  }
-  esc_out(b, "} %s;\n", e->c_name);
-  esc_out(b, "#define %s_COUNT %u\n", e->c_upper, e->n_values);
-  esc_out(b, "extern const es_enum_desc %s_desc;\n", e->c_name);
-  esc_out(
-      b, "/* The value's name as in the schema, or NULL if out of range. */\n");
-  esc_out(b, "const char *%s_name(%s value);\n", e->c_name, e->c_name);
-  esc_out(b,
-          "typedef struct %s_list {\n  %s *items;\n  uint32_t count;\n} "
-          "%s_list;\n\n",
-          e->c_name, e->c_name, e->c_name);
+  esc_tv_init(&tv);
+  esc_tv_str(&tv, "CONST", esc_name_const(&nb, owner_upper, value));
+  esc_tv_fmt(&tv, "NUMBER", "%u", number);
+  esc_tpl(b, ESC_TPL_ENUM_VALUE, &tv);
+}
+
+static void enum_decl(const esc_decl *e, es_buf *b) {
+  esc_tvars tv;
+  uint32_t i = 0;
+  esc_tv_init(&tv);
+  schema_name(&tv, e->name);
+  esc_tv_name(&tv, ESC_N_STRUCT, e->c_name, NULL, NULL);
+  esc_tv_name(&tv, ESC_N_COUNT, e->c_upper, NULL, NULL);
+  esc_tv_name(&tv, ESC_N_DESC, e->c_name, NULL, NULL);
+  esc_tv_name(&tv, ESC_N_ENUM_NAME, e->c_name, NULL, NULL);
+  esc_tv_fmt(&tv, "N_VALUES", "%u", e->n_values);
+  esc_tpl(b, ESC_TPL_ENUM_OPEN, &tv);
+  for (const esc_name_list *v = e->values; v; v = v->next, i++)
+    enum_value(b, e->c_upper, v->name, i);
+  esc_tpl(b, ESC_TPL_ENUM_CLOSE, &tv);
+  list_decl(e->c_name, b);
+  esc_out(b, "\n");
 }
 
 static void forward_decl(const esc_schema *s, const esc_struct *st, void *ctx) {
-  es_buf *b = ctx;
+  esc_tvars tv;
   (void)s;
-  esc_out(b, "typedef struct %s %s;\n", st->c_name, st->c_name);
-}
-
-static void list_decl(const esc_decl *r, es_buf *b) {
-  esc_out(
-      b,
-      "typedef struct %s_list {\n  %s *items;\n  uint32_t count;\n} %s_list;\n",
-      r->c_name, r->c_name, r->c_name);
+  esc_tv_init(&tv);
+  esc_tv_name(&tv, ESC_N_STRUCT, st->c_name, NULL, NULL);
+  esc_tpl(ctx, ESC_TPL_FORWARD, &tv);
 }
 
 static void struct_decl(const esc_schema *s, const esc_struct *st, void *ctx) {
@@ -80,9 +97,9 @@ static void struct_decl(const esc_schema *s, const esc_struct *st, void *ctx) {
   if (st->decl->kind == ESC_DECL_EVENT && st->decl->version_tok.n)
     esc_out(b, " v%u", st->version);
   if (st->decl->kind == ESC_DECL_EVENT && !st->decl->current)
-    esc_out(b,
-            ": an older shape, read from the store and lifted by %s_upcast_%s",
-            st->decl->parent->c_name, st->decl->snake);
+    esc_out(b, ": an older shape, read from the store and lifted by %s",
+            esc_name(&nb, ESC_N_UPCAST, st->decl->parent->c_name,
+                     st->decl->snake, NULL));
   esc_out(b, " */\n");
   esc_out(b, "struct %s {\n", st->c_name);
   for (const esc_field *f = st->fields; f; f = f->next) {
@@ -113,205 +130,195 @@ static void struct_decl(const esc_schema *s, const esc_struct *st, void *ctx) {
   if (!st->fields)
     esc_out(b, "  uint8_t es_unused; /* C has no empty structs */\n");
   esc_out(b, "};\n");
-  esc_out(b, "#define %s UINT64_C(0x%016llx)\n",
-          esc_name_type_id(&nb, st->c_name),
-          (unsigned long long)es_fnv1a64(st->id_text));
-  esc_out(b, "extern const es_type_desc %s_desc;\n", st->c_name);
-  esc_out(b, "void %s_init(%s *value);\n", st->c_name, st->c_name);
-  esc_out(b, "int %s_encode(const %s *value, es_buf *out);\n", st->c_name,
-          st->c_name);
-  esc_out(b,
-          "int %s_decode(%s *value,\n"
-          "    const void *data, size_t len, es_arena *arena);\n\n",
-          st->c_name, st->c_name);
+  esc_tvars tv;
+  esc_tv_init(&tv);
+  esc_tv_name(&tv, ESC_N_STRUCT, st->c_name, NULL, NULL);
+  esc_tv_str(&tv, "TYPE_ID", esc_name_type_id(&nb, st->c_name));
+  esc_tv_fmt(&tv, "ID", "%016llx", (unsigned long long)es_fnv1a64(st->id_text));
+  esc_tv_name(&tv, ESC_N_DESC, st->c_name, NULL, NULL);
+  esc_tv_name(&tv, ESC_N_INIT, st->c_name, NULL, NULL);
+  esc_tv_name(&tv, ESC_N_ENCODE, st->c_name, NULL, NULL);
+  esc_tv_name(&tv, ESC_N_DECODE, st->c_name, NULL, NULL);
+  esc_tpl(b, ESC_TPL_STRUCT_API, &tv);
 }
 
-static void aggregate_api(const esc_decl *a, es_buf *b) {
-  esc_namebuf nb;
+/* How a function takes an instance key of kind `kind`, and turns it into
+ * the text the runtime takes: @KEY_PARAM@ (ends in ' ' or '*'),
+ * @KEY_TYPE@, @KEY_TEXT@ (the conversion, if any) and @KEY_ARG@. */
+static void key_vars(esc_tvars *tv, int kind) {
+  esc_tv_str(tv, "KEY_PARAM",
+             kind == ESC_T_U64    ? "uint64_t "
+             : kind == ESC_T_UUID ? "const es_uuid *"
+                                  : "const char *");
+  esc_tv_str(tv, "KEY_TYPE",
+             kind == ESC_T_U64    ? "uint64_t"
+             : kind == ESC_T_UUID ? "const es_uuid *"
+                                  : "const char *");
+  esc_tv_str(tv, "KEY_TEXT",
+             kind == ESC_T_U64
+                 ? "  char text[21];\n  es_key_from_u64(key, text);\n"
+             : kind == ESC_T_UUID
+                 ? "  char text[37];\n  es_key_from_uuid(key, text);\n"
+                 : "");
+  esc_tv_str(tv, "KEY_ARG", kind == ESC_T_STRING ? "key" : "text");
+}
+
+static void aggregate_errors(const esc_decl *a, es_buf *b) {
+  esc_tvars tv;
   uint32_t i = 1;
-  esc_out(b, "/* ---- aggregate %.*s ---- */\n\n", TOKF(a->name));
-  esc_out(b, "extern const es_aggregate_desc %s_aggregate;\n\n", a->c_name);
-  if (a->n_errors) {
-    esc_out(b, "/* Domain rejections of %.*s. */\n", TOKF(a->name));
-    esc_out(b, "typedef enum %s_error {\n", a->c_name);
-    for (const esc_name_list *e = a->errors; e; e = e->next, i++) {
-      esc_out(b, "  %s = %u,\n", esc_name_const(&nb, a->c_upper, e->name), i);
-    }
-    esc_out(b, "} %s_error;\n\n", a->c_name);
-    esc_out(b,
-            "/* Rejects the command: nothing is stored, and the caller gets\n"
-            " * ES_EREJECTED with the error's name and `message` (copied;\n"
-            " * may be NULL). Return its result from decide. */\n");
-    esc_out(b,
-            "static inline int %s_reject(es_decision *d, %s_error error,\n"
-            "    const char *message) {\n"
-            "  return es_decision_reject(d, (uint32_t)error, message);\n}\n\n",
-            a->c_name, a->c_name);
-  }
-  for (const esc_decl *e = a->events; e; e = e->next) {
-    if (!e->current || !e->emitted)
-      continue;
-    esc_out(b,
-            "/* Emits %.*s: encoded at once, so `event` may live on the "
-            "stack. */\n",
-            TOKF(e->name));
-    esc_out(b,
-            "static inline int %s_emit_%s(es_decision *d,\n"
-            "    const %s *event) {\n"
-            "  return es_decision_emit(d, &%s_desc, event);\n}\n\n",
-            a->c_name, e->snake, e->c_name, e->c_name);
-  }
-  for (const esc_decl *m = a->commands; m; m = m->next) {
-    int kk = a->key.kind;
-    esc_out(b,
-            "/* Executes %.*s on instance `key`: decide, store, apply (see\n"
-            " * es_app_execute_value()). `opt` and `res` may be NULL. */\n",
-            TOKF(m->name));
-    esc_out(b,
-            "static inline int %s_execute_%s(es_app *app,\n"
-            "    %skey, const %s *command,\n"
-            "    const es_exec_options *opt, es_result *res) {\n",
-            a->c_name, m->snake,
-            kk == ESC_T_U64    ? "uint64_t "
-            : kk == ESC_T_UUID ? "const es_uuid *"
-                               : "const char *",
-            m->c_name);
-    if (kk == ESC_T_U64)
-      esc_out(b, "  char text[21];\n  es_key_from_u64(key, text);\n");
-    else if (kk == ESC_T_UUID)
-      esc_out(b, "  char text[37];\n  es_key_from_uuid(key, text);\n");
-    esc_out(
-        b,
-        "  return es_app_execute_value(app, &%s_aggregate, %u, %s, command,\n"
-        "      opt, res);\n}\n\n",
-        a->c_name, m->index, kk == ESC_T_STRING ? "key" : "text");
-  }
+  esc_tv_init(&tv);
+  schema_name(&tv, a->name);
+  esc_tv_name(&tv, ESC_N_ERROR, a->c_name, NULL, NULL);
+  esc_tv_name(&tv, ESC_N_REJECT, a->c_name, NULL, NULL);
+  esc_tpl(b, ESC_TPL_ERRORS_OPEN, &tv);
+  for (const esc_name_list *e = a->errors; e; e = e->next, i++)
+    enum_value(b, a->c_upper, e->name, i);
+  esc_tpl(b, ESC_TPL_ERRORS_CLOSE, &tv);
+}
+
+static void aggregate_emit(const esc_decl *a, const esc_decl *e, es_buf *b) {
+  esc_tvars tv;
+  esc_tv_init(&tv);
+  schema_name(&tv, e->name);
+  esc_tv_name(&tv, ESC_N_EMIT, a->c_name, e->snake, NULL);
+  esc_tv_name(&tv, ESC_N_STRUCT, e->c_name, NULL, NULL);
+  esc_tv_name(&tv, ESC_N_DESC, e->c_name, NULL, NULL);
+  esc_tpl(b, ESC_TPL_EMIT, &tv);
+}
+
+static void aggregate_execute(const esc_decl *a, const esc_decl *m, es_buf *b) {
+  esc_tvars tv;
+  esc_tv_init(&tv);
+  schema_name(&tv, m->name);
+  esc_tv_name(&tv, ESC_N_EXECUTE, a->c_name, m->snake, NULL);
+  esc_tv_name(&tv, ESC_N_STRUCT, m->c_name, NULL, NULL);
+  esc_tv_name(&tv, ESC_N_AGGREGATE, a->c_name, NULL, NULL);
+  esc_tv_fmt(&tv, "INDEX", "%u", m->index);
+  key_vars(&tv, a->key.kind);
+  esc_tpl(b, ESC_TPL_EXECUTE, &tv);
+}
+
+/* The prototypes of what the user writes for aggregate `a`: decide, apply
+ * and upcast. */
+static void aggregate_user_api(const esc_decl *a, es_buf *b) {
+  esc_tvars tv;
+  esc_tv_init(&tv);
+  schema_name(&tv, a->name);
+  esc_tv_name(&tv, ESC_N_STATE, a->c_name, NULL, NULL);
+  size_t base = tv.n, used = tv.used;
   if (a->commands) {
-    esc_out(b, "/* What you write for %.*s: decide, one per command. */\n",
-            TOKF(a->name));
+    esc_tpl(b, ESC_TPL_DECIDE_INTRO, &tv);
     for (const esc_decl *m = a->commands; m; m = m->next) {
-      esc_out(b,
-              "int %s_decide_%s(const %s_state *state,\n"
-              "    const %s *command, es_decision *d);\n",
-              a->c_name, m->snake, a->c_name, m->c_name);
+      tv.n = base, tv.used = used;
+      esc_tv_name(&tv, ESC_N_DECIDE, a->c_name, m->snake, NULL);
+      esc_tv_name(&tv, ESC_N_STRUCT, m->c_name, NULL, NULL);
+      esc_tpl(b, ESC_TPL_DECIDE, &tv);
     }
     esc_out(b, "\n");
   }
   if (a->has_state) {
-    esc_out(b, "/* What you write for %.*s: apply, one per event. */\n",
-            TOKF(a->name));
-    for (const esc_decl *e = a->events; e; e = e->next)
-      if (e->current)
-        esc_out(b,
-                "void %s_apply_%s(%s_state *state,\n"
-                "    const %s *event, es_arena *arena);\n",
-                a->c_name, e->snake, a->c_name, e->c_name);
+    tv.n = base, tv.used = used;
+    esc_tpl(b, ESC_TPL_APPLY_INTRO, &tv);
+    for (const esc_decl *e = a->events; e; e = e->next) {
+      if (!e->current)
+        continue;
+      tv.n = base, tv.used = used;
+      esc_tv_name(&tv, ESC_N_APPLY, a->c_name, e->snake, NULL);
+      esc_tv_name(&tv, ESC_N_STRUCT, e->c_name, NULL, NULL);
+      esc_tpl(b, ESC_TPL_APPLY, &tv);
+    }
     esc_out(b, "\n");
   }
-  for (const esc_decl *e = a->events; e; e = e->next)
-    if (e->newer) {
-      esc_out(b,
-              "/* What you write: lift %.*s v%u to v%u (allocate from "
-              "`arena`). */\n",
-              TOKF(e->name), e->version, e->newer->version);
-      esc_out(
-          b,
-          "int %s_upcast_%s(const %s *from,\n    %s *to, es_arena *arena);\n\n",
-          a->c_name, e->snake, e->c_name, e->newer->c_name);
-    }
+  for (const esc_decl *e = a->events; e; e = e->next) {
+    if (!e->newer)
+      continue;
+    esc_tv_init(&tv);
+    schema_name(&tv, e->name);
+    esc_tv_fmt(&tv, "FROM_VERSION", "%u", e->version);
+    esc_tv_fmt(&tv, "TO_VERSION", "%u", e->newer->version);
+    esc_tv_name(&tv, ESC_N_UPCAST, a->c_name, e->snake, NULL);
+    esc_tv_name(&tv, ESC_N_STRUCT, e->c_name, NULL, NULL);
+    esc_tv_str(&tv, "NEWER", e->newer->c_name);
+    esc_tpl(b, ESC_TPL_UPCAST, &tv);
+  }
 }
 
-/* The part of a handler's name that says which aggregate member it is for:
- * "account_withdrawn". */
-static void member_suffix(const esc_name_list *r, es_buf *b) {
-  esc_out(b, "%s_%s", r->target->snake, r->member->snake);
+static void aggregate_api(const esc_decl *a, es_buf *b) {
+  esc_tvars tv;
+  esc_tv_init(&tv);
+  schema_name(&tv, a->name);
+  esc_tv_name(&tv, ESC_N_AGGREGATE, a->c_name, NULL, NULL);
+  esc_tpl(b, ESC_TPL_AGGREGATE_OPEN, &tv);
+  if (a->n_errors)
+    aggregate_errors(a, b);
+  for (const esc_decl *e = a->events; e; e = e->next)
+    if (e->current && e->emitted)
+      aggregate_emit(a, e, b);
+  for (const esc_decl *m = a->commands; m; m = m->next)
+    aggregate_execute(a, m, b);
+  aggregate_user_api(a, b);
 }
 
 static void projection_api(const esc_decl *p, es_buf *b) {
-  esc_out(b, "/* ---- projection %.*s ---- */\n\n", TOKF(p->name));
-  esc_out(b, "extern const es_projection_desc %s_projection;\n\n", p->c_name);
-  esc_out(b,
-          "/* What you write for %.*s: one handler per event, in global\n"
-          " * order. `ctx` is what you gave the runtime for this projection.\n"
-          " * Return 0, or a negative code to stop and retry later. */\n",
-          TOKF(p->name));
+  esc_tvars tv;
+  esc_tv_init(&tv);
+  schema_name(&tv, p->name);
+  esc_tv_name(&tv, ESC_N_PROJECTION, p->c_name, NULL, NULL);
+  esc_tpl(b, ESC_TPL_PROJECTION_OPEN, &tv);
   for (const esc_name_list *r = p->on; r; r = r->next) {
-    esc_out(b, "int %s_on_", p->c_name);
-    member_suffix(r, b);
-    esc_out(b,
-            "(const %s *event,\n    const es_event_meta *meta, void *ctx);\n",
-            r->member->c_name);
+    esc_tv_init(&tv);
+    esc_tv_name(&tv, ESC_N_ON, p->c_name, r->target->snake, r->member->snake);
+    esc_tv_name(&tv, ESC_N_STRUCT, r->member->c_name, NULL, NULL);
+    esc_tpl(b, ESC_TPL_PROJECTION_ON, &tv);
   }
   esc_out(b, "\n");
 }
 
+static void saga_send(const esc_decl *s, const esc_name_list *r, es_buf *b) {
+  esc_tvars tv;
+  esc_tv_init(&tv);
+  esc_tv_fmt(&tv, "TARGET", "%.*s.%.*s", TOKF(r->name), TOKF(r->qual));
+  esc_tv_name(&tv, ESC_N_SEND, s->c_name, r->target->snake, r->member->snake);
+  esc_tv_name(&tv, ESC_N_STRUCT, r->member->c_name, NULL, NULL);
+  esc_tv_name(&tv, ESC_N_AGGREGATE, r->target->c_name, NULL, NULL);
+  esc_tv_fmt(&tv, "INDEX", "%u", r->member->index);
+  key_vars(&tv, r->target->key.kind);
+  esc_tpl(b, ESC_TPL_SAGA_SEND, &tv);
+}
+
+/* The prototype of the user's handler for one `on` line of saga `s`. */
+static void saga_handler(const esc_decl *s, const esc_saga_on *on, es_buf *b) {
+  static const int tpl[3] = {ESC_TPL_SAGA_ON_TIMEOUT, ESC_TPL_SAGA_ON_REJECTED,
+                             ESC_TPL_SAGA_ON};
+  esc_tvars tv;
+  esc_tv_init(&tv);
+  esc_tpl(b, esc_saga_handler_vars(&tv, s, on, tpl), &tv);
+}
+
 static void saga_api(const esc_decl *s, es_buf *b) {
-  esc_out(b, "/* ---- saga %.*s ---- */\n\n", TOKF(s->name));
-  esc_out(b, "extern const es_saga_desc %s_saga;\n\n", s->c_name);
-  for (const esc_name_list *r = s->sends; r; r = r->next) {
-    int kk = r->target->key.kind;
-    esc_out(b,
-            "/* Sends %.*s.%.*s to instance `key` once this handler's new\n"
-            " * state is stored. */\n",
-            TOKF(r->name), TOKF(r->qual));
-    esc_out(b, "static inline int %s_send_", s->c_name);
-    member_suffix(r, b);
-    esc_out(b, "(es_saga_ctx *ctx,\n    %s key, const %s *command) {\n",
-            kk == ESC_T_U64    ? "uint64_t"
-            : kk == ESC_T_UUID ? "const es_uuid *"
-                               : "const char *",
-            r->member->c_name);
-    if (kk == ESC_T_U64)
-      esc_out(b, "  char text[21];\n  es_key_from_u64(key, text);\n");
-    else if (kk == ESC_T_UUID)
-      esc_out(b, "  char text[37];\n  es_key_from_uuid(key, text);\n");
-    esc_out(
-        b, "  return es_saga_send(ctx, &%s_aggregate, %u, %s, command);\n}\n\n",
-        r->target->c_name, r->member->index,
-        kk == ESC_T_STRING ? "key" : "text");
-  }
-  esc_out(
-      b,
-      "/* What you write for %.*s. Change `state` as the saga moves on;\n"
-      " * send commands, schedule timeouts or complete through `ctx`.\n"
-      " * The event's strings and lists live as long as the state; allocate\n"
-      " * anything new the state keeps from ctx->arena.\n"
-      " * Return 0, or a negative code to retry the event later. */\n",
-      TOKF(s->name));
-  for (const esc_saga_on *on = s->saga_on; on; on = on->next) {
-    if (on->kind == ESC_ON_TIMEOUT) {
-      esc_out(b,
-              "int %s_on_timeout(%s_state *state,\n"
-              "    const es_timeout *timeout, es_saga_ctx *ctx);\n",
-              s->c_name, s->c_name);
-    } else if (on->kind == ESC_ON_REJECTED) {
-      esc_out(b, "int %s_on_rejected_", s->c_name);
-      member_suffix(on->ref, b);
-      esc_out(
-          b,
-          "(%s_state *state,\n    const %s *command, const es_rejection *why,\n"
-          "    es_saga_ctx *ctx);\n",
-          s->c_name, on->ref->member->c_name);
-    } else {
-      esc_out(b, "int %s_on_", s->c_name);
-      member_suffix(on->ref, b);
-      esc_out(
-          b,
-          "(%s_state *state,\n    const %s *event, const es_event_meta *meta,\n"
-          "    es_saga_ctx *ctx);\n",
-          s->c_name, on->ref->member->c_name);
-    }
-  }
+  esc_tvars tv;
+  esc_tv_init(&tv);
+  schema_name(&tv, s->name);
+  esc_tv_name(&tv, ESC_N_SAGA, s->c_name, NULL, NULL);
+  esc_tpl(b, ESC_TPL_SAGA_OPEN, &tv);
+  for (const esc_name_list *r = s->sends; r; r = r->next)
+    saga_send(s, r, b);
+  esc_tpl(b, ESC_TPL_SAGA_INTRO, &tv);
+  for (const esc_saga_on *on = s->saga_on; on; on = on->next)
+    saga_handler(s, on, b);
   esc_out(b, "\n");
 }
 
 int esc_gen_header(const esc_schema *s, const char *base, es_buf *b) {
   char guard[256];
-  esc_tpl_vars v = {base, guard, s->c_prefix, NULL};
+  esc_tvars tv;
   bool any_record = false;
 
   guard_name(base, guard, sizeof guard);
-  esc_template(b, ESC_TPL_HEADER_OPEN, &v);
+  esc_tv_init(&tv);
+  esc_tv_output(&tv, s, base);
+  esc_tv_str(&tv, "GUARD", guard);
+  esc_tpl(b, ESC_TPL_HEADER_OPEN, &tv);
 
   for (const esc_decl *d = s->decls; d; d = d->next)
     if (d->kind == ESC_DECL_ENUM)
@@ -323,7 +330,7 @@ int esc_gen_header(const esc_schema *s, const char *base, es_buf *b) {
   esc_out(b, "\n");
   for (const esc_decl *d = s->decls; d; d = d->next)
     if (d->kind == ESC_DECL_RECORD) {
-      list_decl(d, b);
+      list_decl(d->c_name, b);
       any_record = true;
     }
   if (any_record)
@@ -339,12 +346,12 @@ int esc_gen_header(const esc_schema *s, const char *base, es_buf *b) {
       saga_api(d, b);
   }
 
-  esc_out(b, "/* ---- the schema as a whole ---- */\n\n");
-  esc_out(b,
-          "/* Every type, aggregate, projection and saga of %.*s: what the\n"
-          " * runtime routes commands and events with. */\n",
-          TOKF(s->name));
-  esc_out(b, "extern const es_schema_desc %s_schema;\n\n", s->c_prefix);
-  esc_template(b, ESC_TPL_HEADER_CLOSE, &v);
+  esc_tv_init(&tv);
+  esc_tv_output(&tv, s, base);
+  esc_tv_str(&tv, "GUARD", guard);
+  schema_name(&tv, s->name);
+  esc_tv_name(&tv, ESC_N_SCHEMA, s->c_prefix, NULL, NULL);
+  esc_tpl(b, ESC_TPL_SCHEMA, &tv);
+  esc_tpl(b, ESC_TPL_HEADER_CLOSE, &tv);
   return b->err;
 }

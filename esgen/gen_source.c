@@ -141,31 +141,38 @@ static void default_expr(es_buf *b, const esc_field *f) {
 /* The bound passed to es_enc_* / es_dec_* (0: none). */
 static uint64_t max_of(const esc_type *t) { return t->has_max ? t->max : 0; }
 
-static void enc_value(es_buf *b, const esc_type *t, const char *x,
-                      const char *ind, int level) {
-  switch (t->kind) {
+/* Numbers, bools and timestamps: one msgpack call each way. */
+static bool is_scalar(int kind) {
+  return kind <= ESC_T_F64 || kind == ESC_T_TIMESTAMP;
+}
+
+/* The msgpack writer of a number, a bool or a timestamp. */
+static const char *scalar_writer(int kind) {
+  switch (kind) {
   case ESC_T_BOOL:
-    esc_out(b, "%ses_mp_write_bool(b, %s);\n", ind, x);
-    break;
-  case ESC_T_I8:
-  case ESC_T_I16:
-  case ESC_T_I32:
-  case ESC_T_I64:
-  case ESC_T_TIMESTAMP:
-    esc_out(b, "%ses_mp_write_int(b, %s);\n", ind, x);
-    break;
+    return "es_mp_write_bool";
   case ESC_T_U8:
   case ESC_T_U16:
   case ESC_T_U32:
   case ESC_T_U64:
-    esc_out(b, "%ses_mp_write_uint(b, %s);\n", ind, x);
-    break;
+    return "es_mp_write_uint";
   case ESC_T_F32:
-    esc_out(b, "%ses_mp_write_f32(b, %s);\n", ind, x);
-    break;
+    return "es_mp_write_f32";
   case ESC_T_F64:
-    esc_out(b, "%ses_mp_write_f64(b, %s);\n", ind, x);
-    break;
+    return "es_mp_write_f64";
+  default: /* signed integers and timestamps */
+    return "es_mp_write_int";
+  }
+}
+
+static void enc_value(es_buf *b, const esc_type *t, const char *x,
+                      const char *ind, int level) {
+  esc_namebuf nb;
+  if (is_scalar(t->kind)) {
+    esc_out(b, "%s%s(b, %s);\n", ind, scalar_writer(t->kind), x);
+    return;
+  }
+  switch (t->kind) {
   case ESC_T_STRING:
     esc_out(b, "%ses_enc_string(b, %s, %" PRIu64 ");\n", ind, x, max_of(t));
     break;
@@ -176,11 +183,12 @@ static void enc_value(es_buf *b, const esc_type *t, const char *x,
     esc_out(b, "%ses_enc_uuid(b, &%s);\n", ind, x);
     break;
   case ESC_T_ENUM:
-    esc_out(b, "%ses_enc_enum(b, (uint32_t)%s, %s_COUNT);\n", ind, x,
-            t->decl->c_upper);
+    esc_out(b, "%ses_enc_enum(b, (uint32_t)%s, %s);\n", ind, x,
+            esc_name(&nb, ESC_N_COUNT, t->decl->c_upper, NULL, NULL));
     break;
   case ESC_T_RECORD:
-    esc_out(b, "%senc_%s(%s%s, b, depth + %d);\n", ind, t->decl->c_name,
+    esc_out(b, "%s%s(%s%s, b, depth + %d);\n", ind,
+            esc_name(&nb, ESC_N_ENC, t->decl->c_name, NULL, NULL),
             t->optional ? "" : "&", x, level);
     break;
   case ESC_T_LIST: {
@@ -202,12 +210,8 @@ static void enc_value(es_buf *b, const esc_type *t, const char *x,
   }
 }
 
-static void enc_struct(const esc_struct *st, es_buf *b) {
-  esc_out(b, "static void enc_%s(const %s *v, es_buf *b, int depth) {\n",
-          st->c_name, st->c_name);
-  esc_out(b, "  if (depth >= ES_MP_MAX_DEPTH) {\n"
-             "    es_buf_fail(b, ES_EDEPTH);\n    return;\n  }\n");
-  esc_out(b, "  es_mp_write_array(b, %u);\n", st->n_fields);
+static void enc_struct(const esc_struct *st, const esc_tvars *tv, es_buf *b) {
+  esc_tpl(b, ESC_TPL_ENC_OPEN, tv);
   for (const esc_field *f = st->fields; f; f = f->next) {
     char x[256];
     snprintf(x, sizeof x, "v->%.*s", TOKF(f->name));
@@ -223,7 +227,7 @@ static void enc_struct(const esc_struct *st, es_buf *b) {
       enc_value(b, f->type, x, "  ", 1);
     }
   }
-  esc_out(b, "}\n\n");
+  esc_tpl(b, ESC_TPL_FUNCTION_CLOSE, tv);
 }
 
 /* ---- decoding ---------------------------------------------------------- */
@@ -242,22 +246,12 @@ static void dec_call(es_buf *b, const char *ind, const char *fmt, ...) {
 
 static void dec_value(es_buf *b, const esc_type *t, const char *x,
                       const char *ind) {
-  switch (t->kind) {
-  case ESC_T_BOOL:
-  case ESC_T_I8:
-  case ESC_T_I16:
-  case ESC_T_I32:
-  case ESC_T_I64:
-  case ESC_T_TIMESTAMP:
-  case ESC_T_U8:
-  case ESC_T_U16:
-  case ESC_T_U32:
-  case ESC_T_U64:
-  case ESC_T_F32:
-  case ESC_T_F64:
-  case ESC_T_UUID:
+  esc_namebuf nb;
+  if (is_scalar(t->kind) || t->kind == ESC_T_UUID) {
     dec_call(b, ind, "es_dec_%s(r, &%s)", esc_kind_name(t->kind), x);
-    break;
+    return;
+  }
+  switch (t->kind) {
   case ESC_T_STRING:
   case ESC_T_BYTES:
     dec_call(b, ind, "es_dec_%s(r, &%s, %" PRIu64 ", a)",
@@ -266,9 +260,10 @@ static void dec_value(es_buf *b, const esc_type *t, const char *x,
   case ESC_T_ENUM:
     esc_out(b, "%s{\n%s  uint32_t e_;\n", ind, ind);
     esc_out(b,
-            "%s  if ((rc = es_dec_enum(r, &e_, %s_COUNT)) != 0)\n"
+            "%s  if ((rc = es_dec_enum(r, &e_, %s)) != 0)\n"
             "%s    return rc;\n%s  %s = (%s)e_;\n%s}\n",
-            ind, t->decl->c_upper, ind, ind, x, t->decl->c_name, ind);
+            ind, esc_name(&nb, ESC_N_COUNT, t->decl->c_upper, NULL, NULL), ind,
+            ind, x, t->decl->c_name, ind);
     break;
   case ESC_T_RECORD:
     if (t->optional) {
@@ -278,10 +273,12 @@ static void dec_value(es_buf *b, const esc_type *t, const char *x,
               ind, ind, t->decl->c_name, ind, ind);
       char ind2[64];
       snprintf(ind2, sizeof ind2, "%s  ", ind);
-      dec_call(b, ind2, "dec_%s(r, p_, a)", t->decl->c_name);
+      dec_call(b, ind2, "%s(r, p_, a)",
+               esc_name(&nb, ESC_N_DEC, t->decl->c_name, NULL, NULL));
       esc_out(b, "%s  %s = p_;\n%s}\n", ind, x, ind);
     } else {
-      dec_call(b, ind, "dec_%s(r, &%s, a)", t->decl->c_name, x);
+      dec_call(b, ind, "%s(r, &%s, a)",
+               esc_name(&nb, ESC_N_DEC, t->decl->c_name, NULL, NULL), x);
     }
     break;
   case ESC_T_LIST: {
@@ -320,7 +317,7 @@ static void dec_field(es_buf *b, const esc_field *f, const char *x,
   esc_out(b, "%s}\n", ind);
 }
 
-static void dec_struct(const esc_struct *st, es_buf *b) {
+static void dec_struct(const esc_struct *st, const esc_tvars *tv, es_buf *b) {
   uint32_t i = 0, need = 0;
   /* Fields up to the last one that is neither optional nor defaulted must
    * be present; after it, a field an older writer did not know is absent
@@ -328,10 +325,7 @@ static void dec_struct(const esc_struct *st, es_buf *b) {
   for (const esc_field *f = st->fields; f; f = f->next, i++)
     if (!f->type->optional && !f->def)
       need = i + 1;
-  esc_out(b, "static int dec_%s(es_mp_reader *r, %s *v, es_arena *a) {\n",
-          st->c_name, st->c_name);
-  esc_out(b, "  uint32_t n;\n  int rc;\n");
-  esc_out(b, "  if ((rc = es_mp_read_array(r, &n)) != 0)\n    return rc;\n");
+  esc_tpl(b, ESC_TPL_DEC_OPEN, tv);
   if (need)
     esc_out(b, "  if (n < %u)\n    return ES_EMISSING;\n", need);
   esc_out(b, "  memset(v, 0, sizeof *v);\n");
@@ -354,19 +348,16 @@ static void dec_struct(const esc_struct *st, es_buf *b) {
       esc_out(b, "\n");
     }
   }
-  esc_out(b,
-          "  for (uint32_t i = %u; i < n; i++)\n"
-          "    if ((rc = es_mp_skip(r)) != 0)\n      return rc;\n",
-          st->n_fields);
-  esc_out(b, "  es_mp_leave(r);\n  return 0;\n}\n\n");
+  esc_tpl(b, ESC_TPL_DEC_CLOSE, tv);
 }
 
 /* ---- per struct -------------------------------------------------------- */
 
-static void field_descs(const esc_struct *st, es_buf *b) {
+static void field_descs(const esc_struct *st, const esc_tvars *tv, es_buf *b) {
+  esc_namebuf nb;
   if (!st->fields)
     return;
-  esc_out(b, "static const es_field_desc %s_fields[] = {\n", st->c_name);
+  esc_tpl(b, ESC_TPL_FIELDS_OPEN, tv);
   for (const esc_field *f = st->fields; f; f = f->next) {
     const esc_type *t = f->type;
     const esc_type *e = t->kind == ESC_T_LIST ? t->elem : t;
@@ -387,18 +378,21 @@ static void field_descs(const esc_struct *st, es_buf *b) {
     }
     es_buf_close(&ct);
     if (e->kind == ESC_T_RECORD)
-      esc_out(b, "&%s_desc, NULL},\n", e->decl->c_name);
+      esc_out(b, "&%s, NULL},\n",
+              esc_name(&nb, ESC_N_DESC, e->decl->c_name, NULL, NULL));
     else if (e->kind == ESC_T_ENUM)
-      esc_out(b, "NULL, &%s_desc},\n", e->decl->c_name);
+      esc_out(b, "NULL, &%s},\n",
+              esc_name(&nb, ESC_N_DESC, e->decl->c_name, NULL, NULL));
     else
       esc_out(b, "NULL, NULL},\n");
   }
-  esc_out(b, "};\n\n");
+  esc_tpl(b, ESC_TPL_TABLE_CLOSE, tv);
+  esc_out(b, "\n");
 }
 
-static void init_fn(const esc_struct *st, es_buf *b) {
-  esc_out(b, "void %s_init(%s *v) {\n  memset(v, 0, sizeof *v);\n", st->c_name,
-          st->c_name);
+static void init_fn(const esc_struct *st, const esc_tvars *tv, es_buf *b) {
+  esc_namebuf nb;
+  esc_tpl(b, ESC_TPL_INIT_OPEN, tv);
   for (const esc_field *f = st->fields; f; f = f->next) {
     const esc_type *t = f->type;
     if (t->optional)
@@ -410,284 +404,386 @@ static void init_fn(const esc_struct *st, es_buf *b) {
     } else if (t->kind == ESC_T_STRING) {
       esc_out(b, "  v->%.*s = \"\";\n", TOKF(f->name));
     } else if (t->kind == ESC_T_RECORD) {
-      esc_out(b, "  %s_init(&v->%.*s);\n", t->decl->c_name, TOKF(f->name));
+      esc_out(b, "  %s(&v->%.*s);\n",
+              esc_name(&nb, ESC_N_INIT, t->decl->c_name, NULL, NULL),
+              TOKF(f->name));
     }
   }
-  esc_out(b, "}\n\n");
+  esc_tpl(b, ESC_TPL_FUNCTION_CLOSE, tv);
+}
+
+/* The names every struct type generates, and what its descriptor says,
+ * for the templates about it. */
+static void struct_vars(const esc_struct *st, esc_tvars *tv) {
+  static const esc_name_id ids[] = {
+      ESC_N_STRUCT,     ESC_N_DESC,   ESC_N_INIT,     ESC_N_ENCODE,
+      ESC_N_DECODE,     ESC_N_FIELDS, ESC_N_INIT_ANY, ESC_N_ENCODE_ANY,
+      ESC_N_DECODE_ANY, ESC_N_ENC,    ESC_N_DEC};
+  esc_tv_init(tv);
+  for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
+    esc_tv_name(tv, ids[i], st->c_name, NULL, NULL);
+  esc_tv_str(tv, "SCHEMA_NAME", st->schema_name);
+  esc_tv_str(tv, "ROLE", st->role);
+  esc_tv_fmt(tv, "ID", "%016" PRIx64, es_fnv1a64(st->id_text));
+  esc_tv_fmt(tv, "LAYOUT", "%016" PRIx64, st->layout_hash);
+  esc_tv_fmt(tv, "TYPE_VERSION", "%u", st->version);
+  esc_tv_fmt(tv, "N_FIELDS", "%u", st->n_fields);
+  if (!st->fields)
+    esc_tv_str(tv, "FIELDS", "NULL"); /* overrides the name: none made */
 }
 
 static void struct_code(const esc_schema *s, const esc_struct *st, void *ctx) {
   es_buf *b = ctx;
+  esc_tvars tv;
   (void)s;
-  esc_out(b, "/* ---- %s ---- */\n\n", st->schema_name);
-  init_fn(st, b);
-  enc_struct(st, b);
-  dec_struct(st, b);
-  esc_out(b,
-          "int %s_encode(const %s *v, es_buf *b) {\n"
-          "  size_t start = b->len;\n  int rc;\n"
-          "  if (b->err)\n    return b->err;\n"
-          "  enc_%s(v, b, 0);\n"
-          "  if ((rc = b->err) != 0) {\n"
-          "    /* Leave the buffer as it was. */\n"
-          "    b->err = 0;\n    b->len = start;\n  }\n"
-          "  return rc;\n}\n\n",
-          st->c_name, st->c_name, st->c_name);
-  esc_out(b,
-          "int %s_decode(%s *v, const void *data, size_t len, es_arena *a) {\n"
-          "  es_mp_reader r;\n  int rc;\n"
-          "  es_mp_reader_init(&r, data, len);\n"
-          "  if ((rc = dec_%s(&r, v, a)) != 0)\n    return rc;\n"
-          "  return r.p == r.end ? 0 : ES_ETRAILING;\n}\n\n",
-          st->c_name, st->c_name, st->c_name);
-  esc_out(b,
-          "static void %s_init_any(void *v) { %s_init(v); }\n"
-          "static int %s_encode_any(const void *v, es_buf *b) {\n"
-          "  return %s_encode(v, b);\n}\n"
-          "static int %s_decode_any(void *v, const void *data, size_t len,\n"
-          "    es_arena *a) {\n  return %s_decode(v, data, len, a);\n}\n\n",
-          st->c_name, st->c_name, st->c_name, st->c_name, st->c_name,
-          st->c_name);
-  field_descs(st, b);
-  esc_out(b,
-          "const es_type_desc %s_desc = {\n"
-          "    ES_TYPE_DESC_MAGIC, %s, \"%s\", \"%s\",\n"
-          "    UINT64_C(0x%016" PRIx64 "), UINT64_C(0x%016" PRIx64
-          "), %u, %u,\n"
-          "    %s%s, sizeof(%s),\n"
-          "    %s_init_any, %s_encode_any, %s_decode_any};\n\n",
-          st->c_name, st->role, st->schema_name, st->c_name,
-          es_fnv1a64(st->id_text), st->layout_hash, st->version, st->n_fields,
-          st->fields ? st->c_name : "NULL", st->fields ? "_fields" : "",
-          st->c_name, st->c_name, st->c_name, st->c_name);
+  struct_vars(st, &tv);
+  init_fn(st, &tv, b);
+  enc_struct(st, &tv, b);
+  dec_struct(st, &tv, b);
+  esc_tpl(b, ESC_TPL_STRUCT_CODEC, &tv);
+  field_descs(st, &tv, b);
+  esc_tpl(b, ESC_TPL_TYPE_DESC, &tv);
 }
 
 /* Records may be used before they are defined (recursion, and records
  * come first but refer to each other): declare their codecs up front. */
 static void prototypes(const esc_schema *s, const esc_struct *st, void *ctx) {
-  es_buf *b = ctx;
+  esc_tvars tv;
   (void)s;
   if (st->decl->kind != ESC_DECL_RECORD)
     return;
-  esc_out(b, "static void enc_%s(const %s *v, es_buf *b, int depth);\n",
-          st->c_name, st->c_name);
-  esc_out(b, "static int dec_%s(es_mp_reader *r, %s *v, es_arena *a);\n",
-          st->c_name, st->c_name);
+  esc_tv_init(&tv);
+  esc_tv_name(&tv, ESC_N_STRUCT, st->c_name, NULL, NULL);
+  esc_tv_name(&tv, ESC_N_ENC, st->c_name, NULL, NULL);
+  esc_tv_name(&tv, ESC_N_DEC, st->c_name, NULL, NULL);
+  esc_tpl(ctx, ESC_TPL_PROTOTYPES, &tv);
 }
 
 /* ---- routing ----------------------------------------------------------- */
 
+/* "Name" as the schema writes it, for @SCHEMA_NAME@. */
+static void schema_name(esc_tvars *tv, esc_tok name) {
+  esc_tv_fmt(tv, "SCHEMA_NAME", "%.*s", TOKF(name));
+}
+
+static const char *key_kind_const(int kind) {
+  return kind == ESC_T_U64    ? "ES_KEY_U64"
+         : kind == ESC_T_UUID ? "ES_KEY_UUID"
+                              : "ES_KEY_STRING";
+}
+
+/* "Name1", "Name2": the names of an enum's values or an aggregate's
+ * errors, as C strings. */
+static void name_strings(es_buf *b, const esc_name_list *l) {
+  for (; l; l = l->next)
+    esc_out(b, "\"%.*s\"%s", TOKF(l->name), l->next ? ", " : "");
+}
+
 static void enum_code(const esc_decl *e, es_buf *b) {
-  esc_out(b, "static const char *const %s_values[] = {", e->c_name);
-  for (const esc_name_list *v = e->values; v; v = v->next)
-    esc_out(b, "\"%.*s\"%s", TOKF(v->name), v->next ? ", " : "");
+  esc_tvars tv;
+  esc_tv_init(&tv);
+  schema_name(&tv, e->name);
+  esc_tv_name(&tv, ESC_N_STRUCT, e->c_name, NULL, NULL);
+  esc_tv_name(&tv, ESC_N_ENUM_VALUES, e->c_name, NULL, NULL);
+  esc_tv_name(&tv, ESC_N_DESC, e->c_name, NULL, NULL);
+  esc_tv_name(&tv, ESC_N_ENUM_NAME, e->c_name, NULL, NULL);
+  esc_tv_fmt(&tv, "N_VALUES", "%u", e->n_values);
+  esc_tpl(b, ESC_TPL_ENUM_CODE_OPEN, &tv);
+  name_strings(b, e->values);
+  esc_tpl(b, ESC_TPL_ENUM_CODE_CLOSE, &tv);
+}
+
+/* A command's decide wrapper and the indexes of the events it emits. */
+static void command_routing(const esc_decl *a, const esc_decl *m, es_buf *b) {
+  esc_tvars tv;
+  esc_namebuf nb;
+  esc_tv_init(&tv);
+  esc_tv_name(&tv, ESC_N_DECIDE_ANY, a->c_name, m->snake, NULL);
+  esc_tv_name(&tv, ESC_N_DECIDE, a->c_name, m->snake, NULL);
+  esc_tpl(b, ESC_TPL_DECIDE_ANY, &tv);
+  esc_out(b, "static const uint32_t %s[] = {",
+          esc_name(&nb, ESC_N_EMITS, m->c_name, NULL, NULL));
+  for (const esc_name_list *r = m->emits; r; r = r->next)
+    esc_out(b, "%u%s", r->member->index, r->next ? ", " : "");
   esc_out(b, "};\n");
-  esc_out(b, "const es_enum_desc %s_desc = {\"%.*s\", %u, %s_values};\n",
-          e->c_name, TOKF(e->name), e->n_values, e->c_name);
-  esc_out(b,
-          "const char *%s_name(%s value) {\n"
-          "  return (uint32_t)value < %u ? %s_values[value] : NULL;\n}\n\n",
-          e->c_name, e->c_name, e->n_values, e->c_name);
+}
+
+static void command_table(const esc_decl *a, es_buf *b) {
+  esc_namebuf n1, n2, n3;
+  esc_out(b, "static const es_command_route %s[] = {\n",
+          esc_name(&n1, ESC_N_COMMANDS, a->c_name, NULL, NULL));
+  for (const esc_decl *m = a->commands; m; m = m->next) {
+    uint32_t n = 0;
+    for (const esc_name_list *r = m->emits; r; r = r->next)
+      n++;
+    esc_out(b, "    {&%s, %s, %u, %s},\n",
+            esc_name(&n1, ESC_N_DESC, m->c_name, NULL, NULL),
+            esc_name(&n2, ESC_N_DECIDE_ANY, a->c_name, m->snake, NULL), n,
+            esc_name(&n3, ESC_N_EMITS, m->c_name, NULL, NULL));
+  }
+  esc_out(b, "};\n\n");
+}
+
+/* The upcasters of every older version of current event `e`, oldest
+ * first, and the table the runtime lifts old events with. */
+static void event_versions(const esc_decl *a, const esc_decl *e, es_buf *b) {
+  const esc_decl *oldest = e;
+  esc_tvars tv;
+  esc_namebuf n1, n2;
+  while (oldest->older)
+    oldest = oldest->older;
+  for (const esc_decl *o = oldest; o != e; o = o->newer) {
+    esc_tv_init(&tv);
+    esc_tv_name(&tv, ESC_N_UPCAST_ANY, a->c_name, o->snake, NULL);
+    esc_tv_name(&tv, ESC_N_UPCAST, a->c_name, o->snake, NULL);
+    esc_tpl(b, ESC_TPL_UPCAST_ANY, &tv);
+  }
+  esc_out(b, "static const es_event_version %s[] = {\n",
+          esc_name(&n1, ESC_N_OLD, e->c_name, NULL, NULL));
+  for (const esc_decl *o = oldest; o != e; o = o->newer)
+    esc_out(b, "    {&%s, %s},\n",
+            esc_name(&n1, ESC_N_DESC, o->c_name, NULL, NULL),
+            esc_name(&n2, ESC_N_UPCAST_ANY, a->c_name, o->snake, NULL));
+  esc_out(b, "};\n");
+}
+
+/* What the runtime needs about current event `e`: its apply wrapper, its
+ * older versions, its subscribers. */
+static void event_routing(const esc_decl *a, const esc_decl *e, es_buf *b) {
+  esc_tvars tv;
+  esc_namebuf nb;
+  if (a->has_state) {
+    esc_tv_init(&tv);
+    esc_tv_name(&tv, ESC_N_APPLY_ANY, a->c_name, e->snake, NULL);
+    esc_tv_name(&tv, ESC_N_APPLY, a->c_name, e->snake, NULL);
+    esc_tpl(b, ESC_TPL_APPLY_ANY, &tv);
+  }
+  if (e->older)
+    event_versions(a, e, b);
+  if (e->n_subs) {
+    esc_out(b, "static const es_subscriber %s[] = {\n",
+            esc_name(&nb, ESC_N_SUBSCRIBERS, e->c_name, NULL, NULL));
+    for (uint32_t i = 0; i < e->n_subs; i++)
+      esc_out(b, "    {%d, %u, %u},\n", e->subs[i].is_saga, e->subs[i].index,
+              e->subs[i].handler);
+    esc_out(b, "};\n");
+  }
+}
+
+static void event_table(const esc_decl *a, es_buf *b) {
+  esc_namebuf nb;
+  esc_out(b, "static const es_event_route %s[] = {\n",
+          esc_name(&nb, ESC_N_EVENTS, a->c_name, NULL, NULL));
+  for (const esc_decl *e = a->events; e; e = e->next) {
+    uint32_t n_old = 0, n_subs = e->n_subs;
+    if (!e->current)
+      continue;
+    for (const esc_decl *o = e->older; o; o = o->older)
+      n_old++;
+    esc_out(b, "    {&%s, ", esc_name(&nb, ESC_N_DESC, e->c_name, NULL, NULL));
+    if (a->has_state)
+      esc_out(b, "%s, ",
+              esc_name(&nb, ESC_N_APPLY_ANY, a->c_name, e->snake, NULL));
+    else
+      esc_out(b, "NULL, ");
+    if (n_old)
+      esc_out(b, "%u, %s, ", n_old,
+              esc_name(&nb, ESC_N_OLD, e->c_name, NULL, NULL));
+    else
+      esc_out(b, "0, NULL, ");
+    if (n_subs)
+      esc_out(b, "%u, %s},\n", n_subs,
+              esc_name(&nb, ESC_N_SUBSCRIBERS, e->c_name, NULL, NULL));
+    else
+      esc_out(b, "0, NULL},\n");
+  }
+  esc_out(b, "};\n");
+}
+
+static void aggregate_desc(const esc_decl *a, es_buf *b) {
+  esc_tvars tv;
+  esc_namebuf nb, state;
+  esc_tv_init(&tv);
+  schema_name(&tv, a->name);
+  esc_tv_name(&tv, ESC_N_AGGREGATE, a->c_name, NULL, NULL);
+  esc_tv_str(&tv, "KEY_KIND", key_kind_const(a->key.kind));
+  if (a->has_state)
+    esc_tv_fmt(&tv, "STATE_DESC", "&%s",
+               esc_name(&nb, ESC_N_DESC,
+                        esc_name(&state, ESC_N_STATE, a->c_name, NULL, NULL),
+                        NULL, NULL));
+  else
+    esc_tv_str(&tv, "STATE_DESC", "NULL");
+  esc_tv_fmt(&tv, "N_COMMANDS", "%u", a->n_commands);
+  esc_tv_name_or_null(&tv, a->commands, ESC_N_COMMANDS, a->c_name);
+  esc_tv_fmt(&tv, "N_EVENTS", "%u", a->n_current_events);
+  esc_tv_name_or_null(&tv, a->n_current_events, ESC_N_EVENTS, a->c_name);
+  esc_tv_fmt(&tv, "N_ERRORS", "%u", a->n_errors);
+  esc_tv_name_or_null(&tv, a->n_errors, ESC_N_ERRORS, a->c_name);
+  esc_tv_fmt(&tv, "SNAPSHOT_EVERY", "%" PRIu64,
+             a->has_snapshot ? a->snapshot_every : 0);
+  esc_tpl(b, ESC_TPL_AGGREGATE_DESC, &tv);
 }
 
 static void aggregate_code(const esc_decl *a, es_buf *b) {
-  const char *A = a->c_name;
-  esc_out(b, "/* ---- routing: aggregate %.*s ---- */\n\n", TOKF(a->name));
-  for (const esc_decl *m = a->commands; m; m = m->next) {
-    esc_out(
-        b,
-        "static int %s_decide_%s_any(const void *state, const void *command,\n"
-        "    es_decision *d) {\n  return %s_decide_%s(state, command, d);\n}\n",
-        A, m->snake, A, m->snake);
-    esc_out(b, "static const uint32_t %s_emits[] = {", m->c_name);
-    for (const esc_name_list *r = m->emits; r; r = r->next)
-      esc_out(b, "%u%s", r->member->index, r->next ? ", " : "");
-    esc_out(b, "};\n");
-  }
-  if (a->commands) {
-    esc_out(b, "static const es_command_route %s_commands[] = {\n", A);
-    for (const esc_decl *m = a->commands; m; m = m->next) {
-      uint32_t n = 0;
-      for (const esc_name_list *r = m->emits; r; r = r->next)
-        n++;
-      esc_out(b, "    {&%s_desc, %s_decide_%s_any, %u, %s_emits},\n", m->c_name,
-              A, m->snake, n, m->c_name);
-    }
-    esc_out(b, "};\n\n");
-  }
-  for (const esc_decl *e = a->events; e; e = e->next) {
-    if (!e->current)
-      continue;
-    if (a->has_state)
-      esc_out(b,
-              "static void %s_apply_%s_any(void *state, const void *event,\n"
-              "    es_arena *a) {\n  %s_apply_%s(state, event, a);\n}\n",
-              A, e->snake, A, e->snake);
-    if (e->older) {
-      const esc_decl *oldest = e;
-      while (oldest->older)
-        oldest = oldest->older;
-      for (const esc_decl *o = oldest; o != e; o = o->newer)
-        esc_out(b,
-                "static int %s_upcast_%s_any(const void *from, void *to,\n"
-                "    es_arena *a) {\n  return %s_upcast_%s(from, to, a);\n}\n",
-                A, o->snake, A, o->snake);
-      esc_out(b, "static const es_event_version %s_old[] = {\n", e->c_name);
-      for (const esc_decl *o = oldest; o != e; o = o->newer)
-        esc_out(b, "    {&%s_desc, %s_upcast_%s_any},\n", o->c_name, A,
-                o->snake);
-      esc_out(b, "};\n");
-    }
-    if (e->n_subs) {
-      esc_out(b, "static const es_subscriber %s_subscribers[] = {\n",
-              e->c_name);
-      for (uint32_t i = 0; i < e->n_subs; i++)
-        esc_out(b, "    {%d, %u, %u},\n", e->subs[i].is_saga, e->subs[i].index,
-                e->subs[i].handler);
-      esc_out(b, "};\n");
-    }
-  }
-  if (a->n_current_events) {
-    esc_out(b, "static const es_event_route %s_events[] = {\n", A);
-    for (const esc_decl *e = a->events; e; e = e->next) {
-      uint32_t n_old = 0, n_subs = e->n_subs;
-      if (!e->current)
-        continue;
-      for (const esc_decl *o = e->older; o; o = o->older)
-        n_old++;
-      esc_out(b, "    {&%s_desc, ", e->c_name);
-      if (a->has_state)
-        esc_out(b, "%s_apply_%s_any, ", A, e->snake);
-      else
-        esc_out(b, "NULL, ");
-      if (n_old)
-        esc_out(b, "%u, %s_old, ", n_old, e->c_name);
-      else
-        esc_out(b, "0, NULL, ");
-      if (n_subs)
-        esc_out(b, "%u, %s_subscribers},\n", n_subs, e->c_name);
-      else
-        esc_out(b, "0, NULL},\n");
-    }
-    esc_out(b, "};\n");
-  }
+  esc_tvars tv;
+  esc_namebuf nb;
+  esc_tv_init(&tv);
+  schema_name(&tv, a->name);
+  esc_tpl(b, ESC_TPL_ROUTING_AGGREGATE, &tv);
+  for (const esc_decl *m = a->commands; m; m = m->next)
+    command_routing(a, m, b);
+  if (a->commands)
+    command_table(a, b);
+  for (const esc_decl *e = a->events; e; e = e->next)
+    if (e->current)
+      event_routing(a, e, b);
+  if (a->n_current_events)
+    event_table(a, b);
   if (a->n_errors) {
-    esc_out(b, "static const char *const %s_errors[] = {", A);
-    for (const esc_name_list *e = a->errors; e; e = e->next)
-      esc_out(b, "\"%.*s\"%s", TOKF(e->name), e->next ? ", " : "");
+    esc_out(b, "static const char *const %s[] = {",
+            esc_name(&nb, ESC_N_ERRORS, a->c_name, NULL, NULL));
+    name_strings(b, a->errors);
     esc_out(b, "};\n");
   }
-  esc_out(b,
-          "const es_aggregate_desc %s_aggregate = {\n"
-          "    \"%.*s\", %s, %s%s%s,\n",
-          A, TOKF(a->name),
-          a->key.kind == ESC_T_U64    ? "ES_KEY_U64"
-          : a->key.kind == ESC_T_UUID ? "ES_KEY_UUID"
-                                      : "ES_KEY_STRING",
-          a->has_state ? "&" : "NULL", a->has_state ? A : "",
-          a->has_state ? "_state_desc" : "");
-  esc_out(b, "    %u, %s%s,\n", a->n_commands, a->commands ? A : "NULL",
-          a->commands ? "_commands" : "");
-  esc_out(b, "    %u, %s%s,\n", a->n_current_events,
-          a->n_current_events ? A : "NULL",
-          a->n_current_events ? "_events" : "");
-  esc_out(b, "    %u, %s%s, %" PRIu64 "};\n\n", a->n_errors,
-          a->n_errors ? A : "NULL", a->n_errors ? "_errors" : "",
-          a->has_snapshot ? a->snapshot_every : 0);
+  aggregate_desc(a, b);
 }
 
 static void projection_code(const esc_decl *p, es_buf *b) {
-  const char *P = p->c_name;
+  esc_tvars tv;
+  esc_namebuf n1, n2;
   uint32_t n = 0;
-  esc_out(b, "/* ---- routing: projection %.*s ---- */\n\n", TOKF(p->name));
-  for (const esc_name_list *r = p->on; r; r = r->next, n++)
-    esc_out(b,
-            "static int %s_on_%s_%s_any(const void *event,\n"
-            "    const es_event_meta *meta, void *ctx) {\n"
-            "  return %s_on_%s_%s(event, meta, ctx);\n}\n",
-            P, r->target->snake, r->member->snake, P, r->target->snake,
-            r->member->snake);
-  esc_out(b, "static const es_projection_handler %s_handlers[] = {\n", P);
+  esc_tv_init(&tv);
+  schema_name(&tv, p->name);
+  esc_tpl(b, ESC_TPL_ROUTING_PROJECTION, &tv);
+  for (const esc_name_list *r = p->on; r; r = r->next, n++) {
+    esc_tv_init(&tv);
+    esc_tv_name(&tv, ESC_N_ON_ANY, p->c_name, r->target->snake,
+                r->member->snake);
+    esc_tv_name(&tv, ESC_N_ON, p->c_name, r->target->snake, r->member->snake);
+    esc_tpl(b, ESC_TPL_PROJECTION_ON_ANY, &tv);
+  }
+  esc_out(b, "static const es_projection_handler %s[] = {\n",
+          esc_name(&n1, ESC_N_HANDLERS, p->c_name, NULL, NULL));
   for (const esc_name_list *r = p->on; r; r = r->next)
-    esc_out(b, "    {&%s_aggregate, %u, %s_on_%s_%s_any},\n", r->target->c_name,
-            r->member->index, P, r->target->snake, r->member->snake);
+    esc_out(b, "    {&%s, %u, %s},\n",
+            esc_name(&n1, ESC_N_AGGREGATE, r->target->c_name, NULL, NULL),
+            r->member->index,
+            esc_name(&n2, ESC_N_ON_ANY, p->c_name, r->target->snake,
+                     r->member->snake));
   esc_out(b, "};\n");
-  esc_out(b,
-          "const es_projection_desc %s_projection = {\"%.*s\", %u, "
-          "%s_handlers};\n\n",
-          P, TOKF(p->name), n, P);
+  esc_tv_init(&tv);
+  schema_name(&tv, p->name);
+  esc_tv_name(&tv, ESC_N_PROJECTION, p->c_name, NULL, NULL);
+  esc_tv_name(&tv, ESC_N_HANDLERS, p->c_name, NULL, NULL);
+  esc_tv_fmt(&tv, "N_HANDLERS", "%u", n);
+  esc_tpl(b, ESC_TPL_PROJECTION_DESC, &tv);
 }
 
-static void saga_code(const esc_decl *s, es_buf *b) {
-  const char *S = s->c_name;
-  uint32_t n_handlers = 0, n_sends = 0;
-  esc_out(b, "/* ---- routing: saga %.*s ---- */\n\n", TOKF(s->name));
-  for (const esc_saga_on *on = s->saga_on; on; on = on->next) {
-    const esc_name_list *r = on->ref;
-    if (on->kind == ESC_ON_TIMEOUT)
-      esc_out(b,
-              "static int %s_on_timeout_any(void *state, const es_timeout *t,\n"
-              "    es_saga_ctx *ctx) {\n  return %s_on_timeout(state, t, "
-              "ctx);\n}\n",
-              S, S);
-    else if (on->kind == ESC_ON_REJECTED)
-      esc_out(b,
-              "static int %s_on_rejected_%s_%s_any(void *state,\n"
-              "    const void *command, const es_rejection *why, es_saga_ctx "
-              "*ctx) {\n"
-              "  return %s_on_rejected_%s_%s(state, command, why, ctx);\n}\n",
-              S, r->target->snake, r->member->snake, S, r->target->snake,
-              r->member->snake);
-    else
-      esc_out(b,
-              "static int %s_on_%s_%s_any(void *state, const void *event,\n"
-              "    const es_event_meta *meta, es_saga_ctx *ctx) {\n"
-              "  return %s_on_%s_%s(state, event, meta, ctx);\n}\n",
-              S, r->target->snake, r->member->snake, S, r->target->snake,
-              r->member->snake);
+/* The wrapper the runtime calls for one `on` line of saga `s`. */
+static void saga_handler_any(const esc_decl *s, const esc_saga_on *on,
+                             es_buf *b) {
+  const esc_name_list *r = on->ref;
+  esc_tvars tv;
+  esc_tv_init(&tv);
+  if (on->kind == ESC_ON_TIMEOUT) {
+    esc_tv_name(&tv, ESC_N_ON_TIMEOUT_ANY, s->c_name, NULL, NULL);
+    esc_tv_name(&tv, ESC_N_ON_TIMEOUT, s->c_name, NULL, NULL);
+    esc_tpl(b, ESC_TPL_SAGA_ON_TIMEOUT_ANY, &tv);
+  } else if (on->kind == ESC_ON_REJECTED) {
+    esc_tv_name(&tv, ESC_N_ON_REJECTED_ANY, s->c_name, r->target->snake,
+                r->member->snake);
+    esc_tv_name(&tv, ESC_N_ON_REJECTED, s->c_name, r->target->snake,
+                r->member->snake);
+    esc_tpl(b, ESC_TPL_SAGA_ON_REJECTED_ANY, &tv);
+  } else {
+    esc_tv_name(&tv, ESC_N_ON_ANY, s->c_name, r->target->snake,
+                r->member->snake);
+    esc_tv_name(&tv, ESC_N_ON, s->c_name, r->target->snake, r->member->snake);
+    esc_tpl(b, ESC_TPL_SAGA_ON_ANY, &tv);
   }
-  esc_out(b, "static const es_saga_handler %s_handlers[] = {\n", S);
+}
+
+/* The saga's event handlers, for routing; returns how many. */
+static uint32_t saga_handler_table(const esc_decl *s, es_buf *b) {
+  esc_namebuf n1, n2;
+  uint32_t n = 0;
+  esc_out(b, "static const es_saga_handler %s[] = {\n",
+          esc_name(&n1, ESC_N_HANDLERS, s->c_name, NULL, NULL));
   for (const esc_saga_on *on = s->saga_on; on; on = on->next) {
     const esc_name_list *r = on->ref;
     if (on->kind != ESC_ON_EVENT && on->kind != ESC_ON_START)
       continue;
-    esc_out(b, "    {&%s_aggregate, %u, %d, ", r->target->c_name,
+    esc_out(b, "    {&%s, %u, %d, ",
+            esc_name(&n1, ESC_N_AGGREGATE, r->target->c_name, NULL, NULL),
             r->member->index, on->kind == ESC_ON_START);
     if (on->by_field)
-      esc_out(b, "&%s_fields[%u], ", r->member->c_name, on->by_field->index);
+      esc_out(b, "&%s[%u], ",
+              esc_name(&n1, ESC_N_FIELDS, r->member->c_name, NULL, NULL),
+              on->by_field->index);
     else
       esc_out(b, "NULL, ");
-    esc_out(b, "%s_on_%s_%s_any},\n", S, r->target->snake, r->member->snake);
-    n_handlers++;
+    esc_out(b, "%s},\n",
+            esc_name(&n2, ESC_N_ON_ANY, s->c_name, r->target->snake,
+                     r->member->snake));
+    n++;
   }
   esc_out(b, "};\n");
-  if (s->sends) {
-    esc_out(b, "static const es_saga_target %s_sends[] = {\n", S);
-    for (const esc_name_list *r = s->sends; r; r = r->next, n_sends++) {
-      bool rejected = false;
-      for (const esc_saga_on *on = s->saga_on; on; on = on->next)
-        if (on->kind == ESC_ON_REJECTED && on->ref->member == r->member)
-          rejected = true;
-      esc_out(b, "    {&%s_aggregate, %u, ", r->target->c_name,
-              r->member->index);
-      if (rejected)
-        esc_out(b, "%s_on_rejected_%s_%s_any},\n", S, r->target->snake,
-                r->member->snake);
-      else
-        esc_out(b, "NULL},\n");
-    }
-    esc_out(b, "};\n");
+  return n;
+}
+
+/* The commands the saga sends, each with its rejection handler; returns
+ * how many. */
+static uint32_t saga_send_table(const esc_decl *s, es_buf *b) {
+  esc_namebuf nb;
+  uint32_t n = 0;
+  esc_out(b, "static const es_saga_target %s[] = {\n",
+          esc_name(&nb, ESC_N_SENDS, s->c_name, NULL, NULL));
+  for (const esc_name_list *r = s->sends; r; r = r->next, n++) {
+    bool rejected = false;
+    for (const esc_saga_on *on = s->saga_on; on; on = on->next)
+      if (on->kind == ESC_ON_REJECTED && on->ref->member == r->member)
+        rejected = true;
+    esc_out(b, "    {&%s, %u, ",
+            esc_name(&nb, ESC_N_AGGREGATE, r->target->c_name, NULL, NULL),
+            r->member->index);
+    if (rejected)
+      esc_out(b, "%s},\n",
+              esc_name(&nb, ESC_N_ON_REJECTED_ANY, s->c_name, r->target->snake,
+                       r->member->snake));
+    else
+      esc_out(b, "NULL},\n");
   }
-  esc_out(b,
-          "const es_saga_desc %s_saga = {\n    \"%.*s\", %s, &%s_state_desc,\n"
-          "    %u, %s_handlers, %u, %s%s, %s%s};\n\n",
-          S, TOKF(s->name),
-          s->key.kind == ESC_T_U64    ? "ES_KEY_U64"
-          : s->key.kind == ESC_T_UUID ? "ES_KEY_UUID"
-                                      : "ES_KEY_STRING",
-          S, n_handlers, S, n_sends, s->sends ? S : "NULL",
-          s->sends ? "_sends" : "", s->on_timeout ? S : "NULL",
-          s->on_timeout ? "_on_timeout_any" : "");
+  esc_out(b, "};\n");
+  return n;
+}
+
+static void saga_code(const esc_decl *s, es_buf *b) {
+  esc_tvars tv;
+  esc_namebuf nb, state;
+  uint32_t n_handlers, n_sends = 0;
+  esc_tv_init(&tv);
+  schema_name(&tv, s->name);
+  esc_tpl(b, ESC_TPL_ROUTING_SAGA, &tv);
+  for (const esc_saga_on *on = s->saga_on; on; on = on->next)
+    saga_handler_any(s, on, b);
+  n_handlers = saga_handler_table(s, b);
+  if (s->sends)
+    n_sends = saga_send_table(s, b);
+  esc_tv_init(&tv);
+  schema_name(&tv, s->name);
+  esc_tv_name(&tv, ESC_N_SAGA, s->c_name, NULL, NULL);
+  esc_tv_str(&tv, "KEY_KIND", key_kind_const(s->key.kind));
+  esc_tv_str(&tv, "STATE_DESC",
+             esc_name(&nb, ESC_N_DESC,
+                      esc_name(&state, ESC_N_STATE, s->c_name, NULL, NULL),
+                      NULL, NULL));
+  esc_tv_fmt(&tv, "N_HANDLERS", "%u", n_handlers);
+  esc_tv_name(&tv, ESC_N_HANDLERS, s->c_name, NULL, NULL);
+  esc_tv_fmt(&tv, "N_SENDS", "%u", n_sends);
+  esc_tv_name_or_null(&tv, s->sends, ESC_N_SENDS, s->c_name);
+  esc_tv_name_or_null(&tv, s->on_timeout, ESC_N_ON_TIMEOUT_ANY, s->c_name);
+  esc_tpl(b, ESC_TPL_SAGA_DESC, &tv);
 }
 
 /* ---- the schema table -------------------------------------------------- */
@@ -737,6 +833,7 @@ static int by_id(const void *x, const void *y) {
  * string literal that long would trip -Woverlength-strings. */
 static void description_code(const esc_schema *s, es_buf *b) {
   es_buf json = ES_BUF_INIT;
+  esc_namebuf nb;
   es_buf_init(&json, (size_t)1 << 30);
   if (esc_gen_json(s, &json) != 0) {
     b->err = json.err ? json.err : ES_ENOMEM;
@@ -746,8 +843,8 @@ static void description_code(const esc_schema *s, es_buf *b) {
   esc_out(b,
           "/* The schema's JSON description (docs/schema-json.md), recorded "
           "in\n * the store by es_app_open(). */\n"
-          "static const char %s_description[] = {",
-          s->c_prefix);
+          "static const char %s[] = {",
+          esc_name(&nb, ESC_N_DESCRIPTION, s->c_prefix, NULL, NULL));
   for (size_t i = 0; i < json.len; i++) {
     unsigned c = json.data[i];
     const char *sep = i % 12 ? " " : "\n    ";
@@ -760,35 +857,35 @@ static void description_code(const esc_schema *s, es_buf *b) {
   es_buf_close(&json);
 }
 
+/* A table of pointers to the descriptors of every declaration of `kind`
+ * (none when there are none). */
+static void decl_table(const esc_schema *s, es_buf *b, int kind,
+                       const char *type, esc_name_id table, esc_name_id desc) {
+  esc_namebuf nb;
+  esc_out(b, "static const %s *const %s[] = {\n", type,
+          esc_name(&nb, table, s->c_prefix, NULL, NULL));
+  for (const esc_decl *d = s->decls; d; d = d->next)
+    if (d->kind == kind)
+      esc_out(b, "    &%s,\n", esc_name(&nb, desc, d->c_name, NULL, NULL));
+  esc_out(b, "};\n");
+}
+
 static void schema_code(const esc_schema *s, es_buf *b) {
   const char *X = s->c_prefix;
   uint32_t n[8] = {0};
   type_table types = {0};
+  esc_tvars tv;
+  esc_namebuf nb;
   for (const esc_decl *d = s->decls; d; d = d->next)
     n[d->kind]++;
-  if (n[ESC_DECL_AGGREGATE]) {
-    esc_out(b, "static const es_aggregate_desc *const %s_aggregates[] = {\n",
-            X);
-    for (const esc_decl *d = s->decls; d; d = d->next)
-      if (d->kind == ESC_DECL_AGGREGATE)
-        esc_out(b, "    &%s_aggregate,\n", d->c_name);
-    esc_out(b, "};\n");
-  }
-  if (n[ESC_DECL_PROJECTION]) {
-    esc_out(b, "static const es_projection_desc *const %s_projections[] = {\n",
-            X);
-    for (const esc_decl *d = s->decls; d; d = d->next)
-      if (d->kind == ESC_DECL_PROJECTION)
-        esc_out(b, "    &%s_projection,\n", d->c_name);
-    esc_out(b, "};\n");
-  }
-  if (n[ESC_DECL_SAGA]) {
-    esc_out(b, "static const es_saga_desc *const %s_sagas[] = {\n", X);
-    for (const esc_decl *d = s->decls; d; d = d->next)
-      if (d->kind == ESC_DECL_SAGA)
-        esc_out(b, "    &%s_saga,\n", d->c_name);
-    esc_out(b, "};\n");
-  }
+  if (n[ESC_DECL_AGGREGATE])
+    decl_table(s, b, ESC_DECL_AGGREGATE, "es_aggregate_desc", ESC_N_AGGREGATES,
+               ESC_N_AGGREGATE);
+  if (n[ESC_DECL_PROJECTION])
+    decl_table(s, b, ESC_DECL_PROJECTION, "es_projection_desc",
+               ESC_N_PROJECTIONS, ESC_N_PROJECTION);
+  if (n[ESC_DECL_SAGA])
+    decl_table(s, b, ESC_DECL_SAGA, "es_saga_desc", ESC_N_SAGAS, ESC_N_SAGA);
   esc_each_struct(s, &types, collect);
   if (types.oom) {
     b->err = ES_ENOMEM;
@@ -798,32 +895,35 @@ static void schema_code(const esc_schema *s, es_buf *b) {
   if (types.n) {
     qsort(types.items, types.n, sizeof *types.items, by_id);
     esc_out(b, "/* Sorted by type id, then version, for binary search. */\n");
-    esc_out(b, "static const es_type_desc *const %s_types[] = {\n", X);
+    esc_out(b, "static const es_type_desc *const %s[] = {\n",
+            esc_name(&nb, ESC_N_TYPES, X, NULL, NULL));
     for (size_t i = 0; i < types.n; i++)
-      esc_out(b, "    &%s_desc,\n", types.items[i].c_name);
+      esc_out(b, "    &%s,\n",
+              esc_name(&nb, ESC_N_DESC, types.items[i].c_name, NULL, NULL));
     esc_out(b, "};\n");
   }
   description_code(s, b);
-  esc_out(b,
-          "const es_schema_desc %s_schema = {\n    ES_ABI_VERSION, \"%.*s\",\n",
-          X, TOKF(s->name));
-  esc_out(b, "    %u, %s%s,\n", n[ESC_DECL_AGGREGATE],
-          n[ESC_DECL_AGGREGATE] ? X : "NULL",
-          n[ESC_DECL_AGGREGATE] ? "_aggregates" : "");
-  esc_out(b, "    %u, %s%s,\n", n[ESC_DECL_PROJECTION],
-          n[ESC_DECL_PROJECTION] ? X : "NULL",
-          n[ESC_DECL_PROJECTION] ? "_projections" : "");
-  esc_out(b, "    %u, %s%s,\n", n[ESC_DECL_SAGA], n[ESC_DECL_SAGA] ? X : "NULL",
-          n[ESC_DECL_SAGA] ? "_sagas" : "");
-  esc_out(b, "    %zu, %s%s,\n", types.n, types.n ? X : "NULL",
-          types.n ? "_types" : "");
-  esc_out(b, "    %s_description, sizeof %s_description - 1};\n", X, X);
+  esc_tv_init(&tv);
+  esc_tv_fmt(&tv, "SCHEMA_NAME", "%.*s", TOKF(s->name));
+  esc_tv_name(&tv, ESC_N_SCHEMA, X, NULL, NULL);
+  esc_tv_name(&tv, ESC_N_DESCRIPTION, X, NULL, NULL);
+  esc_tv_fmt(&tv, "N_AGGREGATES", "%u", n[ESC_DECL_AGGREGATE]);
+  esc_tv_name_or_null(&tv, n[ESC_DECL_AGGREGATE], ESC_N_AGGREGATES, X);
+  esc_tv_fmt(&tv, "N_PROJECTIONS", "%u", n[ESC_DECL_PROJECTION]);
+  esc_tv_name_or_null(&tv, n[ESC_DECL_PROJECTION], ESC_N_PROJECTIONS, X);
+  esc_tv_fmt(&tv, "N_SAGAS", "%u", n[ESC_DECL_SAGA]);
+  esc_tv_name_or_null(&tv, n[ESC_DECL_SAGA], ESC_N_SAGAS, X);
+  esc_tv_fmt(&tv, "N_TYPES", "%zu", types.n);
+  esc_tv_name_or_null(&tv, types.n, ESC_N_TYPES, X);
+  esc_tpl(b, ESC_TPL_SCHEMA_DESC, &tv);
   free(types.items);
 }
 
 int esc_gen_source(const esc_schema *s, const char *base, es_buf *b) {
-  esc_tpl_vars v = {base, NULL, s->c_prefix, NULL};
-  esc_template(b, ESC_TPL_SOURCE_OPEN, &v);
+  esc_tvars v;
+  esc_tv_init(&v);
+  esc_tv_output(&v, s, base);
+  esc_tpl(b, ESC_TPL_SOURCE_OPEN, &v);
   for (const esc_decl *d = s->decls; d; d = d->next)
     if (d->kind == ESC_DECL_ENUM)
       enum_code(d, b);
@@ -839,6 +939,6 @@ int esc_gen_source(const esc_schema *s, const char *base, es_buf *b) {
       saga_code(d, b);
   }
   schema_code(s, b);
-  esc_template(b, ESC_TPL_SOURCE_CLOSE, &v);
+  esc_tpl(b, ESC_TPL_SOURCE_CLOSE, &v);
   return b->err;
 }

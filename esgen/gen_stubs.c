@@ -39,111 +39,125 @@ static void copy_shared(es_buf *b, const esc_field *dst, const esc_field *src,
     }
 }
 
+/* Whether some field of `dst` has a field of `src` to copy from. */
+static bool shares_field(const esc_field *dst, const esc_field *src) {
+  for (const esc_field *f = dst; f; f = f->next)
+    for (const esc_field *g = src; g; g = g->next)
+      if (f->name.n == g->name.n && !memcmp(f->name.z, g->name.z, f->name.n) &&
+          same_type(f->type, g->type))
+        return true;
+  return false;
+}
+
+/* "Name" as the schema writes it, for @SCHEMA_NAME@. */
+static void schema_name(esc_tvars *tv, esc_tok name) {
+  esc_tv_fmt(tv, "SCHEMA_NAME", "%.*s", TOKF(name));
+}
+
+/* A decide that emits the command's first event with what the two
+ * share, or does nothing when the command emits none. */
+static void decide_stub(const esc_decl *a, const esc_decl *m, es_buf *b) {
+  const esc_decl *e = m->emits ? m->emits->member : NULL;
+  esc_tvars tv;
+  esc_tv_init(&tv);
+  esc_tv_name(&tv, ESC_N_DECIDE, a->c_name, m->snake, NULL);
+  esc_tv_name(&tv, ESC_N_STATE, a->c_name, NULL, NULL);
+  esc_tv_name(&tv, ESC_N_STRUCT, m->c_name, NULL, NULL);
+  esc_tpl(b, ESC_TPL_STUB_DECIDE, &tv);
+  if (!e) {
+    esc_tpl(b, ESC_TPL_STUB_DECIDE_NOTHING, &tv);
+    return;
+  }
+  esc_tv_str(&tv, "EVENT", e->c_name);
+  esc_tv_name(&tv, ESC_N_INIT, e->c_name, NULL, NULL);
+  esc_tv_name(&tv, ESC_N_EMIT, a->c_name, e->snake, NULL);
+  esc_tpl(b, ESC_TPL_STUB_DECIDE_EVENT, &tv);
+  if (shares_field(e->fields, m->fields))
+    copy_shared(b, e->fields, m->fields, "event.", "command->");
+  else
+    esc_out(b, "  (void)command;\n");
+  esc_tpl(b, ESC_TPL_STUB_DECIDE_EMIT, &tv);
+}
+
+static void apply_stub(const esc_decl *a, const esc_decl *e, es_buf *b) {
+  esc_tvars tv;
+  esc_tv_init(&tv);
+  esc_tv_name(&tv, ESC_N_APPLY, a->c_name, e->snake, NULL);
+  esc_tv_name(&tv, ESC_N_STATE, a->c_name, NULL, NULL);
+  esc_tv_name(&tv, ESC_N_STRUCT, e->c_name, NULL, NULL);
+  esc_tpl(b, ESC_TPL_STUB_APPLY, &tv);
+}
+
+/* An upcaster that copies what the two versions share. */
+static void upcast_stub(const esc_decl *a, const esc_decl *e, es_buf *b) {
+  esc_tvars tv;
+  esc_tv_init(&tv);
+  esc_tv_name(&tv, ESC_N_UPCAST, a->c_name, e->snake, NULL);
+  esc_tv_name(&tv, ESC_N_STRUCT, e->c_name, NULL, NULL);
+  esc_tv_str(&tv, "NEWER", e->newer->c_name);
+  esc_tv_name(&tv, ESC_N_INIT, e->newer->c_name, NULL, NULL);
+  esc_tpl(b, ESC_TPL_STUB_UPCAST, &tv);
+  if (shares_field(e->newer->fields, e->fields))
+    copy_shared(b, e->newer->fields, e->fields, "to->", "from->");
+  else
+    esc_out(b, "  (void)from;\n");
+  esc_tpl(b, ESC_TPL_STUB_RETURN_0, &tv);
+}
+
 static void aggregate_stubs(const esc_decl *a, es_buf *b) {
-  const char *A = a->c_name;
-  esc_out(b, "/* ---- %.*s ---- */\n\n", TOKF(a->name));
-  for (const esc_decl *m = a->commands; m; m = m->next) {
-    const esc_decl *e = m->emits ? m->emits->member : NULL;
-    esc_out(b,
-            "int %s_decide_%s(const %s_state *state,\n"
-            "    const %s *command, es_decision *d) {\n",
-            A, m->snake, A, m->c_name);
-    esc_out(b, "  (void)state;\n");
-    if (!e) {
-      esc_out(b, "  (void)command;\n  (void)d;\n  return 0;\n}\n\n");
-      continue;
-    }
-    esc_out(b, "  %s event;\n  %s_init(&event);\n", e->c_name, e->c_name);
-    bool shares = false;
-    for (const esc_field *f = e->fields; f && !shares; f = f->next)
-      for (const esc_field *g = m->fields; g; g = g->next)
-        if (f->name.n == g->name.n &&
-            !memcmp(f->name.z, g->name.z, f->name.n) &&
-            same_type(f->type, g->type))
-          shares = true;
-    if (shares)
-      copy_shared(b, e->fields, m->fields, "event.", "command->");
-    else
-      esc_out(b, "  (void)command;\n");
-    esc_out(b, "  return %s_emit_%s(d, &event);\n}\n\n", A, e->snake);
-  }
+  esc_tvars tv;
+  esc_tv_init(&tv);
+  schema_name(&tv, a->name);
+  esc_tpl(b, ESC_TPL_STUB_AGGREGATE, &tv);
+  for (const esc_decl *m = a->commands; m; m = m->next)
+    decide_stub(a, m, b);
   if (a->has_state)
-    for (const esc_decl *e = a->events; e; e = e->next) {
-      if (!e->current)
-        continue;
-      esc_out(b,
-              "void %s_apply_%s(%s_state *state,\n"
-              "    const %s *event, es_arena *arena) {\n"
-              "  (void)state;\n  (void)event;\n  (void)arena;\n}\n\n",
-              A, e->snake, A, e->c_name);
-    }
-  for (const esc_decl *e = a->events; e; e = e->next) {
-    if (!e->newer)
-      continue;
-    esc_out(b,
-            "int %s_upcast_%s(const %s *from,\n    %s *to, es_arena *arena) {\n"
-            "  (void)arena;\n  %s_init(to);\n",
-            A, e->snake, e->c_name, e->newer->c_name, e->newer->c_name);
-    bool shares = false;
-    for (const esc_field *f = e->newer->fields; f && !shares; f = f->next)
-      for (const esc_field *g = e->fields; g; g = g->next)
-        if (f->name.n == g->name.n &&
-            !memcmp(f->name.z, g->name.z, f->name.n) &&
-            same_type(f->type, g->type))
-          shares = true;
-    if (shares)
-      copy_shared(b, e->newer->fields, e->fields, "to->", "from->");
-    else
-      esc_out(b, "  (void)from;\n");
-    esc_out(b, "  return 0;\n}\n\n");
-  }
+    for (const esc_decl *e = a->events; e; e = e->next)
+      if (e->current)
+        apply_stub(a, e, b);
+  for (const esc_decl *e = a->events; e; e = e->next)
+    if (e->newer)
+      upcast_stub(a, e, b);
 }
 
 static void projection_stubs(const esc_decl *p, es_buf *b) {
-  esc_out(b, "/* ---- projection %.*s ---- */\n\n", TOKF(p->name));
-  for (const esc_name_list *r = p->on; r; r = r->next)
-    esc_out(b,
-            "int %s_on_%s_%s(const %s *event,\n"
-            "    const es_event_meta *meta, void *ctx) {\n"
-            "  (void)event;\n  (void)meta;\n  (void)ctx;\n  return 0;\n}\n\n",
-            p->c_name, r->target->snake, r->member->snake, r->member->c_name);
+  esc_tvars tv;
+  esc_tv_init(&tv);
+  schema_name(&tv, p->name);
+  esc_tpl(b, ESC_TPL_STUB_PROJECTION, &tv);
+  for (const esc_name_list *r = p->on; r; r = r->next) {
+    esc_tv_init(&tv);
+    esc_tv_name(&tv, ESC_N_ON, p->c_name, r->target->snake, r->member->snake);
+    esc_tv_name(&tv, ESC_N_STRUCT, r->member->c_name, NULL, NULL);
+    esc_tpl(b, ESC_TPL_STUB_PROJECTION_ON, &tv);
+  }
+}
+
+static void saga_stub(const esc_decl *s, const esc_saga_on *on, es_buf *b) {
+  static const int tpl[3] = {ESC_TPL_STUB_SAGA_ON_TIMEOUT,
+                             ESC_TPL_STUB_SAGA_ON_REJECTED,
+                             ESC_TPL_STUB_SAGA_ON};
+  esc_tvars tv;
+  esc_tv_init(&tv);
+  esc_tpl(b, esc_saga_handler_vars(&tv, s, on, tpl), &tv);
 }
 
 static void saga_stubs(const esc_decl *s, es_buf *b) {
-  const char *S = s->c_name;
-  esc_out(b, "/* ---- saga %.*s ---- */\n\n", TOKF(s->name));
-  for (const esc_saga_on *on = s->saga_on; on; on = on->next) {
-    const esc_name_list *r = on->ref;
-    if (on->kind == ESC_ON_TIMEOUT)
-      esc_out(
-          b,
-          "int %s_on_timeout(%s_state *state,\n"
-          "    const es_timeout *timeout, es_saga_ctx *ctx) {\n"
-          "  (void)state;\n  (void)timeout;\n  (void)ctx;\n  return 0;\n}\n\n",
-          S, S);
-    else if (on->kind == ESC_ON_REJECTED)
-      esc_out(b,
-              "int %s_on_rejected_%s_%s(%s_state *state,\n"
-              "    const %s *command, const es_rejection *why,\n"
-              "    es_saga_ctx *ctx) {\n"
-              "  (void)state;\n  (void)command;\n  (void)why;\n  (void)ctx;\n"
-              "  return 0;\n}\n\n",
-              S, r->target->snake, r->member->snake, S, r->member->c_name);
-    else
-      esc_out(b,
-              "int %s_on_%s_%s(%s_state *state,\n"
-              "    const %s *event, const es_event_meta *meta,\n"
-              "    es_saga_ctx *ctx) {\n"
-              "  (void)state;\n  (void)event;\n  (void)meta;\n  (void)ctx;\n"
-              "  return 0;\n}\n\n",
-              S, r->target->snake, r->member->snake, S, r->member->c_name);
-  }
+  esc_tvars tv;
+  esc_tv_init(&tv);
+  schema_name(&tv, s->name);
+  esc_tpl(b, ESC_TPL_STUB_SAGA, &tv);
+  for (const esc_saga_on *on = s->saga_on; on; on = on->next)
+    saga_stub(s, on, b);
 }
 
 int esc_gen_stubs(const esc_schema *s, const char *base, const char *stubs,
                   es_buf *b) {
-  esc_tpl_vars v = {base, NULL, s->c_prefix, stubs};
-  esc_template(b, ESC_TPL_STUBS_OPEN, &v);
+  esc_tvars v;
+  esc_tv_init(&v);
+  esc_tv_output(&v, s, base);
+  esc_tv_str(&v, "STUBS", stubs);
+  esc_tpl(b, ESC_TPL_STUBS_OPEN, &v);
   for (const esc_decl *d = s->decls; d; d = d->next) {
     if (d->kind == ESC_DECL_AGGREGATE)
       aggregate_stubs(d, b);

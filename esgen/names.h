@@ -30,6 +30,7 @@
   X(PROJECTIONS, "%s_projections")                                             \
   X(SAGAS, "%s_sagas")                                                         \
   X(TYPES, "%s_types")                                                         \
+  X(DESCRIPTION, "%s_description")                                             \
   /* a top-level declaration <s>_<m>, a member <a>_<m> */                      \
   X(DECL, "%s_%s")                                                             \
   /* every struct type: <T> */                                                 \

@@ -169,6 +169,32 @@ Test(cli, deterministic_output) {
   free(d2);
 }
 
+/* Every @NAME@ placeholder of the templates was filled: a template that
+ * names a value its generator did not set would leave one in the output
+ * (nothing esgen writes has an '@' of its own). */
+Test(cli, templates_filled) {
+  char *dir = tmpdir(), stubs[4096], path[4096];
+  snprintf(stubs, sizeof stubs, "%s/bank.stubs.c", dir);
+  run_result r = esgen(NULL, "--stubs", stubs, bank(), NULL);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  run_result_free(&r);
+  r = esgen(NULL, "-o", dir, bank(), NULL);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  run_result_free(&r);
+  const char *files[] = {"bank.es.h", "bank.es.c", "bank.stubs.c"};
+  for (int i = 0; i < 3; i++) {
+    size_t n;
+    snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+    char *text = read_file(path, &n);
+    cr_assert(text != NULL, "%s was not written", files[i]);
+    cr_assert(memchr(text, '@', n) == NULL, "%s has an unfilled placeholder",
+              files[i]);
+    free(text);
+  }
+  rmtree(dir);
+  free(dir);
+}
+
 /* Regenerating unchanged output leaves the files alone (no rebuilds). */
 Test(cli, unchanged_output_not_rewritten) {
   char *dir = tmpdir(), path[4096];

@@ -1,0 +1,126 @@
+/*
+ * template.c - @NAME@ substitution (see template.h).
+ */
+#include "template.h"
+
+#include "ast.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <es/es.h>
+
+static const char *const id_names[ESC_NAME_COUNT] = {
+#define ESC_NAME_ID(id, pattern) #id,
+    ESC_NAMES(ESC_NAME_ID)
+#undef ESC_NAME_ID
+};
+
+/* ES_ABI_VERSION as text. */
+#define ESC_STR2(x) #x
+#define ESC_STR(x) ESC_STR2(x)
+
+void esc_tv_output(esc_tvars *tv, const esc_schema *s, const char *base) {
+  esc_tv_str(tv, "BASE", base);
+  esc_tv_str(tv, "PREFIX", s->c_prefix);
+  esc_tv_str(tv, "VERSION", ES_VERSION_STRING);
+  esc_tv_str(tv, "ABI", ESC_STR(ES_ABI_VERSION));
+}
+
+void esc_tv_init(esc_tvars *tv) {
+  tv->n = 0;
+  tv->used = 0;
+  tv->overflow = false;
+}
+
+static void set(esc_tvars *tv, const char *name, const char *value,
+                size_t len) {
+  if (tv->n == ESC_TVARS_MAX || !value) {
+    tv->overflow = true;
+    return;
+  }
+  tv->v[tv->n++] = (esc_var){name, strlen(name), value, len};
+}
+
+void esc_tv_str(esc_tvars *tv, const char *name, const char *value) {
+  set(tv, name, value, value ? strlen(value) : 0);
+}
+
+/* Copies `len` bytes of `z` into the pool; NULL when full. */
+static const char *keep(esc_tvars *tv, const char *z, size_t len) {
+  char *p;
+  if (!z || tv->used + len + 1 > sizeof tv->pool)
+    return NULL;
+  p = tv->pool + tv->used;
+  memcpy(p, z, len);
+  p[len] = '\0';
+  tv->used += len + 1;
+  return p;
+}
+
+void esc_tv_name(esc_tvars *tv, esc_name_id id, const char *a, const char *b,
+                 const char *c) {
+  esc_namebuf nb;
+  const char *name = esc_name(&nb, id, a, b, c);
+  size_t len = name ? strlen(name) : 0;
+  set(tv, id_names[id], keep(tv, name, len), len);
+}
+
+void esc_tv_name_or_null(esc_tvars *tv, bool present, esc_name_id id,
+                         const char *owner) {
+  if (present)
+    esc_tv_name(tv, id, owner, NULL, NULL);
+  else
+    esc_tv_str(tv, id_names[id], "NULL");
+}
+
+void esc_tv_fmt(esc_tvars *tv, const char *name, const char *fmt, ...) {
+  char buf[1024];
+  va_list ap;
+  int n;
+  va_start(ap, fmt);
+  n = vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  if (n < 0 || (size_t)n >= sizeof buf) {
+    tv->overflow = true;
+    return;
+  }
+  set(tv, name, keep(tv, buf, (size_t)n), (size_t)n);
+}
+
+/* The value of placeholder `z[0 .. n)`, or NULL. The last value set for a
+ * name wins, so a generator may override one it set before. */
+static const esc_var *find(const esc_tvars *tv, const char *z, size_t n) {
+  if (!tv)
+    return NULL;
+  for (size_t i = tv->n; i-- > 0;)
+    if (tv->v[i].name_len == n && memcmp(tv->v[i].name, z, n) == 0)
+      return &tv->v[i];
+  return NULL;
+}
+
+void esc_tpl(es_buf *b, int which, const esc_tvars *tv) {
+  const char *t = esc_templates[which];
+  if (tv && tv->overflow) {
+    es_buf_fail(b, ES_ENOMEM);
+    return;
+  }
+  for (;;) {
+    const char *at = strchr(t, '@');
+    const char *end = at ? strchr(at + 1, '@') : NULL;
+    if (!end) {
+      es_buf_append(b, t, strlen(t));
+      return;
+    }
+    es_buf_append(b, t, (size_t)(at - t));
+    const esc_var *v = find(tv, at + 1, (size_t)(end - at - 1));
+    if (v) {
+      es_buf_append(b, v->value, v->len);
+      t = end + 1;
+    } else {
+      es_buf_append(b, at, 1);
+      t = at + 1;
+    }
+  }
+}
