@@ -270,6 +270,12 @@ Test(entries, u64_and_uuid_keys_must_be_canonical) {
                0);
   es_buf_close(&b);
   cr_assert_eq(ex_head(store), 3);
+  cr_assert_eq(es_app_read_state(app, &ledger_slot_aggregate, "0042",
+                                 ex_account_fn, NULL),
+               ES_EINVAL, "reads take the same keys");
+  cr_assert_eq(es_app_read_state(app, &ledger_account_aggregate, "a\tb",
+                                 ex_account_fn, NULL),
+               ES_EINVAL);
   /* the typed entries write exactly these forms */
   {
     ledger_slot_fill fill = {.note = {(const uint8_t *)"n", 1}};
