@@ -388,8 +388,8 @@ int es_store_snapshot_get(es_store *s, const char *type, const char *key,
 
 /* Stores the checkpoint named `name` (1 .. ES_KEY_MAX bytes): a position
  * and an optional blob of `len` bytes (copied), replacing any earlier
- * value. Projections keep their last handled position here; the runtime
- * also keeps its command-id dedup window and saga records here. Returns
+ * value. Projections and saga runners keep their last handled position
+ * here (command ids live in the command index). Returns
  * 0, ES_EINVAL, ES_ETOOBIG (len over max_blob_size) or ES_ENOMEM. */
 int es_store_checkpoint_put(es_store *s, const char *name, uint64_t position,
                             const void *data, size_t len);
