@@ -41,6 +41,9 @@ static esc_decl *schema_decl(checker *c) {
 /* The schema's name, its C prefix and the names the schema as a whole
  * generates. false when out of memory. */
 static bool schema_names(checker *c, esc_decl *schema) {
+  static const esc_name_id whole[] = {ESC_N_SCHEMA,      ESC_N_AGGREGATES,
+                                      ESC_N_PROJECTIONS, ESC_N_SAGAS,
+                                      ESC_N_TYPES,       ESC_N_DESCRIPTION};
   esc_schema *s = c->s;
   s->name = schema->name;
   chk_name(c, s->name, "a schema");
@@ -51,12 +54,7 @@ static bool schema_names(checker *c, esc_decl *schema) {
               "schema name '%.*s' would give generated names the prefix "
               "'es_', which libes reserves",
               TOKF(s->name));
-  chk_claim(c, s->name, ESC_N_SCHEMA, s->c_prefix, NULL, NULL);
-  chk_claim(c, s->name, ESC_N_AGGREGATES, s->c_prefix, NULL, NULL);
-  chk_claim(c, s->name, ESC_N_PROJECTIONS, s->c_prefix, NULL, NULL);
-  chk_claim(c, s->name, ESC_N_SAGAS, s->c_prefix, NULL, NULL);
-  chk_claim(c, s->name, ESC_N_TYPES, s->c_prefix, NULL, NULL);
-  chk_claim(c, s->name, ESC_N_DESCRIPTION, s->c_prefix, NULL, NULL);
+  chk_claim_all(c, s->name, whole, sizeof whole / sizeof whole[0], s->c_prefix);
   return true;
 }
 
@@ -67,11 +65,9 @@ static void claim_type(checker *c, esc_decl *x) {
     chk_claim_struct(c, x->c_name, x->name);
     chk_claim(c, x->name, ESC_N_LIST, x->c_name, NULL, NULL);
   } else if (x->kind == ESC_DECL_ENUM) {
-    chk_claim(c, x->name, ESC_N_STRUCT, x->c_name, NULL, NULL);
-    chk_claim(c, x->name, ESC_N_LIST, x->c_name, NULL, NULL);
-    chk_claim(c, x->name, ESC_N_DESC, x->c_name, NULL, NULL);
-    chk_claim(c, x->name, ESC_N_ENUM_NAME, x->c_name, NULL, NULL);
-    chk_claim(c, x->name, ESC_N_ENUM_VALUES, x->c_name, NULL, NULL);
+    static const esc_name_id ids[] = {ESC_N_STRUCT, ESC_N_LIST, ESC_N_DESC,
+                                      ESC_N_ENUM_NAME, ESC_N_ENUM_VALUES};
+    chk_claim_all(c, x->name, ids, sizeof ids / sizeof ids[0], x->c_name);
     chk_claim(c, x->name, ESC_N_COUNT, x->c_upper, NULL, NULL);
   }
 }

@@ -59,6 +59,9 @@ void chk_name(checker *c, esc_tok name, const char *what);
  * `at`: a second schema name that makes the same C name is an error. */
 void chk_claim(checker *c, esc_tok at, esc_name_id id, const char *a,
                const char *b, const char *cc);
+/* Claims the `n` names `ids` make from `owner` alone. */
+void chk_claim_all(checker *c, esc_tok at, const esc_name_id *ids, size_t n,
+                   const char *owner);
 /* Claims every name a struct type `c_name` generates. */
 void chk_claim_struct(checker *c, const char *c_name, esc_tok at);
 /* Claims an enum value's or error code's constant. */

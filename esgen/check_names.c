@@ -178,16 +178,19 @@ void chk_claim_const(checker *c, esc_tok at, const char *owner_upper,
 }
 
 /* What every struct (record, state, command, event) generates. */
+void chk_claim_all(checker *c, esc_tok at, const esc_name_id *ids, size_t n,
+                   const char *owner) {
+  for (size_t i = 0; i < n; i++)
+    chk_claim(c, at, ids[i], owner, NULL, NULL);
+}
+
 void chk_claim_struct(checker *c, const char *c_name, esc_tok at) {
+  static const esc_name_id ids[] = {ESC_N_STRUCT, ESC_N_DESC,   ESC_N_INIT,
+                                    ESC_N_ENCODE, ESC_N_DECODE, ESC_N_FIELDS};
+  esc_namebuf nb;
   if (!c_name)
     return;
-  chk_claim(c, at, ESC_N_STRUCT, c_name, NULL, NULL);
-  chk_claim(c, at, ESC_N_DESC, c_name, NULL, NULL);
-  chk_claim(c, at, ESC_N_INIT, c_name, NULL, NULL);
-  chk_claim(c, at, ESC_N_ENCODE, c_name, NULL, NULL);
-  chk_claim(c, at, ESC_N_DECODE, c_name, NULL, NULL);
-  chk_claim(c, at, ESC_N_FIELDS, c_name, NULL, NULL);
-  esc_namebuf nb;
+  chk_claim_all(c, at, ids, sizeof ids / sizeof ids[0], c_name);
   claim(c, esc_name_type_id(&nb, c_name), at, ESC_N_TYPE_ID);
 }
 
