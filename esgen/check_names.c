@@ -48,6 +48,12 @@ void chk_name(checker *c, esc_tok name, const char *what) {
    * names: nothing more to say about them. */
   if (esc_keyword_token(name.z, name.n))
     return;
+  if (name.n > ESC_SCHEMA_NAME_MAX) {
+    esc_error(c->d, name,
+              "'%.*s...' is %u characters long; a name has at most %d", 16,
+              name.z, name.n, ESC_SCHEMA_NAME_MAX);
+    return;
+  }
   {
     if (is_word(name, c_keywords, sizeof c_keywords / sizeof c_keywords[0])) {
       esc_error(c->d, name,

@@ -94,6 +94,10 @@ typedef enum esc_name_id {
       ESC_NAME_COUNT
 } esc_name_id;
 
+/* The longest name a schema may give anything: every generated name
+ * then fits in ESC_NAME_MAX, with room for the longest pattern. */
+#define ESC_SCHEMA_NAME_MAX 128
+
 /* Longer than any identifier a C compiler cares to compare. */
 #define ESC_NAME_MAX 1024
 
