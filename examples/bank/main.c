@@ -524,6 +524,24 @@ static uint64_t next_run(es_store *store) {
   }
 }
 
+/* True when `where` names a PostgreSQL database (a libpq URI or
+ * "key=value" connection string) rather than a directory. */
+static int is_database(const char *where) {
+  return strncmp(where, "postgresql://", 13) == 0 ||
+         strncmp(where, "postgres://", 11) == 0 || strchr(where, '=') != NULL;
+}
+
+/* Opens the store at `where`: PostgreSQL (tables in schema "bank") or
+ * the embedded log in a directory. */
+static int open_store(es_store **store, const char *where,
+                      es_store_options *sopt) {
+  if (is_database(where)) {
+    sopt->pg_schema = "bank";
+    return es_store_open_postgres(store, where, sopt, 0);
+  }
+  return es_store_open_log(store, where, sopt, 0);
+}
+
 static int run_on(const char *dir) {
   es_store_open_report report;
   es_store_options sopt = ES_STORE_OPTIONS_INIT;
@@ -537,7 +555,7 @@ static int run_on(const char *dir) {
 
   memset(&report, 0, sizeof report);
   sopt.report = &report;
-  rc = es_store_open_log(&store, dir, &sopt, 0);
+  rc = open_store(&store, dir, &sopt);
   if (report.message[0])
     printf("store: %s\n", report.message);
   if (rc != 0) {
@@ -553,7 +571,10 @@ static int run_on(const char *dir) {
     es_store_close(store);
     return 1;
   }
-  snprintf(dead_letters, sizeof dead_letters, "%s/dead-letters.jsonl", dir);
+  if (is_database(dir)) /* beside the program: the database has no dir */
+    snprintf(dead_letters, sizeof dead_letters, "bank-dead-letters.jsonl");
+  else
+    snprintf(dead_letters, sizeof dead_letters, "%s/dead-letters.jsonl", dir);
   oopt.dead_letter_path = dead_letters;
   oopt.now_us = story_clock;
   clock_offset = 0;
@@ -567,9 +588,10 @@ static int run_on(const char *dir) {
 
   run = next_run(store);
   es_store_head(store, &head);
-  printf("== bank: run %" PRIu64 " on the embedded store in %s (%" PRIu64
+  printf("== bank: run %" PRIu64 " on the %s store in %s (%" PRIu64
          " events stored before)\n",
-         run, dir, head);
+         run, is_database(dir) ? "PostgreSQL" : "embedded",
+         is_database(dir) ? "the database" : dir, head);
   failures = 0;
   story(app, store, saga, dead_letters, run);
 
@@ -614,6 +636,7 @@ int main(int argc, char **argv) {
   if (argc > 2 ||
       (argc == 2 && argv[1][0] == '-' && strcmp(argv[1], "--temp") != 0)) {
     fprintf(stderr, "usage: bank [DIR]   (default ./bank-data)\n"
+                    "       bank postgresql://...  (a PostgreSQL database)\n"
                     "       bank --temp  (twice on a fresh store, then "
                     "delete it)\n");
     return 2;

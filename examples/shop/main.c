@@ -276,6 +276,8 @@ static void check_order(es_app *app, const char *key, bool confirmed,
   }
 }
 
+static int is_database(const char *where);
+
 static void story(es_app *app, es_store *store, const char *dir, uint64_t run) {
   char o1[32], o2[32], o3[32], dl_path[4096];
   stock_view mug0, lamp0, mug1, lamp1;
@@ -311,7 +313,10 @@ static void story(es_app *app, es_store *store, const char *dir, uint64_t run) {
         "no carrier delivers there");
 
   printf("\n3. The Checkout saga, run until caught up\n");
-  snprintf(dl_path, sizeof dl_path, "%s/dead-letters.jsonl", dir);
+  if (is_database(dir)) /* beside the program: the database has no dir */
+    snprintf(dl_path, sizeof dl_path, "shop-dead-letters.jsonl");
+  else
+    snprintf(dl_path, sizeof dl_path, "%s/dead-letters.jsonl", dir);
   sopt.dead_letter_path = dl_path;
   rc = es_saga_runner_open(&saga, app, &shop_checkout_saga, store, &sopt);
   check(rc == 0, "opening the saga runner");
@@ -413,6 +418,24 @@ static uint64_t next_run(es_store *store) {
   }
 }
 
+/* True when `where` names a PostgreSQL database (a libpq URI or
+ * "key=value" connection string) rather than a directory. */
+static int is_database(const char *where) {
+  return strncmp(where, "postgresql://", 13) == 0 ||
+         strncmp(where, "postgres://", 11) == 0 || strchr(where, '=') != NULL;
+}
+
+/* Opens the store at `where`: PostgreSQL (tables in schema "shop") or
+ * the embedded log in a directory. */
+static int open_store(es_store **store, const char *where,
+                      es_store_options *sopt) {
+  if (is_database(where)) {
+    sopt->pg_schema = "shop";
+    return es_store_open_postgres(store, where, sopt, 0);
+  }
+  return es_store_open_log(store, where, sopt, 0);
+}
+
 static int run_on(const char *dir) {
   es_store_open_report report;
   es_store_options sopt = ES_STORE_OPTIONS_INIT;
@@ -423,7 +446,7 @@ static int run_on(const char *dir) {
 
   memset(&report, 0, sizeof report);
   sopt.report = &report;
-  rc = es_store_open_log(&store, dir, &sopt, 0);
+  rc = open_store(&store, dir, &sopt);
   if (report.message[0])
     printf("store: %s\n", report.message);
   if (rc != 0) {
@@ -442,9 +465,10 @@ static int run_on(const char *dir) {
 
   run = next_run(store);
   es_store_head(store, &head);
-  printf("== shop: run %" PRIu64 " on the embedded store in %s (%" PRIu64
+  printf("== shop: run %" PRIu64 " on the %s store in %s (%" PRIu64
          " events stored before)\n",
-         run, dir, head);
+         run, is_database(dir) ? "PostgreSQL" : "embedded",
+         is_database(dir) ? "the database" : dir, head);
   failures = 0;
   story(app, store, dir, run);
 
@@ -492,7 +516,9 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: shop        (twice on a fresh temporary store, "
                     "then delete it)\n"
                     "       shop DIR    (on the store in DIR; run again to "
-                    "continue)\n");
+                    "continue)\n"
+                    "       shop postgresql://...  (on a PostgreSQL "
+                    "database)\n");
     return 2;
   }
   if (argc == 2)
