@@ -377,6 +377,29 @@ static bool resolve_ref(checker *c, esc_name_list *r, bool want_event) {
   return true;
 }
 
+/* Whether every `emits` of aggregate `a` names one of its events (else
+ * the event meant is not known, and "never emitted" would mislead). */
+static bool emits_resolved(const esc_decl *a) {
+  for (const esc_decl *m = a->commands; m; m = m->next)
+    for (const esc_name_list *r = m->emits; r; r = r->next)
+      if (!r->member)
+        return false;
+  return true;
+}
+
+/* A handler of an event that no command emits never runs: a projection
+ * or saga that waits for it waits forever. `who` is "projection 'P'". */
+static void handles_never_emitted(checker *c, const esc_name_list *r,
+                                  const char *what, esc_tok who) {
+  if (r->member->emitted || !emits_resolved(r->target))
+    return;
+  esc_warning(c->d, ref_tok(r),
+              "'%.*s.%.*s' is never emitted by a command of '%.*s', so %s "
+              "'%.*s' never receives it",
+              TOKF(r->name), TOKF(r->qual), TOKF(r->target->name), what,
+              TOKF(who));
+}
+
 void chk_projection(checker *c, esc_decl *p) {
   uint32_t i = 0;
   chk_claim(c, p->name, ESC_N_PROJECTION, p->c_name, NULL, NULL);
@@ -398,6 +421,7 @@ void chk_projection(checker *c, esc_decl *p) {
       }
     if (twice)
       continue;
+    handles_never_emitted(c, r, "projection", p->name);
     chk_claim(c, r->qual, ESC_N_ON, p->c_name, r->target->snake,
               r->member->snake);
     chk_claim(c, r->qual, ESC_N_ON_ANY, p->c_name, r->target->snake,
@@ -536,6 +560,7 @@ static void saga_on_event(checker *c, esc_decl *s, esc_saga_on *on) {
       twice = true;
     }
   if (!twice) {
+    handles_never_emitted(c, r, "saga", s->name);
     chk_claim(c, r->qual, ESC_N_ON, s->c_name, r->target->snake,
               r->member->snake);
     chk_claim(c, r->qual, ESC_N_ON_ANY, s->c_name, r->target->snake,
