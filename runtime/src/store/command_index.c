@@ -10,12 +10,17 @@
 #include "util/crc32c.h"
 #include "util/hashmap.h"
 
-/* A table slot: the entry's number + 1 in the low bits, the top bits of
- * its hash above them, so that most probes that miss need not read the
- * entry. */
+/* A table slot: bit 63 set (0 is an empty slot), 23 bits of the entry's
+ * hash (so that most probes that miss need not read the entry), and its
+ * number modulo 2^40 (numbers grow for the life of the index; fewer than
+ * 2^40 entries are ever held at once, so the difference to `base` taken
+ * modulo 2^40 is exact). */
 #define NUM_BITS 40
 #define NUM_MASK ((UINT64_C(1) << NUM_BITS) - 1)
-#define TAG(h) ((h) >> NUM_BITS)
+#define TAG_MASK ((UINT64_C(1) << 23) - 1)
+#define USED (UINT64_C(1) << 63)
+#define TAG(h) (((h) >> NUM_BITS) & TAG_MASK)
+#define SLOT(h, num) (USED | TAG(h) << NUM_BITS | ((num)&NUM_MASK))
 
 #define IMG_MAGIC "ESLOGCM1"
 #define IMG_HDR 48u   /* magic, CRC, pad, first, count, entries, latest */
@@ -49,7 +54,7 @@ static int expired(const es__cmd_index *x, es_timestamp at, es_timestamp now) {
 }
 
 static es__cmd_entry *entry_of(const es__cmd_index *x, uint64_t slot) {
-  return &x->q[x->h + ((slot & NUM_MASK) - 1 - x->base)];
+  return &x->q[x->h + (((slot & NUM_MASK) - x->base) & NUM_MASK)];
 }
 
 /* The i-th oldest entry. */
@@ -76,7 +81,7 @@ void es__cmd_index_close(es__cmd_index *x) {
 /* The table slot holding entry number `num`, whose hash is `h`. */
 static size_t slot_of(const es__cmd_index *x, uint64_t h, uint64_t num) {
   size_t mask = x->n_slots - 1, i = (size_t)h & mask;
-  while ((x->slots[i] & NUM_MASK) != ((num + 1) & NUM_MASK))
+  while ((x->slots[i] & NUM_MASK) != (num & NUM_MASK))
     i = (i + 1) & mask;
   return i;
 }
@@ -86,7 +91,7 @@ static void table_insert(uint64_t *slots, size_t n_slots, uint64_t h,
   size_t mask = n_slots - 1, i = (size_t)h & mask;
   while (slots[i])
     i = (i + 1) & mask;
-  slots[i] = TAG(h) << NUM_BITS | ((num + 1) & NUM_MASK);
+  slots[i] = SLOT(h, num);
 }
 
 /* Empties slot `i` and moves later entries of its probe run back, so that

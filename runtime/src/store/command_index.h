@@ -38,7 +38,7 @@ typedef struct es__cmd_index {
   es__cmd_entry *q; /* the queue: q[h .. h + n) are numbers base .. + n */
   size_t h, n, cap, pending;
   uint64_t base;
-  uint64_t *slots; /* 0: empty, else 1 + an entry's number */
+  uint64_t *slots; /* 0: empty; see SLOT() in command_index.c */
   size_t n_slots;  /* 0 or a power of two, kept at most half full */
   uint64_t k0, k1;
   int64_t retention_us; /* negative: forever */
