@@ -47,7 +47,11 @@ typedef struct es_app_options {
   { 0, 0, 0, 0, NULL }
 
 /* Opens an app for `schema` on `store` (both must outlive it). The schema
- * must have been generated for this libes (ES_EVERSION otherwise). */
+ * must have been generated for this libes (ES_EVERSION otherwise). Unless
+ * the store has it already, the schema's JSON description is recorded in
+ * the store (docs/schema-json.md), so tools such as esctl can decode its
+ * events without the application; a store error doing so fails the open
+ * with that error (a read-only store records nothing). */
 int es_app_open(es_app **out, const es_schema_desc *schema, es_store *store,
                 const es_app_options *opt);
 

@@ -23,6 +23,7 @@
 #include "exec/entry_check.h"
 #include "schema/event_decode.h"
 #include "schema/value_check.h"
+#include "store/schema_record.h"
 #include "store/store_util.h"
 #include "util/hashmap.h"
 
@@ -110,6 +111,14 @@ int es_app_open(es_app **out, const es_schema_desc *schema, es_store *store,
     return ES_EINVAL;
   if (schema->abi != ES_ABI_VERSION)
     return ES_EVERSION;
+  if (schema->description) {
+    /* So tools can decode this schema's events from the store alone. A
+     * read-only store is for reading: nothing to record there. */
+    int rc =
+        es__schema_record(store, schema->description, schema->description_len);
+    if (rc && rc != ES_EREADONLY)
+      return rc;
+  }
   app = calloc(1, sizeof *app);
   if (!app)
     return ES_ENOMEM;

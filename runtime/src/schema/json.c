@@ -15,6 +15,7 @@
 #include "es/es_desc.h"
 #include "es/es_error.h"
 #include "es/es_mp.h"
+#include "schema/json_out.h"
 
 /* Records within records (through optional pointers, possibly a cycle). */
 #define ES__JSON_MAX_DEPTH ES_MP_MAX_DEPTH
@@ -385,4 +386,10 @@ int es_json_write(const es_type_desc *t, const void *value, es_buf *out) {
   if (rc && out->len > start)
     out->len = start;
   return rc;
+}
+
+void es__json_put_str(es_buf *b, const char *s, size_t n) { put_str(b, s, n); }
+
+void es__json_put_base64(es_buf *b, const uint8_t *p, size_t n) {
+  put_base64(b, p, n);
 }

@@ -1,0 +1,243 @@
+/*
+ * ctl_app.c - the commands that run the application's own functions:
+ * state (time travel), redispatch (a dead letter), rebuild (a projection).
+ * Only es_ctl_main() called with the application's schema offers them.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl/ctl.h"
+#include "es/es_app.h"
+#include "es/es_error.h"
+#include "es/es_projection.h"
+#include "es/es_saga_run.h"
+#include "schema/event_decode.h"
+
+typedef struct state_ctx {
+  ctl *c;
+  const es_aggregate_desc *agg;
+  void *state;
+  es_arena arena;
+  es_buf b;
+  uint64_t n;
+  int err;
+} state_ctx;
+
+static int state_step(const es_stored_event *ev, void *vctx) {
+  state_ctx *s = vctx;
+  void *value = NULL;
+  uint32_t idx;
+  int rc;
+
+  es_buf_clear(&s->b);
+  rc = es__event_decode(s->agg, ev->meta.type_id, ev->meta.type_version,
+                        ev->payload, ev->len, &s->arena, &idx, &value);
+  if (rc) {
+    ctl_error(s->c, "%s/%s #%" PRIu64 ": cannot decode with this build: %s",
+              ev->meta.aggregate, ev->meta.key, ev->meta.version,
+              es_strerror(rc));
+    s->err = rc;
+    return rc;
+  }
+  if (s->state && s->agg->events[idx].apply)
+    s->agg->events[idx].apply(s->state, value, &s->arena);
+  if (s->c->json) {
+    ctl_put(&s->b, "{\"event\":");
+    ctl_format_event(s->c, ev, &s->b, true);
+    ctl_put(&s->b, ",\"state\":");
+  } else {
+    ctl_format_event(s->c, ev, &s->b, false);
+    ctl_put(&s->b, "\n   => ");
+  }
+  if (s->state)
+    rc = es_json_write(s->agg->state, s->state, &s->b);
+  else
+    ctl_put(&s->b, "null");
+  if (s->c->json)
+    ctl_put(&s->b, "}");
+  ctl_emit(&s->b);
+  s->n++;
+  return rc;
+}
+
+int ctl_cmd_state(ctl *c, int argc, char **argv) {
+  char type[ES_STREAM_TYPE_MAX + 1], key[ES_KEY_MAX + 1];
+  const char *stream = NULL;
+  uint64_t at = 0;
+  state_ctx s;
+  int rc;
+
+  for (int i = 0; i < argc; i++) {
+    if (strcmp(argv[i], "--at") == 0 && i + 1 < argc) {
+      char *end;
+      at = strtoull(argv[++i], &end, 10);
+      if (*end || !at) {
+        ctl_error(c, "'--at %s': not a version (1, 2, ...)", argv[i]);
+        return CTL_USAGE;
+      }
+    } else if (!stream && argv[i][0] != '-') {
+      stream = argv[i];
+    } else {
+      ctl_error(c, "'state': unexpected '%s' (state AGG/KEY [--at V])",
+                argv[i]);
+      return CTL_USAGE;
+    }
+  }
+  if (!stream) {
+    ctl_error(c, "'state' needs a stream: state AGG/KEY [--at V]");
+    return CTL_USAGE;
+  }
+  if (ctl_split_stream(c, stream, type, key))
+    return CTL_USAGE;
+  memset(&s, 0, sizeof s);
+  s.c = c;
+  s.agg = es_schema_find_aggregate(c->schema, type);
+  if (!s.agg) {
+    ctl_error(c, "schema '%s' has no aggregate '%s'", c->schema->name, type);
+    return CTL_USAGE;
+  }
+  es_arena_init(&s.arena, 0);
+  es_buf_init(&s.b, 0);
+  if (s.agg->state) {
+    s.state = es_arena_calloc(&s.arena, 1, s.agg->state->size);
+    if (s.state)
+      s.agg->state->init(s.state);
+  }
+  rc = es_store_read_stream(c->store, type, key, 1, (uint32_t)at, state_step,
+                            &s);
+  es_buf_close(&s.b);
+  es_arena_close(&s.arena);
+  if (rc && !s.err)
+    ctl_error(c, "reading '%s': %s", stream, es_strerror(rc));
+  if (rc)
+    return CTL_PROBLEM;
+  if (!s.n) {
+    ctl_error(c, "no stream '%s' in '%s'", stream, c->store_arg);
+    return CTL_PROBLEM;
+  }
+  return CTL_OK;
+}
+
+typedef struct find_dl {
+  const char *id;
+  ctl *c;
+  es_app *app;
+  es_store *store;
+  bool found;
+  int status;
+} find_dl;
+
+static int redispatch_one(const es_dead_letter *dl, void *ctx) {
+  find_dl *f = ctx;
+  const es_saga_desc *saga = NULL;
+  es_saga_runner *r = NULL;
+  es_saga_options o = ES_SAGA_OPTIONS_INIT;
+  es_result res;
+  int rc;
+
+  if (strcmp(dl->id, f->id) != 0)
+    return 0;
+  f->found = true;
+  for (uint32_t i = 0; i < f->c->schema->n_sagas; i++)
+    if (strcmp(f->c->schema->sagas[i]->name, dl->saga) == 0)
+      saga = f->c->schema->sagas[i];
+  if (!saga) {
+    ctl_error(f->c, "dead letter %s is of saga '%s', which schema '%s' has not",
+              dl->id, dl->saga, f->c->schema->name);
+    return 1;
+  }
+  memset(&res, 0, sizeof res);
+  rc = es_saga_runner_open(&r, f->app, saga, f->store, &o);
+  if (!rc)
+    rc = es_saga_redispatch(r, dl, &res);
+  es_saga_runner_close(r);
+  if (rc && rc != ES_EREJECTED) {
+    ctl_error(f->c, "redispatch of %s (%s to %s): %s", dl->id, dl->target,
+              dl->instance, es_strerror(rc));
+    return 1;
+  }
+  if (f->c->json)
+    printf("{\"id\":\"%s\",\"outcome\":\"%s\",\"duplicate\":%s,\"version\":"
+           "%" PRIu64 "}\n",
+           dl->id, rc == ES_EREJECTED ? "rejected" : "ok",
+           res.duplicate ? "true" : "false", res.version);
+  else
+    printf("%s: %s to %s/%s: %s%s%s, version %" PRIu64 "\n", dl->id, dl->target,
+           dl->target, dl->instance, rc == ES_EREJECTED ? "rejected " : "ok",
+           rc == ES_EREJECTED && res.error_name ? res.error_name : "",
+           res.duplicate ? " (duplicate: done before, nothing stored)" : "",
+           res.version);
+  f->status = rc ? CTL_PROBLEM : CTL_OK;
+  return 1;
+}
+
+int ctl_cmd_redispatch(ctl *c, int argc, char **argv) {
+  find_dl f;
+  int rc;
+  if (argc != 1) {
+    ctl_error(c, "'redispatch' needs the dead letter's id: redispatch ID");
+    return CTL_USAGE;
+  }
+  memset(&f, 0, sizeof f);
+  f.id = argv[0];
+  f.c = c;
+  f.status = CTL_PROBLEM;
+  if ((rc = ctl_open_store(c, c->store_arg, true, &f.store)) != 0)
+    return rc;
+  if ((rc = es_app_open(&f.app, c->schema, f.store, NULL)) != 0) {
+    ctl_error(c, "cannot open the application on '%s': %s", c->store_arg,
+              es_strerror(rc));
+    es_store_close(f.store);
+    return CTL_USAGE;
+  }
+  rc = es_dead_letters_list(c->dead_letters, redispatch_one, &f, NULL);
+  if (rc != 0 && rc != 1)
+    ctl_error(c, "reading '%s': %s", c->dead_letters, es_strerror(rc));
+  else if (!f.found)
+    ctl_error(c, "no dead letter '%s' in '%s'", f.id, c->dead_letters);
+  es_app_close(f.app);
+  es_store_close(f.store);
+  return f.found ? f.status : CTL_PROBLEM;
+}
+
+int ctl_cmd_rebuild(ctl *c, int argc, char **argv) {
+  char name[sizeof ES_PROJECTION_CHECKPOINT_PREFIX + ES_KEY_MAX];
+  es_store *store = NULL;
+  bool known = false;
+  uint64_t pos = 0;
+  int rc;
+
+  if (argc != 1) {
+    ctl_error(c, "'rebuild' needs a projection: rebuild PROJECTION");
+    return CTL_USAGE;
+  }
+  for (uint32_t i = 0; i < c->schema->n_projections; i++)
+    if (strcmp(c->schema->projections[i]->name, argv[0]) == 0)
+      known = true;
+  if (!known) {
+    ctl_error(c, "schema '%s' has no projection '%s'", c->schema->name,
+              argv[0]);
+    return CTL_USAGE;
+  }
+  if ((rc = ctl_open_store(c, c->store_arg, true, &store)) != 0)
+    return rc;
+  snprintf(name, sizeof name, "%s%s", ES_PROJECTION_CHECKPOINT_PREFIX, argv[0]);
+  rc = es_store_checkpoint_get(store, name, &pos, NULL);
+  if (rc == 0 || rc == ES_ENOTFOUND)
+    rc = es_store_checkpoint_put(store, name, 0, NULL, 0);
+  es_store_close(store);
+  if (rc) {
+    ctl_error(c, "resetting '%s': %s", name, es_strerror(rc));
+    return CTL_PROBLEM;
+  }
+  if (c->json)
+    printf("{\"projection\":\"%s\",\"was\":%" PRIu64 ",\"checkpoint\":0}\n",
+           argv[0], pos);
+  else
+    printf("projection %s: checkpoint %" PRIu64 " -> 0; it replays every "
+           "event when the application next runs it\n",
+           argv[0], pos);
+  return CTL_OK;
+}
