@@ -34,7 +34,7 @@ static const command commands[] = {
      "one stream's events, decoded"},
     {"tail", ctl_cmd_tail, false, true, "[--from POS] [-f]",
      "the global order; -f follows new events"},
-    {"verify", ctl_cmd_verify, false, true, "",
+    {"verify", ctl_cmd_verify, false, false, "",
      "read every record and check it; never writes"},
     {"projections", ctl_cmd_projections, false, true, "",
      "projections with their checkpoint and lag"},

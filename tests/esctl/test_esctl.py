@@ -1,0 +1,354 @@
+#!/usr/bin/env python3
+"""esctl end to end, on stores the examples write.
+
+Run by meson (tests/esctl/meson.build) with ESCTL, BANK, BANK_CTL,
+NOTES_V1 and NOTES_V2 naming the programs. Every --json line is parsed
+with Python's json module. Prints one line per check; exits 1 if any
+failed.
+"""
+import glob
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+ESCTL = os.environ["ESCTL"]
+BANK = os.environ["BANK"]
+BANK_CTL = os.environ["BANK_CTL"]
+NOTES_V1 = os.environ["NOTES_V1"]
+NOTES_V2 = os.environ["NOTES_V2"]
+
+TMP = tempfile.mkdtemp(prefix="esctl-test-")
+failures = []
+
+
+def run(*args, prog=None, stdin=None, want=0):
+    """Runs PROG ARGS; checks the exit status; returns (stdout, stderr)."""
+    cmd = [prog or ESCTL] + [str(a) for a in args]
+    r = subprocess.run(cmd, capture_output=True, input=stdin, timeout=120,
+                       check=False)
+    out, err = r.stdout.decode(), r.stderr.decode()
+    if want is not None and r.returncode != want:
+        raise AssertionError(f"{' '.join(cmd)}: exit {r.returncode}, "
+                             f"wanted {want}\nstdout: {out}\nstderr: {err}")
+    return out, err
+
+
+def jlines(out):
+    """Every line of OUT parsed as JSON."""
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def check(fn):
+    try:
+        fn()
+        print(f"ok   {fn.__name__}")
+    except Exception as e:  # noqa: BLE001 - every failure is reported
+        failures.append(fn.__name__)
+        print(f"FAIL {fn.__name__}: {e}")
+
+
+def expect(cond, what):
+    if not cond:
+        raise AssertionError(what)
+
+
+# ---- stores ----------------------------------------------------------------
+
+BANK_DATA = os.path.join(TMP, "bank-data")
+subprocess.run([BANK, BANK_DATA], check=True, capture_output=True,
+               timeout=120)
+
+
+def test_info():
+    out, _ = run("info", BANK_DATA)
+    expect("store         " + BANK_DATA + " (log, read-only)" in out, out)
+    expect("schemas       1" in out and "bank " in out, out)
+    expect("MoneyTransfer" in out and "dead letters  1" in out, out)
+    (info,) = jlines(run("--json", "info", BANK_DATA)[0])
+    expect(info["kind"] == "log", info)
+    expect(info["events"] == info["head"] and info["head"] > 20, info)
+    expect([s["name"] for s in info["schemas"]] == ["bank"], info)
+    expect(info["projections"][0]["name"] == "Balances", info)
+    expect(info["sagas"][0]["instances"] == 3, info)
+    expect(info["dead_letters"] == 1, info)
+
+
+def test_ls():
+    out, _ = run("ls", BANK_DATA)
+    expect(out.splitlines()[0].split() == ["STREAM", "VERSION", "POSITION"],
+           out)
+    rows = jlines(run("--json", "ls", BANK_DATA)[0])
+    names = {(r["stream"], r["key"]) for r in rows}
+    expect(("Account", "alice") in names and ("Account", "bob") in names, rows)
+    (info,) = jlines(run("--json", "info", BANK_DATA)[0])
+    expect(len(rows) == info["streams"], (len(rows), info["streams"]))
+    expect(sum(r["version"] for r in rows) == info["events"], rows)
+    accounts = jlines(run("--json", "ls", BANK_DATA, "--type", "Account")[0])
+    expect({r["key"] for r in accounts} == {"alice", "bob", "carol"}, accounts)
+
+
+def test_cat():
+    events = jlines(run("--json", "cat", BANK_DATA, "Account/alice")[0])
+    expect(events[0]["type"] == "Account.Opened", events[0])
+    expect(events[0]["data"] == {"owner": "Alice", "initial": 100}, events[0])
+    expect([e["version"] for e in events] == list(range(1, len(events) + 1)),
+           events)
+    expect(all(e["decoded"] for e in events), events)
+    positions = [e["position"] for e in events]
+    expect(positions == sorted(positions), positions)
+    for key in ("id", "time", "correlation", "causation", "type_version"):
+        expect(key in events[0], key)
+    later = jlines(run("--json", "cat", BANK_DATA, "Account/alice",
+                       "--from", "2")[0])
+    expect(later == events[1:], later)
+    out, _ = run("cat", BANK_DATA, "Account/alice")
+    expect("Account.Opened v1" in out and '"owner":"Alice"' in out, out)
+    _, err = run("cat", BANK_DATA, "Account/nobody", want=1)
+    expect("esctl: error: no stream 'Account/nobody'" in err, err)
+    _, err = run("cat", BANK_DATA, "alice", want=2)
+    expect("esctl: error: 'alice' is not a stream" in err, err)
+
+
+def test_tail():
+    events = jlines(run("--json", "tail", BANK_DATA)[0])
+    expect([e["position"] for e in events] ==
+           list(range(1, len(events) + 1)), "positions have gaps")
+    last = jlines(run("--json", "tail", BANK_DATA, "--from",
+                      len(events))[0])
+    expect(last == events[-1:], last)
+    out, _ = run("tail", BANK_DATA, "--from", len(events))
+    expect(out.startswith(f"{len(events):6d}  "), out)
+
+
+def test_verify_clean():
+    out, _ = run("verify", BANK_DATA)
+    expect(" 0 problems" in out, out)
+    (v,) = jlines(run("--json", "verify", BANK_DATA)[0])
+    expect(v["problems"] == 0 and v["events"] > 0, v)
+
+
+def test_projections_sagas_dead_letters():
+    out, _ = run("projections", BANK_DATA)
+    expect("Balances" in out, out)
+    (p,) = jlines(run("--json", "projections", BANK_DATA)[0])
+    expect(p["projection"] == "Balances" and "Account.Opened" in p["on"], p)
+    sagas = jlines(run("--json", "sagas", BANK_DATA)[0])
+    expect({s["key"] for s in sagas} == {"t-1-a", "t-1-b", "t-1-c"}, sagas)
+    done = [s for s in sagas if s["key"] == "t-1-a"][0]
+    expect(done["completed"] and done["state"]["amount"] == 30, done)
+    out, _ = run("sagas", BANK_DATA)
+    expect("MoneyTransfer" in out and "completed" in out, out)
+    (dl,) = jlines(run("--json", "dead-letters", BANK_DATA)[0])
+    expect(dl["saga"] == "MoneyTransfer" and dl["target"] ==
+           "Account.Withdraw", dl)
+    out, _ = run("dead-letters", BANK_DATA)
+    expect(dl["id"] in out, out)
+
+
+def test_copy_compares_every_event():
+    dst = os.path.join(TMP, "copy")
+    out, _ = run("copy", BANK_DATA, dst)
+    expect("digest" in out and "matches" in out, out)
+    a = jlines(run("--json", "tail", BANK_DATA)[0])
+    b = jlines(run("--json", "tail", dst)[0])
+    expect(a == b, "the copy's events differ")
+    expect(run("info", dst)[0].count("bank ") == 1, "schema not copied")
+    sa = jlines(run("--json", "sagas", BANK_DATA)[0])
+    sb = jlines(run("--json", "sagas", dst)[0])
+    expect(sa == sb, "saga records differ")
+    _, err = run("copy", BANK_DATA, dst, want=2)
+    expect("is not empty" in err, err)
+
+
+def test_export_import():
+    out, _ = run("export", BANK_DATA)
+    lines = jlines(out)
+    expect("schema" in lines[0] and "event" in lines[-1], lines[0])
+    dst = os.path.join(TMP, "imported")
+    run("import", dst, stdin=out.encode())
+    expect(run("export", dst)[0] == out, "export of the import differs")
+    _, err = run("import", os.path.join(TMP, "bad-import"),
+                 stdin=b'{"event":{"stream":"A"}}\n', want=1)
+    expect("<stdin>:1: not a line of esctl export" in err, err)
+
+
+def test_state_time_travel():
+    steps = jlines(run("--json", "state", BANK_DATA, "Account/alice",
+                       prog=BANK_CTL)[0])
+    expect(steps[0]["state"]["balance"] == 100, steps[0])
+    expect(steps[0]["event"]["type"] == "Account.Opened", steps[0])
+    at2 = jlines(run("--json", "state", BANK_DATA, "Account/alice", "--at",
+                     "2", prog=BANK_CTL)[0])
+    expect(at2 == steps[:2], at2)
+    expect(at2[1]["state"]["balance"] == 160, at2[1])
+    out, _ = run("state", BANK_DATA, "Account/alice", "--at", "1",
+                 prog=BANK_CTL)
+    expect('=> {"owner":"Alice","balance":100' in out, out)
+    _, err = run("state", BANK_DATA, "Account/alice", want=2)
+    expect("unknown command 'state'" in err, err)
+
+
+def test_rebuild_and_redispatch():
+    store = os.path.join(TMP, "ops")
+    run("copy", BANK_DATA, store)
+    shutil.copy(os.path.join(BANK_DATA, "dead-letters.jsonl"), store)
+    out, _ = run("rebuild", store, "Balances", prog=BANK_CTL)
+    expect("checkpoint" in out and "-> 0" in out, out)
+    (p,) = jlines(run("--json", "projections", store)[0])
+    expect(p["checkpoint"] == 0, p)
+    (dl,) = jlines(run("--json", "dead-letters", store)[0])
+    # The letter's command (a withdrawal of 0) still fails the same way.
+    _, err = run("redispatch", store, dl["id"], prog=BANK_CTL, want=1)
+    expect("redispatch of " + dl["id"] in err, err)
+    _, err = run("redispatch", store, "no-such-id", prog=BANK_CTL, want=1)
+    expect("no dead letter 'no-such-id'" in err, err)
+
+
+def test_two_schema_versions():
+    store = os.path.join(TMP, "notes")
+    subprocess.run([NOTES_V1, store, "n1", "old one", "old two"], check=True)
+    subprocess.run([NOTES_V2, store, "n1", "new one"], check=True)
+    (info,) = jlines(run("--json", "info", store)[0])
+    expect(len(info["schemas"]) == 2, info)
+    events = jlines(run("--json", "cat", store, "Note/n1")[0])
+    expect([e["type_version"] for e in events] == [1, 1, 2], events)
+    expect(events[0]["data"] == {"text": "old one"}, events[0])
+    expect(events[2]["data"] == {"text": "new one", "tags": ["v2"]},
+           events[2])
+    # Reopening with a schema already recorded records nothing more.
+    subprocess.run([NOTES_V1, store, "n2", "x"], check=True)
+    (info,) = jlines(run("--json", "info", store)[0])
+    expect(len(info["schemas"]) == 2, info)
+
+
+def test_damage_found_with_file_and_offset():
+    store = os.path.join(TMP, "damaged")
+    # Small segments: "a" fills sealed, indexed segments; "b" lands last.
+    texts = [f"note number {i} " + "x" * 200 for i in range(40)]
+    subprocess.run([NOTES_V1, "--segment", "4096", store, "a"] + texts,
+                   check=True)
+    subprocess.run([NOTES_V1, "--segment", "4096", store, "b", "safe"],
+                   check=True)
+    segs = sorted(glob.glob(os.path.join(store, "*.seg")))
+    expect(len(segs) >= 3, segs)
+    with open(segs[0], "r+b") as f:
+        f.seek(2000)
+        byte = f.read(1)
+        f.seek(2000)
+        f.write(bytes([byte[0] ^ 0xFF]))
+    out, err = run("verify", store, want=1)
+    name = os.path.basename(segs[0])
+    expect(f"{store}/{name}" in err and "offset" in err, err)
+    expect("problem" in out, out)
+    (v,) = jlines(run("--json", "verify", store, want=1)[0])
+    expect(v["problems"] >= 1, v)
+    safe = jlines(run("--json", "cat", store, "Note/b")[0])
+    expect(safe[0]["data"] == {"text": "safe"}, safe)
+    _, err = run("cat", store, "Note/a", want=1)
+    expect("esctl: error:" in err, err)
+
+
+def test_tail_follow_sees_another_process():
+    store = os.path.join(TMP, "follow")
+    subprocess.run([NOTES_V1, store, "k", "first"], check=True)
+    p = subprocess.Popen([ESCTL, "--json", "tail", store, "-f"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        first = json.loads(p.stdout.readline())
+        expect(first["data"] == {"text": "first"}, first)
+        subprocess.run([NOTES_V1, store, "k", "second"], check=True)
+        # Blocks until the line arrives; the meson timeout bounds it.
+        second = json.loads(p.stdout.readline())
+        expect(second["data"] == {"text": "second"}, second)
+        expect(second["position"] == 2, second)
+    finally:
+        p.send_signal(signal.SIGTERM)
+        p.wait(timeout=60)
+
+
+def test_hostile_store_files():
+    # A truncated segment: cut inside the last record.
+    store = os.path.join(TMP, "truncated")
+    subprocess.run([NOTES_V1, store, "k", "one", "two"], check=True)
+    (seg,) = glob.glob(os.path.join(store, "*.seg"))
+    size = os.path.getsize(seg)
+    os.truncate(seg, size - 7)
+    out, _ = run("--json", "tail", store)
+    expect(len(jlines(out)) == 1, out)  # the unfinished append is not read
+    run("verify", store)
+    # A sealed segment cut in half: every command refuses the store with
+    # the file and offset, verify counts it as a problem; nothing crashes.
+    store = os.path.join(TMP, "cut")
+    texts = [f"note {i} " + "y" * 300 for i in range(30)]
+    subprocess.run([NOTES_V1, "--segment", "4096", store, "k"] + texts,
+                   check=True)
+    segs = sorted(glob.glob(os.path.join(store, "*.seg")))
+    expect(len(segs) >= 2, segs)
+    os.truncate(segs[0], os.path.getsize(segs[0]) // 2)
+    _, err = run("info", store, want=2)
+    expect("esctl: error: cannot open store" in err and
+           os.path.basename(segs[0]) in err, err)
+    _, err = run("verify", store, want=1)
+    expect(os.path.basename(segs[0]) in err and "offset" in err, err)
+    # Bad schema descriptions: damaged text, a description that is JSON but
+    # not one, and a list naming a missing description.
+    store = os.path.join(TMP, "bad-schema")
+    subprocess.run([NOTES_V1, store, "k", "one"], check=True)
+    for garbage in (b"{\"format\":\"esgen-schema\",\"format_version\":1,",
+                    b"[1,2,3]", b"\x00\xff" * 50, b"{}" * 40000):
+        for ck in glob.glob(os.path.join(store, "ckpt-*")):
+            with open(ck, "rb") as f:
+                data = f.read()
+            if b"esgen-schema" in data:
+                victim = ck
+        with open(victim, "rb") as f:
+            data = f.read()
+        # Keep the checkpoint file's own framing: replace the JSON inside.
+        start = data.find(b"{\"format\"")
+        expect(start > 0, "description not found in its checkpoint file")
+        with open(victim, "wb") as f:
+            f.write(data[:start] + garbage[: len(data) - start].ljust(
+                len(data) - start, b" "))
+        out, err = run("info", store, want=None)
+        expect("Traceback" not in err and "Sanitizer" not in err, err)
+        out, err = run("--json", "cat", store, "Note/k", want=None)
+        expect("Sanitizer" not in err, err)
+        with open(victim, "wb") as f:
+            f.write(data)
+    # A store that is not one.
+    _, err = run("info", os.path.join(TMP, "missing"), want=2)
+    expect("esctl: error: cannot open store" in err, err)
+
+
+def test_usage():
+    _, err = run(want=2)
+    expect("esctl: error: no command given" in err, err)
+    _, err = run("frobnicate", BANK_DATA, want=2)
+    expect("unknown command 'frobnicate'" in err, err)
+    out, _ = run("--help")
+    expect("cat AGG/KEY" in out and "state AGG/KEY" not in out, out)
+    out, _ = run("--help", prog=BANK_CTL)
+    expect("state AGG/KEY" in out, out)
+    _, err = run("info", "postgresql://localhost/x", want=2)
+    expect("esctl: error:" in err, err)
+
+
+for t in (test_info, test_ls, test_cat, test_tail, test_verify_clean,
+          test_projections_sagas_dead_letters, test_copy_compares_every_event,
+          test_export_import, test_state_time_travel,
+          test_rebuild_and_redispatch, test_two_schema_versions,
+          test_damage_found_with_file_and_offset,
+          test_tail_follow_sees_another_process, test_hostile_store_files,
+          test_usage):
+    check(t)
+
+shutil.rmtree(TMP, ignore_errors=True)
+if failures:
+    print(f"{len(failures)} failed: {', '.join(failures)}")
+    sys.exit(1)
+print("all passed")
