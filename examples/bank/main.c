@@ -6,6 +6,10 @@
  *                 ./bank-data, created when missing)
  *   bank --temp   runs it twice on a fresh temporary store, closing and
  *                 reopening it in between, then deletes it (the test)
+ *   bank --serve ADDR:PORT [DIR]
+ *                 runs the story, then serves the ops endpoint
+ *                 (es_http.h: /metrics, /health, /ready) on ADDR:PORT
+ *                 until interrupted
  *
  * The story uses the typed entry points esgen generated
  * (bank_account_execute_deposit() and friends), the functions a user
@@ -43,12 +47,16 @@
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <es/es_http.h>
 
 #include "bank.es.h"
 #include "bank_app.h"
@@ -542,8 +550,54 @@ static int open_store(es_store **store, const char *where,
   return es_store_open_log(store, where, sopt, 0);
 }
 
+/* Where --serve asks the ops endpoint to listen; NULL: not asked. */
+static const char *serve_at;
+
+/* Serves /metrics, /health and /ready on `serve_at` ("ADDR:PORT") until
+ * SIGINT or SIGTERM. */
+static int serve(es_store *store, const es_metrics *metrics) {
+  es_http_options ho = ES_HTTP_OPTIONS_INIT;
+  es_http *http = NULL;
+  char addr[64];
+  const char *colon = strrchr(serve_at, ':');
+  sigset_t set;
+  int sig, rc;
+
+  if (!colon || (size_t)(colon - serve_at) >= sizeof addr) {
+    fprintf(stderr, "bank: --serve wants ADDR:PORT, not '%s'\n", serve_at);
+    return 1;
+  }
+  memcpy(addr, serve_at, (size_t)(colon - serve_at));
+  addr[colon - serve_at] = '\0';
+  ho.address = addr;
+  ho.port = (uint16_t)strtoul(colon + 1, NULL, 10);
+  ho.store = store;
+  ho.metrics = metrics;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, NULL); /* before the server's thread */
+  rc = es_http_serve(&http, &ho);
+  if (rc) {
+    fprintf(stderr, "bank: cannot serve on %s: %s\n", serve_at,
+            es_strerror(rc));
+    return 1;
+  }
+  printf("bank: serving http://%s:%u/metrics, /health and /ready; "
+         "Ctrl-C stops\n",
+         addr, (unsigned)es_http_port(http));
+  fflush(stdout);
+  sigwait(&set, &sig);
+  es_http_stop(http);
+  printf("bank: stopped serving\n");
+  return 0;
+}
+
 static int run_on(const char *dir) {
   es_store_open_report report;
+  es_metrics metrics;
+  es_obs obs = ES_OBS_INIT;
+  es_app_options aopt = ES_APP_OPTIONS_INIT;
   es_store_options sopt = ES_STORE_OPTIONS_INIT;
   es_store *store = NULL;
   es_app *app = NULL;
@@ -555,6 +609,12 @@ static int run_on(const char *dir) {
 
   memset(&report, 0, sizeof report);
   sopt.report = &report;
+  /* Metrics for the ops endpoint (--serve); recording costs next to
+   * nothing, so they are always on. */
+  if (es_metrics_init(&metrics) != 0)
+    return 1;
+  obs.metrics = &metrics;
+  sopt.obs = &obs;
   rc = open_store(&store, dir, &sopt);
   if (report.message[0])
     printf("store: %s\n", report.message);
@@ -563,12 +623,15 @@ static int run_on(const char *dir) {
             es_strerror(rc));
     if (rc == ES_ELOCKED)
       fprintf(stderr, "bank: process %ld is using it\n", report.locked_pid);
+    es_metrics_close(&metrics);
     return 1;
   }
-  rc = es_app_open(&app, &bank_schema, store, NULL);
+  aopt.obs = &obs;
+  rc = es_app_open(&app, &bank_schema, store, &aopt);
   if (rc != 0) {
     fprintf(stderr, "bank: es_app_open: %s\n", es_strerror(rc));
     es_store_close(store);
+    es_metrics_close(&metrics);
     return 1;
   }
   if (is_database(dir)) /* beside the program: the database has no dir */
@@ -577,12 +640,14 @@ static int run_on(const char *dir) {
     snprintf(dead_letters, sizeof dead_letters, "%s/dead-letters.jsonl", dir);
   oopt.dead_letter_path = dead_letters;
   oopt.now_us = story_clock;
+  oopt.obs = &obs;
   clock_offset = 0;
   rc = es_saga_runner_open(&saga, app, &bank_money_transfer_saga, store, &oopt);
   if (rc != 0) {
     fprintf(stderr, "bank: es_saga_runner_open: %s\n", es_strerror(rc));
     es_app_close(app);
     es_store_close(store);
+    es_metrics_close(&metrics);
     return 1;
   }
 
@@ -597,7 +662,10 @@ static int run_on(const char *dir) {
 
   es_saga_runner_close(saga);
   es_app_close(app);
+  if (serve_at && !failures && serve(store, &metrics) != 0)
+    failures++;
   es_store_close(store);
+  es_metrics_close(&metrics);
   if (failures) {
     printf("bank: %d unexpected result(s)\n", failures);
     return 1;
@@ -633,10 +701,17 @@ static int remove_tree(const char *path) {
 }
 
 int main(int argc, char **argv) {
+  if (argc > 2 && strcmp(argv[1], "--serve") == 0) {
+    serve_at = argv[2];
+    argv += 2;
+    argc -= 2;
+  }
   if (argc > 2 ||
       (argc == 2 && argv[1][0] == '-' && strcmp(argv[1], "--temp") != 0)) {
-    fprintf(stderr, "usage: bank [DIR]   (default ./bank-data)\n"
-                    "       bank postgresql://...  (a PostgreSQL database)\n"
+    fprintf(stderr, "usage: bank [--serve ADDR:PORT] [DIR]   (default "
+                    "./bank-data)\n"
+                    "       bank [--serve ADDR:PORT] postgresql://...  (a "
+                    "PostgreSQL database)\n"
                     "       bank --temp  (twice on a fresh store, then "
                     "delete it)\n");
     return 2;

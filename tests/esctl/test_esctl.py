@@ -14,7 +14,8 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
+import re
+import urllib.request
 
 ESCTL = os.environ["ESCTL"]
 BANK = os.environ["BANK"]
@@ -325,6 +326,33 @@ def test_hostile_store_files():
     expect("esctl: error: cannot open store" in err, err)
 
 
+def test_bank_serves_the_ops_endpoint():
+    store = os.path.join(TMP, "served")
+    p = subprocess.Popen([BANK, "--serve", "127.0.0.1:0", store],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        port = None
+        for line in p.stdout:  # the story, then the line naming the port
+            m = re.search(rb"serving http://127\.0\.0\.1:(\d+)/metrics", line)
+            if m:
+                port = int(m.group(1))
+                break
+        expect(port, "bank never said where it serves")
+        base = f"http://127.0.0.1:{port}"
+        with urllib.request.urlopen(base + "/metrics", timeout=60) as r:
+            text = r.read().decode()
+        expect('es_commands_total{outcome="ok"}' in text, text)
+        expect('es_saga_lag_events{saga="MoneyTransfer"} 0' in text, text)
+        for path, want in (("/health", "ok\n"), ("/ready", "ready\n")):
+            with urllib.request.urlopen(base + path, timeout=60) as r:
+                got = r.read().decode()
+            expect(got == want, (path, got))
+    finally:
+        p.send_signal(signal.SIGINT)
+        rc = p.wait(timeout=60)
+    expect(rc == 0, f"bank exited {rc}")
+
+
 def test_usage():
     _, err = run(want=2)
     expect("esctl: error: no command given" in err, err)
@@ -344,7 +372,7 @@ for t in (test_info, test_ls, test_cat, test_tail, test_verify_clean,
           test_rebuild_and_redispatch, test_two_schema_versions,
           test_damage_found_with_file_and_offset,
           test_tail_follow_sees_another_process, test_hostile_store_files,
-          test_usage):
+          test_bank_serves_the_ops_endpoint, test_usage):
     check(t)
 
 shutil.rmtree(TMP, ignore_errors=True)
