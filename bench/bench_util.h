@@ -22,6 +22,14 @@ static inline double bench_now(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* Seconds of CPU time the calling thread has had: on a busy machine, a
+ * figure free of the time other processes held the CPU. */
+static inline double bench_thread_cpu(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 /* Makes a fresh directory under `parent` (NULL: $TMPDIR, else /var/tmp,
  * which is on disk where /tmp may be tmpfs) into `out`. 0 or -1. */
 static inline int bench_mkdtemp(const char *parent, const char *name, char *out,

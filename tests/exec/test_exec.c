@@ -442,6 +442,57 @@ Test(exec, a_step_resent_after_the_command_retention_executes_again) {
   es_store_close(s);
 }
 
+/* Within an instance's last `dedup_window` commands an id stays a
+ * duplicate even past the store's command retention: a cold instance
+ * reads the window's ids back from its stream when it first needs them
+ * (a load does not), ahead of the ids it took since. */
+Test(exec, the_window_outlives_the_command_retention) {
+  es_store_options so = ES_STORE_OPTIONS_INIT;
+  es_store *s;
+  es_app *a, *b;
+  es_exec_options o;
+  es_result r;
+  exec_now = 1700000000000000;
+  so.now_us = exec_clock;
+  so.command_retention_us = 1000;
+  cr_assert_eq(es_store_open_memory(&s, &so), 0);
+  a = ex_app(s, NULL);
+  memset(&o, 0, sizeof o);
+  cr_assert_eq(ex_open(a, "w", 0), 0);
+  for (int i = 0; i < 40; i++) {
+    o.command_id = uuid_of((uint8_t)(0x40 + i));
+    cr_assert_eq(ex_deposit(a, "w", 1, &o, &r), 0);
+    cr_assert_not(r.duplicate);
+  }
+  exec_now += 10 * so.command_retention_us; /* the store forgot them */
+
+  o.command_id = uuid_of(0x40); /* the oldest, in a's grown window */
+  cr_assert_eq(ex_deposit(a, "w", 1, &o, &r), 0);
+  cr_assert(r.duplicate, "a's window lost the oldest id");
+  cr_assert_eq(r.version, 2);
+
+  b = ex_app(s, NULL);          /* cold: the window comes from the stream */
+  o.command_id = uuid_of(0x90); /* new: b's first lookup reads it */
+  cr_assert_eq(ex_deposit(b, "w", 1, &o, &r), 0);
+  cr_assert_not(r.duplicate);
+  cr_assert_eq(r.version, 42);
+  for (int i = 0; i < 40; i += 13) {
+    o.command_id = uuid_of((uint8_t)(0x40 + i));
+    cr_assert_eq(ex_deposit(b, "w", 1, &o, &r), 0);
+    cr_assert(r.duplicate, "id %d executed twice on a cold instance", i);
+    cr_assert_eq(r.version, (uint64_t)i + 2);
+  }
+  o.command_id = uuid_of(0x90); /* taken after the load, still known */
+  cr_assert_eq(ex_deposit(b, "w", 1, &o, &r), 0);
+  cr_assert(r.duplicate);
+  cr_assert_eq(r.version, 42);
+  cr_assert_eq(ex_head(s), 42);
+  cr_assert_eq(ex_read(b, "w").balance, 41);
+  es_app_close(b);
+  es_app_close(a);
+  es_store_close(s);
+}
+
 /* ---- rejections and faults -------------------------------------------------
  */
 

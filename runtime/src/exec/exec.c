@@ -11,6 +11,7 @@
  * under app->mu stays valid; eviction only unloads their state.
  */
 #include <pthread.h>
+#include <stdalign.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,9 +59,20 @@ typedef struct instance {
   size_t bytes;      /* what this instance adds to app->bytes */
   size_t compact_at; /* arena use that triggers a compaction */
   _Atomic int64_t last_used;
-  dedup_entry *dedup; /* ring of app->opt.dedup_window */
-  uint32_t dedup_n, dedup_next;
+  /* Command ids: a ring of up to app->opt.dedup_window entries, grown on
+   * demand, holding the commands of versions after `dedup_floor` (and
+   * commands that emitted nothing). A load does not fill it: it sets the
+   * floor, and the first lookup that misses reads the ids of the last
+   * window of events up to the floor back from the store. */
+  dedup_entry *dedup;
+  uint32_t dedup_n, dedup_next, dedup_cap;
+  uint64_t dedup_floor;
 } instance;
+
+/* The instance, its state and its id in one block: the state at
+ * INSTANCE_HEAD bytes (maximally aligned), the id after the state. */
+#define INSTANCE_HEAD                                                          \
+  ((sizeof(instance) + alignof(max_align_t) - 1) & ~(alignof(max_align_t) - 1))
 
 struct es_app {
   const es_schema_desc *schema;
@@ -155,6 +167,9 @@ static void unload(es_app *app, instance *in) {
   if (!in->loaded)
     return;
   es_arena_close(&in->arena);
+  free(in->dedup);
+  in->dedup = NULL;
+  in->dedup_n = in->dedup_next = in->dedup_cap = 0;
   in->loaded = false;
   atomic_fetch_sub(&app->bytes, in->bytes);
   atomic_fetch_sub(&app->loaded, 1);
@@ -169,9 +184,6 @@ void es_app_close(es_app *app) {
   while ((in = es__hashmap_next(&app->table, &i)) != NULL) {
     unload(app, in);
     pthread_mutex_destroy(&in->mu);
-    free(in->state);
-    free(in->dedup);
-    free(in->id);
     free(in);
   }
   es__hashmap_close(&app->table);
@@ -197,14 +209,13 @@ static int get_instance(es_app *app, const es_aggregate_desc *agg,
   if (in)
     goto done;
   rc = ES_ENOMEM;
-  in = calloc(1, sizeof *in);
+  in = malloc(INSTANCE_HEAD + agg->state->size + len + 1);
   if (!in)
     goto done;
-  in->id = malloc(len + 1);
-  in->state = malloc(agg->state->size);
-  in->dedup = calloc(app->opt.dedup_window, sizeof *in->dedup);
-  if (!in->id || !in->state || !in->dedup ||
-      pthread_mutex_init(&in->mu, NULL) != 0)
+  memset(in, 0, sizeof *in);
+  in->state = (char *)in + INSTANCE_HEAD;
+  in->id = (char *)in->state + agg->state->size;
+  if (pthread_mutex_init(&in->mu, NULL) != 0)
     goto fail;
   memcpy(in->id, stack, len);
   in->id[len] = '\0';
@@ -218,9 +229,6 @@ static int get_instance(es_app *app, const es_aggregate_desc *agg,
   rc = 0;
   goto done;
 fail:
-  free(in->dedup);
-  free(in->state);
-  free(in->id);
   free(in);
   in = NULL;
 done:
@@ -231,19 +239,31 @@ done:
 
 /* ---- events ------------------------------------------------------------- */
 
-/* Remembers that command `id` produced `n` events ending at `version`. */
-static void remember(es_app *app, instance *in, const es_uuid *id,
-                     uint64_t version, uint64_t first, uint64_t last,
-                     uint32_t n) {
-  uint32_t w = app->opt.dedup_window;
+/* Remembers that command `id` produced `n` events ending at `version`.
+ * 0, or ES_ENOMEM when the ring cannot grow (nothing changed). */
+static int remember(es_app *app, instance *in, const es_uuid *id,
+                    uint64_t version, uint64_t first, uint64_t last,
+                    uint32_t n) {
+  uint32_t w = app->opt.dedup_window, cap = in->dedup_cap;
   if (in->dedup_n) {
-    dedup_entry *prev = &in->dedup[(in->dedup_next + w - 1) % w];
+    dedup_entry *prev = &in->dedup[(in->dedup_next + cap - 1) % cap];
     if (uuid_eq(&prev->id, id)) { /* more events of the same command */
       prev->version = version;
       prev->last = last;
       prev->n += n;
-      return;
+      return 0;
     }
+  }
+  if (in->dedup_n == cap && cap < w) {
+    /* Not wrapped yet (a ring wraps only at full size): entries stay in
+     * place as it grows. */
+    uint32_t grown = cap ? (cap <= w / 2 ? cap * 2 : w) : (w < 8 ? w : 8);
+    dedup_entry *p = realloc(in->dedup, grown * sizeof *p);
+    if (!p)
+      return ES_ENOMEM;
+    in->dedup = p;
+    in->dedup_cap = cap = grown;
+    in->dedup_next = in->dedup_n;
   }
   dedup_entry *e = &in->dedup[in->dedup_next];
   e->id = *id;
@@ -251,17 +271,92 @@ static void remember(es_app *app, instance *in, const es_uuid *id,
   e->first = first;
   e->last = last;
   e->n = n;
-  in->dedup_next = (in->dedup_next + 1) % w;
-  if (in->dedup_n < w)
+  in->dedup_next = (in->dedup_next + 1) % cap;
+  if (in->dedup_n < cap)
     in->dedup_n++;
+  return 0;
 }
 
-static const dedup_entry *recall(es_app *app, instance *in, const es_uuid *id) {
-  for (uint32_t i = 0; i < in->dedup_n; i++)
-    if (uuid_eq(&in->dedup[i].id, id))
-      return &in->dedup[i];
-  (void)app;
-  return NULL;
+/* remember() for a command just carried out: if the ring cannot grow,
+ * it is emptied and the floor raised to the current version, so the ids
+ * of stored events are read back from the store when needed (only the
+ * memory of commands that emitted nothing is lost). */
+static void note(es_app *app, instance *in, const es_uuid *id, uint64_t version,
+                 uint64_t first, uint64_t last, uint32_t n) {
+  if (remember(app, in, id, version, first, last, n) != 0) {
+    in->dedup_n = in->dedup_next = 0;
+    in->dedup_floor = in->version;
+  }
+}
+
+typedef struct prime_ctx {
+  es_app *app;
+  instance *in;
+  int rc;
+} prime_ctx;
+
+static int prime_one(const es_stored_event *ev, void *arg) {
+  prime_ctx *c = arg;
+  if (es__uuid_is_zero(&ev->meta.causation_id))
+    return 0;
+  c->rc = remember(c->app, c->in, &ev->meta.causation_id, ev->meta.version,
+                   ev->meta.position, ev->meta.position, 1);
+  return c->rc;
+}
+
+/* Fills the ring with the ids of the last dedup_window events up to the
+ * floor, read from the store, ahead of what it already holds. On failure
+ * the ring is as it was. */
+static int prime(es_app *app, instance *in) {
+  uint64_t to = in->dedup_floor, w = app->opt.dedup_window;
+  uint64_t from = to > w ? to - w + 1 : 1;
+  dedup_entry *old = in->dedup;
+  uint32_t old_n = in->dedup_n, old_cap = in->dedup_cap;
+  uint32_t oldest = old_cap ? (in->dedup_next + old_cap - old_n) % old_cap : 0;
+  prime_ctx c = {app, in, 0};
+  int rc;
+
+  in->dedup = NULL;
+  in->dedup_n = in->dedup_next = in->dedup_cap = 0;
+  rc = es_store_read_stream(app->store, in->agg->name, in->key, from,
+                            (uint32_t)(to - from + 1), prime_one, &c);
+  if (c.rc)
+    rc = c.rc;
+  for (uint32_t i = 0; i < old_n && !rc; i++) {
+    const dedup_entry *e = &old[(oldest + i) % old_cap];
+    rc = remember(app, in, &e->id, e->version, e->first, e->last, e->n);
+  }
+  if (rc) {
+    free(in->dedup);
+    in->dedup = old;
+    in->dedup_n = old_n;
+    in->dedup_cap = old_cap;
+    in->dedup_next = old_cap ? (oldest + old_n) % old_cap : 0;
+    return rc;
+  }
+  free(old);
+  in->dedup_floor = 0;
+  return 0;
+}
+
+/* Looks command `id` up in the ring (reading the ids below the floor back
+ * from the store first if it is not there): `*out` is its entry or NULL.
+ * 0 or an ES_E* code from the store. */
+static int recall(es_app *app, instance *in, const es_uuid *id,
+                  const dedup_entry **out) {
+  int rc;
+  *out = NULL;
+  for (int primed = 0;; primed = 1) {
+    for (uint32_t i = 0; i < in->dedup_n; i++)
+      if (uuid_eq(&in->dedup[i].id, id)) {
+        *out = &in->dedup[i];
+        return 0;
+      }
+    if (primed || !in->dedup_floor)
+      return 0;
+    if ((rc = prime(app, in)) != 0)
+      return rc;
+  }
 }
 
 typedef struct stored_ctx {
@@ -316,19 +411,39 @@ static void answer_duplicate(es_result *r, const dedup_entry *seen) {
 typedef struct replay_ctx {
   es_app *app;
   instance *in;
-  bool live; /* events just appended, not replayed from the store */
+  bool live;  /* events just appended, not replayed from the store */
+  bool quiet; /* a load: the ring is left to prime() (below the floor) */
   int rc;
   char *why; /* NULL, or ES_MESSAGE_MAX bytes: what did not load */
+  uint64_t replayed;
+  es__event_scratch scratch; /* the event values, one event at a time */
 } replay_ctx;
 
+static void replay_init(replay_ctx *c, es_app *app, instance *in, bool live) {
+  c->app = app;
+  c->in = in;
+  c->live = live;
+  c->quiet = false;
+  c->rc = 0;
+  c->why = NULL;
+  c->replayed = 0;
+  es__event_scratch_init(&c->scratch);
+}
+
+/* Decodes the event (its value into the scratch space, what it points to
+ * into the state's arena, where apply may keep it) and applies it. */
 static int replay_one(const es_stored_event *ev, void *arg) {
   replay_ctx *c = arg;
   instance *in = c->in;
   const es_event_route *r;
   uint32_t index;
   void *value;
-  int rc = es__event_decode(in->agg, ev->meta.type_id, ev->meta.type_version,
-                            ev->payload, ev->len, &in->arena, &index, &value);
+  int rc;
+
+  es__event_scratch_reset(&c->scratch);
+  rc = es__event_decode(in->agg, ev->meta.type_id, ev->meta.type_version,
+                        ev->payload, ev->len, &in->arena, &c->scratch, &index,
+                        &value);
   if (rc != 0) {
     es__load_why(c->app->schema, in->agg, in->key, ev, rc, c->why,
                  c->why ? ES_MESSAGE_MAX : 0);
@@ -338,54 +453,49 @@ static int replay_one(const es_stored_event *ev, void *arg) {
   if (r->apply)
     r->apply(in->state, value, &in->arena);
   in->version = ev->meta.version;
-  if (!es__uuid_is_zero(&ev->meta.causation_id))
-    remember(c->app, in, &ev->meta.causation_id, ev->meta.version,
-             ev->meta.position, ev->meta.position, 1);
-  if (!c->live) {
-    atomic_fetch_add_explicit(&c->app->replayed, 1, memory_order_relaxed);
-    es_metrics_add(metrics(c->app), ES_CTR_EVENTS_REPLAYED, 1);
-  }
+  if (!c->quiet && !es__uuid_is_zero(&ev->meta.causation_id))
+    note(c->app, in, &ev->meta.causation_id, ev->meta.version,
+         ev->meta.position, ev->meta.position, 1);
+  if (!c->live)
+    c->replayed++;
   return 0;
 }
 
+static void replay_done(replay_ctx *c) {
+  if (c->replayed) {
+    atomic_fetch_add_explicit(&c->app->replayed, c->replayed,
+                              memory_order_relaxed);
+    es_metrics_add(metrics(c->app), ES_CTR_EVENTS_REPLAYED, c->replayed);
+  }
+}
+
 /* Applies events stored after in->version; says in `why` (NULL, or
- * ES_MESSAGE_MAX bytes) which event did not load. */
-static int catch_up(es_app *app, instance *in, char *why) {
-  replay_ctx c = {app, in, false, 0, why};
-  int rc = es_store_read_stream(app->store, in->agg->name, in->key,
-                                in->version + 1, 0, replay_one, &c);
+ * ES_MESSAGE_MAX bytes) which event did not load. `quiet` (a load) leaves
+ * their command ids below the floor. */
+static int catch_up_from(es_app *app, instance *in, bool quiet, char *why) {
+  replay_ctx c;
+  int rc;
+  replay_init(&c, app, in, false);
+  c.quiet = quiet;
+  c.why = why;
+  rc = es_store_read_stream(app->store, in->agg->name, in->key, in->version + 1,
+                            0, replay_one, &c);
+  replay_done(&c);
   return c.rc ? c.rc : rc;
+}
+
+static int catch_up(es_app *app, instance *in, char *why) {
+  return catch_up_from(app, in, false, why);
 }
 
 static void account(es_app *app, instance *in) {
   size_t now = in->arena.reserved + in->agg->state->size +
-               app->opt.dedup_window * sizeof(dedup_entry);
+               in->dedup_cap * sizeof(dedup_entry);
   if (now > in->bytes)
     atomic_fetch_add(&app->bytes, now - in->bytes);
   else
     atomic_fetch_sub(&app->bytes, in->bytes - now);
   in->bytes = now;
-}
-
-static int remember_one(const es_stored_event *ev, void *arg) {
-  replay_ctx *c = arg;
-  if (!es__uuid_is_zero(&ev->meta.causation_id))
-    remember(c->app, c->in, &ev->meta.causation_id, ev->meta.version,
-             ev->meta.position, ev->meta.position, 1);
-  return 0;
-}
-
-/* A snapshot skips the events before it, but their command ids must stay
- * remembered (the dedup window is durable): reads the ids of the last
- * dedup_window events up to the snapshot, without applying them. */
-static int recall_before_snapshot(es_app *app, instance *in) {
-  uint64_t to = in->snapshot_version, w = app->opt.dedup_window;
-  uint64_t from = to > w ? to - w + 1 : 1;
-  replay_ctx c = {app, in, true, 0, NULL};
-  if (to == 0)
-    return 0;
-  return es_store_read_stream(app->store, in->agg->name, in->key, from,
-                              (uint32_t)(to - from + 1), remember_one, &c);
 }
 
 /* Loads the state: the snapshot if its layout still matches, then every
@@ -401,6 +511,7 @@ static int load(es_app *app, instance *in, char *why) {
   in->version = 0;
   in->snapshot_version = 0;
   in->dedup_n = in->dedup_next = 0;
+  in->dedup_floor = 0;
   if (agg->snapshot_every) {
     es_buf b = ES_BUF_INIT;
     es_snapshot_info info;
@@ -410,12 +521,6 @@ static int load(es_app *app, instance *in, char *why) {
         st->decode(in->state, b.data, b.len, &in->arena) == 0) {
       in->version = info.version;
       in->snapshot_version = info.version;
-      rc = recall_before_snapshot(app, in);
-      if (rc != 0) {
-        es_buf_close(&b);
-        es_arena_close(&in->arena);
-        return rc;
-      }
     } else if (rc == 0 || rc == ES_ENOTFOUND) {
       /* Stale layout or unreadable: rebuild from the events. */
       es_arena_reset(&in->arena);
@@ -427,11 +532,12 @@ static int load(es_app *app, instance *in, char *why) {
     }
     es_buf_close(&b);
   }
-  rc = catch_up(app, in, why);
+  rc = catch_up_from(app, in, true, why);
   if (rc != 0) {
     es_arena_close(&in->arena);
     return rc;
   }
+  in->dedup_floor = in->version;
   in->loaded = true;
   in->bytes = 0;
   in->compact_at = COMPACT_MIN;
@@ -549,8 +655,11 @@ int es_app_execute_value(es_app *app, const es_aggregate_desc *agg,
     new_uuid(&command_id);
   } else {
     dedup_entry stored;
-    const dedup_entry *seen = recall(app, in, &command_id);
-    if (!seen && (rc = recall_stored(app, &command_id, &stored)) != 0) {
+    const dedup_entry *seen;
+    rc = recall(app, in, &command_id, &seen);
+    if (!rc && !seen)
+      rc = recall_stored(app, &command_id, &stored);
+    if (rc != 0) {
       if (rc < 0) {
         pthread_mutex_unlock(&in->mu);
         es_metrics_add(metrics(app), ES_CTR_COMMANDS_FAILED, 1);
@@ -589,7 +698,9 @@ int es_app_execute_value(es_app *app, const es_aggregate_desc *agg,
     /* A catch-up (above, or after a conflict below) may have brought in
      * the events of this very command id, executed by another writer. */
     if (caught_up && !es__uuid_is_zero(&opt->command_id)) {
-      const dedup_entry *seen = recall(app, in, &command_id);
+      const dedup_entry *seen;
+      if ((rc = recall(app, in, &command_id, &seen)) != 0)
+        goto failed;
       if (seen) {
         answer_duplicate(&r, seen);
         rc = 0;
@@ -619,7 +730,7 @@ int es_app_execute_value(es_app *app, const es_aggregate_desc *agg,
       goto failed;
     if (d.n_emitted == 0) {
       r.outcome = ES_OUTCOME_OK;
-      remember(app, in, &command_id, in->version, 0, 0, 0);
+      note(app, in, &command_id, in->version, 0, 0, 0);
       goto out;
     }
     if (d.n_emitted > cap_events) {
@@ -695,13 +806,14 @@ int es_app_execute_value(es_app *app, const es_aggregate_desc *agg,
       ev.payload = events[i].payload;
       ev.len = events[i].len;
       ev.meta.causation_id = events[i].causation_id;
-      replay_ctx c = {app, in, true, 0, NULL};
+      replay_ctx c;
       void *pspan = NULL;
       es_trace_info ptrace = trace;
       if (es__trace_enabled(app->opt.obs)) {
         ptrace.type_name = d.emitted[i].type->name;
         pspan = es__trace_begin(app->opt.obs, ES_SPAN_APPLY, &ptrace);
       }
+      replay_init(&c, app, in, true);
       int arc = replay_one(&ev, &c);
       if (es__trace_enabled(app->opt.obs))
         es__trace_end(app->opt.obs, ES_SPAN_APPLY, &ptrace, pspan, arc);

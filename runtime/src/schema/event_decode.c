@@ -16,16 +16,31 @@ int es__event_route_find(const es_aggregate_desc *agg, uint64_t type_id,
   return ES_EUNKNOWN;
 }
 
+/* `size` bytes for a value: from the scratch space while it has room,
+ * else from the arena. */
+static void *value_alloc(es_arena *a, es__event_scratch *s, size_t size) {
+  const size_t align = sizeof(max_align_t);
+  if (s && size <= sizeof s->room) {
+    size_t rounded = (size + align - 1) / align * align;
+    if (rounded <= sizeof s->room - s->used) {
+      void *p = (unsigned char *)s->room + s->used;
+      s->used += rounded;
+      return p;
+    }
+  }
+  return es_arena_alloc(a, size);
+}
+
 int es__event_decode_route(const es_event_route *r, uint32_t type_version,
                            const void *payload, size_t len, es_arena *a,
-                           void **out) {
+                           es__event_scratch *scratch, void **out) {
   const es_type_desc *cur = r->event;
   void *value;
   uint32_t j;
   int rc;
 
   if (type_version == cur->version) {
-    if (!(value = es_arena_alloc(a, cur->size)))
+    if (!(value = value_alloc(a, scratch, cur->size)))
       return ES_ENOMEM;
     if ((rc = cur->decode(value, payload, len, a)) != 0)
       return rc;
@@ -37,13 +52,13 @@ int es__event_decode_route(const es_event_route *r, uint32_t type_version,
       break;
   if (j == r->n_old)
     return ES_EVERSION;
-  if (!(value = es_arena_alloc(a, r->old[j].type->size)))
+  if (!(value = value_alloc(a, scratch, r->old[j].type->size)))
     return ES_ENOMEM;
   if ((rc = r->old[j].type->decode(value, payload, len, a)) != 0)
     return rc;
   for (; j < r->n_old; j++) {
     const es_type_desc *next = j + 1 < r->n_old ? r->old[j + 1].type : cur;
-    void *lifted = es_arena_alloc(a, next->size);
+    void *lifted = value_alloc(a, scratch, next->size);
     if (!lifted)
       return ES_ENOMEM;
     next->init(lifted);
@@ -57,10 +72,11 @@ int es__event_decode_route(const es_event_route *r, uint32_t type_version,
 
 int es__event_decode(const es_aggregate_desc *agg, uint64_t type_id,
                      uint32_t type_version, const void *payload, size_t len,
-                     es_arena *a, uint32_t *index, void **out) {
+                     es_arena *a, es__event_scratch *scratch, uint32_t *index,
+                     void **out) {
   int rc = es__event_route_find(agg, type_id, index);
   if (rc != 0)
     return rc;
   return es__event_decode_route(&agg->events[*index], type_version, payload,
-                                len, a, out);
+                                len, a, scratch, out);
 }

@@ -142,7 +142,7 @@ static int on_event(const es_stored_event *ev, void *arg) {
     return 0;
   p->failed_at = ev->meta.position;
   rc = es__event_decode_route(r->event, ev->meta.type_version, ev->payload,
-                              ev->len, &p->arena, &value);
+                              ev->len, &p->arena, NULL, &value);
   if (rc == 0) {
     bool traced = es__trace_enabled(p->opt.obs);
     if (traced) {

@@ -1052,7 +1052,8 @@ static int handle_once(es_saga_runner *r, const es_saga_handler *h,
   if (h->by) {
     es_arena_reset(&r->scratch);
     rc = es__event_decode(h->aggregate, ev->meta.type_id, ev->meta.type_version,
-                          ev->payload, ev->len, &r->scratch, &index, &value);
+                          ev->payload, ev->len, &r->scratch, NULL, &index,
+                          &value);
     if (rc != 0)
       return rc;
     if ((rc = by_key(h->by, value, key)) <= 0) {
@@ -1079,7 +1080,7 @@ static int handle_once(es_saga_runner *r, const es_saga_handler *h,
     return 0;
   }
   rc = es__event_decode(h->aggregate, ev->meta.type_id, ev->meta.type_version,
-                        ev->payload, ev->len, &in->arena, &index, &value);
+                        ev->payload, ev->len, &in->arena, NULL, &index, &value);
   if (rc != 0) {
     inst_drop(r, in);
     return rc;
