@@ -76,3 +76,159 @@ static void case_close(es_store *s) {
 }
 
 #include "store_cases.h"
+
+/* ---- PostgreSQL only ------------------------------------------------------
+ */
+
+/* A reused event id is the appender's fault: that append fails with
+ * ES_EINVAL and changes nothing; appends batched with it are not failed. */
+typedef struct dup_worker {
+  int id;
+  int dups; /* appends reusing an id: each must fail */
+  int ok;
+} dup_worker;
+
+static es_uuid fixed_id(void) {
+  es_uuid u;
+  memset(&u, 0x5a, sizeof u);
+  return u;
+}
+
+static void *dup_work(void *arg) {
+  dup_worker *w = arg;
+  char key[16];
+  snprintf(key, sizeof key, "k%d", w->id);
+  for (int i = 0; i < 100; i++) {
+    es_new_event e = ev("n");
+    int rc;
+    if (w->dups && i % 3 == 0)
+      e.event_id = fixed_id(); /* already stored by the test */
+    rc = es_store_append_one(s, "D", key, es_expect_any(), &e, 1, NULL);
+    if (w->dups && i % 3 == 0) {
+      T_CHECK(rc == ES_EINVAL);
+    } else {
+      T_CHECK(rc == 0);
+      w->ok++;
+    }
+  }
+  return NULL;
+}
+
+Test(store, a_reused_event_id_fails_only_its_own_append) {
+  es_new_event e = ev("first");
+  pthread_t th[8];
+  dup_worker w[8];
+  uint64_t total = 1;
+
+  e.event_id = fixed_id();
+  cr_assert_eq(
+      es_store_append_one(s, "D", "orig", es_expect_any(), &e, 1, NULL), 0);
+  cr_assert_eq(
+      es_store_append_one(s, "D", "again", es_expect_any(), &e, 1, NULL),
+      ES_EINVAL);
+  cr_assert_eq(version_of("D", "again"), 0);
+  for (int i = 0; i < 8; i++) {
+    w[i] = (dup_worker){i, i == 0, 0};
+    cr_assert_eq(pthread_create(&th[i], NULL, dup_work, &w[i]), 0);
+  }
+  for (int i = 0; i < 8; i++) {
+    char key[16];
+    pthread_join(th[i], NULL);
+    snprintf(key, sizeof key, "k%d", i);
+    cr_assert_eq(version_of("D", key), (uint64_t)w[i].ok);
+    total += (uint64_t)w[i].ok;
+  }
+  cr_assert_eq(head(), total);
+}
+
+/* Opens racing on a fresh schema: exactly one creates the tables, every
+ * one succeeds (the advisory lock orders the migrations). */
+static void *open_racer(void *arg) {
+  es_store_options o = ES_STORE_OPTIONS_INIT;
+  es_store *t = NULL;
+  int *rc = arg;
+  char name[32];
+  snprintf(name, sizeof name, "race%ld", (long)getpid());
+  o.pg_schema = name;
+  *rc = es_store_open_postgres(&t, conninfo(), &o, 0);
+  es_store_close(t);
+  return NULL;
+}
+
+Test(store, concurrent_first_opens_migrate_once) {
+  pthread_t th[6];
+  int rc[6];
+  char sql[128];
+  PGconn *c;
+  PGresult *r;
+
+  for (int i = 0; i < 6; i++)
+    cr_assert_eq(pthread_create(&th[i], NULL, open_racer, &rc[i]), 0);
+  for (int i = 0; i < 6; i++) {
+    pthread_join(th[i], NULL);
+    cr_assert_eq(rc[i], 0, "open %d: %s", i, es_strerror(rc[i]));
+  }
+  c = PQconnectdb(conninfo());
+  snprintf(sql, sizeof sql,
+           "SET client_min_messages = warning; DROP SCHEMA race%ld CASCADE",
+           (long)getpid());
+  r = PQexec(c, sql);
+  cr_assert_eq(PQresultStatus(r), PGRES_COMMAND_OK);
+  PQclear(r);
+  PQfinish(c);
+}
+
+Test(store, bad_schema_names_and_an_unreachable_server) {
+  es_store_options o = ES_STORE_OPTIONS_INIT;
+  es_store_open_report rep;
+  es_store *t = (es_store *)1;
+
+  memset(&rep, 0, sizeof rep);
+  o.report = &rep;
+  o.pg_schema = "bad-name";
+  cr_assert_eq(es_store_open_postgres(&t, conninfo(), &o, 0), ES_EINVAL);
+  cr_assert_null(t);
+  cr_assert(strstr(rep.message, "schema") != NULL);
+  o.pg_schema = "9lives";
+  cr_assert_eq(es_store_open_postgres(&t, conninfo(), &o, 0), ES_EINVAL);
+  o.pg_schema = NULL;
+  cr_assert_eq(es_store_open_postgres(&t, NULL, &o, 0), ES_EINVAL);
+  cr_assert_eq(es_store_open_postgres(&t, conninfo(), &o, 0x80), ES_EINVAL);
+  cr_assert_eq(es_store_open_postgres(&t,
+                                      "host=/nonexistent-dir port=1 "
+                                      "connect_timeout=2",
+                                      &o, 0),
+               ES_EIO);
+  cr_assert(strstr(rep.message, "cannot connect") != NULL, "%s", rep.message);
+}
+
+/* A read-only open of the same schema sees the store and writes nothing. */
+Test(store, a_read_only_open_reads_and_refuses_writes) {
+  es_store_options o = ES_STORE_OPTIONS_INIT;
+  es_store *ro = NULL;
+  es_snapshot_info info = {1, 2};
+  uint64_t h = 0;
+  int slot = -1;
+
+  cr_assert_eq(append_n("A", "k", es_expect_any(), 3, NULL), 0);
+  for (int i = 0; i < MAX_OPEN; i++)
+    if (opened[i].store == s)
+      slot = i;
+  cr_assert(slot >= 0);
+  o.pg_schema = opened[slot].schema;
+  cr_assert_eq(es_store_open_postgres(&ro, conninfo(), &o, ES_STORE_READONLY),
+               0);
+  cr_assert_eq(es_store_head(ro, &h), 0);
+  cr_assert_eq(h, 3);
+  cr_assert_eq(es_store_append_one(ro, "A", "k", es_expect_any(),
+                                   &(es_new_event){0}, 1, NULL),
+               ES_EREADONLY);
+  cr_assert_eq(es_store_snapshot_put(ro, "A", "k", &info, "x", 1),
+               ES_EREADONLY);
+  cr_assert_eq(es_store_checkpoint_put(ro, "c", 1, NULL, 0), ES_EREADONLY);
+  es_store_close(ro);
+  o.pg_schema = "never_created";
+  cr_assert_eq(es_store_open_postgres(&ro, conninfo(), &o, ES_STORE_READONLY),
+               ES_EIO, "no tables to read");
+  cr_assert_eq(head(), 3);
+}
