@@ -353,6 +353,34 @@ def test_bank_serves_the_ops_endpoint():
     expect(rc == 0, f"bank exited {rc}")
 
 
+def test_copy_log_to_postgres():
+    wp = os.environ.get("WITH_POSTGRES", "")
+    if not wp:
+        print("     (skipped: no with-postgres)")
+        return
+    a_path = os.path.join(TMP, "pg-tail.jsonl")
+    info_path = os.path.join(TMP, "pg-info.json")
+    script = (f'"{ESCTL}" copy "{BANK_DATA}" "$ES_PG_CONNINFO" && '
+              f'"{ESCTL}" --json tail "$ES_PG_CONNINFO" > "{a_path}" && '
+              f'"{ESCTL}" --json info "$ES_PG_CONNINFO" > "{info_path}"')
+    r = subprocess.run([wp, "sh", "-c", script], capture_output=True,
+                       timeout=240, check=False)
+    if r.returncode == 77:
+        print("     (skipped: no PostgreSQL server binaries)")
+        return
+    expect(r.returncode == 0, r.stderr.decode() + r.stdout.decode())
+    expect(b"matches" in r.stdout, r.stdout)
+    with open(a_path, encoding="utf-8") as f:
+        pg = jlines(f.read())
+    log = jlines(run("--json", "tail", BANK_DATA)[0])
+    expect(pg == log, "events differ between the log and PostgreSQL")
+    with open(info_path, encoding="utf-8") as f:
+        (info,) = jlines(f.read())
+    expect(info["kind"] != "log" and info["schemas"][0]["name"] == "bank",
+           info)
+    expect(info["store"] == "(PostgreSQL)", info)  # no conninfo printed
+
+
 def test_usage():
     _, err = run(want=2)
     expect("esctl: error: no command given" in err, err)
@@ -372,7 +400,8 @@ for t in (test_info, test_ls, test_cat, test_tail, test_verify_clean,
           test_rebuild_and_redispatch, test_two_schema_versions,
           test_damage_found_with_file_and_offset,
           test_tail_follow_sees_another_process, test_hostile_store_files,
-          test_bank_serves_the_ops_endpoint, test_usage):
+          test_bank_serves_the_ops_endpoint, test_copy_log_to_postgres,
+          test_usage):
     check(t)
 
 shutil.rmtree(TMP, ignore_errors=True)

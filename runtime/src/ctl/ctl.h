@@ -31,6 +31,7 @@ typedef struct ctl {
   const es_schema_desc *schema; /* the application's, or NULL */
   const char *store_arg;        /* as given */
   const char *dead_letters;     /* the dead-letter log's path */
+  const char *pg_schema;        /* --pg-schema, or NULL */
   bool json;                    /* --json: JSON lines */
   bool progress;                /* stderr is a terminal */
   es_store *store;
@@ -67,8 +68,12 @@ void ctl_warn(ctl *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
-/* Opens `arg` (log directory; read-only unless `writable`) into `*out`;
- * prints why not. Returns 0 or CTL_USAGE. */
+/* True when `arg` names a PostgreSQL database, not a directory. */
+bool ctl_is_database(const char *arg);
+/* The store's name for output: its directory, or "(PostgreSQL)". */
+const char *ctl_display(const ctl *c);
+/* Opens `arg` (log directory or PostgreSQL database; read-only unless
+ * `writable`) into `*out`; prints why not. Returns 0 or CTL_USAGE. */
 int ctl_open_store(ctl *c, const char *arg, bool writable, es_store **out);
 /* Loads the descriptions recorded in c->store. */
 int ctl_load_schemas(ctl *c);

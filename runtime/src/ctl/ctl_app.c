@@ -114,7 +114,7 @@ int ctl_cmd_state(ctl *c, int argc, char **argv) {
   if (rc)
     return CTL_PROBLEM;
   if (!s.n) {
-    ctl_error(c, "no stream '%s' in '%s'", stream, c->store_arg);
+    ctl_error(c, "no stream '%s' in '%s'", stream, ctl_display(c));
     return CTL_PROBLEM;
   }
   return CTL_OK;
@@ -187,7 +187,7 @@ int ctl_cmd_redispatch(ctl *c, int argc, char **argv) {
   if ((rc = ctl_open_store(c, c->store_arg, true, &f.store)) != 0)
     return rc;
   if ((rc = es_app_open(&f.app, c->schema, f.store, NULL)) != 0) {
-    ctl_error(c, "cannot open the application on '%s': %s", c->store_arg,
+    ctl_error(c, "cannot open the application on '%s': %s", ctl_display(c),
               es_strerror(rc));
     es_store_close(f.store);
     return CTL_USAGE;

@@ -220,7 +220,7 @@ static int copy_extras(ctl *c, es_store *dst, const ctl_scan *scan) {
 }
 
 int ctl_cmd_copy(ctl *c, int argc, char **argv) {
-  const char *dst_arg;
+  const char *dst_arg, *dst_name;
   es_store *dst = NULL;
   copy_ctx *cc = NULL;
   ctl_scan scan;
@@ -235,6 +235,7 @@ int ctl_cmd_copy(ctl *c, int argc, char **argv) {
     return CTL_USAGE;
   }
   dst_arg = argv[0];
+  dst_name = ctl_is_database(dst_arg) ? "(PostgreSQL)" : dst_arg;
   if ((rc = ctl_open_store(c, c->store_arg, false, &c->store)) != 0)
     return rc;
   if ((rc = ctl_load_schemas(c)) != 0) {
@@ -242,7 +243,7 @@ int ctl_cmd_copy(ctl *c, int argc, char **argv) {
     return CTL_PROBLEM;
   }
   if (stat(dst_arg, &st) == 0 && !S_ISDIR(st.st_mode)) {
-    ctl_error(c, "'%s' exists and is not a directory", dst_arg);
+    ctl_error(c, "'%s' exists and is not a directory", dst_name);
     return CTL_USAGE;
   }
   if ((rc = ctl_open_store(c, dst_arg, true, &dst)) != 0)
@@ -251,7 +252,7 @@ int ctl_cmd_copy(ctl *c, int argc, char **argv) {
     ctl_error(c,
               "'%s' is not empty (head %" PRIu64 "): copy only into a new "
               "store",
-              dst_arg, dst_head);
+              dst_name, dst_head);
     es_store_close(dst);
     return CTL_USAGE;
   }
@@ -270,12 +271,12 @@ int ctl_cmd_copy(ctl *c, int argc, char **argv) {
   ctl_progress_end(c);
   if (rc) {
     ctl_error(c, "copying events to '%s': %s (after %" PRIu64 " events)",
-              dst_arg, es_strerror(rc), cc->copied);
+              dst_name, es_strerror(rc), cc->copied);
     goto done;
   }
   if ((rc = ctl_scan_streams(c, &scan)) != 0 ||
       (rc = copy_extras(c, dst, &scan)) != 0) {
-    ctl_error(c, "copying checkpoints and snapshots to '%s': %s", dst_arg,
+    ctl_error(c, "copying checkpoints and snapshots to '%s': %s", dst_name,
               es_strerror(rc));
     goto done;
   }
@@ -290,7 +291,7 @@ int ctl_cmd_copy(ctl *c, int argc, char **argv) {
               "'%s' differs from '%s' after the copy: %" PRIu64
               " events (digest %016" PRIx64 ") against %" PRIu64
               " (digest %016" PRIx64 ")",
-              dst_arg, c->store_arg, b.n, b.h, a.n, a.h);
+              dst_name, ctl_display(c), b.n, b.h, a.n, a.h);
     goto done;
   }
   if (c->json)
@@ -301,7 +302,7 @@ int ctl_cmd_copy(ctl *c, int argc, char **argv) {
     printf("copied %" PRIu64 " events in %zu streams and %u schema "
            "description%s from %s to %s; digest %016" PRIx64 " matches\n",
            a.n, scan.n, c->n_schemas, c->n_schemas == 1 ? "" : "s",
-           c->store_arg, dst_arg, a.h);
+           ctl_display(c), dst_name, a.h);
   status = CTL_OK;
 done:
   ctl_scan_free(&scan);
@@ -357,7 +358,7 @@ int ctl_cmd_export(ctl *c, int argc, char **argv) {
   }
   if ((rc = es__schema_each(c->store, export_schema, c)) != 0 ||
       (rc = es_store_read_all(c->store, 1, 0, export_event, c)) != 0) {
-    ctl_error(c, "exporting '%s': %s", c->store_arg, es_strerror(rc));
+    ctl_error(c, "exporting '%s': %s", ctl_display(c), es_strerror(rc));
     return CTL_PROBLEM;
   }
   return CTL_OK;
@@ -503,7 +504,7 @@ int ctl_cmd_import(ctl *c, int argc, char **argv) {
   if ((rc = flush(cc)) != 0 ||
       (list.len && (rc = es_store_checkpoint_put(dst, ES__SCHEMAS_CHECKPOINT, 0,
                                                  list.data, list.len)) != 0)) {
-    ctl_error(c, "importing into '%s': %s", c->store_arg, es_strerror(rc));
+    ctl_error(c, "importing into '%s': %s", ctl_display(c), es_strerror(rc));
     goto done;
   }
   printf(c->json ? "{\"events\":%" PRIu64 "}\n"

@@ -114,8 +114,9 @@ static void usage(ctl *c, FILE *f) {
           "usage: %s [--json] [--dead-letters FILE] COMMAND STORE [ARGS]\n"
           "\n"
           "Reads (and moves) an esgen event store. STORE is an embedded-log "
-          "directory,\nopened read-only: safe beside a running "
-          "application.\n\ncommands:\n",
+          "directory\nor a PostgreSQL connection string (postgresql://...), "
+          "opened read-only:\nsafe beside a running application.\n\n"
+          "commands:\n",
           c->prog);
   for (size_t i = 0; i < N_COMMANDS; i++) {
     char head[64];
@@ -128,6 +129,8 @@ static void usage(ctl *c, FILE *f) {
              "  --json               JSON lines instead of tables\n"
              "  --dead-letters FILE  the dead-letter log (default: "
              "STORE/dead-letters.jsonl)\n"
+             "  --pg-schema NAME     the PostgreSQL schema of the store's "
+             "tables (default: esgen)\n"
              "  --help               print this help\n"
              "\nExit status: 0 ok, 1 problem found, 2 usage or open error.\n");
 }
@@ -140,6 +143,16 @@ static int usage_error(ctl *c, const char *fmt, const char *arg) {
   return CTL_USAGE;
 }
 
+bool ctl_is_database(const char *arg) {
+  return strncmp(arg, "postgresql://", 13) == 0 ||
+         strncmp(arg, "postgres://", 11) == 0 || strchr(arg, '=') != NULL;
+}
+
+const char *ctl_display(const ctl *c) {
+  /* A connection string may hold a password: never print it. */
+  return ctl_is_database(c->store_arg) ? "(PostgreSQL)" : c->store_arg;
+}
+
 int ctl_open_store(ctl *c, const char *arg, bool writable, es_store **out) {
   es_store_open_report rep;
   es_store_options o = ES_STORE_OPTIONS_INIT;
@@ -147,11 +160,17 @@ int ctl_open_store(ctl *c, const char *arg, bool writable, es_store **out) {
   int rc;
 
   *out = NULL;
-  if (strncmp(arg, "postgresql://", 13) == 0 ||
-      strncmp(arg, "postgres://", 11) == 0) {
-    ctl_error(c, "'%s': PostgreSQL stores are not supported by this build",
-              arg);
-    return CTL_USAGE;
+  if (ctl_is_database(arg)) {
+    memset(&rep, 0, sizeof rep);
+    o.report = &rep;
+    o.pg_schema = c->pg_schema;
+    rc = es_store_open_postgres(out, arg, &o, writable ? 0 : ES_STORE_READONLY);
+    if (rc) {
+      ctl_error(c, "cannot open the PostgreSQL store: %s%s%s", es_strerror(rc),
+                rep.message[0] ? ": " : "", rep.message);
+      return CTL_USAGE;
+    }
+    return 0;
   }
   if (!writable && stat(arg, &st) != 0) {
     ctl_error(c, "cannot open store '%s': %s", arg, strerror(errno));
@@ -250,6 +269,12 @@ int es_ctl_main(int argc, char **argv, const es_schema_desc *schema) {
       usage(&c, stdout);
       rc = CTL_OK;
       goto done;
+    } else if (strcmp(a, "--pg-schema") == 0) {
+      if (i + 1 >= argc) {
+        rc = usage_error(&c, "'%s' needs an argument", a);
+        goto done;
+      }
+      c.pg_schema = argv[++i];
     } else if (strcmp(a, "--dead-letters") == 0) {
       if (i + 1 >= argc) {
         rc = usage_error(&c, "'%s' needs an argument", a);
@@ -277,7 +302,9 @@ int es_ctl_main(int argc, char **argv, const es_schema_desc *schema) {
     goto done;
   }
   c.store_arg = args[1];
-  if (!c.dead_letters) {
+  if (!c.dead_letters && ctl_is_database(args[1])) {
+    c.dead_letters = ""; /* a database has no directory: none unless given */
+  } else if (!c.dead_letters) {
     snprintf(c.dl_path, sizeof c.dl_path, "%s/dead-letters.jsonl", args[1]);
     c.dead_letters = c.dl_path;
   }

@@ -110,7 +110,7 @@ int ctl_cmd_info(ctl *c, int argc, char **argv) {
   if (no_args(c, "info", argc, argv))
     return CTL_USAGE;
   if ((rc = ctl_scan_streams(c, &scan)) != 0) {
-    ctl_error(c, "reading '%s': %s", c->store_arg, es_strerror(rc));
+    ctl_error(c, "reading '%s': %s", ctl_display(c), es_strerror(rc));
     return CTL_PROBLEM;
   }
   dir_size(c->store_arg, &files, &bytes);
@@ -120,7 +120,7 @@ int ctl_cmd_info(ctl *c, int argc, char **argv) {
   es_buf_init(&b, 0);
   if (c->json) {
     ctl_put(&b, "{\"store\":");
-    ctl_put_str(&b, c->store_arg);
+    ctl_put_str(&b, ctl_display(c));
     ctl_putf(&b,
              ",\"kind\":\"%s\",\"head\":%" PRIu64 ",\"streams\":%zu,"
              "\"events\":%" PRIu64 ",\"files\":%" PRIu64 ",\"bytes\":%" PRIu64
@@ -135,7 +135,7 @@ int ctl_cmd_info(ctl *c, int argc, char **argv) {
     }
     ctl_put(&b, "],\"projections\":[");
   } else {
-    ctl_putf(&b, "store         %s (%s, read-only)\n", c->store_arg,
+    ctl_putf(&b, "store         %s (%s, read-only)\n", ctl_display(c),
              es_store_kind(c->store));
     ctl_putf(&b, "head          position %" PRIu64 "\n", scan.head);
     ctl_putf(&b, "streams       %zu\n", scan.n);
@@ -238,7 +238,7 @@ int ctl_cmd_ls(ctl *c, int argc, char **argv) {
     }
   }
   if ((rc = ctl_scan_streams(c, &scan)) != 0) {
-    ctl_error(c, "reading '%s': %s", c->store_arg, es_strerror(rc));
+    ctl_error(c, "reading '%s': %s", ctl_display(c), es_strerror(rc));
     return CTL_PROBLEM;
   }
   es_buf_init(&b, 0);
@@ -324,7 +324,7 @@ int ctl_cmd_cat(ctl *c, int argc, char **argv) {
     uint64_t v = 0;
     es_store_stream_version(c->store, type, key, &v);
     if (v == 0) {
-      ctl_error(c, "no stream '%s' in '%s'", stream, c->store_arg);
+      ctl_error(c, "no stream '%s' in '%s'", stream, ctl_display(c));
       return CTL_PROBLEM;
     }
   }
@@ -507,12 +507,16 @@ int ctl_cmd_verify(ctl *c, int argc, char **argv) {
   if (no_args(c, "verify", argc, argv))
     return CTL_USAGE;
   memset(&v, 0, sizeof v);
-  v.problems = scan_segments(c);
+  if (!ctl_is_database(c->store_arg)) /* the log's own files */
+    v.problems = scan_segments(c);
   if (ctl_open_store(c, c->store_arg, false, &c->store) != 0) {
     /* Damage the open meets: already reported by the scan. */
-    printf(c->json ? "{\"store\":\"%s\",\"problems\":%" PRIu64 "}\n"
-                   : "%s: cannot be opened; %" PRIu64 " problem(s)\n",
-           c->store_arg, v.problems + 1);
+    if (c->json)
+      printf("{\"events\":0,\"undescribed\":0,\"problems\":%" PRIu64 "}\n",
+             v.problems + 1);
+    else
+      printf("%s: cannot be opened; %" PRIu64 " problem(s)\n", ctl_display(c),
+             v.problems + 1);
     return CTL_PROBLEM;
   }
   if ((rc = ctl_load_schemas(c)) != 0) {
@@ -529,7 +533,7 @@ int ctl_cmd_verify(ctl *c, int argc, char **argv) {
      * the open report; a read meeting it says ES_ECORRUPT. */
     ctl_error(c,
               "'%s': reading the global order after position %" PRIu64 ": %s",
-              c->store_arg, v.expect - 1, es_strerror(rc));
+              ctl_display(c), v.expect - 1, es_strerror(rc));
     v.problems++;
   }
   if (!rc && v.events != head) {
@@ -549,13 +553,13 @@ int ctl_cmd_verify(ctl *c, int argc, char **argv) {
   if (c->bad_schemas)
     v.problems += c->bad_schemas;
   if (c->json)
-    printf("{\"store\":\"%s\",\"events\":%" PRIu64 ",\"undescribed\":%" PRIu64
+    printf("{\"events\":%" PRIu64 ",\"undescribed\":%" PRIu64
            ",\"problems\":%" PRIu64 "}\n",
-           c->store_arg, v.events, v.undecodable, v.problems);
+           v.events, v.undecodable, v.problems);
   else
     printf("%s: %" PRIu64 " events read, %" PRIu64 " without a description, "
            "%" PRIu64 " problem%s\n",
-           c->store_arg, v.events, v.undecodable, v.problems,
+           ctl_display(c), v.events, v.undecodable, v.problems,
            v.problems == 1 ? "" : "s");
   return v.problems ? CTL_PROBLEM : CTL_OK;
 }
@@ -746,7 +750,7 @@ int ctl_cmd_sagas(ctl *c, int argc, char **argv) {
     return CTL_USAGE;
   collect(c, true, &sagas);
   if ((rc = ctl_scan_streams(c, &scan)) != 0) {
-    ctl_error(c, "reading '%s': %s", c->store_arg, es_strerror(rc));
+    ctl_error(c, "reading '%s': %s", ctl_display(c), es_strerror(rc));
     return CTL_PROBLEM;
   }
   es_buf_init(&b, 0);
