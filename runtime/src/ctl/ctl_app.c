@@ -33,7 +33,7 @@ static int state_step(const es_stored_event *ev, void *vctx) {
 
   es_buf_clear(&s->b);
   rc = es__event_decode(s->agg, ev->meta.type_id, ev->meta.type_version,
-                        ev->payload, ev->len, &s->arena, &idx, &value);
+                        ev->payload, ev->len, &s->arena, NULL, &idx, &value);
   if (rc) {
     ctl_error(s->c, "%s/%s #%" PRIu64 ": cannot decode with this build: %s",
               ev->meta.aggregate, ev->meta.key, ev->meta.version,
