@@ -27,12 +27,14 @@
  * positions and versions under the mutex, encodes its batch and queues it.
  * The first appender to find no sync in flight becomes the leader: it takes
  * the whole queue (one group), writes it with pwritev, fdatasyncs once, and
- * then, under the mutex again, adds every batch to the index and names the
- * appender of the first batch queued meanwhile the next leader (woken alone,
- * on its batch's futex, before anyone else, so the next write and sync start
- * at once). Then it stores each batch's result in the batch and wakes the
- * rest of its group with one futex wake on the group's word; they return
- * without retaking the mutex. An append returns only after the fdatasync
+ * then, under the mutex again, adds every batch to the index and takes the
+ * first batch queued meanwhile; after unlocking it names that batch's
+ * appender the next leader (woken alone, before anyone else, so the next
+ * write and sync start at once). Then it stores each batch's result in the
+ * batch and wakes the rest of its group with one futex wake on the group's
+ * word; they return without retaking the mutex. A batch belongs to its
+ * appender, and a leader's store of its final state is the leader's last
+ * access to it (see log_batch). An append returns only after the fdatasync
  * covering its batch. Reads see only synced events (`n`); expectations see
  * queued ones (`assigned`).
  * A failed write or sync poisons the store: every later append fails with
@@ -92,6 +94,7 @@
 #include "es/es_store.h"
 #include "store/command_index.h"
 #include "store/io.h"
+#include "store/store_log.h"
 #include "store/store_util.h"
 #include "util/crc32c.h"
 #include "util/hashmap.h"
@@ -138,6 +141,17 @@ typedef struct log_stream {
   char id[];     /* "type\0key\0" */
 } log_stream;
 
+/* One append's records on their way to disk.
+ *
+ * Ownership: a batch belongs to the appender that made it (log_append()),
+ * which frees it when it returns. While its state is B_WAIT it is lent to
+ * the group commit: it sits in the store's queue and then in one leader's
+ * group, and only that leader reads or writes it (and its appender only
+ * reads `state`). The leader gives it back with one store to `state`
+ * (B_DONE: here is your result; B_LEAD: you lead the next group): that
+ * store is the leader's last access to the batch, whose appender may free
+ * it the instant it sees the new state. Wakeups therefore go through words
+ * of the store (`lead_word`, `done_word`), never through the batch. */
 typedef struct log_batch {
   struct log_batch *next;
   uint8_t *buf;
@@ -147,9 +161,9 @@ typedef struct log_batch {
   log_stream **st;        /* per group (NULL: check-only group, no stream) */
   uint32_t *cnt;          /* per group: events */
   size_t *rel;            /* per event: record offset in buf */
-  _Atomic uint32_t state; /* B_WAIT, B_LEAD or B_DONE; see lead() */
+  _Atomic uint32_t state; /* B_WAIT, B_LEAD or B_DONE: see above */
   int rc;                 /* the append's result, set before B_DONE */
-  int head;               /* first in the queue: waits on `state` */
+  int head;               /* first in the queue: the next leader */
   uint64_t group;         /* the group commit that takes it */
 } log_batch;
 
@@ -171,8 +185,9 @@ typedef struct log_store {
   log_batch *queue, **queue_tail;
   uint64_t group; /* number of the group commit that takes `queue` */
   _Atomic uint32_t done_word[GROUP_WORDS]; /* group g done: [g % 4]++ */
-  int syncing; /* a leader is writing, or one has been named */
-  int failed;  /* sticky write or sync error */
+  _Atomic uint32_t lead_word; /* bumped when a next leader is named */
+  int syncing;                /* a leader is writing, or one has been named */
+  int failed;                 /* sticky write or sync error */
   uint64_t interrupts;
   uint64_t rng[4];
   int readonly;
@@ -185,6 +200,8 @@ typedef struct log_store {
   uint64_t tmp_seq;
   char dir[PATH_MAX];
 } log_store;
+
+void (*es__store_log_pause)(int point);
 
 /* ---- little-endian and I/O helpers ------------------------------------ */
 
@@ -1251,27 +1268,26 @@ static int write_batches(const es__io *io, int fd, log_batch *q, uint64_t off) {
 }
 
 /* Waiting for a batch's state to leave B_WAIT. On Linux, with futexes: a
- * group's head (the next leader) waits on its batch's state and is woken
- * alone; every other appender waits on its group's word in `done_word`,
- * which one FUTEX_WAKE per group commit bumps and wakes, so a sync wakes
- * exactly the appenders it covered (groups g and g + 4 share a word: at
- * worst a spurious wakeup, and every wait loops on the state) and they
- * leave without touching the store's mutex. A batch may be freed right
- * after its B_DONE or B_LEAD store, before the futex call on it: that
- * costs at most a spurious wakeup of whatever waits at that address next.
- * Elsewhere (or with ES_NO_FUTEX): the store's `synced` condition. */
+ * group's head (the next leader) waits on the store's `lead_word`, which
+ * the leader bumps and wakes after naming it (only one head waits at a
+ * time: the next one queues after this one has taken the queue); every
+ * other appender waits on its group's word in `done_word`, which one
+ * FUTEX_WAKE per group commit bumps and wakes, so a sync wakes exactly the
+ * appenders it covered (groups g and g + 4 share a word: at worst a
+ * spurious wakeup, and every wait loops on the state) and they leave
+ * without touching the store's mutex. A waiter reads its word before its
+ * batch's state and the leader bumps the word after storing the state, so
+ * no wakeup is lost. Elsewhere (or with ES_NO_FUTEX): the store's `synced`
+ * condition. */
 static void batch_wait(log_store *s, log_batch *b) {
 #ifdef LOG_FUTEX
-  _Atomic uint32_t *w = &s->done_word[b->group % GROUP_WORDS];
-  uint32_t seen = atomic_load(w); /* before the state: see group_wake() */
-  if (b->head)                    /* the next leader, named alone */
-    while (atomic_load_explicit(&b->state, memory_order_acquire) == B_WAIT)
-      syscall(SYS_futex, &b->state, FUTEX_WAIT_PRIVATE, B_WAIT, NULL, NULL, 0);
-  else
-    while (atomic_load(&b->state) == B_WAIT) {
-      syscall(SYS_futex, w, FUTEX_WAIT_PRIVATE, seen, NULL, NULL, 0);
-      seen = atomic_load(w);
-    }
+  _Atomic uint32_t *w =
+      b->head ? &s->lead_word : &s->done_word[b->group % GROUP_WORDS];
+  uint32_t seen = atomic_load(w);
+  while (atomic_load_explicit(&b->state, memory_order_acquire) == B_WAIT) {
+    syscall(SYS_futex, w, FUTEX_WAIT_PRIVATE, seen, NULL, NULL, 0);
+    seen = atomic_load(w);
+  }
 #else
   pthread_mutex_lock(&s->mu);
   while (atomic_load_explicit(&b->state, memory_order_acquire) == B_WAIT)
@@ -1280,26 +1296,30 @@ static void batch_wait(log_store *s, log_batch *b) {
 #endif
 }
 
-/* Wakes at once every appender of group `g` but its head (the leader):
- * they wait on the group's word, reading it before their batch's state,
- * and the leader stored every B_DONE before it bumps the word. */
-static void group_wake(log_store *s, uint64_t g) {
+/* Bumps word `w` of the store and wakes whoever waits on it. */
+static void word_wake(_Atomic uint32_t *w) {
 #ifdef LOG_FUTEX
-  _Atomic uint32_t *w = &s->done_word[g % GROUP_WORDS];
   atomic_fetch_add(w, 1);
   syscall(SYS_futex, w, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
 #else
-  (void)s;
-  (void)g;
+  (void)w;
 #endif
 }
 
-/* Sets `b`'s state and wakes its appender; `b` is not touched after.
- * (Without futexes the leader broadcasts `synced` once, after all.) */
-static void batch_wake(log_batch *b, uint32_t state) {
+/* Gives batch `b` back to its appender with `state` (B_DONE or B_LEAD).
+ * The last access to `b`: its appender may free it at once. */
+static void batch_release(log_batch *b, uint32_t state) {
   atomic_store_explicit(&b->state, state, memory_order_release);
-#ifdef LOG_FUTEX
-  syscall(SYS_futex, &b->state, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+/* Names the appender of `next` the next leader and wakes it. */
+static void hand_off(log_store *s, log_batch *next) {
+  batch_release(next, B_LEAD);
+  word_wake(&s->lead_word);
+#ifndef LOG_FUTEX
+  pthread_mutex_lock(&s->mu); /* after the store: no wakeup is lost */
+  pthread_cond_broadcast(&s->synced);
+  pthread_mutex_unlock(&s->mu);
 #endif
 }
 
@@ -1311,14 +1331,15 @@ static void batch_wake(log_batch *b, uint32_t state) {
  * own batch `self` done.
  *
  * Hand-off: right after publishing, while still holding `mu`, the leader
- * names the appender of the first batch queued meanwhile (the group's
- * head, which waits on its own batch) as the next leader (B_LEAD;
- * `syncing` stays set) and wakes it first, so the next group's write and
+ * takes the first batch queued meanwhile (the next group's head) and
+ * keeps `syncing` set; after unlocking it names that batch's appender the
+ * next leader (B_LEAD) and wakes it first, so the next group's write and
  * sync start while this group's appenders are being woken. Those get
  * their result in their batch (B_DONE) and one wake for the whole group
- * (group_wake()); none retakes `mu`. The leader's own batch is always its
+ * on its word; none retakes `mu`. The leader's own batch is always its
  * group's head. With nothing queued, `syncing` drops and the next appender
- * leads at once. */
+ * leads at once. Every batch but its own is given back with one store,
+ * after which the leader never touches it (see log_batch). */
 static void lead(log_store *s, log_batch *self) {
   log_batch *next;
   log_batch *q = s->queue;
@@ -1387,22 +1408,22 @@ static void lead(log_store *s, log_batch *self) {
     s->write_off = base;
     s->segs[s->n_segs - 1].size = base;
   }
-  next = s->queue;
-  if (next)
-    atomic_store_explicit(&next->state, B_LEAD, memory_order_relaxed);
-  else
+  next = s->queue; /* its appender waits: `next` stays until hand_off() */
+  if (!next)
     s->syncing = 0;
   pthread_cond_broadcast(&s->grew);
   pthread_mutex_unlock(&s->mu);
+  if (es__store_log_pause)
+    es__store_log_pause(ES__LOG_PAUSE_HANDOFF);
   if (next)
-    batch_wake(next, B_LEAD);
+    hand_off(s, next);
   while (q) {
     log_batch *b = q;
-    q = q->next; /* read before the store: `b` may be freed after it */
+    q = q->next; /* read before the release: `b` may be freed after it */
     if (b != self)
-      atomic_store(&b->state, B_DONE);
+      batch_release(b, B_DONE);
   }
-  group_wake(s, group);
+  word_wake(&s->done_word[group % GROUP_WORDS]);
   atomic_store_explicit(&self->state, B_DONE, memory_order_relaxed);
 #ifndef LOG_FUTEX
   pthread_mutex_lock(&s->mu); /* after the stores: no wakeup is lost */
@@ -1571,6 +1592,8 @@ static int log_append(es_store *bs, es_append_stream *g, uint32_t n,
   s->queue_tail = &b->next;
   if (s->syncing) {
     pthread_mutex_unlock(&s->mu);
+    if (es__store_log_pause)
+      es__store_log_pause(ES__LOG_PAUSE_QUEUED);
     batch_wait(s, b); /* B_DONE, or B_LEAD: named the next leader */
     if (atomic_load_explicit(&b->state, memory_order_acquire) == B_LEAD) {
       pthread_mutex_lock(&s->mu);
