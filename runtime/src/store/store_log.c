@@ -457,6 +457,24 @@ static int scan_event(log_store *s, const uint8_t *b, uint32_t bl,
   return 0;
 }
 
+/* Before a tail is cut for good: reads the `len` bytes at `from` again
+ * and returns ES_EIO when they differ from `buf`. A read that returned
+ * flipped bits once makes an intact last batch look torn; cutting it would
+ * lose an acknowledged append, so an unstable read fails the open instead
+ * (a retry, or an operator, decides). */
+static int read_again(log_store *s, int fd, const uint8_t *buf, uint64_t len,
+                      uint64_t from) {
+  uint8_t *again = malloc(len ? (size_t)len : 1);
+  int rc;
+  if (!again)
+    return ES_ENOMEM;
+  rc = pread_all(s->io, fd, again, (size_t)len, from);
+  if (rc == 0 && memcmp(again, buf, (size_t)len) != 0)
+    rc = ES_EIO;
+  free(again);
+  return rc;
+}
+
 /* Scans segment `si` from `from` (0: check the header first) to its end,
  * adding every committed batch to the index; sets the segment's size to the
  * end of the last whole batch. A writer cuts a torn tail of the newest
@@ -613,6 +631,9 @@ static int scan_seg(log_store *s, uint32_t si, uint64_t from, int last,
   }
   g->size = from + good;
   if (!s->readonly) {
+    rc = read_again(s, g->fd, buf, len, from);
+    if (rc)
+      goto done;
     if (s->io->ftruncate(g->fd, (off_t)g->size) != 0 ||
         s->io->fdatasync(g->fd) != 0) {
       rc = ES_EIO;

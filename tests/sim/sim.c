@@ -1,0 +1,803 @@
+/*
+ * sim.c - the deterministic simulator: the bank application (schemas/
+ * bank.es, examples/bank/bank.stubs.c) on the embedded log store over the
+ * simulated file system (simfs.h), with I/O faults and power losses at
+ * random points, and the store's guarantees checked after every recovery.
+ *
+ *   sim [--seed N] [--runs R] [--cycles C] [--seeds FILE] [-v]
+ *
+ * A run is one seed: a fresh file system, then C crash-recover cycles.
+ * Each cycle powers the file system back on, opens the store, the app,
+ * the MoneyTransfer saga and the Balances projection with faults off,
+ * settles the sagas (running them and firing their timeouts on the
+ * simulated clock), checks every invariant, then turns faults on, arms a
+ * crash at a random call and runs a random workload (accounts opened and
+ * closed, transfers started, commands retried with their ids, saga and
+ * projection runs, the clock moved) until the crash or the end of the
+ * cycle, when the power goes off anyway.
+ *
+ * Invariants (each violation is printed with the seed that replays it):
+ *   - every acknowledged command's event is in the log, intact, where the
+ *     acknowledgement said;
+ *   - positions are 1..head with no gap, each stream's versions 1..n;
+ *   - no command id appears in two appends (no retry and no saga effect
+ *     executed twice), and no transfer is withdrawn, deposited or settled
+ *     twice;
+ *   - after a failed fsync of the log the store acknowledges no append
+ *     until it is reopened;
+ *   - once the sagas settle, money is conserved: every withdrawal is
+ *     matched by a deposit (to the payee or back to the payer);
+ *   - the Balances projection (its view and position kept atomically by
+ *     the simulator, as a user's database would) equals a fold of the log,
+ *     and so do the accounts the app loads;
+ *   - the saga's checkpoint and the projection's position never point past
+ *     the recovered head.
+ *
+ * Same seed, same run: every choice comes from the seed, the store's and
+ * the saga's clocks are simulated, and the digest printed at the end
+ * covers every outcome and the logical content of the log at each check.
+ * Runs seeds 1..R (default 200 runs of 50 cycles) and the regression seeds
+ * listed in FILE (one number a line, '#' comments). Exits 1 on any
+ * violation.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bank.es.h"
+#include "bank_app.h"
+#include "es/es_projection.h"
+#include "es/es_saga_run.h"
+#include "simfs.h"
+
+#define DIR "/sim/bank"
+#define MAX_ACCOUNTS BANK_VIEW_MAX
+#define MAX_ACKS 8192
+#define MAX_PENDING 64
+#define MAX_TRANSFERS 4096
+#define SAGA_CHECKPOINT "saga:MoneyTransfer"
+
+/* ---- the run's random choices ----------------------------------------- */
+
+static uint64_t rng_state;
+
+static uint64_t rnd(void) { /* splitmix64 */
+  uint64_t z = (rng_state += 0x9e3779b97f4a7c15u);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+  return z ^ (z >> 31);
+}
+
+static uint64_t below(uint64_t n) { return n ? rnd() % n : 0; }
+
+/* ---- what the client knows, across crashes ------------------------------ */
+
+typedef enum cmd_kind { C_OPEN, C_CLOSE, C_START } cmd_kind;
+
+/* A command a client sent: retried with the same id until acknowledged. */
+typedef struct command {
+  cmd_kind kind;
+  char key[24]; /* account or transfer */
+  char from[24], to[24];
+  int64_t amount; /* initial, or transfer amount */
+  es_uuid id;
+} command;
+
+/* An acknowledged command: its event must be in the log, as said. */
+typedef struct ack {
+  command c;
+  uint64_t position, version;
+} ack;
+
+static struct {
+  uint64_t seed;
+  int verbose;
+  int64_t now; /* the simulated clock, microseconds */
+  ack acks[MAX_ACKS];
+  uint32_t n_acks;
+  command pending[MAX_PENDING];
+  uint32_t n_pending;
+  uint32_t next_transfer, next_id;
+  /* The projection's read model and position, committed together (kept
+   * here, outside the simulated disk, like a user's own database). */
+  bank_balances_view view, view_work;
+  uint64_t view_pos;
+  /* Figures. */
+  uint64_t cycles, acked, duplicates, errors, violations, settled;
+  uint64_t digest;
+  int poisoned; /* a failed fsync of the log hit the open store */
+} w;
+
+static uint64_t total_cycles, total_acked, total_duplicates, total_errors,
+    total_violations, total_runs;
+
+static void mix(const void *p, size_t n) { /* FNV-1a */
+  const uint8_t *b = p;
+  for (size_t i = 0; i < n; i++) {
+    w.digest ^= b[i];
+    w.digest *= 0x100000001b3u;
+  }
+}
+
+static void mix_u64(uint64_t v) { mix(&v, sizeof v); }
+
+static void violation(uint64_t cycle, const char *fmt, ...) {
+  va_list ap;
+  w.violations++;
+  fprintf(stderr,
+          "sim: seed %" PRIu64 " cycle %" PRIu64 ": violation: ", w.seed,
+          cycle);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fprintf(stderr, "\n  replay: tests/sim/sim --seed %" PRIu64 " -v\n", w.seed);
+}
+
+static int64_t clock_now(void *ctx) {
+  (void)ctx;
+  return w.now;
+}
+
+static void no_sleep(void *ctx, int64_t us) {
+  (void)ctx;
+  w.now += us; /* backoff passes on the simulated clock */
+}
+
+static es_uuid new_id(void) {
+  es_uuid u;
+  uint64_t a = w.seed, b = ++w.next_id;
+  memcpy(u.bytes, &a, 8);
+  memcpy(u.bytes + 8, &b, 8);
+  u.bytes[0] ^= 0x5a; /* never zero */
+  return u;
+}
+
+/* ---- the projection's read model ---------------------------------------- */
+
+static int view_load(void *ctx, uint64_t *position) {
+  (void)ctx;
+  w.view_work = w.view;
+  *position = w.view_pos;
+  return 0;
+}
+
+static int view_commit(void *ctx, uint64_t position) {
+  (void)ctx;
+  w.view = w.view_work;
+  w.view_pos = position;
+  return 0;
+}
+
+static void view_rollback(void *ctx) {
+  (void)ctx;
+  w.view_work = w.view;
+}
+
+/* ---- one open application ------------------------------------------------ */
+
+typedef struct app {
+  es_store *store;
+  es_app *app;
+  es_saga_runner *saga;
+  es_projection *proj;
+} app;
+
+static void app_close(app *a) {
+  es_projection_close(a->proj);
+  es_saga_runner_close(a->saga);
+  es_app_close(a->app);
+  es_store_close(a->store);
+  memset(a, 0, sizeof *a);
+}
+
+static int app_open(app *a) {
+  es_store_options so = ES_STORE_OPTIONS_INIT;
+  es_saga_options go = ES_SAGA_OPTIONS_INIT;
+  es_projection_options po = ES_PROJECTION_OPTIONS_INIT;
+  int rc;
+
+  memset(a, 0, sizeof *a);
+  so.segment_size = 4096 + below(4) * 4096; /* many segments and indexes */
+  so.now_us = clock_now;
+  rc = es_store_open_log(&a->store, DIR, &so, 0);
+  if (rc == 0)
+    rc = es_app_open(&a->app, &bank_schema, a->store, NULL);
+  go.now_us = clock_now;
+  go.sleep_us = no_sleep;
+  go.retry.max_attempts = 3;
+  go.retry.jitter_pct = ES_SAGA_NO_JITTER;
+  if (rc == 0)
+    rc = es_saga_runner_open(&a->saga, a->app, &bank_money_transfer_saga,
+                             a->store, &go);
+  po.ctx = &w.view_work;
+  po.load_position = view_load;
+  po.commit = view_commit;
+  po.rollback = view_rollback;
+  po.max_attempts = 2;
+  po.retry_base_us = 1;
+  po.retry_max_us = 1;
+  if (rc == 0)
+    rc = es_projection_open(&a->proj, &bank_schema, &bank_balances_projection,
+                            a->store, &po);
+  if (rc)
+    app_close(a);
+  return rc;
+}
+
+/* ---- the workload ---------------------------------------------------------
+ */
+
+static void account_key(char out[24], uint64_t i) {
+  snprintf(out, 24, "acct-%" PRIu64, i);
+}
+
+static int execute(app *a, const command *c, es_result *r) {
+  es_exec_options o;
+  memset(&o, 0, sizeof o);
+  o.command_id = c->id;
+  memset(r, 0, sizeof *r);
+  switch (c->kind) {
+  case C_OPEN: {
+    bank_account_open cmd;
+    bank_account_open_init(&cmd);
+    cmd.owner = c->key;
+    cmd.initial = c->amount;
+    return bank_account_execute_open(a->app, c->key, &cmd, &o, r);
+  }
+  case C_CLOSE: {
+    bank_account_close cmd;
+    bank_account_close_init(&cmd);
+    return bank_account_execute_close(a->app, c->key, &cmd, &o, r);
+  }
+  case C_START: {
+    bank_transfer_start cmd;
+    bank_transfer_start_init(&cmd);
+    cmd.from = c->from;
+    cmd.to = c->to;
+    cmd.amount = c->amount;
+    return bank_transfer_execute_start(a->app, c->key, &cmd, &o, r);
+  }
+  }
+  return ES_EINVAL;
+}
+
+/* Sends `c` (new or a retry): acknowledged, rejected (done), or kept to
+ * be retried with the same id. */
+static void send(app *a, const command *c, uint64_t cycle) {
+  es_result r;
+  int rc = execute(a, c, &r);
+  mix_u64((uint64_t)rc);
+  mix_u64(r.outcome);
+  if (w.verbose)
+    printf("  cycle %" PRIu64 ": %s %s -> %s%s pos %" PRIu64 "\n", cycle,
+           c->kind == C_OPEN    ? "open"
+           : c->kind == C_CLOSE ? "close"
+                                : "start",
+           c->key, es_strerror(rc), r.duplicate ? " (duplicate)" : "",
+           r.first_position);
+  if (rc == 0 && r.n_events == 1) {
+    if (w.poisoned && !r.duplicate)
+      violation(cycle,
+                "%s acknowledged at position %" PRIu64
+                " after a failed fsync of the log",
+                c->key, r.first_position);
+    if (w.n_acks < MAX_ACKS) {
+      ack *k = &w.acks[w.n_acks++];
+      k->c = *c;
+      k->position = r.first_position;
+      k->version = r.version;
+    }
+    w.acked++;
+    w.duplicates += r.duplicate;
+    return;
+  }
+  if (rc == 0 || rc == ES_EREJECTED || rc == ES_ECONFLICT)
+    return; /* settled: nothing stored, nothing to retry */
+  w.errors++;
+  if (w.n_pending < MAX_PENDING && c != &w.pending[0])
+    w.pending[w.n_pending++] = *c;
+  else if (c == &w.pending[0])
+    w.pending[w.n_pending++] = *c; /* back of the queue */
+}
+
+static void retry_one(app *a, uint64_t cycle) {
+  command c;
+  if (!w.n_pending)
+    return;
+  c = w.pending[0];
+  memmove(w.pending, w.pending + 1, (w.n_pending - 1) * sizeof *w.pending);
+  w.n_pending--;
+  if (w.verbose)
+    printf("  cycle %" PRIu64 ": retry\n", cycle);
+  send(a, &c, cycle);
+}
+
+static void step(app *a, uint64_t cycle) {
+  command c;
+  uint64_t r = below(100);
+  memset(&c, 0, sizeof c);
+  c.id = new_id();
+  if (r < 12) {
+    c.kind = C_OPEN;
+    account_key(c.key, below(MAX_ACCOUNTS));
+    c.amount = 100 + (int64_t)below(900);
+    send(a, &c, cycle);
+  } else if (r < 14) {
+    c.kind = C_CLOSE;
+    account_key(c.key, below(MAX_ACCOUNTS));
+    send(a, &c, cycle);
+  } else if (r < 50) {
+    uint64_t from = below(MAX_ACCOUNTS), to = below(MAX_ACCOUNTS - 1);
+    if (w.next_transfer >= MAX_TRANSFERS)
+      return;
+    c.kind = C_START;
+    snprintf(c.key, sizeof c.key, "t-%" PRIu32, w.next_transfer++);
+    account_key(c.from, from);
+    account_key(c.to, to >= from ? to + 1 : to);
+    c.amount = 1 + (int64_t)below(400);
+    send(a, &c, cycle);
+  } else if (r < 65) {
+    retry_one(a, cycle);
+  } else if (r < 85) {
+    es_saga_report rep;
+    int rc = es_saga_run_until_caught_up(a->saga, &rep);
+    mix_u64((uint64_t)rc);
+    if (w.verbose)
+      printf("  cycle %" PRIu64 ": saga -> %s\n", cycle, es_strerror(rc));
+  } else if (r < 95) {
+    es_projection_report rep;
+    int rc = es_projection_run_until_caught_up(a->proj, &rep);
+    mix_u64((uint64_t)rc);
+    if (w.verbose)
+      printf("  cycle %" PRIu64 ": projection -> %s\n", cycle, es_strerror(rc));
+  } else {
+    w.now +=
+        below(4) ? (int64_t)below(5000000) : BANK_TRANSFER_TIMEOUT_US + 1000000;
+  }
+}
+
+/* ---- settling and checking ------------------------------------------------
+ */
+
+/* Runs the saga, then moves the clock past every pending timeout, until
+ * nothing is pending and nothing new was stored. Faults are off. */
+static int settle(app *a, uint64_t cycle) {
+  for (int round = 0; round < 20; round++) {
+    es_saga_report rep;
+    int64_t due;
+    uint64_t before = 0, after = 0;
+    int rc;
+    es_store_head(a->store, &before);
+    rc = es_saga_run_until_caught_up(a->saga, &rep);
+    if (rc) {
+      violation(cycle, "the saga does not run without faults: %s",
+                es_strerror(rc));
+      return rc;
+    }
+    es_store_head(a->store, &after);
+    if (es_saga_pending_timeouts(a->saga, &due) == 0 && after == before)
+      return 0;
+    if (due != INT64_MAX && due > w.now)
+      w.now = due;
+  }
+  violation(cycle, "the sagas never settle");
+  return ES_EINVAL;
+}
+
+typedef struct stream_seen {
+  char id[64];
+  uint64_t version;
+} stream_seen;
+
+typedef struct cause_seen {
+  es_uuid id;
+  uint64_t position;
+} cause_seen;
+
+/* What one pass over the log finds. */
+typedef struct fold {
+  uint64_t cycle, next, n;
+  stream_seen *streams;
+  size_t n_streams, cap_streams;
+  cause_seen *causes;
+  size_t n_causes, cap_causes;
+  int64_t withdrawn, deposited;
+  bank_balances_view balances;
+  uint32_t *t_withdrawn, *t_deposited, *t_settled; /* per transfer */
+  es_arena arena;
+} fold;
+
+static int is_zero(const es_uuid *u) {
+  for (int i = 0; i < 16; i++)
+    if (u->bytes[i])
+      return 0;
+  return 1;
+}
+
+static void *grow(void *p, size_t *cap, size_t need, size_t size) {
+  if (need > *cap) {
+    size_t c = *cap ? *cap * 2 : 256;
+    while (c < need)
+      c *= 2;
+    p = realloc(p, c * size);
+    if (!p)
+      abort();
+    *cap = c;
+  }
+  return p;
+}
+
+static int64_t *balance_row(bank_balances_view *v, const char *key) {
+  for (uint32_t i = 0; i < v->n; i++)
+    if (strcmp(v->rows[i].key, key) == 0)
+      return &v->rows[i].balance;
+  if (v->n == BANK_VIEW_MAX)
+    return NULL;
+  snprintf(v->rows[v->n].key, sizeof v->rows[v->n].key, "%s", key);
+  v->rows[v->n].balance = 0;
+  return &v->rows[v->n++].balance;
+}
+
+static int transfer_number(const char *t) {
+  long n;
+  if (!t || strncmp(t, "t-", 2) != 0)
+    return -1;
+  n = strtol(t + 2, NULL, 10);
+  return n >= 0 && n < MAX_TRANSFERS ? (int)n : -1;
+}
+
+static void count_transfer(fold *f, uint32_t *per, const char *t,
+                           const char *what) {
+  int n = transfer_number(t);
+  if (n >= 0 && ++per[n] > 1)
+    violation(f->cycle, "transfer %s %s twice", t, what);
+}
+
+static int visit(const es_stored_event *e, void *ctx) {
+  fold *f = ctx;
+  char id[64];
+  stream_seen *s = NULL;
+  uint64_t p = e->meta.position;
+
+  if (p != f->next)
+    violation(f->cycle, "position %" PRIu64 " follows %" PRIu64, p,
+              f->next - 1);
+  f->next = p + 1;
+  f->n++;
+  snprintf(id, sizeof id, "%s/%s", e->meta.aggregate, e->meta.key);
+  for (size_t i = 0; i < f->n_streams; i++)
+    if (strcmp(f->streams[i].id, id) == 0)
+      s = &f->streams[i];
+  if (!s) {
+    f->streams =
+        grow(f->streams, &f->cap_streams, f->n_streams + 1, sizeof *f->streams);
+    s = &f->streams[f->n_streams++];
+    snprintf(s->id, sizeof s->id, "%s", id);
+    s->version = 0;
+  }
+  if (e->meta.version != s->version + 1)
+    violation(f->cycle, "stream %s: version %" PRIu64 " follows %" PRIu64, id,
+              e->meta.version, s->version);
+  s->version = e->meta.version;
+  mix(id, strlen(id));
+  mix_u64(p);
+  mix_u64(e->meta.version);
+  mix_u64(e->meta.type_id);
+  mix(e->payload, e->len);
+
+  /* Aggregate events: one command, one append, whatever the retries. */
+  if (strncmp(id, "saga", 4) != 0 && !is_zero(&e->meta.causation_id)) {
+    for (size_t i = 0; i < f->n_causes; i++)
+      if (memcmp(f->causes[i].id.bytes, e->meta.causation_id.bytes, 16) == 0) {
+        violation(f->cycle,
+                  "command executed twice: positions %" PRIu64 " and %" PRIu64,
+                  f->causes[i].position, p);
+        break;
+      }
+    f->causes =
+        grow(f->causes, &f->cap_causes, f->n_causes + 1, sizeof *f->causes);
+    f->causes[f->n_causes].id = e->meta.causation_id;
+    f->causes[f->n_causes++].position = p;
+  }
+
+  es_arena_reset(&f->arena);
+  if (e->meta.type_id == BANK_ACCOUNT_OPENED_TYPE_ID) {
+    bank_account_opened v;
+    int64_t *b = balance_row(&f->balances, e->meta.key);
+    if (bank_account_opened_decode(&v, e->payload, e->len, &f->arena) != 0 ||
+        !b)
+      violation(f->cycle, "position %" PRIu64 ": Opened does not decode", p);
+    else
+      *b = v.initial; /* a reopened account starts again */
+  } else if (e->meta.type_id == BANK_ACCOUNT_DEPOSITED_TYPE_ID) {
+    bank_account_deposited v;
+    int64_t *b = balance_row(&f->balances, e->meta.key);
+    if (bank_account_deposited_decode(&v, e->payload, e->len, &f->arena) != 0 ||
+        !b) {
+      violation(f->cycle, "position %" PRIu64 ": Deposited does not decode", p);
+    } else {
+      *b += v.amount;
+      f->deposited += v.amount;
+      if (v.has_transfer)
+        count_transfer(f, f->t_deposited, v.transfer, "deposited");
+    }
+  } else if (e->meta.type_id == BANK_ACCOUNT_WITHDRAWN_TYPE_ID) {
+    bank_account_withdrawn v;
+    int64_t *b = balance_row(&f->balances, e->meta.key);
+    if (bank_account_withdrawn_decode(&v, e->payload, e->len, &f->arena) != 0 ||
+        !b) {
+      violation(f->cycle, "position %" PRIu64 ": Withdrawn does not decode", p);
+    } else {
+      *b -= v.amount;
+      f->withdrawn += v.amount;
+      if (v.has_transfer)
+        count_transfer(f, f->t_withdrawn, v.transfer, "withdrawn");
+    }
+  } else if (e->meta.type_id == BANK_TRANSFER_COMPLETED_TYPE_ID ||
+             e->meta.type_id == BANK_TRANSFER_FAILED_TYPE_ID) {
+    count_transfer(f, f->t_settled, e->meta.key, "settled");
+  }
+  return 0;
+}
+
+static int copy_balance(const void *state, uint64_t version, void *ctx) {
+  (void)version;
+  *(int64_t *)ctx = ((const bank_account_state *)state)->balance;
+  return 0;
+}
+
+static void fold_free(fold *f) {
+  free(f->streams);
+  free(f->causes);
+  free(f->t_withdrawn);
+  free(f->t_deposited);
+  free(f->t_settled);
+  es_arena_close(&f->arena);
+}
+
+/* Checks the acknowledged commands against the log: each one's event at
+ * its position, in its stream, at its version. */
+static int find_ack(const es_stored_event *e, void *ctx) {
+  const ack *k = ctx;
+  const char *agg = k->c.kind == C_START ? "Transfer" : "Account";
+  uint64_t type = k->c.kind == C_OPEN    ? BANK_ACCOUNT_OPENED_TYPE_ID
+                  : k->c.kind == C_CLOSE ? BANK_ACCOUNT_CLOSED_TYPE_ID
+                                         : BANK_TRANSFER_STARTED_TYPE_ID;
+  if (strcmp(e->meta.aggregate, agg) != 0 ||
+      strcmp(e->meta.key, k->c.key) != 0 || e->meta.version != k->version ||
+      e->meta.type_id != type ||
+      memcmp(e->meta.causation_id.bytes, k->c.id.bytes, 16) != 0)
+    return 1;
+  return 0;
+}
+
+static void check(app *a, uint64_t cycle) {
+  fold f;
+  uint64_t head = 0, ckpt = 0;
+  int rc;
+
+  memset(&f, 0, sizeof f);
+  f.cycle = cycle;
+  f.next = 1;
+  es_arena_init(&f.arena, 0);
+  f.t_withdrawn = calloc(MAX_TRANSFERS, sizeof *f.t_withdrawn);
+  f.t_deposited = calloc(MAX_TRANSFERS, sizeof *f.t_deposited);
+  f.t_settled = calloc(MAX_TRANSFERS, sizeof *f.t_settled);
+  if (!f.t_withdrawn || !f.t_deposited || !f.t_settled)
+    abort();
+
+  es_store_head(a->store, &head);
+  mix_u64(head);
+  if (w.view_pos > head)
+    violation(cycle,
+              "the projection committed position %" PRIu64
+              " past the recovered head %" PRIu64,
+              w.view_pos, head);
+  rc = es_store_checkpoint_get(a->store, SAGA_CHECKPOINT, &ckpt, NULL);
+  if (rc == 0 && ckpt > head)
+    violation(cycle,
+              "the saga checkpoint %" PRIu64 " is past the head %" PRIu64, ckpt,
+              head);
+  else if (rc != 0 && rc != ES_ENOTFOUND)
+    violation(cycle, "the saga checkpoint does not read: %s", es_strerror(rc));
+
+  rc = es_store_read_all(a->store, 1, 0, visit, &f);
+  if (rc)
+    violation(cycle, "the log does not read back: %s", es_strerror(rc));
+  if (f.next != head + 1)
+    violation(cycle, "read %" PRIu64 " events, head %" PRIu64, f.n, head);
+
+  for (uint32_t i = 0; i < w.n_acks; i++) {
+    ack *k = &w.acks[i];
+    if (k->position > head ||
+        es_store_read_all(a->store, k->position, 1, find_ack, k) != 0)
+      violation(cycle,
+                "acknowledged %s of %s at position %" PRIu64 " version %" PRIu64
+                " is lost or changed",
+                k->c.kind == C_START ? "transfer" : "command", k->c.key,
+                k->position, k->version);
+  }
+
+  if (f.withdrawn != f.deposited)
+    violation(cycle,
+              "money not conserved once the sagas settled: %" PRId64
+              " withdrawn, %" PRId64 " deposited",
+              f.withdrawn, f.deposited);
+
+  rc = es_projection_run_until_caught_up(a->proj, NULL);
+  if (rc)
+    violation(cycle, "the projection does not run without faults: %s",
+              es_strerror(rc));
+  if (w.view_pos != head)
+    violation(cycle, "the projection stopped at %" PRIu64 ", head %" PRIu64,
+              w.view_pos, head);
+  for (uint32_t i = 0; i < f.balances.n; i++) {
+    int64_t got = bank_view_balance(&w.view, f.balances.rows[i].key),
+            state = INT64_MIN;
+    if (got != f.balances.rows[i].balance)
+      violation(cycle, "Balances says %s has %" PRId64 ", the log %" PRId64,
+                f.balances.rows[i].key, got, f.balances.rows[i].balance);
+    rc = es_app_read_state(a->app, &bank_account_aggregate,
+                           f.balances.rows[i].key, copy_balance, &state);
+    if (rc || state != f.balances.rows[i].balance)
+      violation(cycle, "account %s loads %" PRId64 " (%s), the log %" PRId64,
+                f.balances.rows[i].key, state, es_strerror(rc),
+                f.balances.rows[i].balance);
+  }
+  if (w.view.n != f.balances.n)
+    violation(cycle, "Balances has %" PRIu32 " accounts, the log %" PRIu32,
+              w.view.n, f.balances.n);
+  fold_free(&f);
+}
+
+/* ---- a run ------------------------------------------------------------- */
+
+static const unsigned all_faults = (1u << SIMFS_FAULT_KINDS) - 1;
+
+static void cycle_once(uint64_t cycle) {
+  app a;
+  int rc;
+  uint32_t steps;
+
+  simfs_restart();
+  /* Reads during recovery may return flipped bits: the open may fail,
+   * but must not act on what it misread. */
+  simfs_set_faults(below(3) ? 0 : (uint32_t)below(200000),
+                   1u << SIMFS_READ_FLIP);
+  rc = app_open(&a);
+  mix_u64((uint64_t)rc);
+  simfs_set_faults(0, 0);
+  if (rc)
+    rc = app_open(&a);
+  if (rc) {
+    violation(cycle, "the store does not open after recovery: %s",
+              es_strerror(rc));
+    return;
+  }
+  w.poisoned = 0;
+  if (settle(&a, cycle) == 0)
+    check(&a, cycle);
+  (void)simfs_sync_failed_on(".seg");
+
+  /* Faults on: a rate and a set of kinds per cycle, a crash somewhere. */
+  simfs_set_faults(below(3) ? (uint32_t)below(40000) : 0,
+                   (unsigned)below(all_faults + 1));
+  simfs_crash_after(below(4) ? 1 + below(400) : 0);
+  steps = 4 + (uint32_t)below(24);
+  for (uint32_t i = 0; i < steps && !simfs_crashed(); i++) {
+    step(&a, cycle);
+    if (simfs_sync_failed_on(".seg"))
+      w.poisoned = 1;
+    w.now += (int64_t)below(200000);
+  }
+  simfs_set_faults(0, 0);
+  simfs_crash_after(0);
+  app_close(&a);
+  simfs_power_loss();
+  w.cycles++;
+}
+
+static int run(uint64_t seed, uint64_t cycles) {
+  memset(&w.acks, 0, sizeof w.acks);
+  w.seed = seed;
+  w.now = (int64_t)1700000000 * 1000000;
+  w.n_acks = w.n_pending = w.next_transfer = w.next_id = 0;
+  memset(&w.view, 0, sizeof w.view);
+  w.view_pos = 0;
+  w.cycles = w.acked = w.duplicates = w.errors = w.violations = 0;
+  w.digest = 0xcbf29ce484222325u;
+  rng_state = seed * 0x2545f4914f6cdd1du + 1;
+  simfs_init(seed);
+  for (uint64_t c = 0; c < cycles && w.violations == 0; c++)
+    cycle_once(c);
+  if (w.violations == 0) { /* a last recovery and check */
+    app a;
+    simfs_restart();
+    if (app_open(&a) != 0) {
+      violation(cycles, "the store does not open after recovery");
+    } else {
+      if (settle(&a, cycles) == 0)
+        check(&a, cycles);
+      app_close(&a);
+    }
+  }
+  simfs_free();
+  total_runs++;
+  total_cycles += w.cycles;
+  total_acked += w.acked;
+  total_duplicates += w.duplicates;
+  total_errors += w.errors;
+  total_violations += w.violations;
+  if (w.verbose || w.violations)
+    printf("sim: seed %" PRIu64 ": %" PRIu64 " cycles, %" PRIu64
+           " acknowledged, digest %016" PRIx64 "%s\n",
+           seed, w.cycles, w.acked, w.digest, w.violations ? ", FAILED" : "");
+  return w.violations ? 1 : 0;
+}
+
+static int run_file(const char *path, uint64_t cycles, uint64_t *failed) {
+  FILE *fp = fopen(path, "r");
+  char line[256];
+  if (!fp) {
+    fprintf(stderr, "sim: %s: cannot open\n", path);
+    return 1;
+  }
+  while (fgets(line, sizeof line, fp)) {
+    char *end;
+    uint64_t s = strtoull(line, &end, 10);
+    if (end == line)
+      continue; /* a comment or a blank line */
+    *failed += (uint64_t)run(s, cycles);
+  }
+  fclose(fp);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  uint64_t runs = 200, cycles = 50, seed = 0, failed = 0, first = 1;
+  const char *seeds = NULL;
+  const es__io *old;
+
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc)
+      seed = strtoull(argv[++i], NULL, 10);
+    else if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc)
+      runs = strtoull(argv[++i], NULL, 10);
+    else if (strcmp(argv[i], "--first") == 0 && i + 1 < argc)
+      first = strtoull(argv[++i], NULL, 10);
+    else if (strcmp(argv[i], "--cycles") == 0 && i + 1 < argc)
+      cycles = strtoull(argv[++i], NULL, 10);
+    else if (strcmp(argv[i], "--seeds") == 0 && i + 1 < argc)
+      seeds = argv[++i];
+    else if (strcmp(argv[i], "-v") == 0)
+      w.verbose = 1;
+    else {
+      fprintf(stderr, "usage: sim [--seed N | --first N --runs R] "
+                      "[--cycles C] [--seeds FILE] [-v]\n");
+      return 2;
+    }
+  }
+  old = es__io_set(simfs_io());
+  if (seed) {
+    failed += (uint64_t)run(seed, cycles);
+  } else {
+    if (seeds && run_file(seeds, cycles, &failed) != 0)
+      failed++;
+    for (uint64_t s = first; s < first + runs; s++)
+      failed += (uint64_t)run(s, cycles);
+  }
+  es__io_set(old);
+  printf("sim: %" PRIu64 " runs, %" PRIu64 " crash-recover cycles, %" PRIu64
+         " acknowledged commands (%" PRIu64 " duplicates of retries), %" PRIu64
+         " command errors\n",
+         total_runs, total_cycles, total_acked, total_duplicates, total_errors);
+  printf("sim: faults injected:");
+  for (int k = 0; k < SIMFS_FAULT_KINDS; k++)
+    printf(" %s %" PRIu64, simfs_fault_name((simfs_fault)k),
+           simfs_injected((simfs_fault)k));
+  printf(", power losses %" PRIu64 "\n", simfs_power_losses());
+  printf("sim: invariant violations: %" PRIu64 "\n", total_violations);
+  return failed || total_violations ? 1 : 0;
+}
