@@ -135,6 +135,8 @@ static void bytes_resize(bytes *b, size_t len) {
 }
 
 static void bytes_write(bytes *b, uint64_t off, const void *data, size_t len) {
+  if (!len)
+    return;
   if (off + len > b->len)
     bytes_resize(b, (size_t)(off + len));
   memcpy(b->p + off, data, len);
@@ -143,7 +145,8 @@ static void bytes_write(bytes *b, uint64_t off, const void *data, size_t len) {
 static void bytes_copy(bytes *to, const bytes *from) {
   to->len = 0;
   bytes_resize(to, from->len);
-  memcpy(to->p, from->p, from->len);
+  if (from->len)
+    memcpy(to->p, from->p, from->len);
 }
 
 static void op_apply(bytes *b, const file_op *o, size_t len) {
@@ -494,7 +497,8 @@ static ssize_t s_pwritev(int fd, const struct iovec *iov, int n, off_t off) {
     total += iov[i].iov_len;
   buf = xrealloc(NULL, total);
   for (int i = 0; i < n; i++) {
-    memcpy(buf + at, iov[i].iov_base, iov[i].iov_len);
+    if (iov[i].iov_len)
+      memcpy(buf + at, iov[i].iov_base, iov[i].iov_len);
     at += iov[i].iov_len;
   }
   r = s_pwrite(fd, buf, total, off);
