@@ -17,6 +17,9 @@
  *   pg_many restart  the server restarts while 2 processes append. Checks:
  *                    calls fail with an error or succeed; every
  *                    acknowledged transfer is stored, none half.
+ *   pg_many terminate  the clients' server processes are terminated again
+ *                    and again while 2 processes append (connections lost
+ *                    before, during and after COMMIT). Same checks.
  *
  * Runs beside a throwaway server (tests/support/with-postgres sets
  * ES_PG_CONNINFO, ES_PG_CTL, ES_PG_DATADIR, ES_PG_OPTS, ES_PG_RUNAS).
@@ -56,6 +59,7 @@
 
 static const char *conninfo;
 static const char *schema;
+static int tolerate_open; /* retry an open that fails with ES_EIO */
 
 static es_store *open_store(void) {
   es_store_options o = ES_STORE_OPTIONS_INIT;
@@ -67,6 +71,9 @@ static es_store *open_store(void) {
   o.pg_schema = schema;
   o.report = &rep;
   rc = es_store_open_postgres(&s, conninfo, &o, 0);
+  /* the terminate test may kill a connection as it opens */
+  for (int i = 0; rc == ES_EIO && tolerate_open && i < 50; i++)
+    rc = es_store_open_postgres(&s, conninfo, &o, 0);
   if (rc) {
     fprintf(stderr, "pg_many: open: %s: %s\n", es_strerror(rc), rep.message);
     exit(1);
@@ -482,12 +489,76 @@ static int test_restart(void) {
   return 0;
 }
 
+/* Server processes of the test's clients terminated again and again while
+ * 2 processes append: connections die before, during and after COMMIT, so
+ * the store reconnects, re-runs, and resolves unknown commit outcomes by
+ * looking the events up. */
+static int test_terminate(void) {
+  char path[64];
+  pid_t p[2];
+  uint64_t acks;
+  int kills = 0, running = 2;
+  unsigned seed = (unsigned)getpid();
+  es_store *s = open_store();
+  PGconn *c;
+  scan sc;
+
+  es_store_close(s);
+  tolerate_open = 1;
+  snprintf(path, sizeof path, "/tmp/pg_many_acks.%ld", (long)getpid());
+  unlink(path);
+  for (int i = 0; i < 2; i++) {
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+    CHECK(fd >= 0);
+    p[i] = fork();
+    CHECK(p[i] >= 0);
+    if (p[i] == 0) {
+      run_process(i, 12, fd, -1, 1);
+      _exit(0);
+    }
+    close(fd);
+  }
+  c = PQconnectdb(conninfo);
+  CHECK(PQstatus(c) == CONNECTION_OK);
+  while (running) {
+    struct timespec d = {0, (long)(10 + rand_r(&seed) % 50) * 1000 * 1000};
+    PGresult *r;
+    int st;
+    nanosleep(&d, NULL);
+    r = PQexec(c, "SELECT count(pg_terminate_backend(pid)) FROM "
+                  "pg_stat_activity WHERE pid <> pg_backend_pid() AND "
+                  "backend_type = 'client backend' AND datname = "
+                  "current_database()");
+    CHECK(PQresultStatus(r) == PGRES_TUPLES_OK);
+    kills += atoi(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    for (int i = 0; i < 2; i++)
+      if (p[i] > 0 && waitpid(p[i], &st, WNOHANG) == p[i]) {
+        CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+        p[i] = 0;
+        running--;
+      }
+  }
+  PQfinish(c);
+  s = open_store();
+  scan_all(s, &sc);
+  acks = check_acks(path);
+  es_store_close(s);
+  unlink(path);
+  printf("terminate: %d client connections terminated under 2 x %d "
+         "appending threads; %" PRIu64
+         " acknowledged transfers all stored once, none half stored\n",
+         kills, THREADS, acks);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   static char name[32];
 
   conninfo = getenv("ES_PG_CONNINFO");
   if (!conninfo || argc != 2) {
-    fprintf(stderr, "usage: with-postgres pg_many many|kill|restart\n");
+    fprintf(stderr,
+            "usage: with-postgres pg_many many|kill|restart|terminate\n");
     return 2;
   }
   snprintf(name, sizeof name, "%s_%ld", argv[1], (long)getpid());
@@ -499,6 +570,8 @@ int main(int argc, char **argv) {
     return test_kill();
   if (strcmp(argv[1], "restart") == 0)
     return test_restart();
+  if (strcmp(argv[1], "terminate") == 0)
+    return test_terminate();
   fprintf(stderr, "pg_many: unknown test '%s'\n", argv[1]);
   return 2;
 }

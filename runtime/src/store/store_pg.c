@@ -524,6 +524,13 @@ static int map_error(PGconn *c, const PGresult *r) {
 
 /* ---- connections -------------------------------------------------------- */
 
+/* libpq prints server notices (and "terminating connection" messages)
+ * to stderr by default; a library keeps quiet, its callers see errors. */
+static void quiet_notice(void *arg, const char *message) {
+  (void)arg;
+  (void)message;
+}
+
 /* A new connection with every statement prepared, or NULL. */
 static PGconn *conn_open(pg_store *s) {
   PGconn *c = PQconnectdb(s->conninfo);
@@ -531,6 +538,7 @@ static PGconn *conn_open(pg_store *s) {
 
   if (PQstatus(c) != CONNECTION_OK)
     goto fail;
+  PQsetNoticeProcessor(c, quiet_notice, NULL);
   for (int i = 0; i < ST_COUNT; i++) {
     char name[8];
     snprintf(name, sizeof name, "s%d", i);
@@ -1664,6 +1672,7 @@ static PGconn *listen_open(pg_store *s) {
 
   if (PQstatus(c) != CONNECTION_OK)
     goto fail;
+  PQsetNoticeProcessor(c, quiet_notice, NULL);
   q = PQescapeIdentifier(c, s->channel, strlen(s->channel));
   if (!q)
     goto fail;
@@ -2158,6 +2167,7 @@ int es_store_open_postgres(es_store **out, const char *conninfo,
     rc = open_report(opt, ES_EIO, "cannot connect", PQerrorMessage(c));
     goto fail;
   }
+  PQsetNoticeProcessor(c, quiet_notice, NULL);
   q = PQescapeIdentifier(c, schema, strlen(schema));
   if (!q)
     goto fail;
@@ -2165,8 +2175,22 @@ int es_store_open_postgres(es_store **out, const char *conninfo,
     if (!(s->sql[i] = with_schema(stmt_defs[i].sql, q)))
       goto fail;
   rc = migrate(s, c, q, opt);
+  /* A connection lost during the migration (a server restart): connect
+   * again and repeat it, within the reconnect budget; every step is
+   * idempotent and its own transaction. */
+  for (int64_t start = mono_us(); rc && PQstatus(c) == CONNECTION_BAD &&
+                                  mono_us() - start < PG_RECONNECT_BUDGET_US;) {
+    sleep_us(50000);
+    PQfinish(c);
+    c = PQconnectdb(conninfo);
+    PQsetNoticeProcessor(c, quiet_notice, NULL);
+    if (PQstatus(c) == CONNECTION_OK)
+      rc = migrate(s, c, q, opt);
+  }
   if (rc)
     goto fail;
+  if (opt && opt->report)
+    opt->report->message[0] = '\0';
   PQfreemem(q);
   PQfinish(c);
   *out = &s->base;
