@@ -267,7 +267,8 @@ int es_store_open_memory(es_store **out, const es_store_options *opt);
  * ES_ELOCKED   - another writer holds the lock (report: locked_pid);
  * ES_ECORRUPT  - damage before the tail in a segment the open read (report:
  *                file and offset); damage inside a segment loaded from its
- *                index is ES_ECORRUPT from the read that meets it;
+ *                index is ES_ECORRUPT from the read that meets it
+ *                (es_store_verify_log() reads everything);
  * ES_EINVAL    - NULL out or dir, unknown flags;
  * ES_EIO, ES_ENOMEM. `*out` is NULL on failure.
  * Appends fail with ES_EREADONLY on a read-only store; after a failed
@@ -275,6 +276,41 @@ int es_store_open_memory(es_store **out, const es_store_options *opt);
  * store must be closed and reopened, which recovers what is on disk. */
 int es_store_open_log(es_store **out, const char *dir,
                       const es_store_options *opt, unsigned flags);
+
+/* What es_store_verify_log() found. The first damage is described in
+ * `file`, `offset` and `message`; `on_damage`, when set, is called for
+ * every one (file, byte offset, one line for people, `ctx`). */
+typedef struct es_store_verify_report {
+  uint32_t segments;    /* segment files read */
+  uint32_t indexes;     /* index files checked against their segment */
+  uint64_t events;      /* event records checked */
+  uint64_t batches;     /* commit records checked */
+  uint64_t head;        /* the last position of a whole batch */
+  uint64_t tail_bytes;  /* an unfinished batch at the end of the newest
+                           segment (a writer's next open cuts it) */
+  uint64_t damage;      /* damaged places found; 0: the store is whole */
+  char file[64];        /* the first damage: its file ("" if none) */
+  uint64_t offset;      /* and its byte offset in that file */
+  char message[320];    /* one line for people ("" when all is well) */
+  void (*on_damage)(const char *file, uint64_t offset, const char *message,
+                    void *ctx);
+  void *ctx;
+} es_store_verify_report;
+
+/* Reads every file of the embedded log in `dir` and checks it: each
+ * segment's header and every record's framing and CRC32C, event records
+ * (positions without gaps across segments, each stream's versions without
+ * gaps, lengths), commit records (each closes exactly the batch before
+ * it), that a sealed segment ends with a whole batch, and each sealed
+ * segment's index file (when there is one) against the segment's records.
+ * It catches what an open does not read: records of sealed segments that
+ * load from their index. Never writes and takes no lock: it may run
+ * beside a writer (the writer's unfinished batch at the end is not damage;
+ * see `tail_bytes`). `rep` may be NULL; when not, the caller sets
+ * `on_damage` and `ctx` (or zeroes them) and the rest is filled in.
+ * Returns 0 (whole), ES_ECORRUPT (damage: see the report), ES_EINVAL
+ * (NULL or empty dir), ES_EIO (a file could not be read) or ES_ENOMEM. */
+int es_store_verify_log(const char *dir, es_store_verify_report *rep);
 
 /* Opens the PostgreSQL store in the database `conninfo` names (a libpq
  * connection string or URI: "postgresql://user@host/db", "host=/run/pg

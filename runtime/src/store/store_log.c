@@ -2375,3 +2375,432 @@ fail:
   log_close(&s->base);
   return rc;
 }
+
+/* ---- verification ----------------------------------------------------------
+ *
+ * es_store_verify_log() reads every segment record by record (the scan an
+ * open does for the newest segment, here for all of them) and compares each
+ * sealed segment's index file with what the scan found. It works on a bare
+ * log_store (the directory, the I/O table and a stream table) and never
+ * writes: damage is described, not repaired.
+ */
+
+/* An event of the segment being verified, at index position - first. */
+typedef struct vf_event {
+  log_stream *st;
+  uint64_t off, version;
+} vf_event;
+
+/* What verification carries from segment to segment. */
+typedef struct verifier {
+  log_store *s;                /* dirfd, io, dir and the stream table */
+  es_store_verify_report *rep; /* never NULL (a scratch one) */
+  uint64_t next;               /* the position the next event must have */
+  uint32_t lost; /* damages that lost the thread (streams resync once each) */
+  int skip_gap;  /* the last segment was cut short: its positions unknown */
+  vf_event *ev;  /* the events of the segment being read */
+  uint64_t n_ev, cap_ev;
+} verifier;
+
+/* Grows `v->ev` to hold `need` events. */
+static int grow_events(verifier *v, uint64_t need) {
+  uint64_t c = v->cap_ev ? v->cap_ev : 256;
+  vf_event *p;
+  if (need <= v->cap_ev)
+    return 0;
+  while (c < need)
+    c *= 2;
+  if (c > SIZE_MAX / sizeof *p)
+    return ES_ENOMEM;
+  p = realloc(v->ev, (size_t)c * sizeof *p);
+  if (!p)
+    return ES_ENOMEM;
+  v->ev = p;
+  v->cap_ev = c;
+  return 0;
+}
+
+/* Counts a damage in `file` at `off` and describes it. */
+static void vf_damage(verifier *v, const char *file, uint64_t off,
+                      const char *what) {
+  es_store_verify_report *r = v->rep;
+  char line[sizeof r->message];
+
+  if (snprintf(line, sizeof line, "corrupt store: %s/%s: %s at offset %" PRIu64,
+               v->s->dir, file, what, off) < 0)
+    line[0] = '\0';
+  if (r->damage++ == 0) {
+    snprintf(r->file, sizeof r->file, "%s", file);
+    r->offset = off;
+    memcpy(r->message, line, sizeof line);
+  }
+  if (r->on_damage)
+    r->on_damage(file, off, line, r->ctx);
+}
+
+/* After damage, a stream may skip the versions that were in the damaged
+ * part: its first event read since takes its version as where the stream
+ * stands (the scan then checks the rest). Returns 0 or ES_ENOMEM. */
+static int vf_resync_stream(log_store *s, uint32_t lost, const uint8_t *b,
+                            uint32_t bl) {
+  char id[ES_STREAM_TYPE_MAX + ES_KEY_MAX + 2];
+  uint32_t tl, kl;
+  log_stream *st;
+
+  if (bl < EV_FIXED)
+    return 0;
+  tl = get16(b + 85);
+  kl = get16(b + 87);
+  if (tl < 1 || tl > ES_STREAM_TYPE_MAX || kl < 1 || kl > ES_KEY_MAX ||
+      (uint64_t)EV_FIXED + tl + kl > bl || get64(b + 9) == 0 ||
+      memchr(b + EV_FIXED, 0, (size_t)tl + kl) != NULL)
+    return 0; /* the scan says what is wrong */
+  memcpy(id, b + EV_FIXED, tl);
+  id[tl] = '\0';
+  memcpy(id + tl + 1, b + EV_FIXED + tl, kl);
+  st = find_stream(s, id, (size_t)tl + 1 + kl);
+  if (!st) {
+    st = stream_new(id, (size_t)tl + 1 + kl);
+    if (!st || es__hashmap_put(&s->streams, st->id, st->id_len, st) != 0) {
+      stream_free(st);
+      return ES_ENOMEM;
+    }
+  }
+  if (st->mark != lost) {
+    st->mark = lost;
+    st->n = st->assigned = get64(b + 9) - 1;
+  }
+  return 0;
+}
+
+/* Reads the records of `buf` (a segment's `len` bytes from SEG_HDR),
+ * checking each and keeping the events of whole batches in `v->ev`.
+ * Returns 0 with `*end` the end of the last whole batch, or 1 after
+ * describing a damage (`*end` then where reading stopped), or ES_ENOMEM. */
+static int vf_records(verifier *v, const char *file, const uint8_t *buf,
+                      uint64_t len, int last, uint64_t *end) {
+  uint64_t off = SEG_HDR, good = SEG_HDR, npend = 0;
+
+  v->n_ev = 0;
+  while (off < len) {
+    const uint8_t *b = buf + off + FRAME;
+    uint32_t bl;
+    if (len - off < FRAME)
+      break; /* a short record: the end decides */
+    bl = get32(buf + off);
+    if (bl < COMMIT_BODY || bl > MAX_BODY || bl > len - off - FRAME ||
+        frame_crc(buf + off, bl) != get32(buf + off + 4)) {
+      if (last && !valid_frame_after(buf, off + 1, len))
+        break; /* the writer's unfinished batch, or a torn tail */
+      vf_damage(v, file, off, "bad record (length or CRC)");
+      *end = off;
+      return 1;
+    }
+    if (b[0] == K_EVENT) {
+      log_stream *st = NULL;
+      int rc;
+      if (v->lost && vf_resync_stream(v->s, v->lost, b, bl) != 0)
+        return ES_ENOMEM;
+      rc = scan_event(v->s, b, bl, v->next + npend, &st);
+      if (rc == ES_ENOMEM)
+        return rc;
+      if (rc) {
+        vf_damage(v, file, off,
+                  "bad event record (position, version or "
+                  "lengths)");
+        *end = off;
+        return 1;
+      }
+      if (grow_events(v, v->n_ev + npend + 1) != 0)
+        return ES_ENOMEM;
+      v->ev[v->n_ev + npend].st = st;
+      v->ev[v->n_ev + npend].off = off;
+      v->ev[v->n_ev + npend].version = st->assigned;
+      npend++;
+    } else if (b[0] == K_COMMIT && bl == COMMIT_BODY && npend > 0 &&
+               get64(b + 1) == v->next && get32(b + 9) == npend) {
+      for (uint64_t i = 0; i < npend; i++)
+        v->ev[v->n_ev + i].st->n = v->ev[v->n_ev + i].st->assigned;
+      v->n_ev += npend;
+      v->next += npend;
+      v->rep->events += npend;
+      v->rep->batches++;
+      npend = 0;
+      good = off + FRAME + bl;
+    } else {
+      vf_damage(v, file, off,
+                "bad record (kind, or a commit record that "
+                "does not close its batch)");
+      *end = off;
+      return 1;
+    }
+    off += FRAME + bl;
+  }
+  /* Events of an unfinished batch do not count. */
+  for (uint64_t i = 0; i < npend; i++)
+    v->ev[v->n_ev + i].st->assigned = v->ev[v->n_ev + i].st->n;
+  if (good < len) {
+    if (!last) {
+      vf_damage(v, file, good,
+                "sealed segment does not end with a whole "
+                "batch");
+      *end = good;
+      return 1;
+    }
+    v->rep->tail_bytes = len - good;
+  }
+  *end = good;
+  return 0;
+}
+
+/* Checks the stream entries of index image `b` (`len` bytes, from `at`)
+ * against the segment's events `v->ev` (`count` of them, from position
+ * `first`): each entry names a stream, its first version there, and the
+ * relative positions and record offsets of its events; together they name
+ * every event once. Returns 0, the offset in the image of the first
+ * mismatch + 1, or ES_ENOMEM as a negative value. */
+static int64_t vf_index_streams(verifier *v, const uint8_t *b, size_t len,
+                                size_t at, uint64_t count, uint32_t n_streams) {
+  char id[ES_STREAM_TYPE_MAX + ES_KEY_MAX + 2];
+  uint8_t *seen = calloc((size_t)(count / 8 + 1), 1);
+  uint64_t total = 0;
+  int64_t bad = 0;
+
+  if (!seen)
+    return -1;
+  for (uint32_t e = 0; e < n_streams && !bad; e++) {
+    uint32_t tl, kl, cnt;
+    uint64_t ver;
+    size_t rel, offs;
+    log_stream *st;
+
+    if (len - at < IDX_STREAM) {
+      bad = (int64_t)at + 1;
+      break;
+    }
+    tl = get16(b + at);
+    kl = get16(b + at + 2);
+    cnt = get32(b + at + 4);
+    ver = get64(b + at + 8);
+    if (tl < 1 || tl > ES_STREAM_TYPE_MAX || kl < 1 || kl > ES_KEY_MAX ||
+        cnt < 1 || cnt > count - total ||
+        (uint64_t)(len - at - IDX_STREAM) < tl + kl + (uint64_t)cnt * 8) {
+      bad = (int64_t)at + 1;
+      break;
+    }
+    memcpy(id, b + at + IDX_STREAM, tl);
+    id[tl] = '\0';
+    memcpy(id + tl + 1, b + at + IDX_STREAM + tl, kl);
+    st = memchr(id, 0, tl) ? NULL : find_stream(v->s, id, (size_t)tl + 1 + kl);
+    rel = at + IDX_STREAM + tl + kl;
+    offs = rel + 4 * (size_t)cnt;
+    for (uint32_t k = 0; k < cnt && !bad; k++) {
+      uint32_t d = get32(b + rel + 4 * (size_t)k), o;
+      const vf_event *ev;
+      if (d >= count || (seen[d / 8] >> (d % 8)) & 1) {
+        bad = (int64_t)(rel + 4 * (size_t)k) + 1;
+        break;
+      }
+      seen[d / 8] |= (uint8_t)(1u << (d % 8));
+      ev = &v->ev[d];
+      o = get32(b + offs + 4 * (size_t)k);
+      if (!st || ev->st != st || ev->version != ver + k)
+        bad = (int64_t)(rel + 4 * (size_t)k) + 1;
+      else if (o != (ev->off < OFF_NONE ? (uint32_t)ev->off : OFF_NONE))
+        bad = (int64_t)(offs + 4 * (size_t)k) + 1;
+    }
+    total += cnt;
+    at = offs + 4 * (size_t)cnt;
+  }
+  if (!bad && (at != len || total != count))
+    bad = (int64_t)at + 1;
+  free(seen);
+  return bad;
+}
+
+/* Checks the index file of the sealed segment from `first` (`size` bytes,
+ * its events in `v->ev`), when there is one: header, CRC, sparse
+ * locations and stream entries must all match the segment. */
+static int vf_index(verifier *v, uint64_t first, uint64_t size) {
+  log_store *s = v->s;
+  char name[32];
+  uint8_t *b = NULL;
+  size_t cap = 0;
+  uint64_t count = v->n_ev, jlo, jhi;
+  uint64_t max = IDX_HDR + (count / IDX_K + 2) * 8 +
+                 count * (IDX_STREAM + ES_STREAM_TYPE_MAX + ES_KEY_MAX + 8);
+  int64_t len, bad = 0;
+  struct stat sb;
+  int fd;
+
+  idx_name(name, first);
+  fd = s->io->openat(s->dirfd, name, O_RDONLY | O_CLOEXEC, 0);
+  if (fd < 0)
+    return errno == ENOENT ? 0 : ES_EIO; /* none: best effort */
+  if (s->io->fstat(fd, &sb) != 0) {
+    s->io->close(fd);
+    return ES_EIO;
+  }
+  s->io->close(fd);
+  v->rep->indexes++;
+  if ((uint64_t)sb.st_size < IDX_HDR || (uint64_t)sb.st_size > max) {
+    vf_damage(v, name, 0, "index file of impossible size");
+    return 0;
+  }
+  len = read_small(s, name, &b, &cap, IDX_HDR, max);
+  if (len < 0)
+    return ES_ENOMEM;
+  if (len == 0) {
+    free(b);
+    return ES_EIO;
+  }
+  sparse_range(first, first + count, &jlo, &jhi);
+  if (memcmp(b, IDX_MAGIC, 8) != 0)
+    bad = 1;
+  else if (get32(b + 8) != es__crc32c(0, b + 12, (size_t)len - 12))
+    bad = 9;
+  else if (get32(b + 12) != IDX_K)
+    bad = 13;
+  else if (get64(b + 16) != first)
+    bad = 17;
+  else if (get64(b + 24) != count)
+    bad = 25;
+  else if (get64(b + 32) != size)
+    bad = 33;
+  else if (get32(b + 40) > count)
+    bad = 41;
+  else if (get32(b + 44) != jhi - jlo ||
+           (uint64_t)len - IDX_HDR < (jhi - jlo) * 8)
+    bad = 45;
+  for (uint64_t j = jlo; !bad && j < jhi; j++)
+    if (get64(b + IDX_HDR + (j - jlo) * 8) != v->ev[j * IDX_K + 1 - first].off)
+      bad = (int64_t)(IDX_HDR + (j - jlo) * 8) + 1;
+  if (!bad)
+    bad = vf_index_streams(v, b, (size_t)len, IDX_HDR + (size_t)(jhi - jlo) * 8,
+                           count, get32(b + 40));
+  free(b);
+  if (bad < 0)
+    return ES_ENOMEM;
+  if (bad)
+    vf_damage(v, name, (uint64_t)(bad - 1),
+              "index file does not match its segment");
+  return 0;
+}
+
+/* Verifies the segment from `first` (`last`: the newest), then its index
+ * when it is sealed. */
+static int vf_segment(verifier *v, uint64_t first, int last) {
+  log_store *s = v->s;
+  char name[32];
+  uint8_t *buf = NULL;
+  struct stat sb;
+  uint64_t len, end = 0;
+  int fd, rc = 0;
+
+  seg_name(name, first);
+  v->rep->segments++;
+  fd = s->io->openat(s->dirfd, name, O_RDONLY | O_CLOEXEC, 0);
+  if (fd < 0)
+    return ES_EIO;
+  if (s->io->fstat(fd, &sb) != 0 || (uint64_t)sb.st_size > SIZE_MAX - 1) {
+    rc = ES_EIO;
+    goto done;
+  }
+  len = (uint64_t)sb.st_size;
+  if (first != v->next && !v->skip_gap) {
+    vf_damage(v, name, 0,
+              first > v->next ? "segment leaves a gap in the positions"
+                              : "segment repeats positions");
+    v->lost++;
+  }
+  v->next = first; /* go on from here */
+  v->skip_gap = 0;
+  if (len < SEG_HDR) {
+    if (last) /* being created, or a roll that died: a writer repairs it */
+      v->rep->tail_bytes = len;
+    else
+      vf_damage(v, name, 0, "short segment header");
+    v->skip_gap = 1;
+    goto done;
+  }
+  buf = malloc((size_t)len);
+  if (!buf) {
+    rc = ES_ENOMEM;
+    goto done;
+  }
+  if (pread_all(s->io, fd, buf, (size_t)len, 0) != 0) {
+    rc = ES_EIO;
+    goto done;
+  }
+  if (memcmp(buf, SEG_MAGIC, 8) != 0 || get64(buf + 8) != first) {
+    vf_damage(v, name, 0, "bad segment header");
+    v->lost++;
+    v->skip_gap = 1;
+    goto done;
+  }
+  rc = vf_records(v, name, buf, len, last, &end);
+  if (rc == 1) { /* framing lost: the next segment starts afresh */
+    v->lost++;
+    v->skip_gap = 1;
+    rc = 0;
+  } else if (rc == 0 && !last) {
+    rc = vf_index(v, first, end);
+  }
+
+done:
+  free(buf);
+  s->io->close(fd);
+  return rc;
+}
+
+int es_store_verify_log(const char *dir, es_store_verify_report *rep) {
+  es_store_verify_report scratch;
+  verifier v;
+  log_store *s;
+  uint64_t *nums = NULL;
+  uint32_t k = 0;
+  size_t i = 0;
+  void *st;
+  int rc;
+
+  if (!rep) {
+    memset(&scratch, 0, sizeof scratch);
+    rep = &scratch;
+  }
+  {
+    void (*fn)(const char *, uint64_t, const char *, void *) = rep->on_damage;
+    void *ctx = rep->ctx;
+    memset(rep, 0, sizeof *rep);
+    rep->on_damage = fn;
+    rep->ctx = ctx;
+  }
+  if (!dir || !*dir || strlen(dir) >= PATH_MAX)
+    return ES_EINVAL;
+  s = calloc(1, sizeof *s);
+  if (!s)
+    return ES_ENOMEM;
+  s->io = es__io_get();
+  snprintf(s->dir, sizeof s->dir, "%s", dir);
+  es__rng_seed(s->rng, s);
+  es__hashmap_init(&s->streams, es__rng_next(s->rng), es__rng_next(s->rng));
+  memset(&v, 0, sizeof v);
+  v.s = s;
+  v.rep = rep;
+  v.next = 1;
+  s->dirfd = s->io->open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+  rc = s->dirfd < 0 ? ES_EIO : list_segs(s, &nums, &k);
+  for (uint32_t j = 0; rc == 0 && j < k; j++)
+    rc = vf_segment(&v, nums[j], j + 1 == k);
+  rep->head = v.next - 1;
+  free(nums);
+  free(v.ev);
+  while ((st = es__hashmap_next(&s->streams, &i)) != NULL)
+    stream_free(st);
+  es__hashmap_close(&s->streams);
+  if (s->dirfd >= 0)
+    s->io->close(s->dirfd);
+  free(s);
+  if (rc == 0 && rep->damage)
+    rc = ES_ECORRUPT;
+  return rc;
+}
