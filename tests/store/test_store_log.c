@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -443,6 +444,129 @@ Test(log, a_read_only_opener_reads_while_a_writer_appends) {
   cr_assert_eq(h, 205);
   es_store_close(r);
   es_store_close(t);
+}
+
+/* The writer process of the waiting test: for every byte read from `go`,
+ * appends `pairs` batches (small segments, so some roll to a new one),
+ * a moment later so that the reader is most likely blocked by then (the
+ * test holds either way). */
+static void appending_child(int go, int pairs) {
+  es_store_options o = ES_STORE_OPTIONS_INIT;
+  es_store *t = NULL;
+  char c;
+
+  o.segment_size = 1024;
+  if (es_store_open_log(&t, dir, &o, 0) != 0)
+    _exit(3);
+  while (read(go, &c, 1) == 1) {
+    struct timespec d = {0, 20000000}; /* let the reader block first */
+    nanosleep(&d, NULL);
+    for (int i = 0; i < pairs; i++)
+      if (append_pair(t, "other", "live") != 0)
+        _exit(4);
+  }
+  es_store_close(t);
+  _exit(0);
+}
+
+/* A read-only opener waits for appends made by a writer in another
+ * process: each wait returns with the new head, the view (head, stream
+ * versions, reads) follows, across new segments. The 30 s timeout only
+ * guards against a wait that never notices. */
+Test(log, a_read_only_waiter_sees_another_process_append, .timeout = 120) {
+  es_store *t = open_dir(NULL, 0), *r;
+  int go[2], status;
+  uint64_t h, v = 0, next = 1;
+  pid_t child;
+
+  cr_assert_eq(append_pair(t, "other", "live"), 0);
+  es_store_close(t);
+  r = open_dir(NULL, ES_STORE_READONLY);
+  cr_assert_eq(head_of(r), 2);
+  cr_assert_eq(pipe(go), 0);
+  child = fork();
+  cr_assert(child >= 0);
+  if (child == 0) {
+    close(go[1]);
+    appending_child(go[0], 3);
+  }
+  close(go[0]);
+  h = 2;
+  for (int round = 0; round < 6; round++) {
+    uint64_t want = h + 6, got = 0;
+    cr_assert_eq(write(go[1], "a", 1), 1); /* the child appends now */
+    while (h < want) {
+      int rc = es_store_wait(r, h, 30000000, &got);
+      cr_assert_eq(rc, 0, "round %d: waiting after %llu: %s", round,
+                   (unsigned long long)h, es_err_name(rc));
+      cr_assert_gt(got, h);
+      h = got;
+    }
+    cr_assert_eq(h, want, "round %d", round);
+    cr_assert_eq(head_of(r), want);
+    cr_assert_eq(es_store_stream_version(r, "B", "other", &v), 0);
+    cr_assert_eq(v, want / 2);
+    cr_assert_eq(es_store_read_all(r, next, 0, check_order, &next), 0);
+    cr_assert_eq(next, want + 1);
+  }
+  close(go[1]);
+  cr_assert_eq(waitpid(child, &status, 0), child);
+  cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child: %d", status);
+  {
+    es_store_open_report rep;
+    es_store_options o = ES_STORE_OPTIONS_INIT;
+    o.report = &rep;
+    es_store_close(open_dir(&o, ES_STORE_READONLY));
+    cr_assert_gt(rep.segments_indexed, 0, "the appends rolled segments");
+  }
+  es_store_close(r);
+}
+
+typedef struct ro_waiter {
+  es_store *r;
+  uint64_t after;
+  int rc;
+  _Atomic int done;
+} ro_waiter;
+
+static void *ro_wait_forever(void *arg) {
+  ro_waiter *w = arg;
+  uint64_t h;
+  w->rc = es_store_wait(w->r, w->after, -1, &h);
+  atomic_store(&w->done, 1);
+  return NULL;
+}
+
+/* Waiters on a read-only store (one of them blocked on the directory
+ * watch, the others behind it) all return ES_EINTERRUPTED. */
+Test(log, interrupt_releases_read_only_waiters) {
+  es_store *t = open_dir(NULL, 0), *r;
+  ro_waiter w[3];
+  pthread_t th[3];
+
+  cr_assert_eq(append_pair(t, "k", "live"), 0);
+  es_store_close(t);
+  r = open_dir(NULL, ES_STORE_READONLY);
+  for (int i = 0; i < 3; i++) {
+    w[i].r = r;
+    w[i].after = 2;
+    w[i].rc = 0;
+    atomic_init(&w[i].done, 0);
+    cr_assert_eq(pthread_create(&th[i], NULL, ro_wait_forever, &w[i]), 0);
+  }
+  /* An interrupt releases the waits already blocked; repeat until every
+   * thread got there. */
+  for (int i = 0; i < 3; i++)
+    while (!atomic_load(&w[i].done)) {
+      struct timespec d = {0, 5000000};
+      es_store_interrupt(r);
+      nanosleep(&d, NULL);
+    }
+  for (int i = 0; i < 3; i++) {
+    pthread_join(th[i], NULL);
+    cr_assert_eq(w[i].rc, ES_EINTERRUPTED);
+  }
+  es_store_close(r);
 }
 
 /* ---- crash safety -----------------------------------------------------------

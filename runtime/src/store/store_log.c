@@ -86,6 +86,11 @@
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #endif
+#if defined(__linux__) && !defined(ES_NO_INOTIFY)
+#define LOG_INOTIFY 1
+#include <poll.h>
+#include <sys/inotify.h>
+#endif
 #include <time.h>
 #include <unistd.h>
 
@@ -123,6 +128,11 @@
 #define WRITE_IOV 64
 #define BLOB_MAGIC 0x4c425345u /* "ESBL" */
 #define BLOB_HDR 32u
+/* A read-only waiter looks at the directory again at least this often:
+ * with inotify only as a safety net (a file system that does not report
+ * another machine's writes), without it as the way it notices appends. */
+#define RO_RECHECK_US ((int64_t)1000000)
+#define RO_POLL_US ((int64_t)100000)
 
 typedef struct log_seg {
   uint64_t first; /* first position, from the name */
@@ -191,6 +201,11 @@ typedef struct log_store {
   uint64_t interrupts;
   uint64_t rng[4];
   int readonly;
+  /* Read-only waiting (see ro_wait()): */
+  int watch_fd;     /* inotify on the directory; -1: none (yet) */
+  int wake_fd[2];   /* a pipe: es_store_interrupt() wakes the watcher */
+  int watch_set;    /* set-up was tried */
+  int watching;     /* a waiter polls watch_fd; the others wait on `grew` */
   const es__io *io; /* every file operation (store/io.h) */
   int dirfd, lockfd;
   uint64_t seg_limit;
@@ -1910,15 +1925,105 @@ static int log_read_all(es_store *bs, uint64_t from, uint32_t max,
 
 /* ---- waiting ---------------------------------------------------------- */
 
+/* Read-only: sets up, once, the inotify watch on the directory (writes
+ * to its files, files created or renamed into it) and the pipe that
+ * interrupts the watching waiter. Without them waiting falls back to
+ * looking every RO_POLL_US. Caller holds `mu`. */
+static void watch_setup(log_store *s) {
+  if (s->watch_set)
+    return;
+  s->watch_set = 1;
+#ifdef LOG_INOTIFY
+  s->watch_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (s->watch_fd < 0)
+    return;
+  if (inotify_add_watch(s->watch_fd, s->dir,
+                        IN_MODIFY | IN_CREATE | IN_MOVED_TO) < 0 ||
+      pipe2(s->wake_fd, O_NONBLOCK | O_CLOEXEC) != 0) {
+    close(s->watch_fd);
+    s->watch_fd = -1;
+  }
+#endif
+}
+
+/* Blocks up to `us` for a change in the directory or an interrupt, then
+ * empties both. Called without `mu`, by the one watching waiter. */
+static void watch_block(log_store *s, int64_t us) {
+#ifdef LOG_INOTIFY
+  struct pollfd p[2] = {{s->watch_fd, POLLIN, 0}, {s->wake_fd[0], POLLIN, 0}};
+  char buf[4096];
+  (void)!poll(p, 2, (int)((us + 999) / 1000));
+  while (read(s->watch_fd, buf, sizeof buf) > 0)
+    ;
+  while (read(s->wake_fd[0], buf, sizeof buf) > 0)
+    ;
+#else
+  (void)s;
+  (void)us;
+#endif
+}
+
+/* es_store_wait() on a read-only store: another process appends, so no
+ * append here wakes the waiters. Each round picks up what the writer
+ * wrote (refresh()) and checks the head; then one waiter (the watcher)
+ * blocks on the directory's inotify watch, and the others on `grew`,
+ * which the watcher broadcasts whenever it wakes (and a refresh on any
+ * thread broadcasts). The watch exists before the first look, so an
+ * append between a look and the block still wakes the watcher. Without
+ * inotify, every waiter looks again every RO_POLL_US. Caller holds `mu`. */
+static int ro_wait(log_store *s, uint64_t after, int64_t timeout_us) {
+  uint64_t gen = s->interrupts;
+  int64_t end = timeout_us > 0 ? (int64_t)es_obs_now_us() + timeout_us : 0;
+
+  watch_setup(s);
+  for (;;) {
+    int64_t slice = s->watch_fd >= 0 ? RO_RECHECK_US : RO_POLL_US, left;
+    int rc = refresh(s);
+    if (rc)
+      return rc;
+    if (s->n > after)
+      return 0;
+    if (s->interrupts != gen)
+      return ES_EINTERRUPTED;
+    if (timeout_us == 0)
+      return ES_ETIMEDOUT;
+    if (timeout_us > 0) {
+      left = end - (int64_t)es_obs_now_us();
+      if (left <= 0)
+        return ES_ETIMEDOUT;
+      if (left < slice)
+        slice = left;
+    }
+    if (s->watch_fd >= 0 && !s->watching) {
+      s->watching = 1;
+      pthread_mutex_unlock(&s->mu);
+      watch_block(s, slice);
+      pthread_mutex_lock(&s->mu);
+      s->watching = 0;
+      pthread_cond_broadcast(&s->grew); /* the others look, one watches */
+    } else {
+      struct timespec ts;
+      clock_gettime(CLOCK_MONOTONIC, &ts);
+      ts.tv_sec += (time_t)(slice / 1000000);
+      ts.tv_nsec += (long)(slice % 1000000) * 1000;
+      if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+      }
+      pthread_cond_timedwait(&s->grew, &s->mu, &ts);
+    }
+  }
+}
+
 static int log_wait(es_store *bs, uint64_t after, int64_t timeout_us,
                     uint64_t *head) {
   log_store *s = (log_store *)bs;
-  int rc = 0;
+  int rc;
 
   pthread_mutex_lock(&s->mu);
   if (s->readonly)
-    rc = refresh(s);
-  if (!rc)
+    rc = ro_wait(s, after, timeout_us);
+  else
     rc = es__wait_head(&s->mu, &s->grew, &s->n, &s->interrupts, after,
                        timeout_us);
   *head = s->n;
@@ -1932,6 +2037,8 @@ static void log_interrupt(es_store *bs) {
   pthread_mutex_lock(&s->mu);
   s->interrupts++;
   pthread_cond_broadcast(&s->grew);
+  if (s->watch_fd >= 0) /* the watcher blocks in poll(), not on `grew` */
+    (void)!write(s->wake_fd[1], "", 1);
   pthread_mutex_unlock(&s->mu);
 }
 
@@ -2136,6 +2243,11 @@ static void log_close(es_store *bs) {
     s->io->close(s->lockfd); /* releases the lock */
   if (s->dirfd >= 0)
     s->io->close(s->dirfd);
+  if (s->watch_fd >= 0) {
+    close(s->watch_fd);
+    close(s->wake_fd[0]);
+    close(s->wake_fd[1]);
+  }
   pthread_cond_destroy(&s->synced);
   pthread_cond_destroy(&s->grew);
   pthread_mutex_destroy(&s->blob_mu);
@@ -2326,7 +2438,7 @@ int es_store_open_log(es_store **out, const char *dir,
     s->base.opt.segment_size = ES_STORE_DEFAULT_SEGMENT_SIZE;
   s->seg_limit = s->base.opt.segment_size;
   s->readonly = (flags & ES_STORE_READONLY) != 0;
-  s->dirfd = s->lockfd = -1;
+  s->dirfd = s->lockfd = s->watch_fd = -1;
   s->queue_tail = &s->queue;
   snprintf(s->dir, sizeof s->dir, "%s", dir);
   es__rng_seed(s->rng, s);
