@@ -5,6 +5,7 @@
 #ifndef ES_H
 #define ES_H
 
+#include "es/es_version.h" /* generated: see es_version.h.in */
 #include "es_app.h"
 #include "es_arena.h"
 #include "es_buf.h"
@@ -21,6 +22,5 @@
 #include "es_store.h"
 #include "es_subscription.h"
 #include "es_types.h"
-#include "es/es_version.h" /* generated: see es_version.h.in */
 
 #endif

@@ -281,17 +281,17 @@ int es_store_open_log(es_store **out, const char *dir,
  * `file`, `offset` and `message`; `on_damage`, when set, is called for
  * every one (file, byte offset, one line for people, `ctx`). */
 typedef struct es_store_verify_report {
-  uint32_t segments;    /* segment files read */
-  uint32_t indexes;     /* index files checked against their segment */
-  uint64_t events;      /* event records checked */
-  uint64_t batches;     /* commit records checked */
-  uint64_t head;        /* the last position of a whole batch */
-  uint64_t tail_bytes;  /* an unfinished batch at the end of the newest
-                           segment (a writer's next open cuts it) */
-  uint64_t damage;      /* damaged places found; 0: the store is whole */
-  char file[64];        /* the first damage: its file ("" if none) */
-  uint64_t offset;      /* and its byte offset in that file */
-  char message[320];    /* one line for people ("" when all is well) */
+  uint32_t segments;   /* segment files read */
+  uint32_t indexes;    /* index files checked against their segment */
+  uint64_t events;     /* event records checked */
+  uint64_t batches;    /* commit records checked */
+  uint64_t head;       /* the last position of a whole batch */
+  uint64_t tail_bytes; /* an unfinished batch at the end of the newest
+                          segment (a writer's next open cuts it) */
+  uint64_t damage;     /* damaged places found; 0: the store is whole */
+  char file[64];       /* the first damage: its file ("" if none) */
+  uint64_t offset;     /* and its byte offset in that file */
+  char message[320];   /* one line for people ("" when all is well) */
   void (*on_damage)(const char *file, uint64_t offset, const char *message,
                     void *ctx);
   void *ctx;
