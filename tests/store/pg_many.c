@@ -324,6 +324,7 @@ static int test_many(void) {
   int64_t delta[ACCOUNTS] = {0};
   uint64_t count[ACCOUNTS] = {0}, head, acked_events = 0;
   es_store *s = open_store();
+  int go[2];
   follower f;
   pthread_t ft;
   scan sc;
@@ -339,21 +340,34 @@ static int test_many(void) {
            schema, schema, schema);
   sql(buf);
 
-  memset(&f, 0, sizeof f);
-  f.s = s;
-  pthread_mutex_init(&f.mu, NULL);
-  CHECK(pthread_create(&ft, NULL, follow, &f) == 0);
-
+  /* Fork the workers while this process has no other thread: a child
+   * forked beside running threads can inherit a lock one of them held
+   * (the sanitizers' allocator lock did, and the child hung). The
+   * workers wait for the follower to be running before they start. */
+  es_store_close(s);
+  CHECK(pipe(go) == 0);
   for (int i = 0; i < procs; i++) {
     CHECK(pipe(fds[i]) == 0);
     pid[i] = fork();
     CHECK(pid[i] >= 0);
     if (pid[i] == 0) {
+      char b;
+      close(go[1]);
+      CHECK(read(go[0], &b, 1) == 1);
       run_process(i, TRANSFERS, -1, fds[i][1], 0);
       _exit(0);
     }
     close(fds[i][1]);
   }
+  close(go[0]);
+  s = open_store();
+  memset(&f, 0, sizeof f);
+  f.s = s;
+  pthread_mutex_init(&f.mu, NULL);
+  CHECK(pthread_create(&ft, NULL, follow, &f) == 0);
+  for (int i = 0; i < procs; i++)
+    CHECK(write(go[1], "g", 1) == 1);
+  close(go[1]);
   for (int i = 0; i < procs; i++) {
     int64_t d[ACCOUNTS];
     uint64_t c[ACCOUNTS];
