@@ -6,6 +6,7 @@
 #define ES_H
 
 #include "es/es_version.h" /* generated: see es_version.h.in */
+#include "es_alloc.h"
 #include "es_app.h"
 #include "es_arena.h"
 #include "es_buf.h"

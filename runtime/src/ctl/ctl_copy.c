@@ -15,7 +15,9 @@
 #include "es/es_projection.h"
 #include "schema/json_out.h"
 #include "store/schema_record.h"
+#include "util/alloc.h"
 #include "util/json_parse.h"
+#include "util/line.h"
 
 /* FNV-1a 64 over everything an event is. */
 static uint64_t fnv(uint64_t h, const void *p, size_t n) {
@@ -256,7 +258,7 @@ int ctl_cmd_copy(ctl *c, int argc, char **argv) {
     es_store_close(dst);
     return CTL_USAGE;
   }
-  cc = calloc(1, sizeof *cc);
+  cc = es__calloc(1, sizeof *cc);
   if (!cc) {
     ctl_error(c, "out of memory");
     goto done;
@@ -308,7 +310,7 @@ done:
   ctl_scan_free(&scan);
   if (cc)
     es_buf_close(&cc->payloads);
-  free(cc);
+  es__free(cc);
   es_store_close(dst);
   return status;
 }
@@ -454,11 +456,9 @@ int ctl_cmd_import(ctl *c, int argc, char **argv) {
   es_store *dst = NULL;
   copy_ctx *cc = NULL;
   es_buf list, payload;
-  char *line = NULL;
-  size_t cap = 0;
-  ssize_t n;
+  es_buf line;
   uint64_t line_no = 0, head = 0;
-  int rc = 0, status = CTL_PROBLEM;
+  int rc = 0, status = CTL_PROBLEM, more;
 
   if (argc) {
     ctl_error(c, "'import' takes no argument ('%s'): it reads stdin", argv[0]);
@@ -474,19 +474,20 @@ int ctl_cmd_import(ctl *c, int argc, char **argv) {
   }
   es_buf_init(&list, 0);
   es_buf_init(&payload, 0);
-  cc = calloc(1, sizeof *cc);
+  es_buf_init(&line, ES__LINE_MAX);
+  cc = es__calloc(1, sizeof *cc);
   if (!cc)
     goto done;
   cc->c = c;
   cc->dst = dst;
   es_buf_init(&cc->payloads, BATCH_BYTES + ES_STORE_DEFAULT_MAX_EVENT);
-  while ((n = getline(&line, &cap, stdin)) > 0) {
+  while ((more = es__read_line(stdin, &line)) == 1) {
     es_arena a;
     es__jv *v;
     const es__jv *m;
     line_no++;
     es_arena_init(&a, 0);
-    rc = es__json_parse(line, (size_t)n, &a, &v, NULL);
+    rc = es__json_parse((const char *)line.data, line.len, &a, &v, NULL);
     if (!rc && (m = es__jv_get(v, "event")) != NULL)
       rc = import_event(cc, m, &payload);
     else if (!rc && (m = es__jv_get(v, "schema")) != NULL)
@@ -501,6 +502,10 @@ int ctl_cmd_import(ctl *c, int argc, char **argv) {
       goto done;
     }
   }
+  if (more < 0) {
+    ctl_error(c, "<stdin>:%" PRIu64 ": %s", line_no + 1, es_strerror(more));
+    goto done;
+  }
   if ((rc = flush(cc)) != 0 ||
       (list.len && (rc = es_store_checkpoint_put(dst, ES__SCHEMAS_CHECKPOINT, 0,
                                                  list.data, list.len)) != 0)) {
@@ -512,10 +517,10 @@ int ctl_cmd_import(ctl *c, int argc, char **argv) {
          cc->copied);
   status = CTL_OK;
 done:
-  free(line);
+  es_buf_close(&line);
   if (cc)
     es_buf_close(&cc->payloads);
-  free(cc);
+  es__free(cc);
   es_buf_close(&list);
   es_buf_close(&payload);
   es_store_close(dst);

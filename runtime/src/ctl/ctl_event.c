@@ -13,6 +13,7 @@
 #include "es/es_error.h"
 #include "es/es_mp.h"
 #include "schema/json_out.h"
+#include "util/alloc.h"
 #include "util/hashmap.h"
 
 void ctl_put(es_buf *b, const char *s) { es_buf_append(b, s, strlen(s)); }
@@ -265,7 +266,7 @@ static int scan_event(const es_stored_event *ev, void *vctx) {
       return ES_ENOMEM;
     if (sc->scan->n == sc->cap) {
       size_t ncap = sc->cap ? sc->cap * 2 : 64;
-      ctl_stream **ns = realloc(sc->scan->streams, ncap * sizeof *ns);
+      ctl_stream **ns = es__realloc(sc->scan->streams, ncap * sizeof *ns);
       if (!ns)
         return ES_ENOMEM;
       sc->scan->streams = ns;
@@ -308,7 +309,7 @@ int ctl_scan_streams(ctl *c, ctl_scan *scan) {
 }
 
 void ctl_scan_free(ctl_scan *scan) {
-  free(scan->streams);
+  es__free(scan->streams);
   memset(scan, 0, sizeof *scan);
 }
 

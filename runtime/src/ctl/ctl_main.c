@@ -15,6 +15,7 @@
 #include "es/es_ctl.h"
 #include "es/es_error.h"
 #include "store/schema_record.h"
+#include "util/alloc.h"
 
 typedef struct command {
   const char *name;
@@ -204,7 +205,7 @@ static int add_schema(const es__schema_entry *e, void *ctx) {
     c->bad_schemas++;
     return 0;
   }
-  s = realloc(c->schemas, (c->n_schemas + 1) * sizeof *s);
+  s = es__realloc(c->schemas, (c->n_schemas + 1) * sizeof *s);
   if (!s)
     return ES_ENOMEM;
   c->schemas = s;
@@ -248,7 +249,7 @@ static const char *base_name(const char *p) {
 
 int es_ctl_main(int argc, char **argv, const es_schema_desc *schema) {
   ctl c;
-  char **args = calloc((size_t)(argc > 0 ? argc : 1) + 1, sizeof *args);
+  char **args = es__calloc((size_t)(argc > 0 ? argc : 1) + 1, sizeof *args);
   int n = 0, rc;
   const command *cmd = NULL;
 
@@ -325,8 +326,8 @@ int es_ctl_main(int argc, char **argv, const es_schema_desc *schema) {
 done:
   ctl_progress_end(&c);
   es_store_close(c.store);
-  free(c.schemas);
+  es__free(c.schemas);
   es_arena_close(&c.arena);
-  free(args);
+  es__free(args);
   return rc;
 }

@@ -18,6 +18,7 @@
 #include "es/es_mp.h"
 #include "es/es_projection.h"
 #include "es/es_saga_run.h"
+#include "util/alloc.h"
 
 /* Parses a decimal number option value. */
 static int number_arg(ctl *c, const char *opt, const char *v, uint64_t *out) {
@@ -664,7 +665,7 @@ static int timer_event(const es_stored_event *ev, void *ctx) {
     timer_drop(t, key, name, NULL);
     if (t->n == t->cap) {
       size_t ncap = t->cap ? t->cap * 2 : 16;
-      timer *nv = realloc(t->v, ncap * sizeof *nv);
+      timer *nv = es__realloc(t->v, ncap * sizeof *nv);
       if (!nv)
         return ES_ENOMEM;
       t->v = nv;
@@ -817,7 +818,7 @@ int ctl_cmd_sagas(ctl *c, int argc, char **argv) {
       }
       ctl_emit(&b);
     }
-    free(tm.v);
+    es__free(tm.v);
   }
   es_buf_close(&l.rec);
   es_buf_close(&b);

@@ -26,6 +26,7 @@
 #include "schema/value_check.h"
 #include "store/schema_record.h"
 #include "store/store_util.h"
+#include "util/alloc.h"
 #include "util/hashmap.h"
 
 #define DEFAULT_MAX_RETRIES 5u
@@ -131,7 +132,7 @@ int es_app_open(es_app **out, const es_schema_desc *schema, es_store *store,
     if (rc && rc != ES_EREADONLY)
       return rc;
   }
-  app = calloc(1, sizeof *app);
+  app = es__calloc(1, sizeof *app);
   if (!app)
     return ES_ENOMEM;
   app->schema = schema;
@@ -159,7 +160,7 @@ fail_sweep:
   pthread_mutex_destroy(&app->mu);
 fail_mu:
   es__hashmap_close(&app->table);
-  free(app);
+  es__free(app);
   return ES_ENOMEM;
 }
 
@@ -167,7 +168,7 @@ static void unload(es_app *app, instance *in) {
   if (!in->loaded)
     return;
   es_arena_close(&in->arena);
-  free(in->dedup);
+  es__free(in->dedup);
   in->dedup = NULL;
   in->dedup_n = in->dedup_next = in->dedup_cap = 0;
   in->loaded = false;
@@ -184,12 +185,12 @@ void es_app_close(es_app *app) {
   while ((in = es__hashmap_next(&app->table, &i)) != NULL) {
     unload(app, in);
     pthread_mutex_destroy(&in->mu);
-    free(in);
+    es__free(in);
   }
   es__hashmap_close(&app->table);
   pthread_mutex_destroy(&app->sweep_mu);
   pthread_mutex_destroy(&app->mu);
-  free(app);
+  es__free(app);
 }
 
 /* The instance for (agg, key), created on first use. */
@@ -209,7 +210,7 @@ static int get_instance(es_app *app, const es_aggregate_desc *agg,
   if (in)
     goto done;
   rc = ES_ENOMEM;
-  in = malloc(INSTANCE_HEAD + agg->state->size + len + 1);
+  in = es__malloc(INSTANCE_HEAD + agg->state->size + len + 1);
   if (!in)
     goto done;
   memset(in, 0, sizeof *in);
@@ -229,7 +230,7 @@ static int get_instance(es_app *app, const es_aggregate_desc *agg,
   rc = 0;
   goto done;
 fail:
-  free(in);
+  es__free(in);
   in = NULL;
 done:
   pthread_mutex_unlock(&app->mu);
@@ -258,7 +259,7 @@ static int remember(es_app *app, instance *in, const es_uuid *id,
     /* Not wrapped yet (a ring wraps only at full size): entries stay in
      * place as it grows. */
     uint32_t grown = cap ? (cap <= w / 2 ? cap * 2 : w) : (w < 8 ? w : 8);
-    dedup_entry *p = realloc(in->dedup, grown * sizeof *p);
+    dedup_entry *p = es__realloc(in->dedup, grown * sizeof *p);
     if (!p)
       return ES_ENOMEM;
     in->dedup = p;
@@ -327,14 +328,14 @@ static int prime(es_app *app, instance *in) {
     rc = remember(app, in, &e->id, e->version, e->first, e->last, e->n);
   }
   if (rc) {
-    free(in->dedup);
+    es__free(in->dedup);
     in->dedup = old;
     in->dedup_n = old_n;
     in->dedup_cap = old_cap;
     in->dedup_next = old_cap ? (oldest + old_n) % old_cap : 0;
     return rc;
   }
-  free(old);
+  es__free(old);
   in->dedup_floor = 0;
   return 0;
 }
@@ -735,7 +736,7 @@ int es_app_execute_value(es_app *app, const es_aggregate_desc *agg,
     }
     if (d.n_emitted > cap_events) {
       es_new_event *p =
-          realloc(events == small ? NULL : events, d.n_emitted * sizeof *p);
+          es__realloc(events == small ? NULL : events, d.n_emitted * sizeof *p);
       if (!p) {
         rc = ES_ENOMEM;
         goto failed;
@@ -861,7 +862,7 @@ out:
   }
   es_decision_close(&d);
   if (events != small)
-    free(events);
+    es__free(events);
   pthread_mutex_unlock(&in->mu);
   if (atomic_load(&app->bytes) > app->opt.cache_max_bytes ||
       (app->opt.cache_idle_us > 0 &&
@@ -978,7 +979,7 @@ size_t es_app_evict(es_app *app) {
     return 0;
   atomic_store(&app->last_sweep, now);
   pthread_mutex_lock(&app->mu);
-  loaded = malloc((app->table.n ? app->table.n : 1) * sizeof *loaded);
+  loaded = es__malloc((app->table.n ? app->table.n : 1) * sizeof *loaded);
   if (loaded)
     while ((in = es__hashmap_next(&app->table, &i)) != NULL)
       loaded[n++] = in;
@@ -1007,7 +1008,7 @@ size_t es_app_evict(es_app *app) {
   atomic_fetch_add(&app->evictions, evicted);
   es_metrics_add(metrics(app), ES_CTR_CACHE_EVICTIONS, evicted);
 done:
-  free(loaded);
+  es__free(loaded);
   pthread_mutex_unlock(&app->sweep_mu);
   return evicted;
 }

@@ -16,6 +16,7 @@
 
 #include "es/es_error.h"
 #include "es/es_http.h"
+#include "util/alloc.h"
 
 #define DEFAULT_MAX_LAG 1000
 #define HEALTH_CHECKPOINT "$health"
@@ -146,7 +147,7 @@ int es_http_serve(es_http **out, const es_http_options *opt) {
   if (inet_pton(AF_INET, opt->address ? opt->address : "127.0.0.1",
                 &addr.sin_addr) != 1)
     return ES_EINVAL;
-  h = calloc(1, sizeof *h);
+  h = es__calloc(1, sizeof *h);
   if (!h)
     return ES_ENOMEM;
   h->opt = *opt;
@@ -155,7 +156,7 @@ int es_http_serve(es_http **out, const es_http_options *opt) {
       NULL, handle, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
       MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_END);
   if (!h->daemon) {
-    free(h);
+    es__free(h);
     return ES_EIO;
   }
   info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
@@ -170,5 +171,5 @@ void es_http_stop(es_http *h) {
   if (!h)
     return;
   MHD_stop_daemon(h->daemon);
-  free(h);
+  es__free(h);
 }

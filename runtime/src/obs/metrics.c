@@ -19,6 +19,7 @@
 
 #include "es/es_error.h"
 #include "es/es_obs.h"
+#include "util/alloc.h"
 
 /* One counter on a cache line of its own (see the comment above: with a
  * 16-byte aligned base, no two 64-byte strided slots share a line). */
@@ -115,7 +116,7 @@ int es_metrics_init(es_metrics *m) {
   if (!m)
     return ES_EINVAL;
   m->impl = NULL;
-  s = malloc(sizeof *s);
+  s = es__malloc(sizeof *s);
   if (!s)
     return ES_ENOMEM;
   for (i = 0; i < ES_CTR__COUNT; i++)
@@ -133,7 +134,7 @@ int es_metrics_init(es_metrics *m) {
   }
   atomic_init(&s->n_gauges, 0);
   if (pthread_mutex_init(&s->reg_mu, NULL) != 0) {
-    free(s);
+    es__free(s);
     return ES_ENOMEM;
   }
   m->impl = s;
@@ -144,7 +145,7 @@ void es_metrics_close(es_metrics *m) {
   if (!m || !m->impl)
     return;
   pthread_mutex_destroy(&m->impl->reg_mu);
-  free(m->impl);
+  es__free(m->impl);
   m->impl = NULL;
 }
 

@@ -7,6 +7,7 @@
 
 #include "es/es_decision.h"
 #include "es/es_error.h"
+#include "util/alloc.h"
 
 #define ES__EMITTED_FIRST 4u
 
@@ -35,7 +36,7 @@ void es_decision_close(es_decision *d) {
   if (!d)
     return;
   es_buf_close(&d->payloads);
-  free(d->emitted);
+  es__free(d->emitted);
   d->emitted = NULL;
   d->n_emitted = 0;
   d->cap_emitted = 0;
@@ -62,7 +63,7 @@ static int emitted_reserve(es_decision *d) {
   cap = d->cap_emitted ? (size_t)d->cap_emitted * 2 : ES__EMITTED_FIRST;
   if (cap > SIZE_MAX / sizeof(*p))
     return ES_ETOOBIG;
-  p = realloc(d->emitted, cap * sizeof(*p));
+  p = es__realloc(d->emitted, cap * sizeof(*p));
   if (!p)
     return ES_ENOMEM;
   d->emitted = p;

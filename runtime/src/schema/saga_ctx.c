@@ -9,6 +9,7 @@
 
 #include "es/es_error.h"
 #include "es/es_saga.h"
+#include "util/alloc.h"
 
 #define ES__EFFECTS_FIRST 4u
 
@@ -34,7 +35,7 @@ void es_saga_ctx_close(es_saga_ctx *c) {
   if (!c)
     return;
   es_buf_close(&c->payloads);
-  free(c->effects);
+  es__free(c->effects);
   c->effects = NULL;
   c->n_effects = 0;
   c->cap_effects = 0;
@@ -76,7 +77,7 @@ static es_effect *effect_add(es_saga_ctx *c, uint32_t kind, int *rc) {
       *rc = ES_ETOOBIG;
       return NULL;
     }
-    p = realloc(c->effects, cap * sizeof(*p));
+    p = es__realloc(c->effects, cap * sizeof(*p));
     if (!p) {
       *rc = ES_ENOMEM;
       return NULL;

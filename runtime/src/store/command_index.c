@@ -7,6 +7,7 @@
 
 #include "es/es_error.h"
 #include "store/command_index.h"
+#include "util/alloc.h"
 #include "util/crc32c.h"
 #include "util/hashmap.h"
 
@@ -73,8 +74,8 @@ void es__cmd_index_init(es__cmd_index *x, int64_t retention_us, uint64_t k0,
 void es__cmd_index_close(es__cmd_index *x) {
   if (!x)
     return;
-  free(x->q);
-  free(x->slots);
+  es__free(x->q);
+  es__free(x->slots);
   memset(x, 0, sizeof *x);
 }
 
@@ -133,7 +134,7 @@ static int grow(es__cmd_index *x, size_t need) {
     es__cmd_entry *q;
     while (c < need)
       c *= 2;
-    q = realloc(x->q, c * sizeof *q);
+    q = es__realloc(x->q, c * sizeof *q);
     if (!q)
       return ES_ENOMEM;
     x->q = q;
@@ -144,12 +145,12 @@ static int grow(es__cmd_index *x, size_t need) {
     uint64_t *slots;
     while (ns < need * 2)
       ns *= 2;
-    slots = calloc(ns, sizeof *slots);
+    slots = es__calloc(ns, sizeof *slots);
     if (!slots)
       return ES_ENOMEM;
     for (size_t i = 0; i < x->n; i++)
       table_insert(slots, ns, nth(x, i)->hash, x->base + i);
-    free(x->slots);
+    es__free(x->slots);
     x->slots = slots;
     x->n_slots = ns;
   }
@@ -244,7 +245,7 @@ int es__cmd_index_image(const es__cmd_index *x, uint64_t first, uint64_t end,
                         uint8_t **out, size_t *len) {
   size_t a = lower_bound(x, first), b = lower_bound(x, end);
   es_timestamp latest = INT64_MIN;
-  uint8_t *buf = malloc(IMG_HDR + (b - a) * IMG_ENTRY), *p;
+  uint8_t *buf = es__malloc(IMG_HDR + (b - a) * IMG_ENTRY), *p;
 
   *out = NULL;
   *len = 0;

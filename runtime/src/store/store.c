@@ -7,6 +7,7 @@
 
 #include "es/es_error.h"
 #include "es/es_store.h"
+#include "util/alloc.h"
 
 /* True when `s` is a NUL-terminated name of 1 .. max bytes. */
 static int name_ok(const char *s, size_t max) {
@@ -53,7 +54,7 @@ static int check_distinct(const es_append_stream *streams, uint32_t n) {
           return ES_EINVAL;
     return 0;
   }
-  v = malloc(n * sizeof *v);
+  v = es__malloc(n * sizeof *v);
   if (!v)
     return ES_ENOMEM;
   for (uint32_t i = 0; i < n; i++)
@@ -62,7 +63,7 @@ static int check_distinct(const es_append_stream *streams, uint32_t n) {
   for (uint32_t i = 1; i < n && !rc; i++)
     if (same_stream(v[i - 1], v[i]))
       rc = ES_EINVAL;
-  free(v);
+  es__free(v);
   return rc;
 }
 

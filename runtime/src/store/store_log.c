@@ -101,6 +101,7 @@
 #include "store/io.h"
 #include "store/store_log.h"
 #include "store/store_util.h"
+#include "util/alloc.h"
 #include "util/crc32c.h"
 #include "util/hashmap.h"
 
@@ -308,7 +309,7 @@ static log_stream *find_stream(log_store *s, const char *id, size_t len) {
 }
 
 static log_stream *stream_new(const char *id, size_t len) {
-  log_stream *st = malloc(sizeof *st + len + 1);
+  log_stream *st = es__malloc(sizeof *st + len + 1);
   if (!st)
     return NULL;
   st->pos = NULL;
@@ -324,9 +325,9 @@ static log_stream *stream_new(const char *id, size_t len) {
 static void stream_free(log_stream *st) {
   if (!st)
     return;
-  free(st->pos);
-  free(st->off);
-  free(st);
+  es__free(st->pos);
+  es__free(st->off);
+  es__free(st);
 }
 
 /* Grows `*v` (capacity `*cap`) to hold `need` u64s. */
@@ -339,7 +340,7 @@ static int grow_u64(uint64_t **v, uint64_t *cap, uint64_t need) {
     c *= 2;
   if (c > SIZE_MAX / sizeof **v)
     return ES_ENOMEM;
-  p = realloc(*v, (size_t)c * sizeof **v);
+  p = es__realloc(*v, (size_t)c * sizeof **v);
   if (!p)
     return ES_ENOMEM;
   *v = p;
@@ -358,11 +359,11 @@ static int stream_grow(log_stream *st, uint64_t need) {
     c *= 2;
   if (c > SIZE_MAX / sizeof *p)
     return ES_ENOMEM;
-  p = realloc(st->pos, (size_t)c * sizeof *p);
+  p = es__realloc(st->pos, (size_t)c * sizeof *p);
   if (!p)
     return ES_ENOMEM;
   st->pos = p;
-  o = realloc(st->off, (size_t)c * sizeof *o);
+  o = es__realloc(st->off, (size_t)c * sizeof *o);
   if (!o)
     return ES_ENOMEM; /* pos is larger than cap says: harmless */
   st->off = o;
@@ -390,7 +391,7 @@ static void sparse_note(log_store *s, uint64_t pos, uint64_t loc) {
 static int push_seg(log_store *s, uint64_t first, uint64_t size, int fd) {
   if (s->n_segs == s->cap_segs) {
     uint32_t c = s->cap_segs ? s->cap_segs * 2 : 8;
-    log_seg *p = realloc(s->segs, c * sizeof *p);
+    log_seg *p = es__realloc(s->segs, c * sizeof *p);
     if (!p)
       return ES_ENOMEM;
     s->segs = p;
@@ -479,14 +480,14 @@ static int scan_event(log_store *s, const uint8_t *b, uint32_t bl,
  * (a retry, or an operator, decides). */
 static int read_again(log_store *s, int fd, const uint8_t *buf, uint64_t len,
                       uint64_t from) {
-  uint8_t *again = malloc(len ? (size_t)len : 1);
+  uint8_t *again = es__malloc(len ? (size_t)len : 1);
   int rc;
   if (!again)
     return ES_ENOMEM;
   rc = pread_all(s->io, fd, again, (size_t)len, from);
   if (rc == 0 && memcmp(again, buf, (size_t)len) != 0)
     rc = ES_EIO;
-  free(again);
+  es__free(again);
   return rc;
 }
 
@@ -547,7 +548,7 @@ static int scan_seg(log_store *s, uint32_t si, uint64_t from, int last,
   len = (uint64_t)sb.st_size - from;
   if (len > SIZE_MAX - 1)
     return ES_ENOMEM;
-  buf = malloc(len ? (size_t)len : 1);
+  buf = es__malloc(len ? (size_t)len : 1);
   if (!buf)
     return ES_ENOMEM;
   if (pread_all(s->io, g->fd, buf, (size_t)len, from) != 0) {
@@ -574,7 +575,7 @@ static int scan_seg(log_store *s, uint32_t si, uint64_t from, int last,
       log_stream *st = NULL;
       if (npend == cap_pend) {
         uint64_t c = cap_pend ? cap_pend * 2 : 64;
-        pend *p = realloc(pv, (size_t)c * sizeof *p);
+        pend *p = es__realloc(pv, (size_t)c * sizeof *p);
         if (!p) {
           rc = ES_ENOMEM;
           goto done;
@@ -663,8 +664,8 @@ static int scan_seg(log_store *s, uint32_t si, uint64_t from, int last,
   }
 
 done:
-  free(pv);
-  free(buf);
+  es__free(pv);
+  es__free(buf);
   return rc;
 }
 
@@ -706,7 +707,7 @@ static int list_segs(log_store *s, uint64_t **out, uint32_t *n) {
   *out = NULL;
   *n = 0;
   if (rc) {
-    free(l.v);
+    es__free(l.v);
     return rc < 0 ? ES_EIO : rc;
   }
   if (l.k)
@@ -806,7 +807,7 @@ static int index_build(const log_store *s, uint32_t si, uint64_t end,
   }
   if (n_streams > UINT32_MAX || size > SIZE_MAX)
     return ES_ETOOBIG;
-  buf = malloc((size_t)size);
+  buf = es__malloc((size_t)size);
   if (!buf)
     return ES_ENOMEM;
   memcpy(buf, IDX_MAGIC, 8);
@@ -819,7 +820,7 @@ static int index_build(const log_store *s, uint32_t si, uint64_t end,
   p = buf + IDX_HDR;
   for (uint64_t j = jlo; j < jhi; j++, p += 8) {
     if (s->sparse[j] >> LOC_SHIFT != si) {
-      free(buf);
+      es__free(buf);
       return ES_ECORRUPT;
     }
     put64(p, s->sparse[j] & LOC_MASK);
@@ -891,7 +892,7 @@ static int cmd_save(log_store *s, uint32_t si, uint64_t end) {
   cmd_name(name, s->segs[si].first);
   if (rc == 0)
     rc = index_write(s, name, buf, len);
-  free(buf);
+  es__free(buf);
   return rc;
 }
 
@@ -907,7 +908,7 @@ static int index_save(log_store *s, uint32_t si, uint64_t end) {
   idx_name(name, s->segs[si].first);
   if (rc == 0)
     rc = index_write(s, name, buf, len);
-  free(buf);
+  es__free(buf);
   if (rc == 0)
     rc = cmd_save(s, si, end);
   return rc;
@@ -929,7 +930,7 @@ static int64_t read_small(log_store *s, const char *name, uint8_t **buf,
       sb.st_size > INT64_MAX)
     goto done;
   if ((size_t)sb.st_size > *cap) {
-    uint8_t *p = realloc(*buf, (size_t)sb.st_size);
+    uint8_t *p = es__realloc(*buf, (size_t)sb.st_size);
     if (!p) {
       r = -1;
       goto done;
@@ -983,7 +984,7 @@ static log_stream *hinted_stream(log_store *s, idx_hint *h, uint32_t si,
 static int index_check(log_store *s, uint32_t si, const uint8_t *b, size_t len,
                        size_t at, uint64_t count, uint64_t size,
                        log_stream **sts, uint32_t n_streams, idx_hint *h) {
-  uint8_t *seen = calloc((size_t)(count / 8 + 1), 1);
+  uint8_t *seen = es__calloc((size_t)(count / 8 + 1), 1);
   char id[ES_STREAM_TYPE_MAX + ES_KEY_MAX + 2];
   uint64_t total = 0;
   int rc = 1;
@@ -1040,7 +1041,7 @@ static int index_check(log_store *s, uint32_t si, const uint8_t *b, size_t len,
   if (at == len && total == count)
     rc = 0;
 done:
-  free(seen);
+  es__free(seen);
   return rc;
 }
 
@@ -1105,15 +1106,15 @@ static int index_load(log_store *s, uint32_t si, uint8_t **buf, size_t *cap,
       memcmp(hdr, SEG_MAGIC, 8) != 0 || get64(hdr + 8) != g->first)
     return 0;
   at = IDX_HDR + (size_t)(jhi - jlo) * 8;
-  sts = malloc((n_streams ? n_streams : 1) * sizeof *sts);
+  sts = es__malloc((n_streams ? n_streams : 1) * sizeof *sts);
   if (!sts)
     return ES_ENOMEM;
   rc = index_check(s, si, b, (size_t)len, at, count, size, sts, n_streams, h);
   if (rc) {
-    free(sts);
+    es__free(sts);
     return rc == 1 ? 0 : rc;
   }
-  free(h->prev);
+  es__free(h->prev);
   h->prev = sts; /* kept for the next load's guesses */
   h->n_prev = n_streams;
   h->seg = si;
@@ -1150,7 +1151,7 @@ static int index_load(log_store *s, uint32_t si, uint8_t **buf, size_t *cap,
 static int cmd_scan(log_store *s, uint32_t si, uint64_t end) {
   const log_seg *g = &s->segs[si];
   uint64_t len = g->size - SEG_HDR, off = 0, pos = g->first;
-  uint8_t *buf = len < SIZE_MAX ? malloc(len ? (size_t)len : 1) : NULL;
+  uint8_t *buf = len < SIZE_MAX ? es__malloc(len ? (size_t)len : 1) : NULL;
   int rc = 0;
 
   if (!buf)
@@ -1171,7 +1172,7 @@ static int cmd_scan(log_store *s, uint32_t si, uint64_t end) {
   }
   if (rc == 0 && pos != end)
     rc = ES_ECORRUPT;
-  free(buf);
+  es__free(buf);
   return rc;
 }
 
@@ -1225,7 +1226,7 @@ static int refresh(log_store *s) {
   for (uint32_t i = 0; rc == 0 && i < k; i++)
     if (!before || nums[i] > s->segs[before - 1].first)
       rc = open_seg(s, nums[i], 0);
-  free(nums);
+  es__free(nums);
   if (rc)
     return rc;
   for (uint32_t i = before ? before - 1 : 0; i < s->n_segs; i++) {
@@ -1400,8 +1401,8 @@ static void lead(log_store *s, log_batch *self) {
   if (roll) {
     rc = create_seg(s, q->first);
     if (rc) {
-      free(idx);
-      free(cmds);
+      es__free(idx);
+      es__free(cmds);
       idx = cmds = NULL;
     }
   }
@@ -1470,13 +1471,13 @@ static void lead(log_store *s, log_batch *self) {
     char name[32];
     idx_name(name, sealed);
     (void)index_write(s, name, idx, idx_len);
-    free(idx);
+    es__free(idx);
   }
   if (cmds) { /* after the index: a lone N.cmd is never loaded */
     char name[32];
     cmd_name(name, sealed);
     (void)index_write(s, name, cmds, cmds_len);
-    free(cmds);
+    es__free(cmds);
   }
 }
 
@@ -1512,11 +1513,11 @@ static size_t encode_event(uint8_t *p, const es_new_event *e, uint64_t pos,
 static void batch_free(log_batch *b) {
   if (!b)
     return;
-  free(b->buf);
-  free(b->st);
-  free(b->cnt);
-  free(b->rel);
-  free(b);
+  es__free(b->buf);
+  es__free(b->st);
+  es__free(b->cnt);
+  es__free(b->rel);
+  es__free(b);
 }
 
 static int log_append(es_store *bs, es_append_stream *g, uint32_t n,
@@ -1533,7 +1534,7 @@ static int log_append(es_store *bs, es_append_stream *g, uint32_t n,
 
   if (s->readonly)
     return ES_EREADONLY;
-  b = calloc(1, sizeof *b);
+  b = es__calloc(1, sizeof *b);
   if (!b)
     return ES_ENOMEM;
   atomic_init(&b->state, B_WAIT);
@@ -1545,11 +1546,11 @@ static int log_append(es_store *bs, es_append_stream *g, uint32_t n,
   }
   b->n_groups = n;
   b->count = total;
-  b->st = calloc(n, sizeof *b->st);
-  b->cnt = calloc(n, sizeof *b->cnt);
-  b->rel = calloc((size_t)total, sizeof *b->rel);
-  b->buf = malloc(size);
-  created = calloc(n, 1);
+  b->st = es__calloc(n, sizeof *b->st);
+  b->cnt = es__calloc(n, sizeof *b->cnt);
+  b->rel = es__calloc((size_t)total, sizeof *b->rel);
+  b->buf = es__malloc(size);
+  created = es__calloc(n, 1);
   if (!b->st || !b->cnt || !b->rel || !b->buf || !created)
     goto fail;
   b->len = size;
@@ -1619,7 +1620,7 @@ static int log_append(es_store *bs, es_append_stream *g, uint32_t n,
   s->assigned += total;
   res->first_position = b->first;
   res->last_position = s->assigned;
-  free(created);
+  es__free(created);
   created = NULL;
 
   b->head = s->queue == NULL;
@@ -1650,7 +1651,7 @@ fail:
         stream_free(b->st[i]);
   if (locked)
     pthread_mutex_unlock(&s->mu);
-  free(created);
+  es__free(created);
   batch_free(b);
   return rc;
 }
@@ -1668,17 +1669,21 @@ typedef struct rd_cache {
   uint8_t *buf;
 } rd_cache;
 
-/* Makes bytes [off, off + len) of `fd` available at the returned pointer. */
-static const uint8_t *cache_get(rd_cache *c, int fd, uint64_t off, size_t len) {
+/* Makes bytes [off, off + len) of `fd` available at `*out`. Returns 0,
+ * ES_ENOMEM, or ES_EIO (a read error, or the file ends first). */
+static int cache_get(rd_cache *c, int fd, uint64_t off, size_t len,
+                     const uint8_t **out) {
   size_t want;
   if (c->fd == fd && off >= c->off && off - c->off <= c->len &&
-      c->len - (off - c->off) >= len)
-    return c->buf + (off - c->off);
+      c->len - (off - c->off) >= len) {
+    *out = c->buf + (off - c->off);
+    return 0;
+  }
   want = len > c->block ? len : c->block;
   if (want > c->cap) {
-    uint8_t *p = realloc(c->buf, want);
+    uint8_t *p = es__realloc(c->buf, want);
     if (!p)
-      return NULL;
+      return ES_ENOMEM;
     c->buf = p;
     c->cap = want;
   }
@@ -1688,31 +1693,33 @@ static const uint8_t *cache_get(rd_cache *c, int fd, uint64_t off, size_t len) {
     if (r < 0 && errno == EINTR)
       continue;
     if (r <= 0)
-      return NULL;
+      return ES_EIO;
     got += (size_t)r;
     c->len = got;
   }
   c->fd = fd;
   c->off = off;
-  return c->buf;
+  *out = c->buf;
+  return 0;
 }
 
 /* Reads, checks and delivers the event record at `off` in `fd`. */
 static int deliver_one(rd_cache *c, int fd, uint64_t off, uint64_t want_pos,
                        es_event_fn fn, void *ctx) {
   char names[ES_STREAM_TYPE_MAX + ES_KEY_MAX + 2];
-  const uint8_t *p = cache_get(c, fd, off, FRAME), *b;
+  const uint8_t *p, *b;
   es_stored_event ev;
   uint32_t bl, tl, kl;
+  int rc = cache_get(c, fd, off, FRAME, &p);
 
-  if (!p)
-    return ES_EIO;
+  if (rc != 0)
+    return rc;
   bl = get32(p);
   if (bl < EV_FIXED || bl > MAX_BODY)
     return ES_ECORRUPT;
-  p = cache_get(c, fd, off, FRAME + (size_t)bl);
-  if (!p)
-    return ES_EIO;
+  rc = cache_get(c, fd, off, FRAME + (size_t)bl, &p);
+  if (rc != 0)
+    return rc;
   b = p + FRAME;
   if (frame_crc(p, bl) != get32(p + 4) || b[0] != K_EVENT ||
       get64(b + 1) != want_pos)
@@ -1793,12 +1800,13 @@ static rd_at seek_start(const log_store *s, uint64_t p) {
 static int seek_deliver(rd_cache *c, rd_at *cur, uint64_t want, es_event_fn fn,
                         void *ctx) {
   for (uint32_t steps = 0; steps <= 2 * IDX_K + 2; steps++) {
-    const uint8_t *p = cache_get(c, cur->fd, cur->off, FRAME + 9);
+    const uint8_t *p;
     uint64_t off = cur->off;
     uint32_t bl;
+    int rc = cache_get(c, cur->fd, cur->off, FRAME + 9, &p);
 
-    if (!p)
-      return ES_EIO;
+    if (rc != 0)
+      return rc;
     bl = get32(p);
     if (bl < COMMIT_BODY || bl > MAX_BODY)
       return ES_ECORRUPT;
@@ -1882,7 +1890,7 @@ static int deliver(log_store *s, const log_stream *st, uint64_t first,
     }
     first += k;
   }
-  free(c.buf);
+  es__free(c.buf);
   return rc;
 }
 
@@ -2154,7 +2162,7 @@ static int blob_get(log_store *s, const char *file, const char *name, size_t nl,
           BLOB_HDR + ES_KEY_MAX * 2 + 2 + (uint64_t)s->base.opt.max_blob_size)
     goto done;
   fl = (size_t)sb.st_size;
-  buf = malloc(fl);
+  buf = es__malloc(fl);
   if (!buf) {
     rc = ES_ENOMEM;
     goto done;
@@ -2184,7 +2192,7 @@ static int blob_get(log_store *s, const char *file, const char *name, size_t nl,
   }
 
 done:
-  free(buf);
+  es__free(buf);
   s->io->close(fd);
   return rc;
 }
@@ -2236,8 +2244,8 @@ static void log_close(es_store *bs) {
   es__hashmap_close(&s->streams);
   for (uint32_t k = 0; k < s->n_segs; k++)
     s->io->close(s->segs[k].fd);
-  free(s->segs);
-  free(s->sparse);
+  es__free(s->segs);
+  es__free(s->sparse);
   es__cmd_index_close(&s->cmds);
   if (s->lockfd >= 0)
     s->io->close(s->lockfd); /* releases the lock */
@@ -2252,7 +2260,7 @@ static void log_close(es_store *bs) {
   pthread_cond_destroy(&s->grew);
   pthread_mutex_destroy(&s->blob_mu);
   pthread_mutex_destroy(&s->mu);
-  free(s);
+  es__free(s);
 }
 
 static int log_command_find(es_store *bs, const es_uuid *id,
@@ -2342,7 +2350,7 @@ static int load_all(log_store *s, es_store_open_report *rep) {
   int rc = 0;
 
   if (s->n_segs) {
-    redo = calloc(s->n_segs, 1);
+    redo = es__calloc(s->n_segs, 1);
     if (!redo)
       return ES_ENOMEM;
   }
@@ -2360,20 +2368,20 @@ static int load_all(log_store *s, es_store_open_report *rep) {
         rep->segments_scanned++;
     }
   }
-  free(buf);
-  free(h.prev);
+  es__free(buf);
+  es__free(h.prev);
   for (uint32_t k = 0; rc == 0 && !s->readonly && k + 1 < s->n_segs; k++)
     if (redo[k] && index_save(s, k, s->segs[k + 1].first) == 0 && rep)
       rep->indexes_written++;
-  free(redo);
+  es__free(redo);
   if (rc)
     return rc;
   /* Loading grows the lists by doubling; give back the slack. */
   while ((st = es__hashmap_next(&s->streams, &i)) != NULL)
     if (st->cap > st->n + st->n / 8 + 4) {
       /* Either array may stay larger than cap says, which is harmless. */
-      uint64_t *p = realloc(st->pos, (size_t)(st->n ? st->n : 1) * 8);
-      uint32_t *o = realloc(st->off, (size_t)(st->n ? st->n : 1) * 4);
+      uint64_t *p = es__realloc(st->pos, (size_t)(st->n ? st->n : 1) * 8);
+      uint32_t *o = es__realloc(st->off, (size_t)(st->n ? st->n : 1) * 4);
       if (p)
         st->pos = p;
       if (o)
@@ -2420,7 +2428,7 @@ int es_store_open_log(es_store **out, const char *dir,
   *out = NULL;
   if (!dir || !*dir || strlen(dir) >= PATH_MAX || (flags & ~ES_STORE_READONLY))
     return ES_EINVAL;
-  s = calloc(1, sizeof *s);
+  s = es__calloc(1, sizeof *s);
   if (!s)
     return ES_ENOMEM;
   s->base.ops = &log_ops;
@@ -2447,7 +2455,7 @@ int es_store_open_log(es_store **out, const char *dir,
                      es__rng_next(s->rng), es__rng_next(s->rng));
   if (init_sync(s) != 0) {
     es__hashmap_close(&s->streams);
-    free(s);
+    es__free(s);
     return ES_ENOMEM;
   }
 
@@ -2467,7 +2475,7 @@ int es_store_open_log(es_store **out, const char *dir,
   rc = list_segs(s, &nums, &k);
   for (uint32_t i = 0; rc == 0 && i < k; i++)
     rc = open_seg(s, nums[i], !s->readonly && i + 1 == k);
-  free(nums);
+  es__free(nums);
   if (rc == 0)
     rc = load_all(s, rep);
   if (rc)
@@ -2524,7 +2532,7 @@ static int grow_events(verifier *v, uint64_t need) {
     c *= 2;
   if (c > SIZE_MAX / sizeof *p)
     return ES_ENOMEM;
-  p = realloc(v->ev, (size_t)c * sizeof *p);
+  p = es__realloc(v->ev, (size_t)c * sizeof *p);
   if (!p)
     return ES_ENOMEM;
   v->ev = p;
@@ -2674,7 +2682,7 @@ static int vf_records(verifier *v, const char *file, const uint8_t *buf,
 static int64_t vf_index_streams(verifier *v, const uint8_t *b, size_t len,
                                 size_t at, uint64_t count, uint32_t n_streams) {
   char id[ES_STREAM_TYPE_MAX + ES_KEY_MAX + 2];
-  uint8_t *seen = calloc((size_t)(count / 8 + 1), 1);
+  uint8_t *seen = es__calloc((size_t)(count / 8 + 1), 1);
   uint64_t total = 0;
   int64_t bad = 0;
 
@@ -2726,7 +2734,7 @@ static int64_t vf_index_streams(verifier *v, const uint8_t *b, size_t len,
   }
   if (!bad && (at != len || total != count))
     bad = (int64_t)at + 1;
-  free(seen);
+  es__free(seen);
   return bad;
 }
 
@@ -2763,7 +2771,7 @@ static int vf_index(verifier *v, uint64_t first, uint64_t size) {
   if (len < 0)
     return ES_ENOMEM;
   if (len == 0) {
-    free(b);
+    es__free(b);
     return ES_EIO;
   }
   sparse_range(first, first + count, &jlo, &jhi);
@@ -2790,7 +2798,7 @@ static int vf_index(verifier *v, uint64_t first, uint64_t size) {
   if (!bad)
     bad = vf_index_streams(v, b, (size_t)len, IDX_HDR + (size_t)(jhi - jlo) * 8,
                            count, get32(b + 40));
-  free(b);
+  es__free(b);
   if (bad < 0)
     return ES_ENOMEM;
   if (bad)
@@ -2835,7 +2843,7 @@ static int vf_segment(verifier *v, uint64_t first, int last) {
     v->skip_gap = 1;
     goto done;
   }
-  buf = malloc((size_t)len);
+  buf = es__malloc((size_t)len);
   if (!buf) {
     rc = ES_ENOMEM;
     goto done;
@@ -2860,7 +2868,7 @@ static int vf_segment(verifier *v, uint64_t first, int last) {
   }
 
 done:
-  free(buf);
+  es__free(buf);
   s->io->close(fd);
   return rc;
 }
@@ -2888,7 +2896,7 @@ int es_store_verify_log(const char *dir, es_store_verify_report *rep) {
   }
   if (!dir || !*dir || strlen(dir) >= PATH_MAX)
     return ES_EINVAL;
-  s = calloc(1, sizeof *s);
+  s = es__calloc(1, sizeof *s);
   if (!s)
     return ES_ENOMEM;
   s->io = es__io_get();
@@ -2904,14 +2912,14 @@ int es_store_verify_log(const char *dir, es_store_verify_report *rep) {
   for (uint32_t j = 0; rc == 0 && j < k; j++)
     rc = vf_segment(&v, nums[j], j + 1 == k);
   rep->head = v.next - 1;
-  free(nums);
-  free(v.ev);
+  es__free(nums);
+  es__free(v.ev);
   while ((st = es__hashmap_next(&s->streams, &i)) != NULL)
     stream_free(st);
   es__hashmap_close(&s->streams);
   if (s->dirfd >= 0)
     s->io->close(s->dirfd);
-  free(s);
+  es__free(s);
   if (rc == 0 && rep->damage)
     rc = ES_ECORRUPT;
   return rc;

@@ -23,6 +23,7 @@
 #include "es/es_store.h"
 #include "store/command_index.h"
 #include "store/store_util.h"
+#include "util/alloc.h"
 #include "util/hashmap.h"
 
 /* Record pointers a reader copies per lock hold. */
@@ -85,7 +86,7 @@ static mem_stream *find_stream(mem_store *s, const char *type,
 static mem_stream *stream_new(const char *type, const char *key) {
   char id[ES_STREAM_TYPE_MAX + ES_KEY_MAX + 2];
   size_t len = es__stream_id(id, type, key);
-  mem_stream *st = malloc(sizeof *st + len + 1);
+  mem_stream *st = es__malloc(sizeof *st + len + 1);
 
   if (!st)
     return NULL;
@@ -101,9 +102,9 @@ static mem_stream *stream_new(const char *type, const char *key) {
 static void stream_free(mem_stream *st) {
   if (!st)
     return;
-  free(st->events);
-  free(st->snapshot);
-  free(st);
+  es__free(st->events);
+  es__free(st->snapshot);
+  es__free(st);
 }
 
 /* Grows `*v` (capacity `*cap`) to hold `need` pointers. */
@@ -117,7 +118,7 @@ static int grow_ptrs(mem_event ***v, uint64_t *cap, uint64_t need) {
     c *= 2;
   if (c > SIZE_MAX / sizeof **v)
     return ES_ENOMEM;
-  p = realloc(*v, (size_t)c * sizeof **v);
+  p = es__realloc(*v, (size_t)c * sizeof **v);
   if (!p)
     return ES_ENOMEM;
   *v = p;
@@ -127,7 +128,7 @@ static int grow_ptrs(mem_event ***v, uint64_t *cap, uint64_t need) {
 
 static mem_blob *blob_new(uint64_t a, uint64_t b, const void *data,
                           size_t len) {
-  mem_blob *bl = malloc(sizeof *bl + len);
+  mem_blob *bl = es__malloc(sizeof *bl + len);
 
   if (!bl)
     return NULL;
@@ -144,8 +145,8 @@ static mem_blob *blob_new(uint64_t a, uint64_t b, const void *data,
 static int mem_append(es_store *bs, es_append_stream *g, uint32_t n,
                       es_append_result *res) {
   mem_store *s = (mem_store *)bs;
-  mem_stream **st = calloc(n, sizeof *st);
-  uint8_t *created = calloc(n, 1); /* st[i] made by this call */
+  mem_stream **st = es__calloc(n, sizeof *st);
+  uint8_t *created = es__calloc(n, 1); /* st[i] made by this call */
   mem_event **evs = NULL;
   uint64_t total = 0, k = 0;
   uint32_t n_new = 0;
@@ -156,13 +157,13 @@ static int mem_append(es_store *bs, es_append_stream *g, uint32_t n,
     goto fail;
   for (uint32_t i = 0; i < n; i++)
     total += g[i].n_events;
-  evs = calloc((size_t)total, sizeof *evs);
+  evs = es__calloc((size_t)total, sizeof *evs);
   if (!evs)
     goto fail;
   for (uint32_t i = 0; i < n; i++)
     for (uint32_t j = 0; j < g[i].n_events; j++, k++) {
       const es_new_event *e = &g[i].events[j];
-      mem_event *m = malloc(sizeof *m + e->len);
+      mem_event *m = es__malloc(sizeof *m + e->len);
       if (!m)
         goto fail;
       evs[k] = m;
@@ -234,9 +235,9 @@ static int mem_append(es_store *bs, es_append_stream *g, uint32_t n,
   res->last_position = s->n;
   pthread_cond_broadcast(&s->grew);
   pthread_mutex_unlock(&s->mu);
-  free(st);
-  free(created);
-  free(evs);
+  es__free(st);
+  es__free(created);
+  es__free(evs);
   return 0;
 
 fail:
@@ -248,10 +249,10 @@ fail:
     pthread_mutex_unlock(&s->mu);
   if (evs)
     for (uint64_t i = 0; i < total; i++)
-      free(evs[i]);
-  free(evs);
-  free(created);
-  free(st);
+      es__free(evs[i]);
+  es__free(evs);
+  es__free(created);
+  es__free(st);
   return rc;
 }
 
@@ -396,13 +397,13 @@ static int mem_snapshot_put(es_store *bs, const char *type, const char *key,
   old = st->snapshot;
   st->snapshot = bl;
   pthread_mutex_unlock(&s->mu);
-  free(old);
+  es__free(old);
   return 0;
 
 fail:
   pthread_mutex_unlock(&s->mu);
   stream_free(made);
-  free(bl);
+  es__free(bl);
   return rc;
 }
 
@@ -438,7 +439,7 @@ static int mem_checkpoint_put(es_store *bs, const char *name, uint64_t position,
   pthread_mutex_lock(&s->mu);
   c = es__hashmap_get(&s->checkpoints, name, nl);
   if (!c) {
-    made = c = malloc(sizeof *c + nl + 1);
+    made = c = es__malloc(sizeof *c + nl + 1);
     if (!c)
       goto fail;
     c->blob = NULL;
@@ -450,13 +451,13 @@ static int mem_checkpoint_put(es_store *bs, const char *name, uint64_t position,
   old = c->blob;
   c->blob = bl;
   pthread_mutex_unlock(&s->mu);
-  free(old);
+  es__free(old);
   return 0;
 
 fail:
   pthread_mutex_unlock(&s->mu);
-  free(made);
-  free(bl);
+  es__free(made);
+  es__free(bl);
   return ES_ENOMEM;
 }
 
@@ -492,18 +493,18 @@ static void mem_close(es_store *bs) {
     stream_free(v);
   i = 0;
   while ((v = es__hashmap_next(&s->checkpoints, &i)) != NULL) {
-    free(((mem_checkpoint *)v)->blob);
-    free(v);
+    es__free(((mem_checkpoint *)v)->blob);
+    es__free(v);
   }
   for (uint64_t p = 0; p < s->n; p++)
-    free(s->log[p]);
-  free(s->log);
+    es__free(s->log[p]);
+  es__free(s->log);
   es__hashmap_close(&s->streams);
   es__hashmap_close(&s->checkpoints);
   es__cmd_index_close(&s->cmds);
   pthread_cond_destroy(&s->grew);
   pthread_mutex_destroy(&s->mu);
-  free(s);
+  es__free(s);
 }
 
 static int mem_command_find(es_store *bs, const es_uuid *id,
@@ -538,7 +539,7 @@ int es_store_open_memory(es_store **out, const es_store_options *opt) {
   if (!out)
     return ES_EINVAL;
   *out = NULL;
-  s = calloc(1, sizeof *s);
+  s = es__calloc(1, sizeof *s);
   if (!s)
     return ES_ENOMEM;
   s->base.ops = &mem_ops;
@@ -562,6 +563,6 @@ int es_store_open_memory(es_store **out, const es_store_options *opt) {
 fail:
   if (have_mu)
     pthread_mutex_destroy(&s->mu);
-  free(s);
+  es__free(s);
   return ES_ENOMEM;
 }

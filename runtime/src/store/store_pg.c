@@ -62,6 +62,7 @@
 #include "es/es_obs.h"
 #include "es/es_store.h"
 #include "store/store_util.h"
+#include "util/alloc.h"
 
 /* Type oids of the binary parameters and results. */
 #define OID_BYTEA 17
@@ -388,7 +389,7 @@ static void pgb_need(pgb *b, size_t n) {
   c = b->cap ? b->cap : 256;
   while (c - b->len < n)
     c *= 2;
-  p = realloc(b->p, c);
+  p = es__realloc(b->p, c);
   if (!p) {
     b->err = ES_ENOMEM;
     return;
@@ -419,7 +420,7 @@ static void pgb_u64(pgb *b, uint64_t v) {
 }
 
 static void pgb_free(pgb *b) {
-  free(b->p);
+  es__free(b->p);
   memset(b, 0, sizeof *b);
 }
 
@@ -451,7 +452,7 @@ static char *with_schema(const char *in, const char *q) {
   for (const char *p = in; *p; p++, n++)
     if (p[0] == '@' && p[1] == 'S')
       n += ql, p++;
-  out = o = malloc(n + 1);
+  out = o = es__malloc(n + 1);
   if (!out)
     return NULL;
   for (const char *p = in; *p; p++) {
@@ -644,16 +645,16 @@ static int run_stmt(pg_store *s, int st, const char *const *values,
 static void req_free(pg_req *q) {
   if (!q)
     return;
-  free(q->ids);
-  free(q->ts);
-  free(q->sidx);
-  free(q->version);
-  free(q);
+  es__free(q->ids);
+  es__free(q->ts);
+  es__free(q->sidx);
+  es__free(q->version);
+  es__free(q);
 }
 
 static pg_req *req_new(pg_store *s, es_append_stream *g, uint32_t n,
                        es_append_result *res) {
-  pg_req *q = calloc(1, sizeof *q);
+  pg_req *q = es__calloc(1, sizeof *q);
   es_timestamp now = es__store_now(&s->base);
   uint64_t k = 0;
 
@@ -667,10 +668,10 @@ static pg_req *req_new(pg_store *s, es_append_stream *g, uint32_t n,
     for (uint32_t j = 0; j < g[i].n_events; j++)
       q->bytes += g[i].events[j].len;
   }
-  q->ids = calloc((size_t)q->total, sizeof *q->ids);
-  q->ts = calloc((size_t)q->total, sizeof *q->ts);
-  q->sidx = calloc(n, sizeof *q->sidx);
-  q->version = calloc(n, sizeof *q->version);
+  q->ids = es__calloc((size_t)q->total, sizeof *q->ids);
+  q->ts = es__calloc((size_t)q->total, sizeof *q->ts);
+  q->sidx = es__calloc(n, sizeof *q->sidx);
+  q->version = es__calloc(n, sizeof *q->version);
   if (!q->ids || !q->ts || !q->sidx || !q->version) {
     req_free(q);
     return NULL;
@@ -739,7 +740,7 @@ static int batch_streams(batch *b) {
 
   for (size_t i = 0; i < b->n_reqs; i++)
     n += b->reqs[i]->n;
-  b->st = malloc((n ? n : 1) * sizeof *b->st);
+  b->st = es__malloc((n ? n : 1) * sizeof *b->st);
   if (!b->st)
     return ES_ENOMEM;
   for (size_t i = 0; i < b->n_reqs; i++)
@@ -1092,7 +1093,7 @@ static int send_commands(pg_store *s, PGconn *c, batch *b, int *err) {
           continue;
         if (n == cap) {
           size_t nc = cap ? cap * 2 : 64;
-          cmdrec *nv = realloc(v, nc * sizeof *v);
+          cmdrec *nv = es__realloc(v, nc * sizeof *v);
           if (!nv) {
             *err = ES_ENOMEM;
             rc = -1;
@@ -1165,7 +1166,7 @@ static int send_commands(pg_store *s, PGconn *c, batch *b, int *err) {
 done:
   for (int i = 0; i < 4; i++)
     pgb_free(&a[i]);
-  free(v);
+  es__free(v);
   return rc;
 }
 
@@ -1422,7 +1423,7 @@ static void run_batch(pg_store *s, batch *b, int alone) {
       for (size_t i = 0; i < b->n_reqs; i++) {
         batch one = {&b->reqs[i], 1, NULL, 0, 0, 0, b->now};
         run_batch(s, &one, 1);
-        free(one.st);
+        es__free(one.st);
       }
       return;
     }
@@ -1482,7 +1483,7 @@ static void lead(pg_store *s) {
   b.n_reqs = n;
   b.now = es__store_now(&s->base);
   run_batch(s, &b, 0);
-  free(b.st);
+  es__free(b.st);
   prune_commands(s, b.now);
 
   pthread_mutex_lock(&s->mu);
@@ -1980,14 +1981,14 @@ static void pg_close(es_store *bs) {
   for (int i = 0; i < s->n_idle; i++)
     PQfinish(s->idle[i]);
   for (int i = 0; i < ST_COUNT; i++)
-    free(s->sql[i]);
-  free(s->conninfo);
-  free(s->schema);
-  free(s->channel);
+    es__free(s->sql[i]);
+  es__free(s->conninfo);
+  es__free(s->schema);
+  es__free(s->channel);
   pthread_cond_destroy(&s->grew);
   pthread_cond_destroy(&s->turn);
   pthread_mutex_destroy(&s->mu);
-  free(s);
+  es__free(s);
 }
 
 static const es_store_ops pg_ops = {
@@ -2022,7 +2023,7 @@ static int exec_ddl(PGconn *c, const char *sql, const char *schema_q,
   if (!text)
     return ES_ENOMEM;
   r = PQexec(c, text);
-  free(text);
+  es__free(text);
   if (PQresultStatus(r) != PGRES_COMMAND_OK &&
       PQresultStatus(r) != PGRES_TUPLES_OK)
     rc = open_report(opt, map_error(c, r), "schema setup failed",
@@ -2070,7 +2071,7 @@ static int migrate(pg_store *s, PGconn *c, const char *q,
       goto unlock;
     }
     r = PQexec(c, sql);
-    free(sql);
+    es__free(sql);
     if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
       rc = open_report(opt, map_error(c, r), "no esgen tables in the schema",
                        PQresultErrorMessage(r));
@@ -2135,7 +2136,7 @@ int es_store_open_postgres(es_store **out, const char *conninfo,
     return open_report(opt, ES_EINVAL, "bad schema name",
                        "1 to 48 letters, digits or '_', not starting with a "
                        "digit");
-  s = calloc(1, sizeof *s);
+  s = es__calloc(1, sizeof *s);
   if (!s)
     return ES_ENOMEM;
   s->base.ops = &pg_ops;
@@ -2155,9 +2156,9 @@ int es_store_open_postgres(es_store **out, const char *conninfo,
   if (es__cond_init_monotonic(&s->grew) != 0)
     goto fail_free;
   n_sync++;
-  s->conninfo = strdup(conninfo);
-  s->schema = strdup(schema);
-  s->channel = malloc(strlen(schema) + 8);
+  s->conninfo = es__strdup(conninfo);
+  s->schema = es__strdup(schema);
+  s->channel = es__malloc(strlen(schema) + 8);
   if (!s->conninfo || !s->schema || !s->channel)
     goto fail;
   sprintf(s->channel, "%s_events", schema);
@@ -2201,10 +2202,10 @@ fail:
     PQfreemem(q);
   PQfinish(c);
   for (int i = 0; i < ST_COUNT; i++)
-    free(s->sql[i]);
-  free(s->conninfo);
-  free(s->schema);
-  free(s->channel);
+    es__free(s->sql[i]);
+  es__free(s->conninfo);
+  es__free(s->schema);
+  es__free(s->channel);
 fail_free:
   if (n_sync > 2)
     pthread_cond_destroy(&s->grew);
@@ -2212,6 +2213,6 @@ fail_free:
     pthread_cond_destroy(&s->turn);
   if (n_sync > 0)
     pthread_mutex_destroy(&s->mu);
-  free(s);
+  es__free(s);
   return rc;
 }

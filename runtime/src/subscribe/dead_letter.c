@@ -26,6 +26,8 @@
 #include "es/es_error.h"
 #include "es/es_saga_run.h"
 #include "subscribe/dead_letter.h"
+#include "util/alloc.h"
+#include "util/line.h"
 
 /* ---- writing --------------------------------------------------------------
  */
@@ -426,12 +428,12 @@ int es_dead_letters_list(const char *path,
                          int (*fn)(const es_dead_letter *dl, void *ctx),
                          void *ctx, uint64_t *bad_line) {
   FILE *f;
-  char *line = NULL, *scratch = NULL;
+  es_buf buf;
+  char *line, *scratch = NULL;
   uint8_t *bin = NULL;
-  size_t cap = 0, scap = 0;
+  size_t scap = 0;
   uint64_t no = 0;
-  ssize_t n;
-  int rc = 0;
+  int rc = 0, more;
 
   if (bad_line)
     *bad_line = 0;
@@ -440,17 +442,19 @@ int es_dead_letters_list(const char *path,
   f = fopen(path, "r");
   if (!f)
     return errno == ENOENT ? 0 : ES_EIO;
-  while ((n = getline(&line, &cap, f)) >= 0) {
+  es_buf_init(&buf, ES__LINE_MAX);
+  while ((more = es__read_line(f, &buf)) == 1) {
     es_dead_letter dl;
-    size_t len = (size_t)n;
+    size_t len = buf.len;
+    line = (char *)buf.data;
     no++;
     while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
       line[--len] = '\0';
     if (!len)
       continue;
     if (len + 1 > scap) {
-      char *s = realloc(scratch, len + 1);
-      uint8_t *b = realloc(bin, len / 2 + 1);
+      char *s = es__realloc(scratch, len + 1);
+      uint8_t *b = es__realloc(bin, len / 2 + 1);
       if (s)
         scratch = s;
       if (b)
@@ -472,11 +476,11 @@ int es_dead_letters_list(const char *path,
     if ((rc = fn(&dl, ctx)) != 0)
       break;
   }
-  if (rc == 0 && ferror(f))
-    rc = ES_EIO;
-  free(line);
-  free(scratch);
-  free(bin);
+  if (rc == 0 && more < 0)
+    rc = more;
+  es_buf_close(&buf);
+  es__free(scratch);
+  es__free(bin);
   fclose(f);
   return rc;
 }

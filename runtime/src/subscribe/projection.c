@@ -22,6 +22,7 @@
 #include "es/es_version.h"
 #include "schema/event_decode.h"
 #include "store/store_util.h"
+#include "util/alloc.h"
 
 /* One event type the projection handles. */
 typedef struct route {
@@ -378,7 +379,7 @@ int es_projection_open(es_projection **out, const es_schema_desc *schema,
     return ES_EINVAL;
 
   rc = ES_ENOMEM;
-  if (!(p = calloc(1, sizeof *p)))
+  if (!(p = es__calloc(1, sizeof *p)))
     goto fail;
   p->desc = proj;
   p->store = store;
@@ -400,8 +401,8 @@ int es_projection_open(es_projection **out, const es_schema_desc *schema,
   snprintf(p->checkpoint, sizeof p->checkpoint, "%s%s",
            ES_PROJECTION_CHECKPOINT_PREFIX, proj->name);
 
-  p->routes = calloc(proj->n_handlers, sizeof *p->routes);
-  types = calloc(proj->n_handlers, sizeof *types);
+  p->routes = es__calloc(proj->n_handlers, sizeof *p->routes);
+  types = es__calloc(proj->n_handlers, sizeof *types);
   if (!p->routes || !types)
     goto fail;
   rc = ES_EINVAL;
@@ -448,12 +449,12 @@ int es_projection_open(es_projection **out, const es_schema_desc *schema,
             "projection", proj->name, NULL);
   }
   update_lag(p);
-  free(types);
+  es__free(types);
   *out = p;
   return 0;
 
 fail:
-  free(types);
+  es__free(types);
   if (p) {
     if (sub)
       es_subscription_close(&p->sub);
@@ -462,8 +463,8 @@ fail:
       pthread_cond_destroy(&p->cv);
     if (mu)
       pthread_mutex_destroy(&p->mu);
-    free(p->routes);
-    free(p);
+    es__free(p->routes);
+    es__free(p);
   }
   return rc;
 }
@@ -476,8 +477,8 @@ void es_projection_close(es_projection *p) {
   es_arena_close(&p->arena);
   pthread_cond_destroy(&p->cv);
   pthread_mutex_destroy(&p->mu);
-  free(p->routes);
-  free(p);
+  es__free(p->routes);
+  es__free(p);
 }
 
 int es_projection_run_until_caught_up(es_projection *p,

@@ -47,6 +47,7 @@
 #include "schema/event_decode.h"
 #include "store/store_util.h"
 #include "subscribe/dead_letter.h"
+#include "util/alloc.h"
 #include "util/hashmap.h"
 
 #define DEFAULT_ATTEMPTS 5u
@@ -233,7 +234,7 @@ static int tm_apply(es_saga_runner *r, uint32_t op, const char *key,
     }
     if (r->n_tm == r->cap_tm) {
       size_t cap = r->cap_tm ? r->cap_tm * 2 : 16;
-      timer *p = realloc(r->tm, cap * sizeof *p);
+      timer *p = es__realloc(r->tm, cap * sizeof *p);
       if (!p)
         return ES_ENOMEM;
       r->tm = p;
@@ -257,7 +258,7 @@ static int tm_apply(es_saga_runner *r, uint32_t op, const char *key,
       return 0;
     if (r->n_pd == r->cap_pd) {
       size_t cap = r->cap_pd ? r->cap_pd * 2 : 8;
-      pending *p = realloc(r->pd, cap * sizeof *p);
+      pending *p = es__realloc(r->pd, cap * sizeof *p);
       if (!p)
         return ES_ENOMEM;
       r->pd = p;
@@ -377,7 +378,7 @@ static int parse_step(const uint8_t *p, size_t len, step_info *si,
     return 0;
   if (es_mp_read_array(&rd, &m) != 0)
     return ES_ECORRUPT;
-  if (m && !(fx = calloc(m, sizeof *fx)))
+  if (m && !(fx = es__calloc(m, sizeof *fx)))
     return ES_ENOMEM;
   for (uint32_t i = 0; i < m; i++) {
     uint32_t k;
@@ -393,12 +394,12 @@ static int parse_step(const uint8_t *p, size_t len, step_info *si,
         es_mp_read_str(&rd, &ns, &nl) != 0 || nl > ES_TIMEOUT_NAME_MAX ||
         es_mp_read_int(&rd, &fx[i].delay, INT64_MIN, INT64_MAX) != 0 ||
         es_mp_read_int(&rd, &fx[i].due, INT64_MIN, INT64_MAX) != 0) {
-      free(fx);
+      es__free(fx);
       return ES_ECORRUPT;
     }
     for (uint32_t x = 7; x < k; x++)
       if (es_mp_skip(&rd) != 0) {
-        free(fx);
+        es__free(fx);
         return ES_ECORRUPT;
       }
     es_mp_leave(&rd);
@@ -421,11 +422,11 @@ static void inst_free(inst *in) {
   if (!in)
     return;
   for (uint32_t i = 0; i < in->n_steps; i++)
-    free(in->steps[i].raw);
-  free(in->steps);
-  free(in->state);
+    es__free(in->steps[i].raw);
+  es__free(in->steps);
+  es__free(in->state);
   es_arena_close(&in->arena);
-  free(in);
+  es__free(in);
 }
 
 /* Forgets `in` (after a conflict or a failed handler): the next use
@@ -444,7 +445,7 @@ static int add_step(inst *in, const step_info *si, const uint8_t *raw,
   step_info *s;
   if (in->n_steps == in->cap_steps) {
     uint32_t cap = in->cap_steps ? in->cap_steps * 2 : 4;
-    step_info *p = realloc(in->steps, cap * sizeof *p);
+    step_info *p = es__realloc(in->steps, cap * sizeof *p);
     if (!p)
       return ES_ENOMEM;
     in->steps = p;
@@ -452,7 +453,7 @@ static int add_step(inst *in, const step_info *si, const uint8_t *raw,
   }
   s = &in->steps[in->n_steps];
   *s = *si;
-  if (!(s->raw = malloc(len ? len : 1)))
+  if (!(s->raw = es__malloc(len ? len : 1)))
     return ES_ENOMEM;
   if (len)
     memcpy(s->raw, raw, len);
@@ -518,11 +519,11 @@ static int inst_get(es_saga_runner *r, const char *key, inst **out) {
       *out = r->cache[i];
       return 0;
     }
-  if (!(in = calloc(1, sizeof *in)))
+  if (!(in = es__calloc(1, sizeof *in)))
     return ES_ENOMEM;
   copy_str(in->key, sizeof in->key, key, strlen(key));
   es_arena_init(&in->arena, 0);
-  if (!(in->state = malloc(r->saga->state->size))) {
+  if (!(in->state = es__malloc(r->saga->state->size))) {
     inst_free(in);
     return ES_ENOMEM;
   }
@@ -639,8 +640,8 @@ static int record_step(es_saga_runner *r, inst *in, const trigger *t,
   /* The index records, in the order they apply. */
   if (n_fx + 2 > cap_t) {
     cap_t = n_fx + 2;
-    tevs = malloc(cap_t * sizeof *tevs);
-    toffs = malloc(cap_t * sizeof *toffs);
+    tevs = es__malloc(cap_t * sizeof *tevs);
+    toffs = es__malloc(cap_t * sizeof *toffs);
     if (!tevs || !toffs) {
       rc = ES_ENOMEM;
       goto done;
@@ -724,9 +725,9 @@ static int record_step(es_saga_runner *r, inst *in, const trigger *t,
     rc = ES_EINTERRUPTED;
 done:
   if (tevs != tev)
-    free(tevs);
+    es__free(tevs);
   if (toffs != toff)
-    free(toffs);
+    es__free(toffs);
   es_buf_close(&st);
   es_buf_close(&rec);
   es_buf_close(&tix);
@@ -957,7 +958,7 @@ static int dispatch_step(es_saga_runner *r, inst *in, uint64_t step,
     return ES_ECORRUPT;
   /* A private copy: handling a rejection below may reload the instance. */
   len = in->steps[step - 1].len;
-  if (!(raw = malloc(len ? len : 1)))
+  if (!(raw = es__malloc(len ? len : 1)))
     return ES_ENOMEM;
   memcpy(raw, in->steps[step - 1].raw, len);
   if ((rc = parse_step(raw, len, NULL, &corr, NULL, NULL, NULL, &fx, &n)) != 0)
@@ -982,8 +983,8 @@ static int dispatch_step(es_saga_runner *r, inst *in, uint64_t step,
     }
   }
 out:
-  free(fx);
-  free(raw);
+  es__free(fx);
+  es__free(raw);
   return rc;
 }
 
@@ -1452,7 +1453,7 @@ int es_saga_runner_open(es_saga_runner **out, es_app *app,
     return ES_EINVAL;
   if (opt && opt->retry.jitter_pct > ES_SAGA_NO_JITTER)
     return ES_EINVAL;
-  if (!(r = calloc(1, sizeof *r)))
+  if (!(r = es__calloc(1, sizeof *r)))
     return ES_ENOMEM;
   r->app = app;
   r->saga = saga;
@@ -1483,13 +1484,14 @@ int es_saga_runner_open(es_saga_runner **out, es_app *app,
   atomic_init(&r->stop, false);
   r->gauge = -1;
   if (pthread_mutex_init(&r->mu, NULL) != 0) {
-    free(r);
+    es__free(r);
     return ES_ENOMEM;
   }
   rc = ES_ENOMEM;
-  if (!(r->cache = calloc(r->opt.cache_max, sizeof *r->cache)))
+  if (!(r->cache = es__calloc(r->opt.cache_max, sizeof *r->cache)))
     goto fail;
-  if (saga->n_handlers && !(types = malloc(saga->n_handlers * sizeof *types)))
+  if (saga->n_handlers &&
+      !(types = es__malloc(saga->n_handlers * sizeof *types)))
     goto fail;
   for (uint32_t i = 0; i < saga->n_handlers; i++)
     types[i] = saga->handlers[i]
@@ -1522,13 +1524,13 @@ int es_saga_runner_open(es_saga_runner **out, es_app *app,
   if (metrics(r))
     es_metrics_gauge_register(metrics(r), ES_GAUGE_SAGA_LAG, saga->name,
                               &r->gauge);
-  free(types);
+  es__free(types);
   es__log(r->opt.obs, ES_LOG_INFO, "saga runner open", "saga", saga->name,
           NULL);
   *out = r;
   return 0;
 fail:
-  free(types);
+  es__free(types);
   es_saga_runner_close(r);
   return rc;
 }
@@ -1539,13 +1541,13 @@ void es_saga_runner_close(es_saga_runner *r) {
   es_saga_stop(r);
   for (uint32_t i = 0; i < r->n_cache; i++)
     inst_free(r->cache[i]);
-  free(r->cache);
-  free(r->tm);
-  free(r->pd);
+  es__free(r->cache);
+  es__free(r->tm);
+  es__free(r->pd);
   es_subscription_close(&r->sub);
   es_arena_close(&r->scratch);
   pthread_mutex_destroy(&r->mu);
-  free(r);
+  es__free(r);
 }
 
 /* ---- re-dispatch

@@ -7,6 +7,7 @@
 
 #include "es/es_error.h"
 #include "es/es_subscription.h"
+#include "util/alloc.h"
 
 #define DEFAULT_BATCH 512
 
@@ -23,7 +24,7 @@ int es_subscription_init(es_subscription *sub, es_store *store,
   sub->store = store;
   sub->position = position;
   if (n) {
-    sub->types = malloc(n * sizeof *sub->types);
+    sub->types = es__malloc(n * sizeof *sub->types);
     if (!sub->types)
       return ES_ENOMEM;
     memcpy(sub->types, types, n * sizeof *sub->types);
@@ -36,7 +37,7 @@ int es_subscription_init(es_subscription *sub, es_store *store,
 void es_subscription_close(es_subscription *sub) {
   if (!sub)
     return;
-  free(sub->types);
+  es__free(sub->types);
   sub->types = NULL;
   sub->n_types = 0;
 }

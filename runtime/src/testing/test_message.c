@@ -8,18 +8,19 @@
 
 #include "es/es_buf.h"
 #include "es/es_error.h"
+#include "util/alloc.h"
 
 int es__message_init(es__message *m) {
   m->len = 0;
   m->cap = 64;
-  m->text = calloc(1, m->cap);
+  m->text = es__calloc(1, m->cap);
   return m->text ? 0 : ES_ENOMEM;
 }
 
 void es__message_free(es__message *m) {
   if (!m)
     return;
-  free(m->text);
+  es__free(m->text);
   m->text = NULL;
   m->len = m->cap = 0;
 }
@@ -40,7 +41,7 @@ void es__message_vadd(es__message *m, const char *fmt, va_list ap) {
     return;
   if (m->len + (size_t)n + 1 > m->cap) {
     size_t cap = (m->len + (size_t)n + 1) * 2;
-    char *p = realloc(m->text, cap);
+    char *p = es__realloc(m->text, cap);
     if (!p)
       return;
     m->text = p;

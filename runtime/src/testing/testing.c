@@ -15,6 +15,7 @@
 #include "es/es_error.h"
 #include "es/es_testing.h"
 #include "testing/test_message.h"
+#include "util/alloc.h"
 
 struct es_test {
   const es_schema_desc *schema;
@@ -95,14 +96,14 @@ es_test *es_test_new(const es_schema_desc *schema, const es_aggregate_desc *agg,
       break;
   if (i == schema->n_aggregates)
     return NULL;
-  t = calloc(1, sizeof *t);
+  t = es__calloc(1, sizeof *t);
   if (!t)
     return NULL;
   t->schema = schema;
   t->agg = agg;
   memcpy(t->key, key, klen + 1);
   es_arena_init(&t->arena, 0);
-  t->state = malloc(agg->state->size);
+  t->state = es__malloc(agg->state->size);
   if (!t->state || es__message_init(&t->msg) != 0 ||
       es_store_open_memory(&t->store, NULL) != 0 ||
       es_app_open(&t->app, schema, t->store, NULL) != 0) {
@@ -118,9 +119,9 @@ void es_test_free(es_test *t) {
   es_app_close(t->app);
   es_store_close(t->store);
   es_arena_close(&t->arena);
-  free(t->state);
+  es__free(t->state);
   es__message_free(&t->msg);
-  free(t);
+  es__free(t);
 }
 
 /* Whether `type` is an event (current or older version) of `agg`. */
@@ -217,7 +218,7 @@ static int collect_one(const es_stored_event *ev, void *arg) {
   collect *c = arg;
   if (c->n == c->cap) {
     uint32_t cap = c->cap ? c->cap * 2 : 8;
-    stored *p = realloc(c->items, cap * sizeof *p);
+    stored *p = es__realloc(c->items, cap * sizeof *p);
     if (!p)
       return ES_ENOMEM;
     c->items = p;
@@ -245,7 +246,7 @@ static int read_appended(es_test *t, collect *c) {
 }
 
 static void collect_close(collect *c) {
-  free(c->items);
+  es__free(c->items);
   es_buf_close(&c->bytes);
 }
 
@@ -318,9 +319,9 @@ bool es_test_then_events(es_test *t, uint32_t n, ...) {
   /* Encode every expected event, comparing as we go; keep the encodings
    * (back to back in `exp`) for the message. */
   es_buf exp;
-  size_t *at = calloc(n + 1, sizeof *at);
-  const es_type_desc **types = calloc(n + 1, sizeof *types);
-  const void **values = calloc(n + 1, sizeof *values);
+  size_t *at = es__calloc(n + 1, sizeof *at);
+  const es_type_desc **types = es__calloc(n + 1, sizeof *types);
+  const void **values = es__calloc(n + 1, sizeof *values);
   es_buf_init(&exp, 0);
   if (!at || !types || !values) {
     msg_add(t, "then_events: out of memory");
@@ -360,9 +361,9 @@ bool es_test_then_events(es_test *t, uint32_t n, ...) {
     msg_events(t, &c);
   }
 out:
-  free(at);
-  free(types);
-  free(values);
+  es__free(at);
+  es__free(types);
+  es__free(values);
   es_buf_close(&exp);
   collect_close(&c);
   return same;

@@ -9,6 +9,7 @@
 #include "es/es_app.h"
 #include "es/es_error.h"
 #include "es/es_testing_projection.h"
+#include "util/alloc.h"
 
 struct es_projection_test {
   const es_schema_desc *schema;
@@ -40,7 +41,7 @@ es_projection_test *es_projection_test_new(const es_schema_desc *schema,
                                            const es_projection_desc *proj,
                                            void *ctx) {
   es_projection_options opt = ES_PROJECTION_OPTIONS_INIT;
-  es_projection_test *t = calloc(1, sizeof *t);
+  es_projection_test *t = es__calloc(1, sizeof *t);
   if (!t)
     return NULL;
   t->schema = schema;
@@ -53,7 +54,7 @@ es_projection_test *es_projection_test_new(const es_schema_desc *schema,
   return t;
 fail:
   es_store_close(t->store);
-  free(t);
+  es__free(t);
   return NULL;
 }
 
@@ -62,7 +63,7 @@ void es_projection_test_free(es_projection_test *t) {
     return;
   es_projection_close(t->runner);
   es_store_close(t->store);
-  free(t);
+  es__free(t);
 }
 
 int es_projection_test_given(es_projection_test *t, const char *key,

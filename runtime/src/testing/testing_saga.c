@@ -19,6 +19,7 @@
 #include "es/es_error.h"
 #include "es/es_testing_saga.h"
 #include "testing/test_message.h"
+#include "util/alloc.h"
 
 #define START_US INT64_C(1700000000000000)
 
@@ -147,7 +148,7 @@ static int answer(void *ctx, const es_aggregate_desc *agg, uint32_t command,
       }
   if (t->n_sent == t->cap_sent) {
     uint32_t cap = t->cap_sent ? t->cap_sent * 2 : 16;
-    sent_cmd *p = realloc(t->sent, cap * sizeof *p);
+    sent_cmd *p = es__realloc(t->sent, cap * sizeof *p);
     if (!p)
       return res->rc = ES_ENOMEM;
     t->sent = p;
@@ -218,7 +219,7 @@ es_saga_test *es_saga_test_new(const es_schema_desc *schema,
     return NULL;
   if (strlen(saga->name) + sizeof "saga:" > sizeof t->stream)
     return NULL;
-  if (!(t = calloc(1, sizeof *t)))
+  if (!(t = es__calloc(1, sizeof *t)))
     return NULL;
   t->schema = schema;
   t->saga = saga;
@@ -250,10 +251,10 @@ void es_saga_test_free(es_saga_test *t) {
   es_store_close(t->store);
   es_arena_close(&t->arena);
   es_buf_close(&t->bytes);
-  free(t->sent);
-  free(t->rej);
+  es__free(t->sent);
+  es__free(t->rej);
   es__message_free(&t->msg);
-  free(t);
+  es__free(t);
 }
 
 /* Remembers the instance of the last step stored at or after `from`. */
@@ -359,7 +360,7 @@ int es_saga_test_reject(es_saga_test *t, const es_aggregate_desc *agg,
     return setup_failed(t, ES_EINVAL, "reject: the saga does not send it");
   if (t->n_rej == t->cap_rej) {
     uint32_t cap = t->cap_rej ? t->cap_rej * 2 : 8;
-    arranged *p = realloc(t->rej, cap * sizeof *p);
+    arranged *p = es__realloc(t->rej, cap * sizeof *p);
     if (!p)
       return setup_failed(t, ES_ENOMEM, "reject");
     t->rej = p;

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "es/es_arena.h"
+#include "util/alloc.h"
 
 #define ES__ARENA_ALIGN alignof(max_align_t)
 #define ES__ARENA_FIRST ((size_t)4096)
@@ -39,7 +40,7 @@ void es_arena_close(es_arena *a) {
     return;
   for (c = a->head; c; c = next) {
     next = c->next;
-    free(c);
+    es__free(c);
   }
   a->head = NULL;
   a->used = 0;
@@ -55,7 +56,7 @@ void es_arena_reset(es_arena *a) {
   for (c = a->head; c; c = next) {
     next = c->next;
     if (c != keep)
-      free(c);
+      es__free(c);
   }
   a->head = keep;
   a->used = 0;
@@ -96,7 +97,7 @@ static es__arena_chunk *arena_grow(es_arena *a, size_t size) {
   if (want > room) /* near the limit, a smaller chunk still serves `size` */
     want = size;
 
-  c = malloc(hdr + want);
+  c = es__malloc(hdr + want);
   if (!c)
     return NULL;
   c->size = want;

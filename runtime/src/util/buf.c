@@ -6,6 +6,7 @@
 
 #include "es/es_buf.h"
 #include "es/es_error.h"
+#include "util/alloc.h"
 
 /* The first allocation: enough for a typical small event. */
 #define ES__BUF_FIRST ((size_t)64)
@@ -22,7 +23,7 @@ void es_buf_init(es_buf *b, size_t max) {
 void es_buf_close(es_buf *b) {
   if (!b)
     return;
-  free(b->data);
+  es__free(b->data);
   b->data = NULL;
   b->len = 0;
   b->cap = 0;
@@ -58,10 +59,10 @@ int es__buf_grow(es_buf *b, size_t n) {
   if (cap > max) /* a tiny `max`: need <= max, so this still fits */
     cap = max;
 
-  p = realloc(b->data, cap);
+  p = es__realloc(b->data, cap);
   if (!p && cap > need && need > 0) { /* the doubling was greedy: try less */
     cap = need;
-    p = realloc(b->data, cap);
+    p = es__realloc(b->data, cap);
   }
   if (!p) {
     es_buf_fail(b, ES_ENOMEM);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "es/es_error.h"
+#include "util/alloc.h"
 #include "util/hashmap.h"
 
 #define HM_FIRST ((size_t)16)
@@ -73,7 +74,7 @@ void es__hashmap_init(es__hashmap *m, uint64_t k0, uint64_t k1) {
 void es__hashmap_close(es__hashmap *m) {
   if (!m)
     return;
-  free(m->slots);
+  es__free(m->slots);
   m->slots = NULL;
   m->cap = 0;
   m->n = 0;
@@ -105,7 +106,7 @@ void *es__hashmap_get(const es__hashmap *m, const void *key, size_t len) {
 }
 
 static int rehash(es__hashmap *m, size_t cap) {
-  es__hm_slot *slots = calloc(cap, sizeof *slots);
+  es__hm_slot *slots = es__calloc(cap, sizeof *slots);
 
   if (!slots)
     return ES_ENOMEM;
@@ -114,7 +115,7 @@ static int rehash(es__hashmap *m, size_t cap) {
     if (s->key)
       *find_slot(slots, cap, s->hash, s->key, s->len) = *s;
   }
-  free(m->slots);
+  es__free(m->slots);
   m->slots = slots;
   m->cap = cap;
   return 0;
