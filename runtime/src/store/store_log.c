@@ -708,7 +708,7 @@ static int list_segs(log_store *s, uint64_t **out, uint32_t *n) {
   *n = 0;
   if (rc) {
     es__free(l.v);
-    return rc < 0 ? ES_EIO : rc;
+    return rc == -1 ? ES_EIO : rc; /* -1: the listing; else list_seg's */
   }
   if (l.k)
     qsort(l.v, l.k, sizeof *l.v, cmp_u64);
