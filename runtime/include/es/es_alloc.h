@@ -12,8 +12,9 @@
  * pointer that another allocator produced, as long as it is set before
  * the first libes call and not changed while libes holds memory.
  *
- * Allocations made inside the C library on libes's behalf (fopen, opendir,
- * pthread_create) do not go through it.
+ * Allocations made inside the C library or another library on libes's
+ * behalf (fopen, opendir, pthread_create, libpq, libmicrohttpd) do not go
+ * through it. docs/runtime.md ("Memory") has the whole contract.
  */
 #ifndef ES_ALLOC_H
 #define ES_ALLOC_H
@@ -24,12 +25,14 @@
 extern "C" {
 #endif
 
-/* The four functions have the C library's contracts: malloc(0) and
- * calloc(n, 0) may return NULL or a unique pointer; realloc(NULL, n)
- * allocates; realloc(p, 0) is never called (libes frees instead); free
- * accepts NULL. Each must be safe to call from several threads at once:
- * libes's runners and the log store's writer allocate on their own
- * threads. */
+/* The four functions have the C library's contracts: a block is aligned
+ * for any object (alignof(max_align_t)); malloc(0) and calloc(n, 0) may
+ * return NULL or a unique pointer; calloc zeroes and checks n * size for
+ * overflow; realloc(NULL, n) allocates. libes resizes a block only with
+ * the realloc and frees it only with the free of the set that made it,
+ * never calls realloc(p, 0) (it frees instead) and never free(NULL).
+ * Each must be safe to call from several threads at once: libes's
+ * runners and the log store's writer allocate on their own threads. */
 typedef void *(*es_malloc_fn)(size_t size);
 typedef void *(*es_calloc_fn)(size_t count, size_t size);
 typedef void *(*es_realloc_fn)(void *ptr, size_t size);
