@@ -174,22 +174,44 @@ void esc_warning(esc_diag *d, esc_tok at, const char *fmt, ...) {
   va_end(ap);
 }
 
-void esc_note(esc_diag *d, esc_tok at, const char *fmt, ...) {
-  va_list ap;
+/* Appends a note rendered against `src` to the last entry. */
+static void note_v(esc_diag *d, const esc_diag *src, esc_tok at,
+                   const char *fmt, va_list ap) {
   esc_diag_entry *e;
   if (!d->out || d->dropping || d->n_entries == 0)
     return;
   e = &d->entries[d->n_entries - 1];
   text t = {e->text, e->len, e->len + 1, false};
-  va_start(ap, fmt);
-  render(d, &t, "note", at, fmt, ap);
-  va_end(ap);
+  render(src, &t, "note", at, fmt, ap);
   /* On failure the note is lost but the error it belongs to is kept. */
   if (t.failed && t.p)
     t.p[e->len] = '\0';
   else
     e->len = t.len;
   e->text = t.p;
+}
+
+void esc_note(esc_diag *d, esc_tok at, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  note_v(d, d, at, fmt, ap);
+  va_end(ap);
+}
+
+void esc_note_in(esc_diag *d, const char *path, const char *src, size_t len,
+                 esc_tok at, const char *fmt, ...) {
+  esc_diag other = {.path = path, .src = src, .src_len = len};
+  va_list ap;
+  va_start(ap, fmt);
+  note_v(d, &other, at, fmt, ap);
+  va_end(ap);
+}
+
+void esc_remark(esc_diag *d, esc_tok at, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  add(d, false, "note", at, fmt, ap);
+  va_end(ap);
 }
 
 void esc_error_file(esc_diag *d, const char *fmt, ...) {

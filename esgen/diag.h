@@ -63,6 +63,15 @@ void esc_warning(esc_diag *d, esc_tok at, const char *fmt, ...)
 /* A note that belongs to the previous diagnostic (dropped with it). */
 void esc_note(esc_diag *d, esc_tok at, const char *fmt, ...) ESC_PRINTF(3, 4);
 
+/* A note about `at` in another file (`path` with source `src`, `len`
+ * bytes), belonging to the previous diagnostic like esc_note(). */
+void esc_note_in(esc_diag *d, const char *path, const char *src, size_t len,
+                 esc_tok at, const char *fmt, ...) ESC_PRINTF(6, 7);
+
+/* A note on its own, neither an error nor a warning: something the user
+ * should know that needs no change. */
+void esc_remark(esc_diag *d, esc_tok at, const char *fmt, ...) ESC_PRINTF(3, 4);
+
 /* An error about the file as a whole ("bank.es: error: ..."). */
 void esc_error_file(esc_diag *d, const char *fmt, ...) ESC_PRINTF(2, 3);
 

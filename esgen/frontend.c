@@ -101,8 +101,7 @@ fail:
   return -1;
 }
 
-/* Reads a whole file, refusing anything over ESC_MAX_SOURCE. */
-static char *slurp(const char *path, size_t *len, const char **why) {
+char *esc_read_source(const char *path, size_t *len, const char **why) {
   FILE *f = fopen(path, "rb");
   char *buf = NULL;
   size_t n = 0, cap = 0;
@@ -150,7 +149,7 @@ int esc_compile_file(const char *path, FILE *diag_out, esc_schema **out,
   esc_diag d;
   size_t len = 0;
   const char *why = NULL;
-  char *src = slurp(path, &len, &why);
+  char *src = esc_read_source(path, &len, &why);
   int rc;
 
   *out = NULL;

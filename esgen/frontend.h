@@ -27,6 +27,11 @@ int esc_compile(const char *path, const char *src, size_t len, esc_diag *d,
 int esc_compile_file(const char *path, FILE *diag_out, esc_schema **out,
                      int *n_warnings);
 
+/* Reads a whole file (at most ESC_MAX_SOURCE bytes) into memory to free(),
+ * `*len` bytes, not NUL-terminated. NULL with the reason in `*why` when it
+ * cannot. */
+char *esc_read_source(const char *path, size_t *len, const char **why);
+
 /* Releases a schema and everything in it. Accepts NULL. */
 void esc_schema_free(esc_schema *s);
 

@@ -10,6 +10,7 @@
 
 #include "frontend.h"
 #include "gen.h"
+#include "lock_cli.h"
 #include "output.h"
 
 static const char usage[] =
@@ -27,6 +28,13 @@ static const char usage[] =
     "  --graph       print a Mermaid flowchart of the schema to stdout\n"
     "  --json        print the schema's JSON description to stdout\n"
     "                (docs/schema-json.md)\n"
+    "  --lock FILE   check the schema against lock FILE and refuse changes\n"
+    "                that stored events could not survive; writes FILE\n"
+    "                when it does not exist (docs/evolution.md)\n"
+    "  --update-lock with --lock: record the schema's accepted changes in\n"
+    "                the lock\n"
+    "  --diff OLD    print how the schema changed since OLD (a lock or an\n"
+    "                older .es file), classified; builds nothing\n"
     "  --version     print the version and exit\n"
     "  --help        print this help and exit\n"
     "\n"
@@ -63,8 +71,10 @@ static int write_out(const char *path, es_buf *b, bool keep_existing) {
 }
 
 int main(int argc, char **argv) {
-  const char *input = NULL, *outdir = NULL, *stubs = NULL;
-  bool check = false, graph = false, json = false;
+  const char *input = NULL, *outdir = NULL, *stubs = NULL, *lock = NULL;
+  const char *diff = NULL;
+  bool check = false, graph = false, json = false, update_lock = false;
+  bool write_lock = false;
   esc_schema *s = NULL;
   es_buf h = ES_BUF_INIT, c = ES_BUF_INIT, st = ES_BUF_INIT, g = ES_BUF_INIT;
   int rc = 1, warnings = 0;
@@ -77,13 +87,20 @@ int main(int argc, char **argv) {
     } else if (strcmp(a, "--version") == 0) {
       printf("esgen %s (libes ABI %d)\n", ESGEN_VERSION, ES_ABI_VERSION);
       return 0;
-    } else if (strcmp(a, "-o") == 0 || strcmp(a, "--stubs") == 0) {
+    } else if (strcmp(a, "-o") == 0 || strcmp(a, "--stubs") == 0 ||
+               strcmp(a, "--lock") == 0 || strcmp(a, "--diff") == 0) {
       if (i + 1 >= argc)
         return fail_usage("'%s' needs an argument", a);
       if (a[1] == 'o')
         outdir = argv[++i];
-      else
+      else if (a[2] == 's')
         stubs = argv[++i];
+      else if (a[2] == 'l')
+        lock = argv[++i];
+      else
+        diff = argv[++i];
+    } else if (strcmp(a, "--update-lock") == 0) {
+      update_lock = true;
     } else if (strncmp(a, "-o", 2) == 0 && a[2]) {
       outdir = a + 2;
     } else if (strcmp(a, "--check") == 0) {
@@ -102,6 +119,11 @@ int main(int argc, char **argv) {
   }
   if (!input)
     return fail_usage("%s", "no schema file given");
+  if (update_lock && !lock)
+    return fail_usage("%s", "'--update-lock' needs '--lock FILE'");
+  if (diff && (lock || graph || json || stubs || outdir || check))
+    return fail_usage("%s", "'--diff' only compares; give it no other "
+                            "option");
   if (graph && json)
     return fail_usage("%s", "'--graph' and '--json' both print to stdout; "
                             "give one of them");
@@ -113,6 +135,13 @@ int main(int argc, char **argv) {
   es_buf_init(&g, (size_t)1 << 30);
 
   if (esc_compile_file(input, stderr, &s, &warnings) != 0)
+    goto done;
+  if (diff) {
+    rc = esc_lock_diff(diff, s);
+    goto done;
+  }
+  /* A lock is written only where outputs are: never by --check. */
+  if (lock && esc_lock_check(s, lock, update_lock, !check, &write_lock) != 0)
     goto done;
   if (check) {
     rc = 0;
@@ -130,7 +159,7 @@ int main(int argc, char **argv) {
       goto done;
     }
     if (!stubs && !outdir) {
-      rc = 0;
+      rc = write_lock ? esc_lock_write_file(s, lock) : 0;
       goto done;
     }
   }
@@ -140,7 +169,7 @@ int main(int argc, char **argv) {
     if (write_out(stubs, &st, true) != 0)
       goto done;
     if (!outdir) {
-      rc = 0;
+      rc = write_lock ? esc_lock_write_file(s, lock) : 0;
       goto done;
     }
   }
@@ -166,7 +195,7 @@ int main(int argc, char **argv) {
     if (write_out(path, &c, false) != 0)
       goto done;
   }
-  rc = 0;
+  rc = write_lock ? esc_lock_write_file(s, lock) : 0;
   goto done;
 
 toolong:

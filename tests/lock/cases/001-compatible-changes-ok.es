@@ -1,0 +1,23 @@
+// compatible changes ok
+schema shop;
+
+enum Size { Small, Medium, Large, Huge }
+
+record Item { sku: string max 32; qty: u32; }
+
+aggregate Order {
+  state { total: i64; items: list<Item> max 50; }
+  errors { Empty }
+  command Place { total: i64; items: list<Item> max 50; } emits Placed;
+  command Ship  { carrier: string; }                      emits Shipped;
+  command Cancel { reason: string; }                      emits Cancelled;
+  event Placed  { total: i64; items: list<Item> max 50; note: string?; size: Size = Medium; }
+  event Cancelled { reason: string; }
+  event Shipped { carrier: string max 128; gift: bool = false; by_hand: string?; }
+}
+
+saga Delivery {
+  state { tries: u32; }
+  start on Order.Placed;
+  sends Order.Ship;
+}
