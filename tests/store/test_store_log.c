@@ -1199,6 +1199,7 @@ Test(log, verify_finds_a_whole_store_whole) {
   cr_assert_eq(es_store_verify_log(dir, &vr), 0, "%s", vr.message);
   cr_assert_eq(vr.segments, (uint32_t)segs);
   cr_assert_eq(vr.indexes, (uint32_t)segs - 1);
+  cr_assert_eq(vr.cmd_files, (uint32_t)segs - 1);
   cr_assert_eq(vr.events, before->head);
   cr_assert_eq(vr.head, before->head);
   cr_assert_eq(vr.batches, 300);
@@ -1425,6 +1426,57 @@ Test(log, a_damaged_command_file_falls_back_to_the_records) {
   t = open_dir(&o, 0);
   check_commands(t, 1);
   es_store_close(t);
+}
+
+/* Verification reads each sealed segment's N.cmd: a whole one matching
+ * the records passes; a damaged one, or one whose CRC is good but whose
+ * entry names another command than its events carry, is damage in that
+ * file (at the CRC field, and at the entry). */
+Test(log, verify_checks_the_command_files_against_the_records) {
+  es_store_options o = ES_STORE_OPTIONS_INIT;
+  es_store_verify_report vr;
+  char path[512], name[32];
+  uint8_t *b;
+  off_t len;
+  int segs, fd;
+
+  fake_now = 1700000000000000;
+  fill_commands(&o);
+  segs = count_files(".seg");
+  memset(&vr, 0, sizeof vr);
+  cr_assert_eq(es_store_verify_log(dir, &vr), 0, "%s", vr.message);
+  cr_assert_eq(vr.cmd_files, (uint32_t)segs - 1);
+
+  snprintf(name, sizeof name, "%020d.cmd", 1);
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  flip_byte(path, file_size(path) - 5);
+  memset(&vr, 0, sizeof vr);
+  cr_assert_eq(es_store_verify_log(dir, &vr), ES_ECORRUPT);
+  cr_assert_eq(vr.damage, 1, "%s", vr.message);
+  cr_assert_str_eq(vr.file, name);
+  cr_assert(strstr(vr.message, name), "%s", vr.message);
+  flip_byte(path, file_size(path) - 5);
+
+  /* The second entry names another id; the CRC is made good again. */
+  len = file_size(path);
+  cr_assert_geq(len, 48 + 2 * 32);
+  b = malloc((size_t)len);
+  fd = open(path, O_RDWR);
+  cr_assert_eq(pread(fd, b, (size_t)len, 0), len);
+  b[48 + 32 + 15] ^= 0x40;
+  {
+    uint32_t crc = es__crc32c(0, b + 12, (size_t)len - 12);
+    for (int i = 0; i < 4; i++)
+      b[8 + i] = (uint8_t)(crc >> (8 * i));
+  }
+  cr_assert_eq(pwrite(fd, b, (size_t)len, 0), len);
+  close(fd);
+  free(b);
+  memset(&vr, 0, sizeof vr);
+  cr_assert_eq(es_store_verify_log(dir, &vr), ES_ECORRUPT);
+  cr_assert_str_eq(vr.file, name);
+  cr_assert_eq(vr.offset, 48 + 32, "the second entry");
+  cr_assert_eq(vr.segments, (uint32_t)segs, "the rest was still read");
 }
 
 Test(log, command_ids_expire_across_a_reopen) {

@@ -283,6 +283,7 @@ int es_store_open_log(es_store **out, const char *dir,
 typedef struct es_store_verify_report {
   uint32_t segments;   /* segment files read */
   uint32_t indexes;    /* index files checked against their segment */
+  uint32_t cmd_files;  /* command-id files (N.cmd) checked likewise */
   uint64_t events;     /* event records checked */
   uint64_t batches;    /* commit records checked */
   uint64_t head;       /* the last position of a whole batch */
@@ -302,7 +303,8 @@ typedef struct es_store_verify_report {
  * (positions without gaps across segments, each stream's versions without
  * gaps, lengths), commit records (each closes exactly the batch before
  * it), that a sealed segment ends with a whole batch, and each sealed
- * segment's index file (when there is one) against the segment's records.
+ * segment's index file and command-id file (when there are) against the
+ * segment's records.
  * It catches what an open does not read: records of sealed segments that
  * load from their index. Never writes and takes no lock: it may run
  * beside a writer (the writer's unfinished batch at the end is not damage;

@@ -2,7 +2,6 @@
  * ctl_read.c - the commands that only read: info, ls, cat, tail, verify,
  * projections, sagas, dead-letters.
  */
-#define _DEFAULT_SOURCE /* realpath, mkdtemp */
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -332,8 +331,6 @@ int ctl_cmd_cat(ctl *c, int argc, char **argv) {
   return p.undecoded ? CTL_PROBLEM : CTL_OK;
 }
 
-static volatile int tail_stop;
-
 int ctl_cmd_tail(ctl *c, int argc, char **argv) {
   uint64_t from = 1;
   bool follow = false;
@@ -356,14 +353,16 @@ int ctl_cmd_tail(ctl *c, int argc, char **argv) {
   p.last = from ? from - 1 : 0;
   es_buf_init(&p.b, 0);
   for (;;) {
+    uint64_t head;
     rc = es_store_read_all(c->store, p.last + 1, 0, print_event, &p);
-    if (rc || !follow || tail_stop)
+    if (rc || !follow)
       break;
     fflush(stdout);
-    /* Another process appends: a read-only store sees it on its next
-     * read, so wait a little and read again. */
-    struct timespec ts = {0, 100 * 1000 * 1000};
-    nanosleep(&ts, NULL);
+    /* Blocks until the head passes what was printed: on a read-only log,
+     * the store notices another process's appends (inotify). */
+    rc = es_store_wait(c->store, p.last, -1, &head);
+    if (rc)
+      break;
   }
   es_buf_close(&p.b);
   if (rc) {
@@ -415,88 +414,37 @@ static int verify_event(const es_stored_event *ev, void *vctx) {
   return 0;
 }
 
-/* Prints the open report's message with `from` (the shadow directory)
- * replaced by the store's own path. */
-static void report_damage(ctl *c, const es_store_open_report *rep,
-                          const char *from) {
-  const char *at = strstr(rep->message, from);
-  if (at)
-    ctl_error(c, "%.*s%s%s", (int)(at - rep->message), rep->message,
-              c->store_arg, at + strlen(from));
-  else
-    ctl_error(c, "%s/%s: damage at offset %" PRIu64, c->store_arg, rep->file,
-              rep->offset);
+/* es_store_verify_log()'s report of one damage: printed as it is found. */
+static void print_damage(const char *file, uint64_t offset, const char *message,
+                         void *ctx) {
+  (void)file;
+  (void)offset;
+  ctl_error(ctx, "%s", message);
 }
 
-/* Checks every record of every segment: a read-only open of a directory
- * holding links to the segments but none of their index files reads each
- * segment record by record (framing, CRCs, order, batches) and reports the
- * first damage with its file and offset. Nothing of the store is written.
- * Returns the number of problems found. */
-static uint64_t scan_segments(ctl *c) {
-  char tmpl[4096], src[4096], link_path[8192];
-  const char *tmp = getenv("TMPDIR");
-  es_store_open_report rep;
-  es_store_options o = ES_STORE_OPTIONS_INIT;
-  es_store *s = NULL;
-  struct dirent *e;
-  DIR *d;
-  uint64_t problems = 0;
+/* Checks every file of the embedded log with es_store_verify_log(): every
+ * segment record by record (framing, CRCs, positions, batches, versions)
+ * and each sealed segment's index and command-id files; each damage is
+ * printed with its file and offset. Returns the number of problems. */
+static uint64_t verify_files(ctl *c) {
+  es_store_verify_report rep;
   int rc;
 
-  if (!realpath(c->store_arg, src)) {
-    ctl_error(c, "'%s': %s", c->store_arg, strerror(errno));
-    return 1;
-  }
-  snprintf(tmpl, sizeof tmpl, "%s/esctl-verify-XXXXXX",
-           tmp && *tmp ? tmp : "/tmp");
-  if (!mkdtemp(tmpl) || !(d = opendir(src))) {
-    ctl_error(c, "cannot prepare the segment scan: %s", strerror(errno));
-    return 1;
-  }
-  while ((e = readdir(d)) != NULL) {
-    size_t n = strlen(e->d_name);
-    if (n < 5 || strcmp(e->d_name + n - 4, ".seg") != 0)
-      continue;
-    char target[8192];
-    snprintf(target, sizeof target, "%s/%s", src, e->d_name);
-    snprintf(link_path, sizeof link_path, "%s/%s", tmpl, e->d_name);
-    if (symlink(target, link_path) != 0) {
-      ctl_error(c, "cannot prepare the segment scan: %s", strerror(errno));
-      problems++;
-    }
-  }
-  closedir(d);
   memset(&rep, 0, sizeof rep);
-  o.report = &rep;
-  if (!problems) {
-    rc = es_store_open_log(&s, tmpl, &o, ES_STORE_READONLY);
-    if (rc == ES_ECORRUPT) {
-      report_damage(c, &rep, tmpl);
-      problems++;
-    } else if (rc) {
-      ctl_error(c, "'%s': reading the segments: %s", c->store_arg,
-                es_strerror(rc));
-      problems++;
-    } else if (rep.dropped_bytes) {
-      ctl_warn(c,
-               "%s/%s: an unfinished append at offset %" PRIu64 " (%" PRIu64
-               " bytes; cut back when a writer opens it)",
-               c->store_arg, rep.file, rep.offset, rep.dropped_bytes);
-    }
-    es_store_close(s);
+  rep.on_damage = print_damage;
+  rep.ctx = c;
+  rc = es_store_verify_log(c->store_arg, &rep);
+  if (rc && rc != ES_ECORRUPT) {
+    ctl_error(c, "'%s': reading the store's files: %s", c->store_arg,
+              es_strerror(rc));
+    return rep.damage + 1;
   }
-  if ((d = opendir(tmpl)) != NULL) {
-    while ((e = readdir(d)) != NULL) {
-      if (e->d_name[0] == '.')
-        continue;
-      snprintf(link_path, sizeof link_path, "%s/%s", tmpl, e->d_name);
-      unlink(link_path);
-    }
-    closedir(d);
-  }
-  rmdir(tmpl);
-  return problems;
+  if (rep.tail_bytes)
+    ctl_warn(c,
+             "'%s': an unfinished append of %" PRIu64 " bytes at the end "
+             "(cut back when a writer opens it)",
+             c->store_arg, rep.tail_bytes);
+  return rep.damage;
 }
 
 int ctl_cmd_verify(ctl *c, int argc, char **argv) {
@@ -509,9 +457,9 @@ int ctl_cmd_verify(ctl *c, int argc, char **argv) {
     return CTL_USAGE;
   memset(&v, 0, sizeof v);
   if (!ctl_is_database(c->store_arg)) /* the log's own files */
-    v.problems = scan_segments(c);
+    v.problems = verify_files(c);
   if (ctl_open_store(c, c->store_arg, false, &c->store) != 0) {
-    /* Damage the open meets: already reported by the scan. */
+    /* Damage the open meets: already reported by verify_files(). */
     if (c->json)
       printf("{\"events\":0,\"undescribed\":0,\"problems\":%" PRIu64 "}\n",
              v.problems + 1);

@@ -273,39 +273,77 @@ int es__cmd_index_image(const es__cmd_index *x, uint64_t first, uint64_t end,
   return 0;
 }
 
-int es__cmd_index_load(es__cmd_index *x, const uint8_t *b, size_t len,
-                       uint64_t first, uint64_t end, es_timestamp now) {
+/* True when image `b` (`len` bytes) is whole and describes exactly
+ * positions [first, end): header, CRC, and entries in order inside it. */
+static int image_whole(const uint8_t *b, size_t len, uint64_t first,
+                       uint64_t end) {
   uint64_t count, prev = 0;
-  const uint8_t *p;
 
   if (len < IMG_HDR || memcmp(b, IMG_MAGIC, 8) != 0 ||
       get32(b + 8) != es__crc32c(0, b + 12, len - 12) ||
       get64(b + 16) != first || get64(b + 24) != end - first)
-    return 1;
+    return 0;
   count = get64(b + 32);
   if (count > (len - IMG_HDR) / IMG_ENTRY || len != IMG_HDR + count * IMG_ENTRY)
-    return 1;
+    return 0;
   for (uint64_t i = 0; i < count; i++) {
     const uint8_t *e = b + IMG_HDR + i * IMG_ENTRY;
     uint64_t rel = get32(e + 16), n = get32(e + 20);
     if ((i && rel < prev) || n == 0 || rel + n > end - first)
-      return 1;
+      return 0;
     prev = rel + n;
   }
-  if (expired(x, (es_timestamp)get64(b + 40), now))
-    return 0;
-  if (grow(x, x->n + x->pending + (size_t)count) != 0)
-    return ES_ENOMEM;
-  for (p = b + IMG_HDR; p < b + len; p += IMG_ENTRY) {
-    es_uuid id;
-    uint32_t n = get32(p + 20);
-    memcpy(id.bytes, p, 16);
-    for (uint32_t k = 0; k < n; k++) {
-      int rc = es__cmd_index_note(x, &id, first + get32(p + 16) + k,
-                                  (es_timestamp)get64(p + 24), now);
-      if (rc)
-        return rc;
-    }
+  return 1;
+}
+
+int es__cmd_image_each(
+    const uint8_t *b, size_t len, uint64_t first, uint64_t end,
+    int (*fn)(const es__cmd_entry *e, uint64_t at_byte, void *ctx), void *ctx) {
+  if (!image_whole(b, len, first, end))
+    return 1;
+  for (size_t off = IMG_HDR; off < len; off += IMG_ENTRY) {
+    const uint8_t *p = b + off;
+    es__cmd_entry e;
+    int rc;
+    memset(&e, 0, sizeof e);
+    memcpy(e.id.bytes, p, 16);
+    e.first = first + get32(p + 16);
+    e.n = get32(p + 20);
+    e.at = (es_timestamp)get64(p + 24);
+    if ((rc = fn(&e, off, ctx)) != 0)
+      return rc;
   }
   return 0;
+}
+
+/* es__cmd_image_each()'s step for es__cmd_index_load(). */
+typedef struct load_ctx {
+  es__cmd_index *x;
+  es_timestamp now;
+} load_ctx;
+
+static int load_entry(const es__cmd_entry *e, uint64_t at_byte, void *vctx) {
+  load_ctx *l = vctx;
+  (void)at_byte;
+  for (uint32_t k = 0; k < e->n; k++) {
+    int rc = es__cmd_index_note(l->x, &e->id, e->first + k, e->at, l->now);
+    if (rc)
+      return rc;
+  }
+  return 0;
+}
+
+int es__cmd_index_load(es__cmd_index *x, const uint8_t *b, size_t len,
+                       uint64_t first, uint64_t end, es_timestamp now) {
+  load_ctx l = {x, now};
+  uint64_t count;
+
+  if (!image_whole(b, len, first, end))
+    return 1;
+  if (expired(x, (es_timestamp)get64(b + 40), now))
+    return 0;
+  count = get64(b + 32);
+  if (grow(x, x->n + x->pending + (size_t)count) != 0)
+    return ES_ENOMEM;
+  return es__cmd_image_each(b, len, first, end, load_entry, &l);
 }

@@ -88,4 +88,12 @@ int es__cmd_index_image(const es__cmd_index *x, uint64_t first, uint64_t end,
 int es__cmd_index_load(es__cmd_index *x, const uint8_t *b, size_t len,
                        uint64_t first, uint64_t end, es_timestamp now);
 
+/* Calls `fn` for each entry of image `b` (`len` bytes) in order, with the
+ * entry's byte offset in the image, when the image is whole and describes
+ * exactly positions [first, end). Returns 0, 1 when the image is unusable
+ * (no call made), or the first nonzero value `fn` returned. */
+int es__cmd_image_each(
+    const uint8_t *b, size_t len, uint64_t first, uint64_t end,
+    int (*fn)(const es__cmd_entry *e, uint64_t at_byte, void *ctx), void *ctx);
+
 #endif

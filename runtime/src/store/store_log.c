@@ -2807,6 +2807,63 @@ static int vf_index(verifier *v, uint64_t first, uint64_t size) {
   return 0;
 }
 
+/* What vf_cmd_entry() compares an N.cmd's entries with. */
+typedef struct vf_cmd_ctx {
+  verifier *v;
+  const uint8_t *seg; /* the segment's bytes */
+  uint64_t first;
+  uint64_t bad; /* the offset in the file of the first mismatch + 1 */
+} vf_cmd_ctx;
+
+/* An N.cmd entry must name the causation id of each event it covers, with
+ * the first one's time. */
+static int vf_cmd_entry(const es__cmd_entry *e, uint64_t at_byte, void *vctx) {
+  vf_cmd_ctx *x = vctx;
+  for (uint32_t k = 0; k < e->n; k++) {
+    const uint8_t *b = x->seg + x->v->ev[e->first - x->first + k].off + FRAME;
+    if (memcmp(b + 69, e->id.bytes, 16) != 0 ||
+        (k == 0 && (es_timestamp)get64(b + 29) != e->at)) {
+      x->bad = at_byte + 1;
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* Checks the command-id file N.cmd of the sealed segment from `first`
+ * (its bytes `seg`, its events in `v->ev`), when there is one: whole,
+ * describing the segment's positions, and each entry naming the causation
+ * id its events carry. Returns 0, ES_EIO or ES_ENOMEM. */
+static int vf_cmds(verifier *v, uint64_t first, const uint8_t *seg) {
+  vf_cmd_ctx x = {v, seg, first, 0};
+  char name[32];
+  uint8_t *b = NULL;
+  size_t cap = 0;
+  int64_t len;
+  int fd, rc;
+
+  cmd_name(name, first);
+  fd = v->s->io->openat(v->s->dirfd, name, O_RDONLY | O_CLOEXEC, 0);
+  if (fd < 0)
+    return errno == ENOENT ? 0 : ES_EIO; /* none: a scan rebuilds it */
+  v->s->io->close(fd);
+  v->rep->cmd_files++;
+  len = read_small(v->s, name, &b, &cap, 1, (uint64_t)64 << 20);
+  if (len < 0)
+    return ES_ENOMEM;
+  if (len == 0) {
+    vf_damage(v, name, 0, "command-id file empty or of impossible size");
+    return 0;
+  }
+  rc = es__cmd_image_each(b, (size_t)len, first, first + v->n_ev, vf_cmd_entry,
+                          &x);
+  free(b);
+  if (rc)
+    vf_damage(v, name, x.bad ? x.bad - 1 : 0,
+              "command-id file does not match its segment");
+  return 0;
+}
+
 /* Verifies the segment from `first` (`last`: the newest), then its index
  * when it is sealed. */
 static int vf_segment(verifier *v, uint64_t first, int last) {
@@ -2865,6 +2922,8 @@ static int vf_segment(verifier *v, uint64_t first, int last) {
     rc = 0;
   } else if (rc == 0 && !last) {
     rc = vf_index(v, first, end);
+    if (rc == 0)
+      rc = vf_cmds(v, first, buf);
   }
 
 done:
