@@ -194,20 +194,152 @@ def test_state_time_travel():
     expect("unknown command 'state'" in err, err)
 
 
-def test_rebuild_and_redispatch():
+def test_rebuild_runs_the_handlers():
+    store = os.path.join(TMP, "rebuilt")
+    run("copy", BANK_DATA, store)
+    out, _ = run("rebuild", store, "Balances", prog=BANK_CTL)
+    expect("read model emptied" in out and "read model: {" in out, out)
+    (r,) = jlines(run("--json", "rebuild", store, "Balances",
+                      prog=BANK_CTL)[0])
+    (info,) = jlines(run("--json", "info", store)[0])
+    expect(r["position"] == info["head"], (r, info))
+    (proj,) = jlines(run("--json", "projections", store)[0])
+    handled = [e for e in jlines(run("--json", "tail", store)[0])
+               if e["type"] in proj["on"]]
+    expect(r["handled"] == len(handled), (r, len(handled)))
+    # The read model the user's handlers rebuilt: every account's balance,
+    # as folding its stream says.
+    for key in ("alice", "bob", "carol"):
+        steps = jlines(run("--json", "state", store, "Account/" + key,
+                           prog=BANK_CTL)[0])
+        expect(r["read_model"][key] == steps[-1]["state"]["balance"],
+               (key, r["read_model"], steps[-1]))
+    # A rebuild twice over gives the same read model (emptied first).
+    (again,) = jlines(run("--json", "rebuild", store, "Balances",
+                          prog=BANK_CTL)[0])
+    expect(again["read_model"] == r["read_model"], again)
+    _, err = run("rebuild", store, "Nothing", prog=BANK_CTL, want=2)
+    expect("has no projection 'Nothing'" in err, err)
+
+
+def test_redispatch():
     store = os.path.join(TMP, "ops")
     run("copy", BANK_DATA, store)
-    shutil.copy(os.path.join(BANK_DATA, "dead-letters.jsonl"), store)
-    out, _ = run("rebuild", store, "Balances", prog=BANK_CTL)
-    expect("checkpoint" in out and "-> 0" in out, out)
-    (p,) = jlines(run("--json", "projections", store)[0])
-    expect(p["checkpoint"] == 0, p)
+    dl_path = os.path.join(store, "dead-letters.jsonl")
+    shutil.copy(os.path.join(BANK_DATA, "dead-letters.jsonl"), dl_path)
     (dl,) = jlines(run("--json", "dead-letters", store)[0])
-    # The letter's command (a withdrawal of 0) still fails the same way.
+    # The letter's command (a withdrawal of 0) still fails the same way,
+    # and stays a dead letter.
     _, err = run("redispatch", store, dl["id"], prog=BANK_CTL, want=1)
     expect("redispatch of " + dl["id"] in err, err)
+    expect(len(jlines(run("--json", "dead-letters", store)[0])) == 1, "kept")
     _, err = run("redispatch", store, "no-such-id", prog=BANK_CTL, want=1)
     expect("no dead letter 'no-such-id'" in err, err)
+    # Fixed by hand (the msgpack the command re-executes: [amount, transfer]
+    # with amount 5), it succeeds, alice is debited, and the letter leaves
+    # the list; a second re-dispatch finds no letter.
+    with open(dl_path, encoding="utf-8") as f:
+        line = json.loads(f.read())
+    expect(line["msgpack"].startswith("9200"), line)
+    line["msgpack"] = "9205" + line["msgpack"][4:]
+    with open(dl_path, "w", encoding="utf-8") as f:
+        f.write(json.dumps(line) + "\n")
+    before = jlines(run("--json", "cat", store, "Account/alice")[0])
+    (res,) = jlines(run("--json", "redispatch", store, dl["id"],
+                        prog=BANK_CTL)[0])
+    expect(res["outcome"] == "ok" and res["resolved"], res)
+    after = jlines(run("--json", "cat", store, "Account/alice")[0])
+    expect(len(after) == len(before) + 1, after[-1])
+    expect(after[-1]["type"] == "Account.Withdrawn" and
+           after[-1]["data"]["amount"] == 5, after[-1])
+    expect(res["version"] == after[-1]["version"], (res, after[-1]))
+    expect(jlines(run("--json", "dead-letters", store)[0]) == [], "listed")
+    out, _ = run("dead-letters", store)
+    expect(dl["id"] not in out, out)
+    (info,) = jlines(run("--json", "info", store)[0])
+    expect(info["dead_letters"] == 0, info)
+    _, err = run("redispatch", store, dl["id"], prog=BANK_CTL, want=1)
+    expect("no dead letter" in err, err)
+
+
+def test_sagas_show_pending_timeouts():
+    # The bank's story up to the moment transfer t-1-c scheduled its
+    # give-up timeout (the story later moves its clock and fires it): the
+    # exported events up to that timer record, imported into a new store.
+    events = jlines(run("--json", "tail", BANK_DATA)[0])
+    (timer,) = [e for e in events if e["type"] == "es.saga.timer" and
+                e["data"][1] == "t-1-c" and e["data"][2] == "give-up" and
+                e["data"][0] == 1]
+    lines = [ln for ln in run("export", BANK_DATA)[0].splitlines()
+             if "event" not in json.loads(ln) or
+             json.loads(ln)["event"]["position"] <= timer["position"]]
+    store = os.path.join(TMP, "pending")
+    run("import", store, stdin=("\n".join(lines) + "\n").encode())
+    sagas = {s["key"]: s for s in jlines(run("--json", "sagas", store)[0])}
+    c = sagas["t-1-c"]
+    expect(not c["completed"] and len(c["timeouts"]) == 1, c)
+    expect(c["timeouts"][0]["name"] == "give-up", c)
+    expect(sagas["t-1-a"]["timeouts"] == [], sagas["t-1-a"])
+    out, _ = run("sagas", store)
+    expect("timeout 'give-up' due " + c["timeouts"][0]["due"] in out, out)
+    # On the whole store the timeout has fired: none pending.
+    done = [s for s in jlines(run("--json", "sagas", BANK_DATA)[0])
+            if s["key"] == "t-1-c"][0]
+    expect(done["timeouts"] == [], done)
+
+
+def big_store():
+    """A store of 12,000 events (enough for a progress bar), imported."""
+    small = os.path.join(TMP, "small")
+    subprocess.run([NOTES_V1, small, "k", "one"], check=True)
+    out = run("export", small)[0].splitlines()
+    schema = [ln for ln in out if ln.startswith('{"schema"')]
+    ev = json.loads([ln for ln in out if ln.startswith('{"event"')][0])
+    lines = list(schema)
+    for i in range(1, 12001):
+        e = dict(ev["event"], position=i, version=i, key="big")
+        e["id"] = "01a24089-116c-77b8-9ede-%012x" % i
+        lines.append(json.dumps({"event": e}))
+    store = os.path.join(TMP, "big")
+    run("import", store, stdin=("\n".join(lines) + "\n").encode())
+    return store
+
+
+def run_with_tty_stderr(*args):
+    """Runs esctl ARGS with stderr on a pseudo-terminal and stdout on a
+    pipe; returns (exit status, stdout, what the terminal received)."""
+    master, slave = os.openpty()
+    p = subprocess.Popen([ESCTL] + list(args), stdout=subprocess.PIPE,
+                         stderr=slave)
+    os.close(slave)
+    tty = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        tty += chunk
+    out = p.stdout.read()
+    p.wait(timeout=120)
+    os.close(master)
+    return p.returncode, out.decode(), tty.decode(errors="replace")
+
+
+def test_progress_bar_only_on_a_terminal():
+    store = big_store()
+    for args in (("verify", store), ("copy", store,
+                                     os.path.join(TMP, "big-copy"))):
+        rc, out, tty = run_with_tty_stderr(*args)
+        expect(rc == 0, (args, rc, out, tty))
+        expect(re.search(r"\[#+ *\] +\d+%", tty) and "100%" in tty,
+               (args, tty[-300:]))
+        expect("[" not in out, out)  # never on stdout
+    # stderr a pipe: no bar.
+    out, err = run("verify", store)
+    expect("12000 events read" in out, out)
+    expect(err == "", err)
 
 
 def test_two_schema_versions():
@@ -397,7 +529,9 @@ def test_usage():
 for t in (test_info, test_ls, test_cat, test_tail, test_verify_clean,
           test_projections_sagas_dead_letters, test_copy_compares_every_event,
           test_export_import, test_state_time_travel,
-          test_rebuild_and_redispatch, test_two_schema_versions,
+          test_rebuild_runs_the_handlers, test_redispatch,
+          test_sagas_show_pending_timeouts,
+          test_progress_bar_only_on_a_terminal, test_two_schema_versions,
           test_damage_found_with_file_and_offset,
           test_tail_follow_sees_another_process, test_hostile_store_files,
           test_bank_serves_the_ops_endpoint, test_copy_log_to_postgres,

@@ -366,6 +366,32 @@ Test(saga, persistent_failure_is_dead_lettered_and_redispatched) {
     cr_assert(res.duplicate);
     cr_assert_eq(w_balance(&w, "a"), 70);
   }
+  /* Marked resolved, it leaves the list; its line stays in the file. */
+  cr_assert_eq(es_dead_letter_resolve(w.dl_path, c.id), 0);
+  cr_assert_eq(es_dead_letter_resolve(w.dl_path, c.id), ES_ENOTFOUND);
+  memset(&c, 0, sizeof c);
+  cr_assert_eq(es_dead_letters_list(w.dl_path, collect_dl, &c, &bad), 0);
+  cr_assert_eq(c.n, 0);
+  {
+    cr_assert_eq(es_dead_letter_resolve(w.dl_path, "no-such"), ES_ENOTFOUND);
+    cr_assert_eq(es_dead_letter_resolve(NULL, "x"), ES_EINVAL);
+    cr_assert_eq(es_dead_letter_resolve(w.dl_path, ""), ES_EINVAL);
+    FILE *f = fopen(w.dl_path, "r");
+    char line[4096];
+    int lines = 0;
+    cr_assert(f);
+    while (fgets(line, sizeof line, f))
+      lines++;
+    fclose(f);
+    cr_assert_eq(lines, 2, "the letter, then the line resolving it");
+    /* A resolving line that is not whole is not ours. */
+    f = fopen(w.dl_path, "a");
+    fputs("{\"resolved\":42}\n", f);
+    fclose(f);
+    cr_assert_eq(es_dead_letters_list(w.dl_path, collect_dl, &c, &bad),
+                 ES_ECORRUPT);
+    cr_assert_eq(bad, 3);
+  }
   /* The Withdrawn event it caused moves the saga on. */
   cr_assert_eq(w_run(&w), 0);
   cr_assert_eq(w_status(&w, "t1"), BANK_TRANSFER_STATUS_DONE);

@@ -221,13 +221,22 @@ typedef struct es_dead_letter {
   size_t command_len;     /* ... and its length */
 } es_dead_letter;
 
-/* Calls `fn` for each line of the dead-letter log at `path`, in order.
- * Returns 0 (also for a missing file: no dead letters), the first nonzero
- * value `fn` returns, ES_ECORRUPT for a line that is not one of ours (its
- * number in `*bad_line`, may be NULL), ES_EIO, ES_ENOMEM. */
+/* Calls `fn` for each pending letter of the dead-letter log at `path`, in
+ * order (letters marked resolved are skipped). Returns 0 (also for a missing
+ * file: no dead letters), the first nonzero value `fn` returns, ES_ECORRUPT for
+ * a line that is not one of ours (its number in `*bad_line`, may be NULL),
+ * ES_EIO, ES_ENOMEM. */
 int es_dead_letters_list(const char *path,
                          int (*fn)(const es_dead_letter *dl, void *ctx),
                          void *ctx, uint64_t *bad_line);
+
+/* Marks the pending letter `id` of the dead-letter log at `path` resolved
+ * (after a successful re-dispatch): appends a line saying so, fsynced;
+ * es_dead_letters_list() no longer lists the letter, whose own line stays
+ * in the file for the record. Returns 0, ES_ENOTFOUND (no pending letter
+ * `id`), ES_EINVAL (NULL or empty argument), ES_ECORRUPT (the log has a
+ * line that is not one of ours), ES_EIO, ES_ENOMEM. */
+int es_dead_letter_resolve(const char *path, const char *id);
 
 /* Executes the command of dead letter `dl` again with its original command
  * id and correlation id, so it is idempotent: once it has succeeded, later

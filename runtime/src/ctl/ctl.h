@@ -12,6 +12,7 @@
 
 #include "es/es_arena.h"
 #include "es/es_buf.h"
+#include "es/es_ctl.h"
 #include "es/es_desc.h"
 #include "es/es_store.h"
 #include "schema/described.h"
@@ -29,6 +30,7 @@ typedef struct ctl_schema {
 typedef struct ctl {
   const char *prog;             /* for diagnostics: "esctl" */
   const es_schema_desc *schema; /* the application's, or NULL */
+  const es_ctl_options *opt;    /* the application's hooks, or NULL */
   const char *store_arg;        /* as given */
   const char *dead_letters;     /* the dead-letter log's path */
   const char *pg_schema;        /* --pg-schema, or NULL */

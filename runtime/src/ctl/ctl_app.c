@@ -126,6 +126,7 @@ typedef struct find_dl {
   es_app *app;
   es_store *store;
   bool found;
+  bool done; /* executed (or found done before): the letter is resolved */
   int status;
 } find_dl;
 
@@ -160,16 +161,18 @@ static int redispatch_one(const es_dead_letter *dl, void *ctx) {
   }
   if (f->c->json)
     printf("{\"id\":\"%s\",\"outcome\":\"%s\",\"duplicate\":%s,\"version\":"
-           "%" PRIu64 "}\n",
+           "%" PRIu64 ",\"resolved\":%s}\n",
            dl->id, rc == ES_EREJECTED ? "rejected" : "ok",
-           res.duplicate ? "true" : "false", res.version);
+           res.duplicate ? "true" : "false", res.version,
+           rc ? "false" : "true");
   else
-    printf("%s: %s to %s/%s: %s%s%s, version %" PRIu64 "\n", dl->id, dl->target,
-           dl->target, dl->instance, rc == ES_EREJECTED ? "rejected " : "ok",
+    printf("%s: %s to %s: %s%s%s, version %" PRIu64 "%s\n", dl->id, dl->target,
+           dl->instance, rc == ES_EREJECTED ? "rejected " : "ok",
            rc == ES_EREJECTED && res.error_name ? res.error_name : "",
            res.duplicate ? " (duplicate: done before, nothing stored)" : "",
-           res.version);
+           res.version, rc ? "" : "; resolved");
   f->status = rc ? CTL_PROBLEM : CTL_OK;
+  f->done = rc == 0;
   return 1;
 }
 
@@ -197,16 +200,71 @@ int ctl_cmd_redispatch(ctl *c, int argc, char **argv) {
     ctl_error(c, "reading '%s': %s", c->dead_letters, es_strerror(rc));
   else if (!f.found)
     ctl_error(c, "no dead letter '%s' in '%s'", f.id, c->dead_letters);
+  if (f.done && (rc = es_dead_letter_resolve(c->dead_letters, f.id)) != 0) {
+    ctl_error(c, "%s was executed but could not be marked resolved in '%s': %s",
+              f.id, c->dead_letters, es_strerror(rc));
+    f.status = CTL_PROBLEM;
+  }
   es_app_close(f.app);
   es_store_close(f.store);
   return f.found ? f.status : CTL_PROBLEM;
 }
 
+/* The application's rebuild hooks for projection `name`, or NULL. */
+static const es_ctl_projection *rebuild_hooks(const ctl *c, const char *name) {
+  for (uint32_t i = 0; c->opt && i < c->opt->n_projections; i++)
+    if (c->opt->projections[i].projection &&
+        strcmp(c->opt->projections[i].projection->name, name) == 0)
+      return &c->opt->projections[i];
+  return NULL;
+}
+
+/* Prints what the rebuild did, and the read model when `h` can show it. */
+static int rebuild_report(ctl *c, const es_ctl_projection *h, const char *name,
+                          uint64_t was, const es_projection_report *rep) {
+  es_buf b, model;
+  int rc = 0;
+
+  es_buf_init(&b, 0);
+  es_buf_init(&model, 0);
+  if (h->show)
+    rc = h->show(h->options.ctx, &model);
+  if (c->json) {
+    ctl_putf(&b,
+             "{\"projection\":\"%s\",\"was\":%" PRIu64 ",\"position\":%" PRIu64
+             ",\"handled\":%" PRIu64,
+             name, was, rep->position, rep->events);
+    if (h->show && !rc) {
+      ctl_put(&b, ",\"read_model\":");
+      es_buf_append(&b, model.data, model.len);
+    }
+    ctl_put(&b, "}");
+  } else {
+    ctl_putf(&b,
+             "projection %s: read model emptied, position %" PRIu64
+             " -> 0, replayed to %" PRIu64 ": %" PRIu64 " event(s) handled",
+             name, was, rep->position, rep->events);
+    if (h->show && !rc) {
+      ctl_put(&b, "\nread model: ");
+      es_buf_append(&b, model.data, model.len);
+    }
+  }
+  ctl_emit(&b);
+  es_buf_close(&b);
+  es_buf_close(&model);
+  if (rc)
+    ctl_error(c, "showing the read model of '%s': %s", name, es_strerror(rc));
+  return rc;
+}
+
 int ctl_cmd_rebuild(ctl *c, int argc, char **argv) {
-  char name[sizeof ES_PROJECTION_CHECKPOINT_PREFIX + ES_KEY_MAX];
+  const es_projection_desc *desc = NULL;
+  const es_ctl_projection *h;
+  es_projection_report rep;
+  es_projection *p = NULL;
   es_store *store = NULL;
-  bool known = false;
-  uint64_t pos = 0;
+  const char *step = "opening its runner";
+  uint64_t was = 0;
   int rc;
 
   if (argc != 1) {
@@ -215,29 +273,47 @@ int ctl_cmd_rebuild(ctl *c, int argc, char **argv) {
   }
   for (uint32_t i = 0; i < c->schema->n_projections; i++)
     if (strcmp(c->schema->projections[i]->name, argv[0]) == 0)
-      known = true;
-  if (!known) {
+      desc = c->schema->projections[i];
+  if (!desc) {
     ctl_error(c, "schema '%s' has no projection '%s'", c->schema->name,
               argv[0]);
     return CTL_USAGE;
   }
+  h = rebuild_hooks(c, argv[0]);
+  if (!h || !h->reset) {
+    ctl_error(c,
+              "'%s' cannot rebuild projection '%s': this tool has no reset "
+              "hook for its read model (es_ctl_main_with(), es_ctl_projection)",
+              c->prog, argv[0]);
+    return CTL_USAGE;
+  }
   if ((rc = ctl_open_store(c, c->store_arg, true, &store)) != 0)
     return rc;
-  snprintf(name, sizeof name, "%s%s", ES_PROJECTION_CHECKPOINT_PREFIX, argv[0]);
-  rc = es_store_checkpoint_get(store, name, &pos, NULL);
-  if (rc == 0 || rc == ES_ENOTFOUND)
-    rc = es_store_checkpoint_put(store, name, 0, NULL, 0);
+  memset(&rep, 0, sizeof rep);
+  rc = es_projection_open(&p, c->schema, desc, store, &h->options);
+  if (!rc) {
+    was = es_projection_position(p);
+    step = "emptying its read model (the reset hook)";
+    rc = h->reset(h->options.ctx);
+  }
+  if (!rc) {
+    step = "setting its position to 0";
+    rc = es_projection_rebuild(p);
+  }
+  if (!rc) {
+    step = "replaying the events";
+    rc = es_projection_run_until_caught_up(p, &rep);
+  }
+  es_projection_close(p);
   es_store_close(store);
   if (rc) {
-    ctl_error(c, "resetting '%s': %s", name, es_strerror(rc));
+    if (rep.failed_position)
+      ctl_error(c, "rebuilding projection '%s': %s: %s at position %" PRIu64,
+                argv[0], step, es_strerror(rc), rep.failed_position);
+    else
+      ctl_error(c, "rebuilding projection '%s': %s: %s", argv[0], step,
+                es_strerror(rc));
     return CTL_PROBLEM;
   }
-  if (c->json)
-    printf("{\"projection\":\"%s\",\"was\":%" PRIu64 ",\"checkpoint\":0}\n",
-           argv[0], pos);
-  else
-    printf("projection %s: checkpoint %" PRIu64 " -> 0; it replays every "
-           "event when the application next runs it\n",
-           argv[0], pos);
-  return CTL_OK;
+  return rebuild_report(c, h, argv[0], was, &rep) ? CTL_PROBLEM : CTL_OK;
 }

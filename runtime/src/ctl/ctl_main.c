@@ -54,7 +54,7 @@ static const command commands[] = {
     {"redispatch", ctl_cmd_redispatch, true, false, "ID",
      "execute a dead letter's command again (idempotent)"},
     {"rebuild", ctl_cmd_rebuild, true, false, "PROJECTION",
-     "reset a projection's checkpoint: it replays every event"},
+     "empty a projection's read model and replay every event"},
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
@@ -248,6 +248,11 @@ static const char *base_name(const char *p) {
 }
 
 int es_ctl_main(int argc, char **argv, const es_schema_desc *schema) {
+  return es_ctl_main_with(argc, argv, schema, NULL);
+}
+
+int es_ctl_main_with(int argc, char **argv, const es_schema_desc *schema,
+                     const es_ctl_options *opt) {
   ctl c;
   char **args = es__calloc((size_t)(argc > 0 ? argc : 1) + 1, sizeof *args);
   int n = 0, rc;
@@ -256,6 +261,7 @@ int es_ctl_main(int argc, char **argv, const es_schema_desc *schema) {
   memset(&c, 0, sizeof c);
   c.prog = base_name(argc > 0 ? argv[0] : NULL);
   c.schema = schema;
+  c.opt = opt;
   c.progress = isatty(2);
   es_arena_init(&c.arena, 0);
   if (!args) {

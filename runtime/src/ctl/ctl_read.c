@@ -378,6 +378,7 @@ int ctl_cmd_tail(ctl *c, int argc, char **argv) {
 typedef struct verify_ctx {
   ctl *c;
   uint64_t expect, events, undecodable, problems;
+  uint64_t head; /* for the progress bar */
 } verify_ctx;
 
 static int verify_event(const es_stored_event *ev, void *vctx) {
@@ -410,7 +411,7 @@ static int verify_event(const es_stored_event *ev, void *vctx) {
   } else if (strncmp(m->aggregate, "saga:", 5) != 0) {
     v->undecodable++;
   }
-  ctl_progress(v->c, m->position, v->expect);
+  ctl_progress(v->c, m->position, v->head);
   return 0;
 }
 
@@ -475,6 +476,7 @@ int ctl_cmd_verify(ctl *c, int argc, char **argv) {
   v.c = c;
   v.expect = 1;
   es_store_head(c->store, &head);
+  v.head = head;
   rc = es_store_read_all(c->store, 1, 0, verify_event, &v);
   ctl_progress_end(c);
   if (rc) {

@@ -12,6 +12,11 @@
  * is what re-dispatch executes. Strings are written as given (keys and
  * messages should be UTF-8) with quotes, backslashes and control
  * characters escaped.
+ *
+ * A letter that was dealt with (re-dispatched with success) is marked by a
+ * later line, appended the same way; the letter's own line stays:
+ *   {"resolved":"<command uuid>","time":"...","outcome":"ok"}
+ * es_dead_letters_list() skips resolved letters.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -119,25 +124,19 @@ int es__dead_letter_format(const es__dead_letter *d, es_buf *out) {
   return out->err;
 }
 
-int es__dead_letter_write(const char *path, const es__dead_letter *d) {
-  es_buf b = ES_BUF_INIT;
+/* Appends the line in `b` to the file at `path` (created 0644) and fsyncs
+ * it. Returns 0 or ES_EIO. */
+static int append_line(const char *path, const es_buf *b) {
   size_t off = 0;
-  int fd, rc;
+  int fd, rc = 0;
 
-  if (!path || !d)
-    return ES_EINVAL;
-  rc = es__dead_letter_format(d, &b);
-  if (rc != 0)
-    goto done;
   fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    rc = ES_EIO;
-    goto done;
-  }
+  if (fd < 0)
+    return ES_EIO;
   /* O_APPEND: one write() per line keeps concurrent writers' lines whole
    * on a local file system. */
-  while (off < b.len) {
-    ssize_t n = write(fd, b.data + off, b.len - off);
+  while (off < b->len) {
+    ssize_t n = write(fd, b->data + off, b->len - off);
     if (n < 0 && errno == EINTR)
       continue;
     if (n <= 0) {
@@ -150,7 +149,18 @@ int es__dead_letter_write(const char *path, const es__dead_letter *d) {
     rc = ES_EIO;
   if (close(fd) != 0 && rc == 0)
     rc = ES_EIO;
-done:
+  return rc;
+}
+
+int es__dead_letter_write(const char *path, const es__dead_letter *d) {
+  es_buf b = ES_BUF_INIT;
+  int rc;
+
+  if (!path || !d)
+    return ES_EINVAL;
+  rc = es__dead_letter_format(d, &b);
+  if (rc == 0)
+    rc = append_line(path, &b);
   es_buf_close(&b);
   return rc;
 }
@@ -333,11 +343,12 @@ static int parse_u64(const char *s, size_t n, uint64_t *v) {
 }
 
 /* Parses one line into `dl`; strings land in `scratch` (line length + 1
- * bytes), the msgpack bytes in `bin` (half that). */
+ * bytes), the msgpack bytes in `bin` (half that). Returns 0 for a letter,
+ * 1 for a line marking letter `dl->id` resolved, -1 for anything else. */
 static int parse_line(const char *line, size_t len, char *scratch, uint8_t *bin,
                       es_dead_letter *dl) {
   jparser j = {line, line + len, scratch};
-  const char *hexs = NULL;
+  const char *hexs = NULL, *resolved = NULL;
   bool have_id = false;
 
   memset(dl, 0, sizeof *dl);
@@ -367,6 +378,8 @@ static int parse_line(const char *line, size_t len, char *scratch, uint8_t *bin,
       num = NULL;
     if (!strcmp(name, "id") && s)
       dl->id = s, have_id = true;
+    else if (!strcmp(name, "resolved") && s)
+      resolved = s;
     else if (!strcmp(name, "saga") && s)
       dl->saga = s;
     else if (!strcmp(name, "key") && s)
@@ -405,6 +418,10 @@ static int parse_line(const char *line, size_t len, char *scratch, uint8_t *bin,
     return -1;
   }
   skip_ws(&j);
+  if (j.p == j.end && resolved && !have_id) {
+    dl->id = resolved;
+    return 1;
+  }
   if (j.p != j.end || !have_id || !dl->saga || !dl->key || !dl->target ||
       !dl->instance || !dl->error || !hexs)
     return -1;
@@ -424,10 +441,30 @@ static int parse_line(const char *line, size_t len, char *scratch, uint8_t *bin,
   return 0;
 }
 
-int es_dead_letters_list(const char *path,
-                         int (*fn)(const es_dead_letter *dl, void *ctx),
-                         void *ctx, uint64_t *bad_line) {
-  FILE *f;
+/* The ids of resolved letters: sorted, found by binary search. */
+typedef struct id_set {
+  char (*ids)[40];
+  size_t n, cap;
+} id_set;
+
+static int id_cmp(const void *a, const void *b) { return strcmp(a, b); }
+
+static bool id_set_has(const id_set *set, const char *id) {
+  return set->n && strlen(id) < 40 &&
+         bsearch(id, set->ids, set->n, sizeof *set->ids, id_cmp) != NULL;
+}
+
+/* What one pass over the log does with each parsed line. */
+typedef struct list_pass {
+  int (*fn)(const es_dead_letter *dl, void *ctx);
+  void *ctx;
+  id_set *resolved;
+  bool collect; /* first pass: gather the resolved ids */
+} list_pass;
+
+/* One pass over the log at `f`. Returns 0, the callback's value,
+ * ES_ECORRUPT (the line's number in `*bad_line`), ES_EIO, ES_ENOMEM. */
+static int read_pass(FILE *f, list_pass *lp, uint64_t *bad_line) {
   es_buf buf;
   char *line, *scratch = NULL;
   uint8_t *bin = NULL;
@@ -435,17 +472,11 @@ int es_dead_letters_list(const char *path,
   uint64_t no = 0;
   int rc = 0, more;
 
-  if (bad_line)
-    *bad_line = 0;
-  if (!path || !fn)
-    return ES_EINVAL;
-  f = fopen(path, "r");
-  if (!f)
-    return errno == ENOENT ? 0 : ES_EIO;
   es_buf_init(&buf, ES__LINE_MAX);
   while ((more = es__read_line(f, &buf)) == 1) {
     es_dead_letter dl;
     size_t len = buf.len;
+    int kind;
     line = (char *)buf.data;
     no++;
     while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
@@ -465,15 +496,35 @@ int es_dead_letters_list(const char *path,
       }
       scap = len + 1;
     }
-    if (parse_line(line, len, scratch, bin, &dl) != 0) {
+    kind = parse_line(line, len, scratch, bin, &dl);
+    if (kind < 0 || (kind == 1 && strlen(dl.id) >= 40)) {
       if (bad_line)
         *bad_line = no;
       rc = ES_ECORRUPT;
       break;
     }
+    if (lp->collect) {
+      id_set *set = lp->resolved;
+      if (kind != 1)
+        continue;
+      if (set->n == set->cap) {
+        size_t c = set->cap ? set->cap * 2 : 16;
+        char(*p)[40] = es__realloc(set->ids, c * sizeof *p);
+        if (!p) {
+          rc = ES_ENOMEM;
+          break;
+        }
+        set->ids = p;
+        set->cap = c;
+      }
+      strcpy(set->ids[set->n++], dl.id);
+      continue;
+    }
+    if (kind == 1 || id_set_has(lp->resolved, dl.id))
+      continue;
     dl.line_no = no;
     dl.line = line;
-    if ((rc = fn(&dl, ctx)) != 0)
+    if ((rc = lp->fn(&dl, lp->ctx)) != 0)
       break;
   }
   if (rc == 0 && more < 0)
@@ -481,6 +532,62 @@ int es_dead_letters_list(const char *path,
   es_buf_close(&buf);
   es__free(scratch);
   es__free(bin);
+  return rc;
+}
+
+int es_dead_letters_list(const char *path,
+                         int (*fn)(const es_dead_letter *dl, void *ctx),
+                         void *ctx, uint64_t *bad_line) {
+  id_set resolved = {NULL, 0, 0};
+  list_pass lp = {fn, ctx, &resolved, true};
+  FILE *f;
+  int rc;
+
+  if (bad_line)
+    *bad_line = 0;
+  if (!path || !fn)
+    return ES_EINVAL;
+  f = fopen(path, "r");
+  if (!f)
+    return errno == ENOENT ? 0 : ES_EIO;
+  rc = read_pass(f, &lp, bad_line);
+  if (rc == 0) {
+    qsort(resolved.ids, resolved.n, sizeof *resolved.ids, id_cmp);
+    rewind(f);
+    lp.collect = false;
+    rc = read_pass(f, &lp, bad_line);
+  }
+  es__free(resolved.ids);
   fclose(f);
+  return rc;
+}
+
+/* es_dead_letter_resolve()'s search for the pending letter. */
+static int find_pending(const es_dead_letter *dl, void *ctx) {
+  return strcmp(dl->id, ctx) == 0;
+}
+
+int es_dead_letter_resolve(const char *path, const char *id) {
+  char when[96];
+  es_buf b = ES_BUF_INIT;
+  struct timespec ts;
+  int rc;
+
+  if (!path || !*path || !id || !*id || strlen(id) >= 40)
+    return ES_EINVAL;
+  rc = es_dead_letters_list(path, find_pending, (void *)id, NULL);
+  if (rc == 0)
+    return ES_ENOTFOUND;
+  if (rc != 1)
+    return rc;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  iso8601((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000, when);
+  put(&b, "{\"resolved\":");
+  put_str(&b, id);
+  put(&b, ",\"time\":\"");
+  put(&b, when);
+  put(&b, "\",\"outcome\":\"ok\"}\n");
+  rc = b.err ? b.err : append_line(path, &b);
+  es_buf_close(&b);
   return rc;
 }
