@@ -2857,7 +2857,7 @@ static int vf_cmds(verifier *v, uint64_t first, const uint8_t *seg) {
   }
   rc = es__cmd_image_each(b, (size_t)len, first, first + v->n_ev, vf_cmd_entry,
                           &x);
-  free(b);
+  es__free(b);
   if (rc)
     vf_damage(v, name, x.bad ? x.bad - 1 : 0,
               "command-id file does not match its segment");
