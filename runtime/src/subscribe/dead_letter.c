@@ -552,7 +552,8 @@ int es_dead_letters_list(const char *path,
     return errno == ENOENT ? 0 : ES_EIO;
   rc = read_pass(f, &lp, bad_line);
   if (rc == 0) {
-    qsort(resolved.ids, resolved.n, sizeof *resolved.ids, id_cmp);
+    if (resolved.n)
+      qsort(resolved.ids, resolved.n, sizeof *resolved.ids, id_cmp);
     rewind(f);
     lp.collect = false;
     rc = read_pass(f, &lp, bad_line);
