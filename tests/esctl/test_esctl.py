@@ -354,7 +354,15 @@ def test_two_schema_versions():
     expect(events[2]["data"] == {"text": "new one", "tags": ["v2"]},
            events[2])
     # Reopening with a schema already recorded records nothing more.
-    subprocess.run([NOTES_V1, store, "n2", "x"], check=True)
+    subprocess.run([NOTES_V2, store, "n2", "x"], check=True)
+    (info,) = jlines(run("--json", "info", store)[0])
+    expect(len(info["schemas"]) == 2, info)
+    # The older build cannot read the v2 events now in the store: it is
+    # refused at open, and records nothing.
+    old = subprocess.run([NOTES_V1, store, "n3", "y"], capture_output=True,
+                         text=True)
+    expect(old.returncode != 0, old)
+    expect("store holds events this schema cannot read" in old.stderr, old)
     (info,) = jlines(run("--json", "info", store)[0])
     expect(len(info["schemas"]) == 2, info)
 

@@ -47,13 +47,26 @@ typedef struct es_app_options {
   { 0, 0, 0, 0, NULL }
 
 /* Opens an app for `schema` on `store` (both must outlive it). The schema
- * must have been generated for this libes (ES_EVERSION otherwise). Unless
- * the store has it already, the schema's JSON description is recorded in
- * the store (docs/schema-json.md), so tools such as esctl can decode its
- * events without the application; a store error doing so fails the open
- * with that error (a read-only store records nothing). */
+ * must have been generated for this libes (ES_EVERSION otherwise). It
+ * must read every event type and version the store may hold: when an
+ * earlier schema of the same name declared one this schema cannot decode
+ * (a version it dropped, or a newer one), the open fails with ES_ESCHEMA
+ * (es_schema_check_store() says which; the reason is also logged).
+ * Unless the store has it already, the schema's JSON description is then
+ * recorded in the store (docs/schema-json.md), so tools such as esctl can
+ * decode its events without the application; a store error doing so
+ * fails the open with that error (a read-only store records nothing). */
 int es_app_open(es_app **out, const es_schema_desc *schema, es_store *store,
                 const es_app_options *opt);
+
+/* Whether `schema` reads every event type and version that the schema
+ * descriptions recorded in `store` declare (docs/evolution.md, "At run
+ * time"). Only descriptions of a schema with the same name count, and
+ * only for aggregates `schema` declares. Returns 0; ES_ESCHEMA with the
+ * first type and version it cannot read named in `why` (`cap` bytes,
+ * may be NULL); or the store's error reading the descriptions. */
+int es_schema_check_store(const es_schema_desc *schema, es_store *store,
+                          char *why, size_t cap);
 
 /* Closes the app; commands still running must have returned. Accepts
  * NULL. The store is not closed. */

@@ -39,7 +39,8 @@ extern "C" {
   XX(ELOCKED, -30922, "store is locked by another process")                    \
   XX(ECORRUPT, -30923, "store data is corrupt")                                \
   XX(EIO, -30924, "store I/O error")                                           \
-  XX(EREADONLY, -30925, "store is open read-only")
+  XX(EREADONLY, -30925, "store is open read-only")                             \
+  XX(ESCHEMA, -30926, "store holds events this schema cannot read")
 
 typedef enum es_errno {
 #define ES__ERR_ENUM(name, value, msg) ES_##name = value,

@@ -22,9 +22,9 @@
 #include "es/es_obs.h"
 #include "es/es_version.h"
 #include "exec/entry_check.h"
+#include "exec/store_schemas.h"
 #include "schema/event_decode.h"
 #include "schema/value_check.h"
-#include "store/schema_record.h"
 #include "store/store_util.h"
 #include "util/alloc.h"
 #include "util/hashmap.h"
@@ -124,12 +124,15 @@ int es_app_open(es_app **out, const es_schema_desc *schema, es_store *store,
     return ES_EINVAL;
   if (schema->abi != ES_ABI_VERSION)
     return ES_EVERSION;
-  if (schema->description) {
-    /* So tools can decode this schema's events from the store alone. A
-     * read-only store is for reading: nothing to record there. */
-    int rc =
-        es__schema_record(store, schema->description, schema->description_len);
-    if (rc && rc != ES_EREADONLY)
+  {
+    /* So tools can decode this schema's events from the store alone, once
+     * it is known to read every event the store may hold. */
+    char why[512];
+    int rc = es__schema_check_and_record(schema, store, why, sizeof why);
+    if (rc == ES_ESCHEMA && opt)
+      es__log(opt->obs, ES_LOG_ERROR, "schema cannot read the store", "schema",
+              schema->name, "why", why, NULL);
+    if (rc)
       return rc;
   }
   app = es__calloc(1, sizeof *app);

@@ -19,6 +19,10 @@ void es__schema_hash(const char *json, size_t len, char out[17]) {
   snprintf(out, 17, "%016" PRIx64, h);
 }
 
+static int each_listed(es_store *s, const es_buf *list, const char *skip,
+                       int (*fn)(const es__schema_entry *e, void *ctx),
+                       void *ctx);
+
 /* True when list `b` has a line for `hash`. */
 static int listed(const es_buf *b, const char *hash) {
   const char *p = (const char *)b->data, *end = p + b->len;
@@ -31,7 +35,9 @@ static int listed(const es_buf *b, const char *hash) {
   return 0;
 }
 
-int es__schema_record(es_store *s, const char *json, size_t len) {
+int es__schema_record(es_store *s, const char *json, size_t len,
+                      int (*check_other)(const es__schema_entry *e, void *ctx),
+                      void *ctx) {
   char name[sizeof ES__SCHEMA_CHECKPOINT_PREFIX + 16], hash[17], line[64];
   uint64_t pos = 0, head = 0, list_pos;
   es_buf list;
@@ -46,6 +52,9 @@ int es__schema_record(es_store *s, const char *json, size_t len) {
     rc = 0;
   }
   if (rc)
+    goto done;
+  /* The others first: a schema refused records nothing. */
+  if (check_other && (rc = each_listed(s, &list, hash, check_other, ctx)) != 0)
     goto done;
   if (listed(&list, hash) && es_store_checkpoint_get(s, name, &pos, NULL) == 0)
     goto done; /* there already */
@@ -71,23 +80,15 @@ done:
   return rc;
 }
 
-int es__schema_each(es_store *s,
-                    int (*fn)(const es__schema_entry *e, void *ctx),
-                    void *ctx) {
-  es_buf list, desc;
-  uint64_t list_pos;
-  int rc;
-
-  es_buf_init(&list, 0);
+/* Calls `fn` for every description listed in `list` except the one
+ * with hash `skip` (NULL: none), oldest first. */
+static int each_listed(es_store *s, const es_buf *list, const char *skip,
+                       int (*fn)(const es__schema_entry *e, void *ctx),
+                       void *ctx) {
+  es_buf desc;
+  int rc = 0;
   es_buf_init(&desc, 0);
-  rc = es_store_checkpoint_get(s, ES__SCHEMAS_CHECKPOINT, &list_pos, &list);
-  if (rc == ES_ENOTFOUND) {
-    rc = 0;
-    goto done;
-  }
-  if (rc)
-    goto done;
-  const char *p = (const char *)list.data, *end = p + list.len;
+  const char *p = (const char *)list->data, *end = p + list->len;
   while (p && p < end) {
     const char *nl = memchr(p, '\n', (size_t)(end - p));
     char name[sizeof ES__SCHEMA_CHECKPOINT_PREFIX + 16], hash[17], *num_end;
@@ -109,6 +110,9 @@ int es__schema_each(es_store *s,
       rc = ES_ECORRUPT;
       goto done;
     }
+    p = nl ? nl + 1 : NULL;
+    if (skip && strcmp(hash, skip) == 0)
+      continue;
     snprintf(name, sizeof name, "%s%s", ES__SCHEMA_CHECKPOINT_PREFIX, hash);
     uint64_t pos;
     e.error = es_store_checkpoint_get(s, name, &pos, &desc);
@@ -122,10 +126,25 @@ int es__schema_each(es_store *s,
     }
     if ((rc = fn(&e, ctx)) != 0)
       goto done;
-    p = nl ? nl + 1 : NULL;
   }
 done:
-  es_buf_close(&list);
   es_buf_close(&desc);
+  return rc;
+}
+
+int es__schema_each(es_store *s,
+                    int (*fn)(const es__schema_entry *e, void *ctx),
+                    void *ctx) {
+  es_buf list;
+  uint64_t list_pos;
+  int rc;
+
+  es_buf_init(&list, 0);
+  rc = es_store_checkpoint_get(s, ES__SCHEMAS_CHECKPOINT, &list_pos, &list);
+  if (rc == ES_ENOTFOUND)
+    rc = 0;
+  else if (rc == 0)
+    rc = each_listed(s, &list, NULL, fn, ctx);
+  es_buf_close(&list);
   return rc;
 }

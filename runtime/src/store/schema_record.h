@@ -19,11 +19,6 @@
 /* FNV-1a 64 of the description, as 16 lowercase hex digits. */
 void es__schema_hash(const char *json, size_t len, char out[17]);
 
-/* Records description `json` (len bytes) in `s` unless that exact
- * description is there (and listed) already. Returns 0, or the store's
- * error (ES_EREADONLY on a read-only store, ES_ETOOBIG, ES_EIO, ...). */
-int es__schema_record(es_store *s, const char *json, size_t len);
-
 /* One recorded description, as es__schema_each() hands it over: valid
  * only during the callback. */
 typedef struct es__schema_entry {
@@ -33,6 +28,17 @@ typedef struct es__schema_entry {
   size_t len;
   int error; /* the store's error reading it (json is NULL then) */
 } es__schema_entry;
+
+/* Records description `json` (len bytes) in `s` unless that exact
+ * description is there (and listed) already. Before that, when
+ * `check_other` is not NULL, calls it for every other recorded
+ * description (none are read when there are none); its nonzero value
+ * stops and is returned, and nothing is recorded. Returns 0, or the
+ * store's error (ES_EREADONLY on a read-only store, ES_ETOOBIG, ES_EIO,
+ * ...). */
+int es__schema_record(es_store *s, const char *json, size_t len,
+                      int (*check_other)(const es__schema_entry *e, void *ctx),
+                      void *ctx);
 
 /* Calls `fn` for every listed description, oldest first. Returns 0 (also
  * for a store without any), `fn`'s nonzero value, ES_ECORRUPT for a list
