@@ -212,6 +212,8 @@ static void enc_value(es_buf *b, const esc_type *t, const char *x,
 
 static void enc_struct(const esc_struct *st, const esc_tvars *tv, es_buf *b) {
   esc_tpl(b, ESC_TPL_ENC_OPEN, tv);
+  if (!st->fields)
+    esc_out(b, "  (void)v;\n");
   for (const esc_field *f = st->fields; f; f = f->next) {
     char x[256];
     snprintf(x, sizeof x, "v->%.*s", TOKF(f->name));
@@ -317,7 +319,7 @@ static void dec_field(es_buf *b, const esc_field *f, const char *x,
   esc_out(b, "%s}\n", ind);
 }
 
-static void dec_struct(const esc_struct *st, const esc_tvars *tv, es_buf *b) {
+static void dec_struct(const esc_struct *st, esc_tvars *tv, es_buf *b) {
   uint32_t i = 0, need = 0;
   /* Fields up to the last one that is neither optional nor defaulted must
    * be present; after it, a field an older writer did not know is absent
@@ -325,10 +327,8 @@ static void dec_struct(const esc_struct *st, const esc_tvars *tv, es_buf *b) {
   for (const esc_field *f = st->fields; f; f = f->next, i++)
     if (!f->type->optional && !f->def)
       need = i + 1;
+  esc_tv_fmt(tv, "N_REQUIRED", "%u", need);
   esc_tpl(b, ESC_TPL_DEC_OPEN, tv);
-  if (need)
-    esc_out(b, "  if (n < %u)\n    return ES_EMISSING;\n", need);
-  esc_out(b, "  memset(v, 0, sizeof *v);\n");
   i = 0;
   for (const esc_field *f = st->fields; f; f = f->next, i++) {
     char x[256];
@@ -829,12 +829,45 @@ static int by_id(const void *x, const void *y) {
   return strcmp(a->c_name, b->c_name);
 }
 
-/* The schema's JSON description (esc_gen_json()) as a char array: a
- * string literal that long would trip -Woverlength-strings. */
-static void description_code(const esc_schema *s, es_buf *b) {
+/* Bytes of the description a row of its array holds, and a source line
+ * of a row. A row is one string literal (adjacent literals, one a line),
+ * within the 4095 characters C11 promises a literal (-Woverlength-strings);
+ * a row of exactly DESC_ROW characters keeps no terminating NUL, the zeros
+ * that fill the last row end the text. */
+#define DESC_ROW 4000
+#define DESC_LINE 100
+
+/* Appends byte `c` of a string literal, escaped when it must be: quotes,
+ * backslashes, '?' (trigraphs) and anything not printable ASCII (octal,
+ * always three digits, so a digit after it cannot join it). */
+static void literal_byte(es_buf *b, unsigned c) {
+  char e[5];
+  if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\' && c != '?') {
+    e[0] = (char)c;
+    es_buf_append(b, e, 1);
+  } else if (c == '\n') {
+    es_buf_append(b, "\\n", 2);
+  } else if (c == '"' || c == '\\' || c == '?') {
+    e[0] = '\\';
+    e[1] = (char)c;
+    es_buf_append(b, e, 2);
+  } else {
+    e[0] = '\\';
+    e[1] = (char)('0' + (c >> 6 & 7));
+    e[2] = (char)('0' + (c >> 3 & 7));
+    e[3] = (char)('0' + (c & 7));
+    es_buf_append(b, e, 4);
+  }
+}
+
+/* The schema's JSON description (esc_gen_json()) as rows of a char array
+ * (a string literal that long would trip -Woverlength-strings): about one
+ * byte of C a byte of JSON. Its length goes to `*len`. */
+static void description_code(const esc_schema *s, es_buf *b, size_t *len) {
   es_buf json = ES_BUF_INIT;
   esc_namebuf nb;
   es_buf_init(&json, (size_t)1 << 30);
+  *len = 0;
   if (esc_gen_json(s, &json) != 0) {
     b->err = json.err ? json.err : ES_ENOMEM;
     es_buf_close(&json);
@@ -842,18 +875,21 @@ static void description_code(const esc_schema *s, es_buf *b) {
   }
   esc_out(b,
           "/* The schema's JSON description (docs/schema-json.md), recorded "
-          "in\n * the store by es_app_open(). */\n"
-          "static const char %s[] = {",
-          esc_name(&nb, ESC_N_DESCRIPTION, s->c_prefix, NULL, NULL));
+          "in\n * the store by es_app_open(); rows of %d bytes. */\n"
+          "static const char %s[][%d] = {",
+          DESC_ROW, esc_name(&nb, ESC_N_DESCRIPTION, s->c_prefix, NULL, NULL),
+          DESC_ROW);
   for (size_t i = 0; i < json.len; i++) {
-    unsigned c = json.data[i];
-    const char *sep = i % 12 ? " " : "\n    ";
-    if (c >= 0x20 && c < 0x7f && c != '\'' && c != '\\')
-      esc_out(b, "%s'%c',", sep, (char)c);
-    else /* octal: the same char whether char is signed or not */
-      esc_out(b, "%s'\\%03o',", sep, c);
+    if (i % DESC_ROW == 0)
+      es_buf_append(b, i ? "\",\n    \"" : "\n    \"", i ? 8 : 6);
+    else if (i % DESC_LINE == 0)
+      es_buf_append(b, "\"\n    \"", 7);
+    literal_byte(b, json.data[i]);
   }
-  esc_out(b, "\n    0};\n");
+  if (json.len % DESC_ROW == 0) /* a row for the terminating NUL */
+    es_buf_append(b, json.len ? "\",\n    \"" : "\n    \"", json.len ? 8 : 6);
+  es_buf_append(b, "\"};\n", 4);
+  *len = json.len;
   es_buf_close(&json);
 }
 
@@ -874,6 +910,7 @@ static void schema_code(const esc_schema *s, es_buf *b) {
   const char *X = s->c_prefix;
   uint32_t n[8] = {0};
   type_table types = {0};
+  size_t desc_len;
   esc_tvars tv;
   esc_namebuf nb;
   for (const esc_decl *d = s->decls; d; d = d->next)
@@ -902,11 +939,12 @@ static void schema_code(const esc_schema *s, es_buf *b) {
               esc_name(&nb, ESC_N_DESC, types.items[i].c_name, NULL, NULL));
     esc_out(b, "};\n");
   }
-  description_code(s, b);
+  description_code(s, b, &desc_len);
   esc_tv_init(&tv);
   esc_tv_fmt(&tv, "SCHEMA_NAME", "%.*s", TOKF(s->name));
   esc_tv_name(&tv, ESC_N_SCHEMA, X, NULL, NULL);
   esc_tv_name(&tv, ESC_N_DESCRIPTION, X, NULL, NULL);
+  esc_tv_fmt(&tv, "DESCRIPTION_LEN", "%zu", desc_len);
   esc_tv_fmt(&tv, "N_AGGREGATES", "%u", n[ESC_DECL_AGGREGATE]);
   esc_tv_name_or_null(&tv, n[ESC_DECL_AGGREGATE], ESC_N_AGGREGATES, X);
   esc_tv_fmt(&tv, "N_PROJECTIONS", "%u", n[ESC_DECL_PROJECTION]);

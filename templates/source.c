@@ -14,8 +14,8 @@ const char *@ENUM_NAME@(@STRUCT@ value) {
 }
 
 @@ prototypes
-static void @ENC@(const @STRUCT@ *v, es_buf *b, int depth);
-static int @DEC@(es_mp_reader *r, @STRUCT@ *v, es_arena *a);
+static void @ENC@(const void *value, es_buf *b, int depth);
+static int @DEC@(es_mp_reader *r, void *value, es_arena *a);
 @@ init_open
 /* ---- @SCHEMA_NAME@ ---- */
 
@@ -25,57 +25,35 @@ void @INIT@(@STRUCT@ *v) {
 }
 
 @@ enc_open
-static void @ENC@(const @STRUCT@ *v, es_buf *b, int depth) {
-  if (depth >= ES_MP_MAX_DEPTH) {
-    es_buf_fail(b, ES_EDEPTH);
+static void @ENC@(const void *value, es_buf *b, int depth) {
+  const @STRUCT@ *v = value;
+  if (!es_enc_record(b, depth, @N_FIELDS@))
     return;
-  }
-  es_mp_write_array(b, @N_FIELDS@);
 @@ dec_open
-static int @DEC@(es_mp_reader *r, @STRUCT@ *v, es_arena *a) {
+static int @DEC@(es_mp_reader *r, void *value, es_arena *a) {
+  @STRUCT@ *v = value;
   uint32_t n;
   int rc;
-  if ((rc = es_mp_read_array(r, &n)) != 0)
+  if ((rc = es_dec_record(r, &n, @N_REQUIRED@)) != 0)
     return rc;
+  memset(v, 0, sizeof *v);
 @@ dec_close
-  for (uint32_t i = @N_FIELDS@; i < n; i++)
-    if ((rc = es_mp_skip(r)) != 0)
-      return rc;
-  es_mp_leave(r);
-  return 0;
+  return es_dec_record_end(r, n, @N_FIELDS@);
 }
 
 @@ struct_codec
 int @ENCODE@(const @STRUCT@ *v, es_buf *b) {
-  size_t start = b->len;
-  int rc;
-  if (b->err)
-    return b->err;
-  @ENC@(v, b, 0);
-  if ((rc = b->err) != 0) {
-    /* Leave the buffer as it was. */
-    b->err = 0;
-    b->len = start;
-  }
-  return rc;
+  return es_encode_value(b, @ENC@, v);
 }
-
 int @DECODE@(@STRUCT@ *v, const void *data, size_t len, es_arena *a) {
-  es_mp_reader r;
-  int rc;
-  es_mp_reader_init(&r, data, len);
-  if ((rc = @DEC@(&r, v, a)) != 0)
-    return rc;
-  return r.p == r.end ? 0 : ES_ETRAILING;
+  return es_decode_value(data, len, @DEC@, v, a);
 }
-
 static void @INIT_ANY@(void *v) { @INIT@(v); }
 static int @ENCODE_ANY@(const void *v, es_buf *b) {
-  return @ENCODE@(v, b);
+  return es_encode_value(b, @ENC@, v);
 }
-static int @DECODE_ANY@(void *v, const void *data, size_t len,
-    es_arena *a) {
-  return @DECODE@(v, data, len, a);
+static int @DECODE_ANY@(void *v, const void *data, size_t len, es_arena *a) {
+  return es_decode_value(data, len, @DEC@, v, a);
 }
 
 @@ fields_open
@@ -155,4 +133,4 @@ const es_schema_desc @SCHEMA@ = {
     @N_PROJECTIONS@, @PROJECTIONS@,
     @N_SAGAS@, @SAGAS@,
     @N_TYPES@, @TYPES@,
-    @DESCRIPTION@, sizeof @DESCRIPTION@ - 1};
+    (const char *)@DESCRIPTION@, @DESCRIPTION_LEN@};

@@ -2,8 +2,11 @@
  * es_codec.h - one schema value at a time: the calls generated encoders
  * and decoders are made of. Each checks what the schema says (bounds,
  * ranges, enum counts) and, for decoding, copies strings, bytes and list
- * items into the caller's arena. All are inline: generated codecs stay
- * straight-line code with no table interpreter behind them.
+ * items into the caller's arena. The fields' calls are inline: generated
+ * codecs stay straight-line code with no table interpreter behind them;
+ * what every type would otherwise repeat (a record's header and end, the
+ * whole value's buffer rollback and trailing-byte check) is shared here
+ * and in libes.
  *
  * A `max` of 0 means no bound. Encoders record failures in the es_buf's
  * sticky `err`; decoders return 0 or an ES_E* code.
@@ -24,6 +27,58 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* ---- a record: what every generated codec shares ----------------------- */
+
+/* A record's encoder and decoder, as generated for each type: the value's
+ * fields in order, as one msgpack array. */
+typedef void (*es_enc_record_fn)(const void *value, es_buf *b, int depth);
+typedef int (*es_dec_record_fn)(es_mp_reader *r, void *value, es_arena *a);
+
+/* Encodes `value` with `enc` at the end of `b`. On failure `b` is left as
+ * it was (its length and `err`). Returns 0 or the ES_E* code. */
+int es_encode_value(es_buf *b, es_enc_record_fn enc, const void *value);
+
+/* Decodes the `len` bytes at `data` into `value` with `dec`; every byte
+ * must belong to the value. Returns 0, the decoder's ES_E* code, or
+ * ES_ETRAILING. */
+int es_decode_value(const void *data, size_t len, es_dec_record_fn dec,
+                    void *value, es_arena *a);
+
+/* A record's array header of `n_fields` at nesting `depth`; false (with
+ * `err` set) when nested too deep, and its fields must not be written. */
+static inline bool es_enc_record(es_buf *b, int depth, uint32_t n_fields) {
+  if (depth >= ES_MP_MAX_DEPTH) {
+    es_buf_fail(b, ES_EDEPTH);
+    return false;
+  }
+  es_mp_write_array(b, n_fields);
+  return true;
+}
+
+/* A record's array header: its field count into `*n`, at least
+ * `required` (the fields an older writer could not have left out). Pair
+ * success with es_dec_record_end(). */
+static inline int es_dec_record(es_mp_reader *r, uint32_t *n,
+                                uint32_t required) {
+  int rc = es_mp_read_array(r, n);
+  if (rc != 0)
+    return rc;
+  return *n < required ? ES_EMISSING : 0;
+}
+
+/* After the `known` fields of a record of `n`: skips the fields a newer
+ * writer added, and leaves the record. Returns 0 or the ES_E* code. */
+static inline int es_dec_record_end(es_mp_reader *r, uint32_t n,
+                                    uint32_t known) {
+  for (uint32_t i = known; i < n; i++) {
+    int rc = es_mp_skip(r);
+    if (rc != 0)
+      return rc;
+  }
+  es_mp_leave(r);
+  return 0;
+}
 
 /* ---- encoding ---------------------------------------------------------- */
 
