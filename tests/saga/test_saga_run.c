@@ -458,6 +458,79 @@ Test(saga, corrupt_dead_letter_line_is_reported) {
                0);
 }
 
+/* One line of a dead-letter log as another writer might have spelled it:
+ * escapes, members in another order, one we do not know. */
+typedef struct dl_seen {
+  uint32_t n;
+  char instance[32], message[32], rejection[8];
+  uint64_t step;
+  uint32_t effect, attempts;
+  uint8_t command[4];
+  size_t command_len;
+} dl_seen;
+
+static int see_dl(const es_dead_letter *dl, void *ctx) {
+  dl_seen *s = ctx;
+  s->n++;
+  snprintf(s->instance, sizeof s->instance, "%s", dl->instance);
+  snprintf(s->message, sizeof s->message, "%s", dl->message);
+  snprintf(s->rejection, sizeof s->rejection, "%s", dl->rejection);
+  s->step = dl->step;
+  s->effect = dl->effect;
+  s->attempts = dl->attempts;
+  s->command_len = dl->command_len;
+  memcpy(s->command, dl->command,
+         dl->command_len < sizeof s->command ? dl->command_len
+                                             : sizeof s->command);
+  return 0;
+}
+
+Test(saga, dead_letter_lines_are_read_as_json) {
+  FILE *f = fopen(w.dl_path, "w");
+  uint64_t bad = 0;
+  dl_seen s;
+  cr_assert(f);
+  fputs("{ \"msgpack\" : \"93C0c3\", \"future\": {\"a\": [1, \"}\"]},"
+        " \"id\":\"c-1\", \"saga\":\"MoneyTransfer\", \"key\":\"t1\","
+        " \"step\": 7, \"effect\": 2, \"target\":\"Account.Deposit\","
+        " \"instance\":\"caf\\u00e9 \\\"b\\\"\", \"error\":\"ES_EIO\","
+        " \"attempts\": 5, \"message\": \"tab\\there\"}\r\n\n",
+        f);
+  fclose(f);
+  memset(&s, 0, sizeof s);
+  cr_assert_eq(es_dead_letters_list(w.dl_path, see_dl, &s, &bad), 0);
+  cr_assert_eq(s.n, 1);
+  cr_assert_str_eq(s.instance, "caf\xc3\xa9 \"b\"");
+  cr_assert_str_eq(s.message, "tab\there");
+  cr_assert_str_eq(s.rejection, "", "an absent member is empty");
+  cr_assert_eq(s.step, 7);
+  cr_assert_eq(s.effect, 2);
+  cr_assert_eq(s.attempts, 5);
+  cr_assert_eq(s.command_len, 3);
+  cr_assert_eq(memcmp(s.command, "\x93\xc0\xc3", 3), 0);
+
+  /* Not a dead letter: odd hex, a NUL in a string, no "msgpack". */
+  static const char *const bad_lines[] = {
+      "{\"id\":\"c\",\"saga\":\"S\",\"key\":\"k\",\"target\":\"A.B\","
+      "\"instance\":\"i\",\"error\":\"ES_EIO\",\"msgpack\":\"933\"}",
+      "{\"id\":\"c\\u0000\",\"saga\":\"S\",\"key\":\"k\",\"target\":"
+      "\"A.B\",\"instance\":\"i\",\"error\":\"ES_EIO\",\"msgpack\":\"93\"}",
+      "{\"id\":\"c\",\"saga\":\"S\",\"key\":\"k\",\"target\":\"A.B\","
+      "\"instance\":\"i\",\"error\":\"ES_EIO\"}",
+      "[1,2]",
+  };
+  for (size_t i = 0; i < sizeof bad_lines / sizeof *bad_lines; i++) {
+    f = fopen(w.dl_path, "w");
+    cr_assert(f);
+    fprintf(f, "\n%s\n", bad_lines[i]);
+    fclose(f);
+    bad = 0;
+    cr_assert_eq(es_dead_letters_list(w.dl_path, see_dl, &s, &bad), ES_ECORRUPT,
+                 "line %zu", i);
+    cr_assert_eq(bad, 2, "line %zu: the line's number", i);
+  }
+}
+
 /* ---- live ------------------------------------------------------------------
  */
 

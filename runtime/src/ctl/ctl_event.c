@@ -16,20 +16,17 @@
 #include "util/alloc.h"
 #include "util/hashmap.h"
 
-void ctl_put(es_buf *b, const char *s) { es_buf_append(b, s, strlen(s)); }
+void ctl_put(es_buf *b, const char *s) { es__json_put_raw(b, s); }
 
 void ctl_put_str(es_buf *b, const char *s) {
   es__json_put_str(b, s ? s : "", s ? strlen(s) : 0);
 }
 
 void ctl_putf(es_buf *b, const char *fmt, ...) {
-  char tmp[512];
   va_list ap;
   va_start(ap, fmt);
-  int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+  es__json_vputf(b, fmt, ap);
   va_end(ap);
-  if (n > 0)
-    es_buf_append(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
 }
 
 void ctl_put_time(es_buf *b, int64_t us) {
@@ -86,43 +83,19 @@ static int mp_any(es_mp_reader *r, es_buf *out) {
     ctl_put(out, v ? "true" : "false");
     return 0;
   }
-  if (c < 0x80 || c >= 0xe0 || (c >= 0xcc && c <= 0xd3)) {
-    uint64_t u;
-    bool neg;
-    if ((rc = es__mp_read_intbits(r, &u, &neg)) != 0)
-      return rc;
-    if (neg)
-      ctl_putf(out, "%" PRId64, (int64_t)u);
-    else
-      ctl_putf(out, "%" PRIu64, u);
-    return 0;
-  }
+  if (c < 0x80 || c >= 0xe0 || (c >= 0xcc && c <= 0xd3))
+    return es__json_put_mp_int(r, out);
   if (c == 0xca || c == 0xcb) {
     double v;
     if ((rc = es_mp_read_f64(r, &v)) != 0)
       return rc;
-    if (v != v || v > 1e308 || v < -1e308)
-      ctl_put(out, "null");
-    else
-      ctl_putf(out, "%.17g", v);
+    es__json_put_float(out, v, 17);
     return 0;
   }
-  if ((c & 0xe0) == 0xa0 || (c >= 0xd9 && c <= 0xdb)) {
-    const char *s;
-    uint32_t n;
-    if ((rc = es_mp_read_str(r, &s, &n)) != 0)
-      return rc;
-    es__json_put_str(out, s, n);
-    return 0;
-  }
-  if (c >= 0xc4 && c <= 0xc6) {
-    const uint8_t *p;
-    uint32_t n;
-    if ((rc = es_mp_read_bin(r, &p, &n)) != 0)
-      return rc;
-    es__json_put_base64(out, p, n);
-    return 0;
-  }
+  if ((c & 0xe0) == 0xa0 || (c >= 0xd9 && c <= 0xdb))
+    return es__json_put_mp_str(r, out);
+  if (c >= 0xc4 && c <= 0xc6)
+    return es__json_put_mp_bin(r, out);
   if ((c & 0xf0) == 0x90 || c == 0xdc || c == 0xdd) {
     uint32_t n;
     if ((rc = es_mp_read_array(r, &n)) != 0)

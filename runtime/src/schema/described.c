@@ -239,16 +239,6 @@ const es__dtype *es__dschema_find(const es__dschema *s, uint64_t id,
 
 static void put(es_buf *b, const char *s) { es_buf_append(b, s, strlen(s)); }
 
-static void put_fmt(es_buf *b, const char *fmt, ...) {
-  char tmp[64];
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-  va_end(ap);
-  if (n > 0)
-    es_buf_append(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
-}
-
 static void put_jv(es_buf *b, const es__jv *v) {
   switch (v->kind) {
   case ES__JV_BOOL:
@@ -265,24 +255,11 @@ static void put_jv(es_buf *b, const es__jv *v) {
   }
 }
 
-static void put_double(es_buf *b, double v, int digits) {
-  char tmp[64];
-  if (isnan(v) || isinf(v)) {
-    put(b, "null");
-    return;
-  }
-  snprintf(tmp, sizeof tmp, "%.*g", digits, v);
-  for (char *c = tmp; *c; c++)
-    if (*c == ',')
-      *c = '.';
-  put(b, tmp);
-}
-
 static int dec_record(es_mp_reader *r, const es__dtype *t, es_buf *out);
 
 static int dec_value(es_mp_reader *r, const es__dfield *f, es_buf *out) {
   uint64_t u;
-  bool neg, bv;
+  bool bv;
   int rc;
   switch (f->kind) {
   case ES_KIND_BOOL:
@@ -299,43 +276,25 @@ static int dec_value(es_mp_reader *r, const es__dfield *f, es_buf *out) {
   case ES_KIND_U32:
   case ES_KIND_U64:
   case ES_KIND_TIMESTAMP:
-    if ((rc = es__mp_read_intbits(r, &u, &neg)) != 0)
-      return rc;
-    if (neg)
-      put_fmt(out, "%" PRId64, (int64_t)u);
-    else
-      put_fmt(out, "%" PRIu64, u);
-    return 0;
+    return es__json_put_mp_int(r, out);
   case ES_KIND_F32: {
     float v;
     if ((rc = es_mp_read_f32(r, &v)) != 0)
       return rc;
-    put_double(out, v, 9);
+    es__json_put_float(out, v, 9);
     return 0;
   }
   case ES_KIND_F64: {
     double v;
     if ((rc = es_mp_read_f64(r, &v)) != 0)
       return rc;
-    put_double(out, v, 17);
+    es__json_put_float(out, v, 17);
     return 0;
   }
-  case ES_KIND_STRING: {
-    const char *s;
-    uint32_t n;
-    if ((rc = es_mp_read_str(r, &s, &n)) != 0)
-      return rc;
-    es__json_put_str(out, s, n);
-    return 0;
-  }
-  case ES_KIND_BYTES: {
-    const uint8_t *p;
-    uint32_t n;
-    if ((rc = es_mp_read_bin(r, &p, &n)) != 0)
-      return rc;
-    es__json_put_base64(out, p, n);
-    return 0;
-  }
+  case ES_KIND_STRING:
+    return es__json_put_mp_str(r, out);
+  case ES_KIND_BYTES:
+    return es__json_put_mp_bin(r, out);
   case ES_KIND_UUID: {
     const uint8_t *p;
     uint32_t n;
@@ -347,7 +306,7 @@ static int dec_value(es_mp_reader *r, const es__dfield *f, es_buf *out) {
       return ES_EDECODE;
     memcpy(id.bytes, p, 16);
     es_uuid_format(&id, text);
-    put_fmt(out, "\"%s\"", text);
+    es__json_put_str(out, text, strlen(text));
     return 0;
   }
   case ES_KIND_ENUM:
@@ -357,7 +316,7 @@ static int dec_value(es_mp_reader *r, const es__dfield *f, es_buf *out) {
       es__json_put_str(out, f->enumeration->values[u],
                        strlen(f->enumeration->values[u]));
     else
-      put_fmt(out, "%" PRIu64, u);
+      es__json_putf(out, "%" PRIu64, u);
     return 0;
   case ES_KIND_RECORD:
     return f->record ? dec_record(r, f->record, out) : ES_EDECODE;

@@ -7,6 +7,7 @@
  */
 #include <inttypes.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -33,24 +34,6 @@ static void put_i64(es_buf *b, int64_t v) {
 static void put_u64(es_buf *b, uint64_t v) {
   char tmp[24];
   int n = snprintf(tmp, sizeof tmp, "%" PRIu64, v);
-  es_buf_append(b, tmp, (size_t)n);
-}
-
-/* `digits` significant digits round-trip the type (9 for float, 17 for
- * double). JSON has no NaN or infinity, so those become null. */
-static void put_float(es_buf *b, double v, int digits) {
-  char tmp[40];
-  int n, i;
-
-  if (isnan(v) || isinf(v)) {
-    put(b, "null");
-    return;
-  }
-  n = snprintf(tmp, sizeof tmp, "%.*g", digits, v);
-  /* a program's setlocale() may have made the decimal point a comma */
-  for (i = 0; i < n; i++)
-    if (tmp[i] == ',')
-      tmp[i] = '.';
   es_buf_append(b, tmp, (size_t)n);
 }
 
@@ -241,13 +224,13 @@ static int put_value(es_buf *b, const es_field_desc *f, const void *p,
   case ES_KIND_F32: {
     float v;
     memcpy(&v, p, sizeof v);
-    put_float(b, v, 9);
+    es__json_put_float(b, v, 9);
     return 0;
   }
   case ES_KIND_F64: {
     double v;
     memcpy(&v, p, sizeof v);
-    put_float(b, v, 17);
+    es__json_put_float(b, v, 17);
     return 0;
   }
   case ES_KIND_STRING: {
@@ -392,4 +375,69 @@ void es__json_put_str(es_buf *b, const char *s, size_t n) { put_str(b, s, n); }
 
 void es__json_put_base64(es_buf *b, const uint8_t *p, size_t n) {
   put_base64(b, p, n);
+}
+
+void es__json_put_raw(es_buf *b, const char *s) { put(b, s); }
+
+void es__json_vputf(es_buf *b, const char *fmt, va_list ap) {
+  char tmp[ES__JSON_PUTF_MAX + 1];
+  int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+  if (n > 0)
+    es_buf_append(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+}
+
+void es__json_putf(es_buf *b, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  es__json_vputf(b, fmt, ap);
+  va_end(ap);
+}
+
+void es__json_put_float(es_buf *b, double v, int digits) {
+  char tmp[40];
+  int n, i;
+
+  if (isnan(v) || isinf(v)) {
+    put(b, "null");
+    return;
+  }
+  n = snprintf(tmp, sizeof tmp, "%.*g", digits, v);
+  /* a program's setlocale() may have made the decimal point a comma */
+  for (i = 0; i < n; i++)
+    if (tmp[i] == ',')
+      tmp[i] = '.';
+  es_buf_append(b, tmp, (size_t)n);
+}
+
+int es__json_put_mp_int(es_mp_reader *r, es_buf *b) {
+  uint64_t u;
+  bool neg;
+  int rc = es__mp_read_intbits(r, &u, &neg);
+  if (rc)
+    return rc;
+  if (neg)
+    put_i64(b, (int64_t)u);
+  else
+    put_u64(b, u);
+  return 0;
+}
+
+int es__json_put_mp_str(es_mp_reader *r, es_buf *b) {
+  const char *s;
+  uint32_t n;
+  int rc = es_mp_read_str(r, &s, &n);
+  if (rc)
+    return rc;
+  put_str(b, s, n);
+  return 0;
+}
+
+int es__json_put_mp_bin(es_mp_reader *r, es_buf *b) {
+  const uint8_t *p;
+  uint32_t n;
+  int rc = es_mp_read_bin(r, &p, &n);
+  if (rc)
+    return rc;
+  put_base64(b, p, n);
+  return 0;
 }

@@ -7,6 +7,8 @@
 
 #include "es/es_error.h"
 #include "store/command_index.h"
+#include "store/le.h"
+#include "store/store_util.h"
 #include "util/alloc.h"
 #include "util/crc32c.h"
 #include "util/hashmap.h"
@@ -26,27 +28,6 @@
 #define IMG_MAGIC "ESLOGCM1"
 #define IMG_HDR 48u   /* magic, CRC, pad, first, count, entries, latest */
 #define IMG_ENTRY 32u /* id, relative position u32, n u32, time i64 */
-
-static void put32(uint8_t *p, uint32_t v) {
-  for (int i = 0; i < 4; i++)
-    p[i] = (uint8_t)(v >> (8 * i));
-}
-static void put64(uint8_t *p, uint64_t v) {
-  for (int i = 0; i < 8; i++)
-    p[i] = (uint8_t)(v >> (8 * i));
-}
-static uint32_t get32(const uint8_t *p) {
-  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-         (uint32_t)p[3] << 24;
-}
-static uint64_t get64(const uint8_t *p) {
-  return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
-
-static int is_zero(const es_uuid *u) {
-  static const es_uuid zero;
-  return memcmp(u->bytes, zero.bytes, 16) == 0;
-}
 
 /* True when an entry of time `at` has expired at `now`. */
 static int expired(const es__cmd_index *x, es_timestamp at, es_timestamp now) {
@@ -195,7 +176,7 @@ int es__cmd_index_note(es__cmd_index *x, const es_uuid *id, uint64_t position,
     x->pending--;
   while (x->n && expired(x, nth(x, 0)->at, now))
     pop_front(x);
-  if (is_zero(id))
+  if (es__uuid_is_zero(id))
     return 0;
   if (x->n) {
     e = nth(x, x->n - 1);
@@ -228,6 +209,17 @@ const es__cmd_entry *es__cmd_index_find(const es__cmd_index *x,
   return e && !expired(x, e->at, now) ? e : NULL;
 }
 
+int es__cmd_index_record(const es__cmd_index *x, const es_uuid *id,
+                         es_timestamp now, es_command_record *out) {
+  const es__cmd_entry *e = es__cmd_index_find(x, id, now);
+  if (!e)
+    return ES_ENOTFOUND;
+  out->first_position = e->first;
+  out->last_position = e->first + e->n - 1;
+  out->timestamp = e->at;
+  return 0;
+}
+
 /* Index of the first entry whose first position is at least `p`. */
 static size_t lower_bound(const es__cmd_index *x, uint64_t p) {
   size_t lo = 0, hi = x->n;
@@ -253,21 +245,21 @@ int es__cmd_index_image(const es__cmd_index *x, uint64_t first, uint64_t end,
     return ES_ENOMEM;
   memset(buf, 0, IMG_HDR);
   memcpy(buf, IMG_MAGIC, 8);
-  put64(buf + 16, first);
-  put64(buf + 24, end - first);
-  put64(buf + 32, b - a);
+  es__put64(buf + 16, first);
+  es__put64(buf + 24, end - first);
+  es__put64(buf + 32, b - a);
   p = buf + IMG_HDR;
   for (size_t i = a; i < b; i++, p += IMG_ENTRY) {
     const es__cmd_entry *e = nth(x, i);
     memcpy(p, e->id.bytes, 16);
-    put32(p + 16, (uint32_t)(e->first - first));
-    put32(p + 20, e->n);
-    put64(p + 24, (uint64_t)e->at);
+    es__put32(p + 16, (uint32_t)(e->first - first));
+    es__put32(p + 20, e->n);
+    es__put64(p + 24, (uint64_t)e->at);
     if (e->at > latest)
       latest = e->at;
   }
-  put64(buf + 40, (uint64_t)latest);
-  put32(buf + 8, es__crc32c(0, buf + 12, (size_t)(p - buf) - 12));
+  es__put64(buf + 40, (uint64_t)latest);
+  es__put32(buf + 8, es__crc32c(0, buf + 12, (size_t)(p - buf) - 12));
   *out = buf;
   *len = (size_t)(p - buf);
   return 0;
@@ -280,15 +272,15 @@ static int image_whole(const uint8_t *b, size_t len, uint64_t first,
   uint64_t count, prev = 0;
 
   if (len < IMG_HDR || memcmp(b, IMG_MAGIC, 8) != 0 ||
-      get32(b + 8) != es__crc32c(0, b + 12, len - 12) ||
-      get64(b + 16) != first || get64(b + 24) != end - first)
+      es__get32(b + 8) != es__crc32c(0, b + 12, len - 12) ||
+      es__get64(b + 16) != first || es__get64(b + 24) != end - first)
     return 0;
-  count = get64(b + 32);
+  count = es__get64(b + 32);
   if (count > (len - IMG_HDR) / IMG_ENTRY || len != IMG_HDR + count * IMG_ENTRY)
     return 0;
   for (uint64_t i = 0; i < count; i++) {
     const uint8_t *e = b + IMG_HDR + i * IMG_ENTRY;
-    uint64_t rel = get32(e + 16), n = get32(e + 20);
+    uint64_t rel = es__get32(e + 16), n = es__get32(e + 20);
     if ((i && rel < prev) || n == 0 || rel + n > end - first)
       return 0;
     prev = rel + n;
@@ -307,9 +299,9 @@ int es__cmd_image_each(
     int rc;
     memset(&e, 0, sizeof e);
     memcpy(e.id.bytes, p, 16);
-    e.first = first + get32(p + 16);
-    e.n = get32(p + 20);
-    e.at = (es_timestamp)get64(p + 24);
+    e.first = first + es__get32(p + 16);
+    e.n = es__get32(p + 20);
+    e.at = (es_timestamp)es__get64(p + 24);
     if ((rc = fn(&e, off, ctx)) != 0)
       return rc;
   }
@@ -340,9 +332,9 @@ int es__cmd_index_load(es__cmd_index *x, const uint8_t *b, size_t len,
 
   if (!image_whole(b, len, first, end))
     return 1;
-  if (expired(x, (es_timestamp)get64(b + 40), now))
+  if (expired(x, (es_timestamp)es__get64(b + 40), now))
     return 0;
-  count = get64(b + 32);
+  count = es__get64(b + 32);
   if (grow(x, x->n + x->pending + (size_t)count) != 0)
     return ES_ENOMEM;
   return es__cmd_image_each(b, len, first, end, load_entry, &l);

@@ -71,6 +71,11 @@ int es__cmd_index_note(es__cmd_index *x, const es_uuid *id, uint64_t position,
 const es__cmd_entry *es__cmd_index_find(const es__cmd_index *x,
                                         const es_uuid *id, es_timestamp now);
 
+/* es_store_command_find() on an index: fills `*out` from the entry for
+ * `id` unless it expired at `now`. Returns 0 or ES_ENOTFOUND. */
+int es__cmd_index_record(const es__cmd_index *x, const es_uuid *id,
+                         es_timestamp now, es_command_record *out);
+
 /* ---- the file form (the embedded log's N.cmd next to segment N) ------- */
 
 /* The image of the entries whose first position is in [first, end): a

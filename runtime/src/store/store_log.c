@@ -99,8 +99,10 @@
 #include "es/es_store.h"
 #include "store/command_index.h"
 #include "store/io.h"
+#include "store/le.h"
 #include "store/store_log.h"
 #include "store/store_util.h"
+#include "store/wait.h"
 #include "util/alloc.h"
 #include "util/crc32c.h"
 #include "util/hashmap.h"
@@ -221,29 +223,6 @@ void (*es__store_log_pause)(int point);
 
 /* ---- little-endian and I/O helpers ------------------------------------ */
 
-static void put16(uint8_t *p, uint32_t v) {
-  p[0] = (uint8_t)v;
-  p[1] = (uint8_t)(v >> 8);
-}
-static void put32(uint8_t *p, uint32_t v) {
-  for (int i = 0; i < 4; i++)
-    p[i] = (uint8_t)(v >> (8 * i));
-}
-static void put64(uint8_t *p, uint64_t v) {
-  for (int i = 0; i < 8; i++)
-    p[i] = (uint8_t)(v >> (8 * i));
-}
-static uint32_t get16(const uint8_t *p) {
-  return (uint32_t)p[0] | (uint32_t)p[1] << 8;
-}
-static uint32_t get32(const uint8_t *p) {
-  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-         (uint32_t)p[3] << 24;
-}
-static uint64_t get64(const uint8_t *p) {
-  return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
-
 /* The CRC of a record: over its length bytes and its body. */
 static uint32_t frame_crc(const uint8_t *frame, uint32_t body_len) {
   return es__crc32c(es__crc32c(0, frame, 4), frame + FRAME, body_len);
@@ -332,20 +311,7 @@ static void stream_free(log_stream *st) {
 
 /* Grows `*v` (capacity `*cap`) to hold `need` u64s. */
 static int grow_u64(uint64_t **v, uint64_t *cap, uint64_t need) {
-  uint64_t c = *cap ? *cap : 16;
-  uint64_t *p;
-  if (need <= *cap)
-    return 0;
-  while (c < need)
-    c *= 2;
-  if (c > SIZE_MAX / sizeof **v)
-    return ES_ENOMEM;
-  p = es__realloc(*v, (size_t)c * sizeof **v);
-  if (!p)
-    return ES_ENOMEM;
-  *v = p;
-  *cap = c;
-  return 0;
+  return es__grow_array(v, cap, need, sizeof **v);
 }
 
 /* Grows the stream's `pos` and `off` to hold `need` versions. */
@@ -412,7 +378,7 @@ static int note_command(log_store *s, const uint8_t *b, uint64_t position) {
   es_uuid id;
   memcpy(id.bytes, b + 69, 16);
   return es__cmd_index_note(&s->cmds, &id, position,
-                            (es_timestamp)get64(b + 29),
+                            (es_timestamp)es__get64(b + 29),
                             es__store_now(&s->base));
 }
 
@@ -424,12 +390,12 @@ typedef struct pend {
 /* True when a frame with a valid CRC starts anywhere in buf[from, len). */
 static int valid_frame_after(const uint8_t *buf, uint64_t from, uint64_t len) {
   for (uint64_t o = from; o + FRAME + COMMIT_BODY <= len; o++) {
-    uint32_t bl = get32(buf + o);
+    uint32_t bl = es__get32(buf + o);
     if (bl < COMMIT_BODY || bl > len - o - FRAME)
       continue;
     if (buf[o + FRAME] != K_EVENT && buf[o + FRAME] != K_COMMIT)
       continue;
-    if (frame_crc(buf + o, bl) == get32(buf + o + 4))
+    if (frame_crc(buf + o, bl) == es__get32(buf + o + 4))
       return 1;
   }
   return 0;
@@ -444,11 +410,11 @@ static int scan_event(log_store *s, const uint8_t *b, uint32_t bl,
   char id[ES_STREAM_TYPE_MAX + ES_KEY_MAX + 2];
   log_stream *st;
 
-  if (bl < EV_FIXED || get64(b + 1) != want_pos)
+  if (bl < EV_FIXED || es__get64(b + 1) != want_pos)
     return ES_ECORRUPT;
-  tl = get16(b + 85);
-  kl = get16(b + 87);
-  pl = get32(b + 89);
+  tl = es__get16(b + 85);
+  kl = es__get16(b + 87);
+  pl = es__get32(b + 89);
   if (tl < 1 || tl > ES_STREAM_TYPE_MAX || kl < 1 || kl > ES_KEY_MAX ||
       (uint64_t)EV_FIXED + tl + kl + pl != bl ||
       memchr(b + EV_FIXED, 0, (size_t)tl + kl) != NULL)
@@ -466,7 +432,7 @@ static int scan_event(log_store *s, const uint8_t *b, uint32_t bl,
       return ES_ENOMEM;
     }
   }
-  if (get64(b + 9) != st->assigned + 1)
+  if (es__get64(b + 9) != st->assigned + 1)
     return ES_ECORRUPT;
   st->assigned++;
   *out = st;
@@ -520,7 +486,7 @@ static int scan_seg(log_store *s, uint32_t si, uint64_t from, int last,
       if (rep)
         rep->dropped_bytes += (uint64_t)sb.st_size;
       memcpy(h, SEG_MAGIC, 8);
-      put64(h + 8, g->first);
+      es__put64(h + 8, g->first);
       if (s->io->ftruncate(g->fd, 0) != 0 ||
           pwrite_all(s->io, g->fd, h, SEG_HDR, 0) ||
           s->io->fdatasync(g->fd) != 0)
@@ -533,7 +499,7 @@ static int scan_seg(log_store *s, uint32_t si, uint64_t from, int last,
       return 0;
     }
     if (pread_all(s->io, g->fd, h, SEG_HDR, 0) ||
-        memcmp(h, SEG_MAGIC, 8) != 0 || get64(h + 8) != g->first ||
+        memcmp(h, SEG_MAGIC, 8) != 0 || es__get64(h + 8) != g->first ||
         g->first != s->n + 1)
       return report(rep, ES_ECORRUPT, g->first, 0,
                     "corrupt store: %s/%s: bad segment header at offset "
@@ -563,9 +529,9 @@ static int scan_seg(log_store *s, uint32_t si, uint64_t from, int last,
       bad = off;
       break;
     }
-    bl = get32(buf + off);
+    bl = es__get32(buf + off);
     if (bl < COMMIT_BODY || bl > MAX_BODY || bl > len - off - FRAME ||
-        frame_crc(buf + off, bl) != get32(buf + off + 4)) {
+        frame_crc(buf + off, bl) != es__get32(buf + off + 4)) {
       bad = off;
       torn_kind = 1; /* bad frame: torn, unless valid records follow */
       break;
@@ -599,7 +565,7 @@ static int scan_seg(log_store *s, uint32_t si, uint64_t from, int last,
       if (rep)
         rep->events_scanned++;
     } else if (b[0] == K_COMMIT && bl == COMMIT_BODY && npend > 0 &&
-               get64(b + 1) == s->n + 1 && get32(b + 9) == npend) {
+               es__get64(b + 1) == s->n + 1 && es__get32(b + 9) == npend) {
       if (grow_u64(&s->sparse, &s->cap_sparse, sparse_need(s->n + npend))) {
         rc = ES_ENOMEM;
         goto done;
@@ -811,19 +777,19 @@ static int index_build(const log_store *s, uint32_t si, uint64_t end,
   if (!buf)
     return ES_ENOMEM;
   memcpy(buf, IDX_MAGIC, 8);
-  put32(buf + 12, IDX_K);
-  put64(buf + 16, g->first);
-  put64(buf + 24, count);
-  put64(buf + 32, g->size);
-  put32(buf + 40, (uint32_t)n_streams);
-  put32(buf + 44, (uint32_t)(jhi - jlo));
+  es__put32(buf + 12, IDX_K);
+  es__put64(buf + 16, g->first);
+  es__put64(buf + 24, count);
+  es__put64(buf + 32, g->size);
+  es__put32(buf + 40, (uint32_t)n_streams);
+  es__put32(buf + 44, (uint32_t)(jhi - jlo));
   p = buf + IDX_HDR;
   for (uint64_t j = jlo; j < jhi; j++, p += 8) {
     if (s->sparse[j] >> LOC_SHIFT != si) {
       es__free(buf);
       return ES_ECORRUPT;
     }
-    put64(p, s->sparse[j] & LOC_MASK);
+    es__put64(p, s->sparse[j] & LOC_MASK);
   }
   for (i = 0; (st = es__hashmap_next(&s->streams, &i)) != NULL;) {
     uint64_t a = lower_bound(st->pos, st->n, g->first),
@@ -832,20 +798,20 @@ static int index_build(const log_store *s, uint32_t si, uint64_t end,
     if (a >= b)
       continue;
     tl = (uint32_t)strlen(st->id);
-    put16(p, tl);
-    put16(p + 2, st->id_len - tl - 1);
-    put32(p + 4, (uint32_t)(b - a));
-    put64(p + 8, a + 1);
+    es__put16(p, tl);
+    es__put16(p + 2, st->id_len - tl - 1);
+    es__put32(p + 4, (uint32_t)(b - a));
+    es__put64(p + 8, a + 1);
     memcpy(p + IDX_STREAM, st->id, tl);
     memcpy(p + IDX_STREAM + tl, st->id + tl + 1, st->id_len - tl - 1);
     p += IDX_STREAM + st->id_len - 1;
     for (uint64_t k = a; k < b; k++, p += 4)
-      put32(p, (uint32_t)(st->pos[k] - g->first));
+      es__put32(p, (uint32_t)(st->pos[k] - g->first));
     for (uint64_t k = a; k < b; k++, p += 4)
-      put32(p, st->off[k]);
+      es__put32(p, st->off[k]);
   }
   at = (size_t)(p - buf);
-  put32(buf + 8, es__crc32c(0, buf + 12, at - 12));
+  es__put32(buf + 8, es__crc32c(0, buf + 12, at - 12));
   *out = buf;
   *len = at;
   return 0;
@@ -998,9 +964,9 @@ static int index_check(log_store *s, uint32_t si, const uint8_t *b, size_t len,
 
     if (len - at < IDX_STREAM)
       goto done;
-    tl = get16(b + at);
-    kl = get16(b + at + 2);
-    cnt = get32(b + at + 4);
+    tl = es__get16(b + at);
+    kl = es__get16(b + at + 2);
+    cnt = es__get32(b + at + 4);
     if (tl < 1 || tl > ES_STREAM_TYPE_MAX || kl < 1 || kl > ES_KEY_MAX ||
         cnt < 1 || cnt > count - total ||
         (uint64_t)(len - at - IDX_STREAM) < tl + kl + (uint64_t)cnt * 8 ||
@@ -1018,21 +984,21 @@ static int index_check(log_store *s, uint32_t si, const uint8_t *b, size_t len,
         goto done;
       }
     }
-    if (st->mark == si + 1 || get64(b + at + 8) != st->n + 1)
+    if (st->mark == si + 1 || es__get64(b + at + 8) != st->n + 1)
       goto done; /* named twice, or not where the stream stands */
     st->mark = si + 1;
     st->slot = e;
     sts[e] = st;
     at += IDX_STREAM + tl + kl;
     for (uint32_t k = 0; k < cnt; k++, at += 4) {
-      uint32_t d = get32(b + at);
+      uint32_t d = es__get32(b + at);
       if (d >= count || (k && d <= prev) || (seen[d / 8] >> (d % 8)) & 1)
         goto done;
       seen[d / 8] |= (uint8_t)(1u << (d % 8));
       prev = d;
     }
     for (uint32_t k = 0; k < cnt; k++, at += 4) {
-      uint32_t o = get32(b + at);
+      uint32_t o = es__get32(b + at);
       if (o != OFF_NONE && (o < SEG_HDR || o >= size))
         goto done;
     }
@@ -1085,25 +1051,26 @@ static int index_load(log_store *s, uint32_t si, uint8_t **buf, size_t *cap,
   if (len == 0)
     return 0;
   b = *buf;
-  count = get64(b + 24);
-  n_streams = get32(b + 40);
+  count = es__get64(b + 24);
+  n_streams = es__get32(b + 40);
   if (memcmp(b, IDX_MAGIC, 8) != 0 ||
-      get32(b + 8) != es__crc32c(0, b + 12, (size_t)len - 12) ||
-      get32(b + 12) != IDX_K || get64(b + 16) != g->first ||
-      get64(b + 32) != size || count > (size - SEG_HDR) / MIN_EVENT_REC ||
+      es__get32(b + 8) != es__crc32c(0, b + 12, (size_t)len - 12) ||
+      es__get32(b + 12) != IDX_K || es__get64(b + 16) != g->first ||
+      es__get64(b + 32) != size || count > (size - SEG_HDR) / MIN_EVENT_REC ||
       s->segs[si + 1].first != g->first + count || n_streams > count)
     return 0;
   sparse_range(g->first, g->first + count, &jlo, &jhi);
-  if (get32(b + 44) != jhi - jlo || (uint64_t)len - IDX_HDR < (jhi - jlo) * 8)
+  if (es__get32(b + 44) != jhi - jlo ||
+      (uint64_t)len - IDX_HDR < (jhi - jlo) * 8)
     return 0;
   for (uint64_t j = 0; j < jhi - jlo; j++) {
-    uint64_t off = get64(b + IDX_HDR + j * 8);
+    uint64_t off = es__get64(b + IDX_HDR + j * 8);
     if (off < SEG_HDR || off >= size || (j && off <= prev))
       return 0;
     prev = off;
   }
   if (pread_all(s->io, g->fd, hdr, SEG_HDR, 0) != 0 ||
-      memcmp(hdr, SEG_MAGIC, 8) != 0 || get64(hdr + 8) != g->first)
+      memcmp(hdr, SEG_MAGIC, 8) != 0 || es__get64(hdr + 8) != g->first)
     return 0;
   at = IDX_HDR + (size_t)(jhi - jlo) * 8;
   sts = es__malloc((n_streams ? n_streams : 1) * sizeof *sts);
@@ -1125,16 +1092,17 @@ static int index_load(log_store *s, uint32_t si, uint8_t **buf, size_t *cap,
     return ES_ENOMEM;
   for (uint64_t j = jlo; j < jhi; j++)
     s->sparse[j] =
-        (uint64_t)si << LOC_SHIFT | get64(b + IDX_HDR + (j - jlo) * 8);
+        (uint64_t)si << LOC_SHIFT | es__get64(b + IDX_HDR + (j - jlo) * 8);
   for (uint32_t e = 0; e < n_streams; e++) {
     log_stream *st = sts[e];
-    uint32_t tl = get16(b + at), kl = get16(b + at + 2),
-             cnt = get32(b + at + 4);
+    uint32_t tl = es__get16(b + at), kl = es__get16(b + at + 2),
+             cnt = es__get32(b + at + 4);
     at += IDX_STREAM + tl + kl;
     if (stream_grow(st, st->n + cnt) != 0)
       return ES_ENOMEM;
     for (uint32_t k = 0; k < cnt; k++, at += 4)
-      stream_push(st, g->first + get32(b + at), get32(b + at + 4 * cnt));
+      stream_push(st, g->first + es__get32(b + at),
+                  es__get32(b + at + 4 * cnt));
     at += 4 * (size_t)cnt;
     st->assigned = st->n;
   }
@@ -1159,12 +1127,12 @@ static int cmd_scan(log_store *s, uint32_t si, uint64_t end) {
   if (pread_all(s->io, g->fd, buf, (size_t)len, SEG_HDR) != 0)
     rc = ES_EIO;
   while (rc == 0 && off + FRAME <= len) {
-    uint32_t bl = get32(buf + off);
+    uint32_t bl = es__get32(buf + off);
     const uint8_t *b = buf + off + FRAME;
     if (bl < COMMIT_BODY || bl > len - off - FRAME ||
-        frame_crc(buf + off, bl) != get32(buf + off + 4))
+        frame_crc(buf + off, bl) != es__get32(buf + off + 4))
       rc = ES_ECORRUPT;
-    else if (b[0] == K_EVENT && (bl < EV_FIXED || get64(b + 1) != pos++))
+    else if (b[0] == K_EVENT && (bl < EV_FIXED || es__get64(b + 1) != pos++))
       rc = ES_ECORRUPT;
     else if (b[0] == K_EVENT)
       rc = note_command(s, b, pos - 1);
@@ -1255,7 +1223,7 @@ static int create_seg(log_store *s, uint64_t first) {
   if (fd < 0)
     return ES_EIO;
   memcpy(h, SEG_MAGIC, 8);
-  put64(h + 8, first);
+  es__put64(h + 8, first);
   if (pwrite_all(s->io, fd, h, SEG_HDR, 0) != 0 || s->io->fsync(fd) != 0 ||
       s->io->fsync(s->dirfd) != 0) {
     s->io->close(fd);
@@ -1489,24 +1457,24 @@ static size_t encode_event(uint8_t *p, const es_new_event *e, uint64_t pos,
   uint32_t bl = (uint32_t)(EV_FIXED + tl + kl + e->len);
   uint8_t *b = p + FRAME;
 
-  put32(p, bl);
+  es__put32(p, bl);
   b[0] = K_EVENT;
-  put64(b + 1, pos);
-  put64(b + 9, version);
-  put64(b + 17, e->type_id);
-  put32(b + 25, e->type_version);
-  put64(b + 29, (uint64_t)ts);
+  es__put64(b + 1, pos);
+  es__put64(b + 9, version);
+  es__put64(b + 17, e->type_id);
+  es__put32(b + 25, e->type_version);
+  es__put64(b + 29, (uint64_t)ts);
   memcpy(b + 37, id->bytes, 16);
   memcpy(b + 53, e->correlation_id.bytes, 16);
   memcpy(b + 69, e->causation_id.bytes, 16);
-  put16(b + 85, (uint32_t)tl);
-  put16(b + 87, (uint32_t)kl);
-  put32(b + 89, (uint32_t)e->len);
+  es__put16(b + 85, (uint32_t)tl);
+  es__put16(b + 87, (uint32_t)kl);
+  es__put32(b + 89, (uint32_t)e->len);
   memcpy(b + EV_FIXED, type, tl);
   memcpy(b + EV_FIXED + tl, key, kl);
   if (e->len)
     memcpy(b + EV_FIXED + tl + kl, e->payload, e->len);
-  put32(p + 4, frame_crc(p, bl));
+  es__put32(p + 4, frame_crc(p, bl));
   return FRAME + bl;
 }
 
@@ -1566,9 +1534,7 @@ static int log_append(es_store *bs, es_append_stream *g, uint32_t n,
     size_t len = es__stream_id(id, g[i].type, g[i].key);
     b->st[i] = find_stream(s, id, len);
     cur = b->st[i] ? b->st[i]->assigned : 0;
-    if (!es__expectation_holds(g[i].expected, cur)) {
-      res->conflict = i;
-      res->actual_version = cur;
+    if (es__append_expectation(g, i, cur, res) != 0) {
       rc = ES_ECONFLICT;
       goto fail;
     }
@@ -1612,11 +1578,11 @@ static int log_append(es_store *bs, es_append_stream *g, uint32_t n,
     }
     g[i].version = t ? t->assigned : 0;
   }
-  put32(b->buf + off, COMMIT_BODY);
+  es__put32(b->buf + off, COMMIT_BODY);
   b->buf[off + FRAME] = K_COMMIT;
-  put64(b->buf + off + FRAME + 1, b->first);
-  put32(b->buf + off + FRAME + 9, (uint32_t)total);
-  put32(b->buf + off + 4, frame_crc(b->buf + off, COMMIT_BODY));
+  es__put64(b->buf + off + FRAME + 1, b->first);
+  es__put32(b->buf + off + FRAME + 9, (uint32_t)total);
+  es__put32(b->buf + off + 4, frame_crc(b->buf + off, COMMIT_BODY));
   s->assigned += total;
   res->first_position = b->first;
   res->last_position = s->assigned;
@@ -1714,27 +1680,27 @@ static int deliver_one(rd_cache *c, int fd, uint64_t off, uint64_t want_pos,
 
   if (rc != 0)
     return rc;
-  bl = get32(p);
+  bl = es__get32(p);
   if (bl < EV_FIXED || bl > MAX_BODY)
     return ES_ECORRUPT;
   rc = cache_get(c, fd, off, FRAME + (size_t)bl, &p);
   if (rc != 0)
     return rc;
   b = p + FRAME;
-  if (frame_crc(p, bl) != get32(p + 4) || b[0] != K_EVENT ||
-      get64(b + 1) != want_pos)
+  if (frame_crc(p, bl) != es__get32(p + 4) || b[0] != K_EVENT ||
+      es__get64(b + 1) != want_pos)
     return ES_ECORRUPT;
-  tl = get16(b + 85);
-  kl = get16(b + 87);
+  tl = es__get16(b + 85);
+  kl = es__get16(b + 87);
   if (tl > ES_STREAM_TYPE_MAX || kl > ES_KEY_MAX ||
-      (uint64_t)EV_FIXED + tl + kl + get32(b + 89) != bl)
+      (uint64_t)EV_FIXED + tl + kl + es__get32(b + 89) != bl)
     return ES_ECORRUPT;
   memset(&ev, 0, sizeof ev);
   ev.meta.position = want_pos;
-  ev.meta.version = get64(b + 9);
-  ev.meta.type_id = get64(b + 17);
-  ev.meta.type_version = get32(b + 25);
-  ev.meta.timestamp = (es_timestamp)get64(b + 29);
+  ev.meta.version = es__get64(b + 9);
+  ev.meta.type_id = es__get64(b + 17);
+  ev.meta.type_version = es__get32(b + 25);
+  ev.meta.timestamp = (es_timestamp)es__get64(b + 29);
   memcpy(ev.meta.event_id.bytes, b + 37, 16);
   memcpy(ev.meta.correlation_id.bytes, b + 53, 16);
   memcpy(ev.meta.causation_id.bytes, b + 69, 16);
@@ -1744,7 +1710,7 @@ static int deliver_one(rd_cache *c, int fd, uint64_t off, uint64_t want_pos,
   names[tl + 1 + kl] = '\0';
   ev.meta.aggregate = names;
   ev.meta.key = names + tl + 1;
-  ev.len = get32(b + 89);
+  ev.len = es__get32(b + 89);
   ev.payload = b + EV_FIXED + tl + kl;
   return fn(&ev, ctx);
 }
@@ -1807,12 +1773,12 @@ static int seek_deliver(rd_cache *c, rd_at *cur, uint64_t want, es_event_fn fn,
 
     if (rc != 0)
       return rc;
-    bl = get32(p);
+    bl = es__get32(p);
     if (bl < COMMIT_BODY || bl > MAX_BODY)
       return ES_ECORRUPT;
     cur->off += FRAME + (uint64_t)bl;
     if (p[FRAME] == K_EVENT) {
-      uint64_t pos = get64(p + FRAME + 1);
+      uint64_t pos = es__get64(p + FRAME + 1);
       if (pos == want) {
         cur->at = want + 1;
         return deliver_one(c, cur->fd, off, want, fn, ctx);
@@ -2011,13 +1977,7 @@ static int ro_wait(log_store *s, uint64_t after, int64_t timeout_us) {
       pthread_cond_broadcast(&s->grew); /* the others look, one watches */
     } else {
       struct timespec ts;
-      clock_gettime(CLOCK_MONOTONIC, &ts);
-      ts.tv_sec += (time_t)(slice / 1000000);
-      ts.tv_nsec += (long)(slice % 1000000) * 1000;
-      if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-      }
+      es__deadline_after(&ts, slice);
       pthread_cond_timedwait(&s->grew, &s->mu, &ts);
     }
   }
@@ -2043,8 +2003,7 @@ static void log_interrupt(es_store *bs) {
   log_store *s = (log_store *)bs;
 
   pthread_mutex_lock(&s->mu);
-  s->interrupts++;
-  pthread_cond_broadcast(&s->grew);
+  es__interrupt_waiters(&s->grew, &s->interrupts);
   if (s->watch_fd >= 0) /* the watcher blocks in poll(), not on `grew` */
     (void)!write(s->wake_fd[1], "", 1);
   pthread_mutex_unlock(&s->mu);
@@ -2103,15 +2062,15 @@ static int blob_put(log_store *s, const char *file, const char *name, size_t nl,
 
   if (s->readonly)
     return ES_EREADONLY;
-  put32(h, BLOB_MAGIC);
-  put64(h + 8, a);
-  put64(h + 16, b);
-  put32(h + 24, (uint32_t)nl);
-  put32(h + 28, (uint32_t)len);
+  es__put32(h, BLOB_MAGIC);
+  es__put64(h + 8, a);
+  es__put64(h + 16, b);
+  es__put32(h + 24, (uint32_t)nl);
+  es__put32(h + 28, (uint32_t)len);
   crc = es__crc32c(0, h + 8, BLOB_HDR - 8);
   crc = es__crc32c(crc, name, nl);
   crc = es__crc32c(crc, data, len);
-  put32(h + 4, crc);
+  es__put32(h + 4, crc);
 
   pthread_mutex_lock(&s->blob_mu);
   snprintf(tmp, sizeof tmp, "tmp-%" PRIu64, s->tmp_seq++);
@@ -2171,12 +2130,12 @@ static int blob_get(log_store *s, const char *file, const char *name, size_t nl,
     rc = ES_EIO;
     goto done;
   }
-  dl = get32(buf + 28);
-  if (get32(buf) != BLOB_MAGIC ||
-      (uint64_t)BLOB_HDR + get32(buf + 24) + dl != fl ||
-      es__crc32c(0, buf + 8, fl - 8) != get32(buf + 4))
+  dl = es__get32(buf + 28);
+  if (es__get32(buf) != BLOB_MAGIC ||
+      (uint64_t)BLOB_HDR + es__get32(buf + 24) + dl != fl ||
+      es__crc32c(0, buf + 8, fl - 8) != es__get32(buf + 4))
     goto done;
-  if (get32(buf + 24) != nl || memcmp(buf + BLOB_HDR, name, nl) != 0) {
+  if (es__get32(buf + 24) != nl || memcmp(buf + BLOB_HDR, name, nl) != 0) {
     rc = ES_ENOTFOUND; /* a hash collision: another name's file */
     goto done;
   }
@@ -2186,9 +2145,9 @@ static int blob_get(log_store *s, const char *file, const char *name, size_t nl,
     rc = data->err;
   }
   if (rc == 0) {
-    *a = get64(buf + 8);
+    *a = es__get64(buf + 8);
     if (b)
-      *b = get64(buf + 16);
+      *b = es__get64(buf + 16);
   }
 
 done:
@@ -2266,22 +2225,13 @@ static void log_close(es_store *bs) {
 static int log_command_find(es_store *bs, const es_uuid *id,
                             es_command_record *out) {
   log_store *s = (log_store *)bs;
-  const es__cmd_entry *e;
-  int rc = ES_ENOTFOUND;
+  int rc = 0;
 
   pthread_mutex_lock(&s->mu);
-  if (s->readonly && (rc = refresh(s)) != 0) {
-    pthread_mutex_unlock(&s->mu);
-    return rc;
-  }
-  e = es__cmd_index_find(&s->cmds, id, es__store_now(bs));
-  rc = ES_ENOTFOUND;
-  if (e) {
-    out->first_position = e->first;
-    out->last_position = e->first + e->n - 1;
-    out->timestamp = e->at;
-    rc = 0;
-  }
+  if (s->readonly)
+    rc = refresh(s);
+  if (rc == 0)
+    rc = es__cmd_index_record(&s->cmds, id, es__store_now(bs), out);
   pthread_mutex_unlock(&s->mu);
   return rc;
 }
@@ -2569,10 +2519,10 @@ static int vf_resync_stream(log_store *s, uint32_t lost, const uint8_t *b,
 
   if (bl < EV_FIXED)
     return 0;
-  tl = get16(b + 85);
-  kl = get16(b + 87);
+  tl = es__get16(b + 85);
+  kl = es__get16(b + 87);
   if (tl < 1 || tl > ES_STREAM_TYPE_MAX || kl < 1 || kl > ES_KEY_MAX ||
-      (uint64_t)EV_FIXED + tl + kl > bl || get64(b + 9) == 0 ||
+      (uint64_t)EV_FIXED + tl + kl > bl || es__get64(b + 9) == 0 ||
       memchr(b + EV_FIXED, 0, (size_t)tl + kl) != NULL)
     return 0; /* the scan says what is wrong */
   memcpy(id, b + EV_FIXED, tl);
@@ -2588,7 +2538,7 @@ static int vf_resync_stream(log_store *s, uint32_t lost, const uint8_t *b,
   }
   if (st->mark != lost) {
     st->mark = lost;
-    st->n = st->assigned = get64(b + 9) - 1;
+    st->n = st->assigned = es__get64(b + 9) - 1;
   }
   return 0;
 }
@@ -2607,9 +2557,9 @@ static int vf_records(verifier *v, const char *file, const uint8_t *buf,
     uint32_t bl;
     if (len - off < FRAME)
       break; /* a short record: the end decides */
-    bl = get32(buf + off);
+    bl = es__get32(buf + off);
     if (bl < COMMIT_BODY || bl > MAX_BODY || bl > len - off - FRAME ||
-        frame_crc(buf + off, bl) != get32(buf + off + 4)) {
+        frame_crc(buf + off, bl) != es__get32(buf + off + 4)) {
       if (last && !valid_frame_after(buf, off + 1, len))
         break; /* the writer's unfinished batch, or a torn tail */
       vf_damage(v, file, off, "bad record (length or CRC)");
@@ -2638,7 +2588,7 @@ static int vf_records(verifier *v, const char *file, const uint8_t *buf,
       v->ev[v->n_ev + npend].version = st->assigned;
       npend++;
     } else if (b[0] == K_COMMIT && bl == COMMIT_BODY && npend > 0 &&
-               get64(b + 1) == v->next && get32(b + 9) == npend) {
+               es__get64(b + 1) == v->next && es__get32(b + 9) == npend) {
       for (uint64_t i = 0; i < npend; i++)
         v->ev[v->n_ev + i].st->n = v->ev[v->n_ev + i].st->assigned;
       v->n_ev += npend;
@@ -2698,10 +2648,10 @@ static int64_t vf_index_streams(verifier *v, const uint8_t *b, size_t len,
       bad = (int64_t)at + 1;
       break;
     }
-    tl = get16(b + at);
-    kl = get16(b + at + 2);
-    cnt = get32(b + at + 4);
-    ver = get64(b + at + 8);
+    tl = es__get16(b + at);
+    kl = es__get16(b + at + 2);
+    cnt = es__get32(b + at + 4);
+    ver = es__get64(b + at + 8);
     if (tl < 1 || tl > ES_STREAM_TYPE_MAX || kl < 1 || kl > ES_KEY_MAX ||
         cnt < 1 || cnt > count - total ||
         (uint64_t)(len - at - IDX_STREAM) < tl + kl + (uint64_t)cnt * 8) {
@@ -2715,7 +2665,7 @@ static int64_t vf_index_streams(verifier *v, const uint8_t *b, size_t len,
     rel = at + IDX_STREAM + tl + kl;
     offs = rel + 4 * (size_t)cnt;
     for (uint32_t k = 0; k < cnt && !bad; k++) {
-      uint32_t d = get32(b + rel + 4 * (size_t)k), o;
+      uint32_t d = es__get32(b + rel + 4 * (size_t)k), o;
       const vf_event *ev;
       if (d >= count || (seen[d / 8] >> (d % 8)) & 1) {
         bad = (int64_t)(rel + 4 * (size_t)k) + 1;
@@ -2723,7 +2673,7 @@ static int64_t vf_index_streams(verifier *v, const uint8_t *b, size_t len,
       }
       seen[d / 8] |= (uint8_t)(1u << (d % 8));
       ev = &v->ev[d];
-      o = get32(b + offs + 4 * (size_t)k);
+      o = es__get32(b + offs + 4 * (size_t)k);
       if (!st || ev->st != st || ev->version != ver + k)
         bad = (int64_t)(rel + 4 * (size_t)k) + 1;
       else if (o != (ev->off < OFF_NONE ? (uint32_t)ev->off : OFF_NONE))
@@ -2777,27 +2727,28 @@ static int vf_index(verifier *v, uint64_t first, uint64_t size) {
   sparse_range(first, first + count, &jlo, &jhi);
   if (memcmp(b, IDX_MAGIC, 8) != 0)
     bad = 1;
-  else if (get32(b + 8) != es__crc32c(0, b + 12, (size_t)len - 12))
+  else if (es__get32(b + 8) != es__crc32c(0, b + 12, (size_t)len - 12))
     bad = 9;
-  else if (get32(b + 12) != IDX_K)
+  else if (es__get32(b + 12) != IDX_K)
     bad = 13;
-  else if (get64(b + 16) != first)
+  else if (es__get64(b + 16) != first)
     bad = 17;
-  else if (get64(b + 24) != count)
+  else if (es__get64(b + 24) != count)
     bad = 25;
-  else if (get64(b + 32) != size)
+  else if (es__get64(b + 32) != size)
     bad = 33;
-  else if (get32(b + 40) > count)
+  else if (es__get32(b + 40) > count)
     bad = 41;
-  else if (get32(b + 44) != jhi - jlo ||
+  else if (es__get32(b + 44) != jhi - jlo ||
            (uint64_t)len - IDX_HDR < (jhi - jlo) * 8)
     bad = 45;
   for (uint64_t j = jlo; !bad && j < jhi; j++)
-    if (get64(b + IDX_HDR + (j - jlo) * 8) != v->ev[j * IDX_K + 1 - first].off)
+    if (es__get64(b + IDX_HDR + (j - jlo) * 8) !=
+        v->ev[j * IDX_K + 1 - first].off)
       bad = (int64_t)(IDX_HDR + (j - jlo) * 8) + 1;
   if (!bad)
     bad = vf_index_streams(v, b, (size_t)len, IDX_HDR + (size_t)(jhi - jlo) * 8,
-                           count, get32(b + 40));
+                           count, es__get32(b + 40));
   es__free(b);
   if (bad < 0)
     return ES_ENOMEM;
@@ -2822,7 +2773,7 @@ static int vf_cmd_entry(const es__cmd_entry *e, uint64_t at_byte, void *vctx) {
   for (uint32_t k = 0; k < e->n; k++) {
     const uint8_t *b = x->seg + x->v->ev[e->first - x->first + k].off + FRAME;
     if (memcmp(b + 69, e->id.bytes, 16) != 0 ||
-        (k == 0 && (es_timestamp)get64(b + 29) != e->at)) {
+        (k == 0 && (es_timestamp)es__get64(b + 29) != e->at)) {
       x->bad = at_byte + 1;
       return 1;
     }
@@ -2909,7 +2860,7 @@ static int vf_segment(verifier *v, uint64_t first, int last) {
     rc = ES_EIO;
     goto done;
   }
-  if (memcmp(buf, SEG_MAGIC, 8) != 0 || get64(buf + 8) != first) {
+  if (memcmp(buf, SEG_MAGIC, 8) != 0 || es__get64(buf + 8) != first) {
     vf_damage(v, name, 0, "bad segment header");
     v->lost++;
     v->skip_gap = 1;

@@ -23,6 +23,7 @@
 #include "es/es_store.h"
 #include "store/command_index.h"
 #include "store/store_util.h"
+#include "store/wait.h"
 #include "util/alloc.h"
 #include "util/hashmap.h"
 
@@ -109,21 +110,7 @@ static void stream_free(mem_stream *st) {
 
 /* Grows `*v` (capacity `*cap`) to hold `need` pointers. */
 static int grow_ptrs(mem_event ***v, uint64_t *cap, uint64_t need) {
-  uint64_t c = *cap ? *cap : 16;
-  mem_event **p;
-
-  if (need <= *cap)
-    return 0;
-  while (c < need)
-    c *= 2;
-  if (c > SIZE_MAX / sizeof **v)
-    return ES_ENOMEM;
-  p = es__realloc(*v, (size_t)c * sizeof **v);
-  if (!p)
-    return ES_ENOMEM;
-  *v = p;
-  *cap = c;
-  return 0;
+  return es__grow_array(v, cap, need, sizeof **v);
 }
 
 static mem_blob *blob_new(uint64_t a, uint64_t b, const void *data,
@@ -185,9 +172,7 @@ static int mem_append(es_store *bs, es_append_stream *g, uint32_t n,
     uint64_t cur;
     st[i] = find_stream(s, g[i].type, g[i].key);
     cur = st[i] ? st[i]->n : 0;
-    if (!es__expectation_holds(g[i].expected, cur)) {
-      res->conflict = i;
-      res->actual_version = cur;
+    if (es__append_expectation(g, i, cur, res) != 0) {
       rc = ES_ECONFLICT;
       goto fail;
     }
@@ -349,8 +334,7 @@ static void mem_interrupt(es_store *bs) {
   mem_store *s = (mem_store *)bs;
 
   pthread_mutex_lock(&s->mu);
-  s->interrupts++;
-  pthread_cond_broadcast(&s->grew);
+  es__interrupt_waiters(&s->grew, &s->interrupts);
   pthread_mutex_unlock(&s->mu);
 }
 
@@ -510,17 +494,10 @@ static void mem_close(es_store *bs) {
 static int mem_command_find(es_store *bs, const es_uuid *id,
                             es_command_record *out) {
   mem_store *s = (mem_store *)bs;
-  const es__cmd_entry *e;
-  int rc = ES_ENOTFOUND;
+  int rc;
 
   pthread_mutex_lock(&s->mu);
-  e = es__cmd_index_find(&s->cmds, id, es__store_now(bs));
-  if (e) {
-    out->first_position = e->first;
-    out->last_position = e->first + e->n - 1;
-    out->timestamp = e->at;
-    rc = 0;
-  }
+  rc = es__cmd_index_record(&s->cmds, id, es__store_now(bs), out);
   pthread_mutex_unlock(&s->mu);
   return rc;
 }

@@ -98,6 +98,15 @@ int es__expectation_holds(es_expected e, uint64_t cur) {
   }
 }
 
+int es__append_expectation(const es_append_stream *g, uint32_t i, uint64_t cur,
+                           es_append_result *res) {
+  if (es__expectation_holds(g[i].expected, cur))
+    return 0;
+  res->conflict = i;
+  res->actual_version = cur;
+  return ES_ECONFLICT;
+}
+
 size_t es__stream_id(char out[ES_STREAM_TYPE_MAX + ES_KEY_MAX + 2],
                      const char *type, const char *key) {
   size_t tl = strlen(type), kl = strlen(key);
@@ -125,47 +134,4 @@ void es__store_defaults(es_store_options *o) {
 
 es_timestamp es__store_now(const es_store *s) {
   return s->opt.now_us ? s->opt.now_us(s->opt.clock_ctx) : es__now_us();
-}
-
-int es__cond_init_monotonic(pthread_cond_t *c) {
-  pthread_condattr_t ca;
-  int rc = ES_ENOMEM;
-
-  if (pthread_condattr_init(&ca) != 0)
-    return rc;
-  if (pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) == 0 &&
-      pthread_cond_init(c, &ca) == 0)
-    rc = 0;
-  pthread_condattr_destroy(&ca);
-  return rc;
-}
-
-int es__wait_head(pthread_mutex_t *mu, pthread_cond_t *grew, const uint64_t *n,
-                  const uint64_t *interrupts, uint64_t after,
-                  int64_t timeout_us) {
-  struct timespec deadline;
-  uint64_t gen = *interrupts;
-
-  if (timeout_us > 0) {
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
-    deadline.tv_sec += (time_t)(timeout_us / 1000000);
-    deadline.tv_nsec += (long)(timeout_us % 1000000) * 1000;
-    if (deadline.tv_nsec >= 1000000000L) {
-      deadline.tv_sec++;
-      deadline.tv_nsec -= 1000000000L;
-    }
-  }
-  while (*n <= after) {
-    if (*interrupts != gen)
-      return ES_EINTERRUPTED;
-    if (timeout_us == 0)
-      return ES_ETIMEDOUT;
-    if (timeout_us < 0) {
-      pthread_cond_wait(grew, mu);
-    } else if (pthread_cond_timedwait(grew, mu, &deadline) == ETIMEDOUT &&
-               *n <= after) {
-      return *interrupts != gen ? ES_EINTERRUPTED : ES_ETIMEDOUT;
-    }
-  }
-  return 0;
 }

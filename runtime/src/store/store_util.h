@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "es/es_store.h"
+#include "store/wait.h" /* the waiting helpers, once declared here */
 
 /* xoshiro256** state; not thread-safe: the owner locks. */
 uint64_t es__rng_next(uint64_t s[4]);
@@ -30,6 +31,12 @@ void es__uuid_v7(es_uuid *u, uint64_t rng[4], es_timestamp ts);
 /* True when a stream at version `cur` meets `e`. */
 int es__expectation_holds(es_expected e, uint64_t cur);
 
+/* An append's check of stream `i` of `g`, at version `cur`: 0 when its
+ * expectation holds, else ES_ECONFLICT with `res->conflict` = `i` and
+ * `res->actual_version` = `cur`. */
+int es__append_expectation(const es_append_stream *g, uint32_t i, uint64_t cur,
+                           es_append_result *res);
+
 /* Writes "type\0key" into `out` and returns its length (excluding the
  * final NUL). Names are already checked, so it fits. */
 size_t es__stream_id(char out[ES_STREAM_TYPE_MAX + ES_KEY_MAX + 2],
@@ -43,17 +50,5 @@ es_timestamp es__store_now(const es_store *s);
 
 /* Fills the 0 limits of `o` with the defaults. */
 void es__store_defaults(es_store_options *o);
-
-/* Initialises `c` to time its waits against CLOCK_MONOTONIC (a wall-clock
- * jump must not stretch or cut a timeout). Returns 0 or ES_ENOMEM. */
-int es__cond_init_monotonic(pthread_cond_t *c);
-
-/* es_store_wait()'s loop, for a store whose head is `*n` and whose
- * interrupt count is `*interrupts`, both guarded by `mu`, which the caller
- * holds; `grew` is broadcast on every append and interrupt. Returns 0,
- * ES_ETIMEDOUT or ES_EINTERRUPTED; `mu` is held again on return. */
-int es__wait_head(pthread_mutex_t *mu, pthread_cond_t *grew, const uint64_t *n,
-                  const uint64_t *interrupts, uint64_t after,
-                  int64_t timeout_us);
 
 #endif

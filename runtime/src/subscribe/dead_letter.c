@@ -32,6 +32,8 @@
 #include "es/es_saga_run.h"
 #include "subscribe/dead_letter.h"
 #include "util/alloc.h"
+#include "util/hex.h"
+#include "util/json_parse.h"
 #include "util/line.h"
 
 /* ---- writing --------------------------------------------------------------
@@ -168,276 +170,71 @@ int es__dead_letter_write(const char *path, const es__dead_letter *d) {
 /* ---- reading --------------------------------------------------------------
  */
 
-typedef struct jparser {
-  const char *p, *end;
-  char *out; /* unescaped strings go here, NUL-terminated */
-} jparser;
-
-static void skip_ws(jparser *j) {
-  while (j->p < j->end &&
-         (*j->p == ' ' || *j->p == '\t' || *j->p == '\r' || *j->p == '\n'))
-    j->p++;
-}
-
-static int hexval(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
-static int hex4(const char *s, const char *end, unsigned *v) {
-  *v = 0;
-  if (end - s < 4)
-    return -1;
-  for (int i = 0; i < 4; i++) {
-    int h = hexval(s[i]);
-    if (h < 0)
-      return -1;
-    *v = *v << 4 | (unsigned)h;
-  }
-  return 0;
-}
-
-static char *put_utf8(char *o, unsigned cp) {
-  if (cp < 0x80) {
-    *o++ = (char)cp;
-  } else if (cp < 0x800) {
-    *o++ = (char)(0xc0 | cp >> 6);
-    *o++ = (char)(0x80 | (cp & 0x3f));
-  } else if (cp < 0x10000) {
-    *o++ = (char)(0xe0 | cp >> 12);
-    *o++ = (char)(0x80 | (cp >> 6 & 0x3f));
-    *o++ = (char)(0x80 | (cp & 0x3f));
-  } else {
-    *o++ = (char)(0xf0 | cp >> 18);
-    *o++ = (char)(0x80 | (cp >> 12 & 0x3f));
-    *o++ = (char)(0x80 | (cp >> 6 & 0x3f));
-    *o++ = (char)(0x80 | (cp & 0x3f));
-  }
-  return o;
-}
-
-/* A string at j->p (at its opening quote), unescaped into j->out. No
- * escape makes its output longer than its input, so j->out (as long as
- * the line) cannot overflow. */
-static const char *read_str(jparser *j) {
-  char *start = j->out, *o = j->out;
-  if (j->p >= j->end || *j->p != '"')
+/* Member `name` of `v` as a string without a NUL in it (strings libes
+ * writes never hold one), or NULL. */
+static const char *member_str(const es__jv *v, const char *name) {
+  const es__jv *m = es__jv_get(v, name);
+  if (!m || m->kind != ES__JV_STR || strlen(m->s) != m->n)
     return NULL;
-  j->p++;
-  while (j->p < j->end && *j->p != '"') {
-    char c = *j->p++;
-    if (c != '\\') {
-      *o++ = c;
-      continue;
-    }
-    if (j->p >= j->end)
-      return NULL;
-    c = *j->p++;
-    switch (c) {
-    case '"':
-    case '\\':
-    case '/':
-      *o++ = c;
-      break;
-    case 'b':
-      *o++ = '\b';
-      break;
-    case 'f':
-      *o++ = '\f';
-      break;
-    case 'n':
-      *o++ = '\n';
-      break;
-    case 'r':
-      *o++ = '\r';
-      break;
-    case 't':
-      *o++ = '\t';
-      break;
-    case 'u': {
-      unsigned cp, lo;
-      if (hex4(j->p, j->end, &cp) != 0)
-        return NULL;
-      j->p += 4;
-      if (cp >= 0xd800 && cp < 0xdc00 && j->end - j->p >= 6 &&
-          j->p[0] == '\\' && j->p[1] == 'u' &&
-          hex4(j->p + 2, j->end, &lo) == 0 && lo >= 0xdc00 && lo < 0xe000) {
-        cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-        j->p += 6;
-      } else if (cp >= 0xd800 && cp < 0xe000) {
-        cp = 0xfffd;
-      }
-      if (cp == 0)
-        return NULL; /* our strings never hold a NUL */
-      o = put_utf8(o, cp);
-      break;
-    }
-    default:
-      return NULL;
-    }
-  }
-  if (j->p >= j->end)
-    return NULL;
-  j->p++;
-  *o++ = '\0';
-  j->out = o;
-  return start;
+  return m->s;
 }
 
-/* Skips any value; numbers are returned as text in `*num` (else NULL). */
-static int skip_value(jparser *j, const char **num, size_t *num_len) {
-  int depth = 0;
-  *num = NULL;
-  skip_ws(j);
-  if (j->p >= j->end)
-    return -1;
-  if (*j->p == '-' || (*j->p >= '0' && *j->p <= '9')) {
-    *num = j->p;
-    while (j->p < j->end && strchr("+-.eE0123456789", *j->p))
-      j->p++;
-    *num_len = (size_t)(j->p - *num);
-    return 0;
-  }
-  if (*j->p == 't' || *j->p == 'f' || *j->p == 'n') {
-    while (j->p < j->end && *j->p >= 'a' && *j->p <= 'z')
-      j->p++;
-    return 0;
-  }
-  if (*j->p != '{' && *j->p != '[')
-    return -1;
-  do {
-    if (j->p >= j->end)
-      return -1;
-    if (*j->p == '"') {
-      char *mark = j->out;
-      if (!read_str(j))
-        return -1;
-      j->out = mark;
-      continue;
-    }
-    if (*j->p == '{' || *j->p == '[')
-      depth++;
-    else if (*j->p == '}' || *j->p == ']')
-      depth--;
-    j->p++;
-  } while (depth > 0);
-  return 0;
+/* Member `name` of `v` when it is an unsigned integer no larger than
+ * `max`, else 0. */
+static uint64_t member_u64(const es__jv *v, const char *name, uint64_t max) {
+  uint64_t x;
+  return es__jv_u64(v, name, &x) == 0 && x <= max ? x : 0;
 }
 
-static int parse_u64(const char *s, size_t n, uint64_t *v) {
-  uint64_t x = 0;
-  if (!s || !n || n > 20)
-    return -1;
-  for (size_t i = 0; i < n; i++) {
-    if (s[i] < '0' || s[i] > '9' || x > (UINT64_MAX - 9) / 10)
-      return -1;
-    x = x * 10 + (uint64_t)(s[i] - '0');
-  }
-  *v = x;
-  return 0;
-}
+/* `s`, or "" for an absent member. */
+static const char *or_empty(const char *s) { return s ? s : ""; }
 
-/* Parses one line into `dl`; strings land in `scratch` (line length + 1
- * bytes), the msgpack bytes in `bin` (half that). Returns 0 for a letter,
- * 1 for a line marking letter `dl->id` resolved, -1 for anything else. */
-static int parse_line(const char *line, size_t len, char *scratch, uint8_t *bin,
+/* Parses one line into `dl`; its strings and command bytes are allocated
+ * from `a`. Unknown members are passed over. Returns 0 for a letter, 1 for
+ * a line marking letter `dl->id` resolved, -1 for anything else, or
+ * ES_ENOMEM. */
+static int parse_line(const char *line, size_t len, es_arena *a,
                       es_dead_letter *dl) {
-  jparser j = {line, line + len, scratch};
-  const char *hexs = NULL, *resolved = NULL;
-  bool have_id = false;
+  es__jv *v;
+  const char *hexs, *resolved;
+  uint8_t *bin;
+  size_t n;
+  int rc = es__json_parse(line, len, a, &v, NULL);
 
+  if (rc == ES_ENOMEM)
+    return rc;
+  if (rc || v->kind != ES__JV_OBJ)
+    return -1;
   memset(dl, 0, sizeof *dl);
-  dl->rejection = dl->message = dl->correlation = dl->time = "";
-  skip_ws(&j);
-  if (j.p >= j.end || *j.p++ != '{')
-    return -1;
-  for (;;) {
-    const char *name, *num = NULL, *s = NULL;
-    size_t num_len = 0;
-    uint64_t v = 0;
-
-    skip_ws(&j);
-    if (!(name = read_str(&j)))
-      return -1;
-    skip_ws(&j);
-    if (j.p >= j.end || *j.p++ != ':')
-      return -1;
-    skip_ws(&j);
-    if (j.p < j.end && *j.p == '"') {
-      if (!(s = read_str(&j)))
-        return -1;
-    } else if (skip_value(&j, &num, &num_len) != 0) {
-      return -1;
-    }
-    if (num && parse_u64(num, num_len, &v) != 0)
-      num = NULL;
-    if (!strcmp(name, "id") && s)
-      dl->id = s, have_id = true;
-    else if (!strcmp(name, "resolved") && s)
-      resolved = s;
-    else if (!strcmp(name, "saga") && s)
-      dl->saga = s;
-    else if (!strcmp(name, "key") && s)
-      dl->key = s;
-    else if (!strcmp(name, "step") && num)
-      dl->step = v;
-    else if (!strcmp(name, "effect") && num && v <= UINT32_MAX)
-      dl->effect = (uint32_t)v;
-    else if (!strcmp(name, "target") && s)
-      dl->target = s;
-    else if (!strcmp(name, "instance") && s)
-      dl->instance = s;
-    else if (!strcmp(name, "correlation") && s)
-      dl->correlation = s;
-    else if (!strcmp(name, "error") && s)
-      dl->error = s;
-    else if (!strcmp(name, "rejection") && s)
-      dl->rejection = s;
-    else if (!strcmp(name, "message") && s)
-      dl->message = s;
-    else if (!strcmp(name, "attempts") && num && v <= UINT32_MAX)
-      dl->attempts = (uint32_t)v;
-    else if (!strcmp(name, "time") && s)
-      dl->time = s;
-    else if (!strcmp(name, "msgpack") && s)
-      hexs = s;
-    skip_ws(&j);
-    if (j.p < j.end && *j.p == ',') {
-      j.p++;
-      continue;
-    }
-    if (j.p < j.end && *j.p == '}') {
-      j.p++;
-      break;
-    }
-    return -1;
-  }
-  skip_ws(&j);
-  if (j.p == j.end && resolved && !have_id) {
+  dl->id = member_str(v, "id");
+  resolved = member_str(v, "resolved");
+  if (!dl->id && !es__jv_get(v, "id") && resolved) {
     dl->id = resolved;
     return 1;
   }
-  if (j.p != j.end || !have_id || !dl->saga || !dl->key || !dl->target ||
-      !dl->instance || !dl->error || !hexs)
+  dl->saga = member_str(v, "saga");
+  dl->key = member_str(v, "key");
+  dl->target = member_str(v, "target");
+  dl->instance = member_str(v, "instance");
+  dl->error = member_str(v, "error");
+  dl->correlation = or_empty(member_str(v, "correlation"));
+  dl->rejection = or_empty(member_str(v, "rejection"));
+  dl->message = or_empty(member_str(v, "message"));
+  dl->time = or_empty(member_str(v, "time"));
+  dl->step = member_u64(v, "step", UINT64_MAX);
+  dl->effect = (uint32_t)member_u64(v, "effect", UINT32_MAX);
+  dl->attempts = (uint32_t)member_u64(v, "attempts", UINT32_MAX);
+  hexs = member_str(v, "msgpack");
+  if (!dl->id || !dl->saga || !dl->key || !dl->target || !dl->instance ||
+      !dl->error || !hexs)
     return -1;
-  {
-    size_t n = strlen(hexs);
-    if (n % 2)
-      return -1;
-    for (size_t i = 0; i < n; i += 2) {
-      int hi = hexval(hexs[i]), lo = hexval(hexs[i + 1]);
-      if (hi < 0 || lo < 0)
-        return -1;
-      bin[i / 2] = (uint8_t)(hi << 4 | lo);
-    }
-    dl->command = bin;
-    dl->command_len = n / 2;
-  }
+  n = strlen(hexs);
+  if (!(bin = es_arena_alloc(a, n / 2 + 1)))
+    return ES_ENOMEM;
+  if (es__hex_decode(hexs, n, bin) != 0)
+    return -1;
+  dl->command = bin;
+  dl->command_len = n / 2;
   return 0;
 }
 
@@ -466,13 +263,13 @@ typedef struct list_pass {
  * ES_ECORRUPT (the line's number in `*bad_line`), ES_EIO, ES_ENOMEM. */
 static int read_pass(FILE *f, list_pass *lp, uint64_t *bad_line) {
   es_buf buf;
-  char *line, *scratch = NULL;
-  uint8_t *bin = NULL;
-  size_t scap = 0;
+  es_arena arena;
+  char *line;
   uint64_t no = 0;
   int rc = 0, more;
 
   es_buf_init(&buf, ES__LINE_MAX);
+  es_arena_init(&arena, 0);
   while ((more = es__read_line(f, &buf)) == 1) {
     es_dead_letter dl;
     size_t len = buf.len;
@@ -483,20 +280,12 @@ static int read_pass(FILE *f, list_pass *lp, uint64_t *bad_line) {
       line[--len] = '\0';
     if (!len)
       continue;
-    if (len + 1 > scap) {
-      char *s = es__realloc(scratch, len + 1);
-      uint8_t *b = es__realloc(bin, len / 2 + 1);
-      if (s)
-        scratch = s;
-      if (b)
-        bin = b;
-      if (!s || !b) {
-        rc = ES_ENOMEM;
-        break;
-      }
-      scap = len + 1;
+    es_arena_reset(&arena);
+    kind = parse_line(line, len, &arena, &dl);
+    if (kind == ES_ENOMEM) {
+      rc = kind;
+      break;
     }
-    kind = parse_line(line, len, scratch, bin, &dl);
     if (kind < 0 || (kind == 1 && strlen(dl.id) >= 40)) {
       if (bad_line)
         *bad_line = no;
@@ -529,9 +318,8 @@ static int read_pass(FILE *f, list_pass *lp, uint64_t *bad_line) {
   }
   if (rc == 0 && more < 0)
     rc = more;
+  es_arena_close(&arena);
   es_buf_close(&buf);
-  es__free(scratch);
-  es__free(bin);
   return rc;
 }
 

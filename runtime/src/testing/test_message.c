@@ -58,6 +58,29 @@ static void add(es__message *m, const char *fmt, ...) {
   va_end(ap);
 }
 
+int es__message_setup_failed(es__message *m, int *setup_rc, int rc,
+                             const char *what) {
+  if (!*setup_rc) {
+    *setup_rc = rc;
+    es__message_clear(m);
+    add(m, "setup failed: %s: %s (%s)", what, es_err_name(rc), es_strerror(rc));
+  }
+  return rc;
+}
+
+bool es__message_check_start(es__message *m, es_arena *a, int setup_rc,
+                             bool ran, const char *check, const char *first) {
+  if (setup_rc)
+    return false; /* the message already tells */
+  es__message_clear(m);
+  es_arena_reset(a);
+  if (!ran) {
+    add(m, "%s: no %s ran before it", check, first);
+    return false;
+  }
+  return true;
+}
+
 void es__message_json(es__message *m, const es_type_desc *type,
                       const void *value) {
   es_buf b;

@@ -6,6 +6,7 @@
 #define ES__TEST_MESSAGE_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "es/es_arena.h"
@@ -32,6 +33,19 @@ void es__message_json(es__message *m, const es_type_desc *type,
  * into `a`. */
 void es__message_decoded(es__message *m, es_arena *a, const es_type_desc *type,
                          const void *p, size_t len);
+
+/* Records the first setup failure of a test helper: `*setup_rc` = `rc`
+ * and the message says "setup failed: <what>: <code> (<text>)"; once one
+ * is recorded, a later failure changes neither. Returns `rc`. */
+int es__message_setup_failed(es__message *m, int *setup_rc, int rc,
+                             const char *what);
+
+/* The preconditions of a then check named `check`: no setup failed (its
+ * message stays), and `ran` (else the message says "<check>: no <first>
+ * ran before it"). Clears the message and `a` for the check when it may
+ * go on. */
+bool es__message_check_start(es__message *m, es_arena *a, int setup_rc,
+                             bool ran, const char *check, const char *first);
 
 /* The text ("" when empty). */
 const char *es__message_text(const es__message *m);

@@ -14,6 +14,7 @@
 #include "es/es_app.h"
 #include "es/es_error.h"
 #include "es/es_testing.h"
+#include "testing/test_given.h"
 #include "testing/test_message.h"
 #include "util/alloc.h"
 
@@ -71,13 +72,7 @@ static void msg_payload(es_test *t, uint64_t type_id, uint32_t version,
  */
 
 static int setup_failed(es_test *t, int rc, const char *what) {
-  if (!t->setup_rc) {
-    t->setup_rc = rc;
-    msg_clear(t);
-    msg_add(t, "setup failed: %s: %s (%s)", what, es_err_name(rc),
-            es_strerror(rc));
-  }
-  return rc;
+  return es__message_setup_failed(&t->msg, &t->setup_rc, rc, what);
 }
 
 es_test *es_test_new(const es_schema_desc *schema, const es_aggregate_desc *agg,
@@ -124,19 +119,6 @@ void es_test_free(es_test *t) {
   es__free(t);
 }
 
-/* Whether `type` is an event (current or older version) of `agg`. */
-static bool is_event_of(const es_aggregate_desc *agg,
-                        const es_type_desc *type) {
-  for (uint32_t i = 0; i < agg->n_events; i++) {
-    if (agg->events[i].event == type)
-      return true;
-    for (uint32_t j = 0; j < agg->events[i].n_old; j++)
-      if (agg->events[i].old[j].type == type)
-        return true;
-  }
-  return false;
-}
-
 int es_test_given(es_test *t, const es_type_desc *event, const void *value) {
   es_buf b;
   es_new_event ev;
@@ -146,19 +128,13 @@ int es_test_given(es_test *t, const es_type_desc *event, const void *value) {
     return ES_EINVAL;
   if (!event || !value)
     return setup_failed(t, ES_EINVAL, "given: NULL event type or value");
-  if (!is_event_of(t->agg, event))
+  if (!es__test_is_event_of(t->agg, event))
     return setup_failed(t, ES_EUNKNOWN, "given: not an event of the aggregate");
   es_buf_init(&b, t->store->opt.max_event_size);
-  rc = event->encode(value, &b);
-  if (rc != 0) {
+  if ((rc = es__test_encode(event, value, &b, &ev)) != 0) {
     es_buf_close(&b);
     return setup_failed(t, rc, "given: the event does not encode");
   }
-  memset(&ev, 0, sizeof ev);
-  ev.type_id = event->type_id;
-  ev.type_version = event->version;
-  ev.payload = b.data;
-  ev.len = b.len;
   rc = es_store_append_one(t->store, t->agg->name, t->key, es_expect_any(), &ev,
                            1, NULL);
   es_buf_close(&b);
@@ -284,17 +260,8 @@ static void msg_outcome(es_test *t) {
 
 /* Common preconditions of the then checks. */
 static bool can_check(es_test *t, const char *check) {
-  if (!t)
-    return false;
-  if (t->setup_rc)
-    return false; /* the message already tells */
-  msg_clear(t);
-  es_arena_reset(&t->arena);
-  if (!t->ran) {
-    msg_add(t, "%s: no when() ran before it", check);
-    return false;
-  }
-  return true;
+  return t && es__message_check_start(&t->msg, &t->arena, t->setup_rc, t->ran,
+                                      check, "when()");
 }
 
 bool es_test_then_events(es_test *t, uint32_t n, ...) {

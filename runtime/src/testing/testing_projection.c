@@ -9,6 +9,7 @@
 #include "es/es_app.h"
 #include "es/es_error.h"
 #include "es/es_testing_projection.h"
+#include "testing/test_given.h"
 #include "util/alloc.h"
 
 struct es_projection_test {
@@ -19,23 +20,6 @@ struct es_projection_test {
   es_projection_report report;
   char msg[512];
 };
-
-/* The aggregate one of whose events (any version) is `event`. */
-static const es_aggregate_desc *owner_of(const es_schema_desc *schema,
-                                         const es_type_desc *event) {
-  for (uint32_t a = 0; a < schema->n_aggregates; a++) {
-    const es_aggregate_desc *agg = schema->aggregates[a];
-    for (uint32_t e = 0; e < agg->n_events; e++) {
-      const es_event_route *r = &agg->events[e];
-      if (r->event == event)
-        return agg;
-      for (uint32_t o = 0; o < r->n_old; o++)
-        if (r->old[o].type == event)
-          return agg;
-    }
-  }
-  return NULL;
-}
 
 es_projection_test *es_projection_test_new(const es_schema_desc *schema,
                                            const es_projection_desc *proj,
@@ -80,7 +64,7 @@ int es_projection_test_given(es_projection_test *t, const char *key,
     snprintf(t->msg, sizeof t->msg, "given: NULL key, event or value");
     goto out;
   }
-  agg = owner_of(t->schema, event);
+  agg = es__test_owner_of(t->schema, event);
   if (!agg) {
     rc = ES_EUNKNOWN;
     snprintf(t->msg, sizeof t->msg, "given: %s is not an event of schema %s",
@@ -88,13 +72,8 @@ int es_projection_test_given(es_projection_test *t, const char *key,
     goto out;
   }
   es_buf_init(&b, 0);
-  rc = event->encode(value, &b);
+  rc = es__test_encode(event, value, &b, &ev);
   if (rc == 0) {
-    memset(&ev, 0, sizeof ev);
-    ev.type_id = event->type_id;
-    ev.type_version = event->version;
-    ev.payload = b.data;
-    ev.len = b.len;
     rc = es_store_append_one(t->store, agg->name, key, es_expect_any(), &ev, 1,
                              NULL);
   }

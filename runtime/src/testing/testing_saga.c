@@ -18,6 +18,7 @@
 #include "es/es_app.h"
 #include "es/es_error.h"
 #include "es/es_testing_saga.h"
+#include "testing/test_given.h"
 #include "testing/test_message.h"
 #include "util/alloc.h"
 
@@ -70,8 +71,6 @@ struct es_saga_test {
 
 /* ---- the message ----------------------------------------------------------
  */
-
-static void msg_clear(es_saga_test *t) { es__message_clear(&t->msg); }
 
 static void msg_add(es_saga_test *t, const char *fmt, ...) {
   va_list ap;
@@ -196,13 +195,7 @@ static void no_sleep(void *ctx, int64_t us) {
  */
 
 static int setup_failed(es_saga_test *t, int rc, const char *what) {
-  if (!t->setup_rc) {
-    t->setup_rc = rc;
-    msg_clear(t);
-    msg_add(t, "setup failed: %s: %s (%s)", what, es_err_name(rc),
-            es_strerror(rc));
-  }
-  return rc;
+  return es__message_setup_failed(&t->msg, &t->setup_rc, rc, what);
 }
 
 es_saga_test *es_saga_test_new(const es_schema_desc *schema,
@@ -279,19 +272,6 @@ static int run(es_saga_test *t, const char *what, uint64_t from) {
   return 0;
 }
 
-/* Whether `type` is an event (current or older version) of `agg`. */
-static bool is_event_of(const es_aggregate_desc *agg,
-                        const es_type_desc *type) {
-  for (uint32_t i = 0; i < agg->n_events; i++) {
-    if (agg->events[i].event == type)
-      return true;
-    for (uint32_t j = 0; j < agg->events[i].n_old; j++)
-      if (agg->events[i].old[j].type == type)
-        return true;
-  }
-  return false;
-}
-
 int es_saga_test_given(es_saga_test *t, const char *aggregate, const char *key,
                        const es_type_desc *event, const void *value) {
   const es_aggregate_desc *agg;
@@ -308,17 +288,12 @@ int es_saga_test_given(es_saga_test *t, const char *aggregate, const char *key,
     return setup_failed(t, ES_EINVAL, "given: NULL aggregate, key or event");
   if (!(agg = es_schema_find_aggregate(t->schema, aggregate)))
     return setup_failed(t, ES_EUNKNOWN, "given: no aggregate of that name");
-  if (!is_event_of(agg, event))
+  if (!es__test_is_event_of(agg, event))
     return setup_failed(t, ES_EUNKNOWN, "given: not an event of the aggregate");
   es_buf_init(&b, t->store->opt.max_event_size);
-  if ((rc = event->encode(value, &b)) == 0 && (rc = b.err) == 0 &&
+  if ((rc = es__test_encode(event, value, &b, &ev)) == 0 &&
       (rc = es_store_head(t->store, &head)) == 0) {
-    memset(&ev, 0, sizeof ev);
-    ev.type_id = event->type_id;
-    ev.type_version = event->version;
     ev.timestamp = t->now;
-    ev.payload = b.data;
-    ev.len = b.len;
     rc = es_store_append_one(t->store, agg->name, key, es_expect_any(), &ev, 1,
                              NULL);
   }
@@ -396,17 +371,8 @@ int es_saga_test_advance(es_saga_test *t, int64_t us) {
 
 /* Common preconditions of the then checks. */
 static bool can_check(es_saga_test *t, const char *check) {
-  if (!t)
-    return false;
-  if (t->setup_rc)
-    return false; /* the message already tells */
-  msg_clear(t);
-  es_arena_reset(&t->arena);
-  if (!t->ran) {
-    msg_add(t, "%s: no given() or advance() ran before it", check);
-    return false;
-  }
-  return true;
+  return t && es__message_check_start(&t->msg, &t->arena, t->setup_rc, t->ran,
+                                      check, "given() or advance()");
 }
 
 bool es_saga_test_then_sent(es_saga_test *t, const es_aggregate_desc *agg,

@@ -4,6 +4,7 @@
  * es_set_allocator() (the design of libuv's uv_replace_allocator).
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,4 +60,23 @@ char *es__strdup(const char *s) {
   if (copy)
     memcpy(copy, s, n);
   return copy;
+}
+
+int es__grow_array(void *array, uint64_t *cap, uint64_t need, size_t size) {
+  uint64_t c = *cap ? *cap : 16;
+  void *old, *p;
+
+  if (need <= *cap)
+    return 0;
+  while (c < need)
+    c *= 2;
+  if (c > SIZE_MAX / size)
+    return ES_ENOMEM;
+  memcpy(&old, array, sizeof old); /* any object pointer, as void * */
+  p = es__realloc(old, (size_t)c * size);
+  if (!p)
+    return ES_ENOMEM;
+  memcpy(array, &p, sizeof p);
+  *cap = c;
+  return 0;
 }

@@ -5,20 +5,11 @@
 
 #include "es/es_error.h"
 #include "es/es_types.h"
+#include "util/hex.h"
 
 /* Offsets of the dashes in the 36-character form. */
 static int is_dash_pos(size_t i) {
   return i == 8 || i == 13 || i == 18 || i == 23;
-}
-
-static int hex_val(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
 }
 
 void es_uuid_format(const es_uuid *u, char out[37]) {
@@ -48,7 +39,7 @@ int es_uuid_parse(es_uuid *u, const char *s) {
       if (s[i] != '-')
         return ES_EINVAL;
     } else {
-      int v = hex_val(s[i]);
+      int v = es__hex_digit(s[i]);
       if (v < 0)
         return ES_EINVAL;
       if (n % 2 == 0)
