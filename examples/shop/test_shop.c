@@ -80,7 +80,7 @@ static int fl_cmd_find(es_store *s, const es_uuid *id, es_command_record *out) {
 static const es_store_ops flaky_ops = {
     "flaky",     fl_close,     fl_append, fl_read_stream, fl_read_all,
     fl_wait,     fl_interrupt, fl_head,   fl_version,     fl_snap_put,
-    fl_snap_get, fl_cp_put,    fl_cp_get, fl_cmd_find};
+    fl_snap_get, fl_cp_put,    fl_cp_get, fl_cmd_find,    NULL};
 
 /* ---- the shop ------------------------------------------------------------ */
 

@@ -907,4 +907,23 @@ Test(store, a_follower_sees_every_position_while_appends_run) {
   cr_assert_eq(seen_to, THREADS * PER_THREAD);
 }
 
+/* A lease is taken, checked, released and taken again; bad names are
+ * refused. (Whether a second holder is refused depends on the store:
+ * one-process stores grant every lease.) */
+Test(store, a_lease_is_taken_checked_and_released) {
+  es_lease *l = NULL;
+  char long_name[ES_KEY_MAX + 2];
+  memset(long_name, 'n', sizeof long_name - 1);
+  long_name[sizeof long_name - 1] = '\0';
+  cr_assert_eq(es_store_lease_try(s, "", &l), ES_EINVAL);
+  cr_assert_eq(es_store_lease_try(s, long_name, &l), ES_EINVAL);
+  cr_assert_eq(es_store_lease_try(s, "saga:X", NULL), ES_EINVAL);
+  cr_assert_eq(es_store_lease_try(s, "saga:X", &l), 0);
+  cr_assert_eq(es_store_lease_check(l), 0);
+  es_store_lease_release(l);
+  cr_assert_eq(es_store_lease_try(s, "saga:X", &l), 0);
+  es_store_lease_release(l);
+  es_store_lease_release(NULL);
+}
+
 #endif

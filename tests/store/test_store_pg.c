@@ -5,6 +5,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libpq-fe.h>
@@ -231,4 +232,51 @@ Test(store, a_read_only_open_reads_and_refuses_writes) {
   cr_assert_eq(es_store_open_postgres(&ro, conninfo(), &o, ES_STORE_READONLY),
                ES_EIO, "no tables to read");
   cr_assert_eq(head(), 3);
+}
+
+/* A lease has one holder among every process sharing the store (two opens
+ * of one schema stand for two processes); a holder whose session ends
+ * (its process died) has lost it, and another takes it. */
+Test(store, a_lease_has_one_holder_and_is_free_when_its_session_ends) {
+  es_store_options o = ES_STORE_OPTIONS_INIT;
+  es_store *other = NULL;
+  es_lease *a = NULL, *b = NULL, *c = NULL;
+  PGconn *db;
+  PGresult *r;
+  int slot = -1;
+
+  for (int i = 0; i < MAX_OPEN; i++)
+    if (opened[i].store == s)
+      slot = i;
+  cr_assert(slot >= 0);
+  o.pg_schema = opened[slot].schema;
+  cr_assert_eq(es_store_open_postgres(&other, conninfo(), &o, 0), 0);
+  cr_assert_eq(es_store_lease_try(s, "saga:X", &a), 0);
+  cr_assert_eq(es_store_lease_try(other, "saga:X", &b), ES_ELOCKED);
+  cr_assert_null(b);
+  cr_assert_eq(es_store_lease_try(s, "saga:X", &b), ES_ELOCKED,
+               "one holder, even within a process");
+  cr_assert_eq(es_store_lease_try(other, "saga:Y", &b), 0, "other names");
+  es_store_lease_release(a);
+  cr_assert_eq(es_store_lease_try(other, "saga:X", &a), 0);
+  cr_assert_eq(es_store_lease_check(a), 0);
+
+  /* the server ends the holder's session, as when its process dies */
+  db = PQconnectdb(conninfo());
+  r = PQexec(db, "SELECT pg_terminate_backend(l.pid) FROM pg_locks l WHERE "
+                 "l.locktype = 'advisory' AND l.granted AND l.pid <> "
+                 "pg_backend_pid()");
+  cr_assert_eq(PQresultStatus(r), PGRES_TUPLES_OK, "%s", PQerrorMessage(db));
+  cr_assert_eq(PQntuples(r), 2);
+  PQclear(r);
+  PQfinish(db);
+  for (int i = 0; i < 1000 && es_store_lease_try(s, "saga:X", &c) != 0; i++)
+    nanosleep(&(struct timespec){0, 10000000L},
+              NULL); /* until the server ended it */
+  cr_assert_not_null(c);
+  cr_assert_eq(es_store_lease_check(a), ES_EIO);
+  es_store_lease_release(a);
+  es_store_lease_release(b);
+  es_store_lease_release(c);
+  es_store_close(other);
 }

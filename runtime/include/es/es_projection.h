@@ -41,6 +41,14 @@
  * at once. es_projection_lag() and es_projection_stats() may be called
  * from any thread at any time before close. Handlers and hooks run on the
  * runner's thread, one call at a time.
+ *
+ * Many processes. The thread works only while it holds the store lease
+ * named like the checkpoint ("projection:<Name>", es_store_lease_try()):
+ * start the projection in every process and one runs it while the others
+ * stand by, trying the lease every second; when the one running it dies,
+ * another takes over from the checkpoint (or `load_position`). On the
+ * memory store and the embedded log (one process) every lease is granted.
+ * es_projection_run_until_caught_up() takes no lease.
  */
 #ifndef ES_PROJECTION_H
 #define ES_PROJECTION_H

@@ -27,10 +27,17 @@
  * step that schedules or cancels them. The saga's position in the global
  * order is the checkpoint "saga:S".
  *
- * Threads: one runner per saga and store (two runners of one saga are
- * safe - optimistic concurrency on each instance - but do each other's
- * work twice). A runner's functions are called from one thread at a time;
+ * Threads: a runner's functions are called from one thread at a time;
  * es_saga_start() hands it to its own thread until es_saga_stop().
+ *
+ * Many processes. A started runner works only while it holds the store
+ * lease "saga:<Name>" (es_store_lease_try()): start the saga in every
+ * process and one runs it while the others stand by, trying the lease
+ * every second; when the one running it dies, another takes over and
+ * resumes from the checkpoint, the timer index and the instances as
+ * stored (docs/postgres.md). es_saga_run_until_caught_up() takes no
+ * lease: two runners of one saga at once are safe (optimistic
+ * concurrency on each instance) but do each other's work twice.
  */
 #ifndef ES_SAGA_RUN_H
 #define ES_SAGA_RUN_H

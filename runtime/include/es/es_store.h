@@ -206,6 +206,7 @@ typedef struct es_command_record {
 /* ---- the vtable --------------------------------------------------------- */
 
 typedef struct es_store es_store;
+typedef struct es_lease es_lease;
 
 /* What every store implements. Arguments reaching these are already
  * checked by the es_store_*() wrappers (see each one for the contract);
@@ -236,6 +237,9 @@ typedef struct es_store_ops {
                         es_buf *data);
   /* `id` is not zero; see es_store_command_find() for the contract. */
   int (*command_find)(es_store *s, const es_uuid *id, es_command_record *out);
+  /* NULL: the store lives in one process and grants every lease at once;
+   * see es_store_lease_try(). */
+  int (*lease_try)(es_store *s, const char *name, es_lease **out);
 } es_store_ops;
 
 /* The common head of every store; an implementation embeds it as its
@@ -459,6 +463,31 @@ int es_store_checkpoint_get(es_store *s, const char *name, uint64_t *position,
  * in the append's transaction, its rows deleted after the retention. */
 int es_store_command_find(es_store *s, const es_uuid *id,
                           es_command_record *out);
+
+/* ---- leadership ---------------------------------------------------------- */
+
+/* Tries to take the lease named `name` (1 .. ES_KEY_MAX bytes): among all
+ * the processes sharing the store, at most one holds a given lease at a
+ * time. Projection and saga runners take one ("projection:<Name>",
+ * "saga:<Name>") so that a projection or saga runs in one process while
+ * the others stand by. Stores of one process (memory, embedded log: its
+ * writer lock already admits one process) grant every lease at once.
+ * PostgreSQL holds a session advisory lock on a connection of its own:
+ * when the holder dies, the server ends the session and the lease is
+ * free again. Returns 0 (`*out` is the lease, released with
+ * es_store_lease_release()), ES_ELOCKED (another holder has it), ES_EINVAL
+ * (NULL arguments, a bad name), ES_EIO (the server cannot be reached) or
+ * ES_ENOMEM. `*out` is NULL on failure. */
+int es_store_lease_try(es_store *s, const char *name, es_lease **out);
+
+/* Whether `l` is still held: 0, or ES_EIO when it was lost (the
+ * connection holding it is gone, so another process may hold it now): the
+ * holder stops the work the lease guards and releases it. One round trip
+ * on PostgreSQL. */
+int es_store_lease_check(es_lease *l);
+
+/* Gives the lease up. Accepts NULL. */
+void es_store_lease_release(es_lease *l);
 
 #ifdef __cplusplus
 }

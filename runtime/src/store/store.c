@@ -7,6 +7,7 @@
 
 #include "es/es_error.h"
 #include "es/es_store.h"
+#include "store/store_util.h"
 #include "util/alloc.h"
 
 /* True when `s` is a NUL-terminated name of 1 .. max bytes. */
@@ -221,4 +222,33 @@ int es_store_command_find(es_store *s, const es_uuid *id,
     return ES_EINVAL;
   memset(out, 0, sizeof *out);
   return s->ops->command_find(s, id, out);
+}
+
+int es_store_lease_try(es_store *s, const char *name, es_lease **out) {
+  es_lease *l;
+  if (out)
+    *out = NULL;
+  if (!s || !out || !name_ok(name, ES_KEY_MAX))
+    return ES_EINVAL;
+  if (s->ops->lease_try)
+    return s->ops->lease_try(s, name, out);
+  if (!(l = es__calloc(1, sizeof *l)))
+    return ES_ENOMEM;
+  *out = l;
+  return 0;
+}
+
+int es_store_lease_check(es_lease *l) {
+  if (!l)
+    return ES_EINVAL;
+  return l->check ? l->check(l) : 0;
+}
+
+void es_store_lease_release(es_lease *l) {
+  if (!l)
+    return;
+  if (l->release)
+    l->release(l);
+  else
+    es__free(l);
 }

@@ -2251,6 +2251,7 @@ static const es_store_ops log_ops = {
     log_checkpoint_put,
     log_checkpoint_get,
     log_command_find,
+    NULL, /* leases: one writing process, every lease granted */
 };
 
 /* Takes the writer lock: an OFD lock on LOCK, which then holds our pid. */

@@ -503,10 +503,11 @@ static int mem_command_find(es_store *bs, const es_uuid *id,
 }
 
 static const es_store_ops mem_ops = {
-    "memory",           mem_close,        mem_append,       mem_read_stream,
-    mem_read_all,       mem_wait,         mem_interrupt,    mem_head,
-    mem_stream_version, mem_snapshot_put, mem_snapshot_get, mem_checkpoint_put,
-    mem_checkpoint_get, mem_command_find,
+    "memory",           mem_close,        mem_append,
+    mem_read_stream,    mem_read_all,     mem_wait,
+    mem_interrupt,      mem_head,         mem_stream_version,
+    mem_snapshot_put,   mem_snapshot_get, mem_checkpoint_put,
+    mem_checkpoint_get, mem_command_find, NULL,
 };
 
 int es_store_open_memory(es_store **out, const es_store_options *opt) {

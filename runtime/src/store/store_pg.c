@@ -1965,6 +1965,73 @@ static int pg_command_find(es_store *bs, const es_uuid *id,
   return rc;
 }
 
+/* ---- leases -------------------------------------------------------------- */
+
+/* A lease: a session advisory lock on a connection of its own, so that it
+ * lives exactly as long as that session (the server releases it when the
+ * holder's process or connection dies). */
+typedef struct pg_lease {
+  es_lease base;
+  PGconn *c;
+} pg_lease;
+
+static void pg_lease_release(es_lease *bl) {
+  pg_lease *l = (pg_lease *)bl;
+  PQfinish(l->c); /* ends the session, which releases the lock */
+  es__free(l);
+}
+
+static int pg_lease_check(es_lease *bl) {
+  pg_lease *l = (pg_lease *)bl;
+  PGresult *r = PQexec(l->c, "SELECT 1");
+  int rc = PQresultStatus(r) == PGRES_TUPLES_OK ? 0 : ES_EIO;
+  PQclear(r);
+  return rc;
+}
+
+static int pg_lease_try(es_store *bs, const char *name, es_lease **out) {
+  pg_store *s = (pg_store *)bs;
+  pg_lease *l = es__calloc(1, sizeof *l);
+  size_t n = strlen(s->schema) + strlen(name) + 16;
+  char *key = es__malloc(n);
+  const char *vals[1] = {key};
+  PGresult *r = NULL;
+  int rc = ES_ENOMEM;
+
+  if (!l || !key)
+    goto fail;
+  snprintf(key, n, "esgen.lease.%s.%s", s->schema, name);
+  l->base.check = pg_lease_check;
+  l->base.release = pg_lease_release;
+  l->c = PQconnectdb(s->conninfo);
+  rc = ES_EIO;
+  if (PQstatus(l->c) != CONNECTION_OK)
+    goto fail;
+  PQsetNoticeProcessor(l->c, quiet_notice, NULL);
+  r = PQexecParams(l->c, "SELECT pg_try_advisory_lock(hashtextextended($1, 0))",
+                   1, NULL, vals, NULL, NULL, 0);
+  if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+    rc = map_error(l->c, r);
+    goto fail;
+  }
+  if (strcmp(PQgetvalue(r, 0, 0), "t") != 0) {
+    rc = ES_ELOCKED;
+    goto fail;
+  }
+  PQclear(r);
+  es__free(key);
+  *out = &l->base;
+  return 0;
+
+fail:
+  PQclear(r);
+  es__free(key);
+  if (l)
+    PQfinish(l->c);
+  es__free(l);
+  return rc;
+}
+
 /* ---- open and close ------------------------------------------------------ */
 
 static void pg_close(es_store *bs) {
@@ -1995,7 +2062,7 @@ static const es_store_ops pg_ops = {
     "postgres",        pg_close,        pg_append,       pg_read_stream,
     pg_read_all,       pg_wait,         pg_interrupt,    pg_head,
     pg_stream_version, pg_snapshot_put, pg_snapshot_get, pg_checkpoint_put,
-    pg_checkpoint_get, pg_command_find,
+    pg_checkpoint_get, pg_command_find, pg_lease_try,
 };
 
 /* Fills the open report's message (when there is a report). */

@@ -51,4 +51,11 @@ es_timestamp es__store_now(const es_store *s);
 /* Fills the 0 limits of `o` with the defaults. */
 void es__store_defaults(es_store_options *o);
 
+/* A lease as stores hand it out; an implementation embeds it first. A
+ * store without leases hands out one with NULL functions (always held). */
+struct es_lease {
+  int (*check)(es_lease *l);
+  void (*release)(es_lease *l);
+};
+
 #endif

@@ -22,6 +22,7 @@
 #include "es/es_version.h"
 #include "schema/event_decode.h"
 #include "store/store_util.h"
+#include "subscribe/leader.h"
 #include "util/alloc.h"
 
 /* One event type the projection handles. */
@@ -60,6 +61,7 @@ struct es_projection {
   bool started; /* a thread exists (joinable) */
   bool live;    /* it is running its loop */
   _Atomic bool stop;
+  es__leader leader; /* the live thread's lease, named like the checkpoint */
 };
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -249,12 +251,30 @@ static int batch(es_projection *p, bool *idle) {
 
 /* ---- the loop ----------------------------------------------------------- */
 
+/* Waits `us` (or until asked to stop); false when asked to stop. */
+static bool pause_us(es_projection *p, int64_t us) {
+  struct timespec ts;
+  bool stopped;
+
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  ts.tv_sec += (time_t)(us / 1000000);
+  ts.tv_nsec += (long)(us % 1000000) * 1000;
+  if (ts.tv_nsec >= 1000000000L) {
+    ts.tv_sec++;
+    ts.tv_nsec -= 1000000000L;
+  }
+  pthread_mutex_lock(&p->mu);
+  while (!(stopped = atomic_load(&p->stop)))
+    if (pthread_cond_timedwait(&p->cv, &p->mu, &ts) != 0)
+      break;
+  pthread_mutex_unlock(&p->mu);
+  return !stopped;
+}
+
 /* Waits the backoff for the current attempt; false when asked to stop. */
 static bool backoff(es_projection *p) {
   int64_t wait = p->opt.retry_base_us;
-  struct timespec ts;
   uint64_t jitter;
-  bool stopped;
 
   for (uint32_t i = 1; i < p->attempts && wait < p->opt.retry_max_us; i++)
     wait *= 2;
@@ -262,19 +282,34 @@ static bool backoff(es_projection *p) {
     wait = p->opt.retry_max_us;
   pthread_mutex_lock(&p->mu);
   jitter = es__rng_next(p->rng);
-  wait = wait / 2 + (int64_t)(jitter % (uint64_t)(wait / 2 + 1));
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  ts.tv_sec += (time_t)(wait / 1000000);
-  ts.tv_nsec += (long)(wait % 1000000) * 1000;
-  if (ts.tv_nsec >= 1000000000L) {
-    ts.tv_sec++;
-    ts.tv_nsec -= 1000000000L;
-  }
-  while (!(stopped = atomic_load(&p->stop)))
-    if (pthread_cond_timedwait(&p->cv, &p->mu, &ts) != 0)
-      break;
   pthread_mutex_unlock(&p->mu);
-  return !stopped;
+  return pause_us(p, wait / 2 + (int64_t)(jitter % (uint64_t)(wait / 2 + 1)));
+}
+
+static int load_position(es_projection *p, uint64_t *pos);
+
+/* Whether this process runs the projection now (its lease). Having just
+ * become the one, it resumes from the checkpoint another process may
+ * have moved meanwhile. */
+static bool leading(es_projection *p) {
+  int lead = es__leader_poll(&p->leader), rc;
+  uint64_t pos;
+
+  if (lead == ES__LEADING)
+    return true;
+  if (lead == ES__NEW_LEADER) {
+    if ((rc = load_position(p, &pos)) == 0) {
+      set_position(p, pos);
+      p->committed = pos;
+      es__log(p->opt.obs, ES_LOG_INFO, "projection leading", "projection",
+              p->desc->name, NULL);
+      return true;
+    }
+    log_failure(p, ES_LOG_WARN, "projection reload failed", rc, 0);
+    es__leader_release(&p->leader);
+  }
+  (void)pause_us(p, ES__LEADER_RETRY_US);
+  return false;
 }
 
 /* Runs batches until caught up (`live` false), or until stopped. */
@@ -287,6 +322,8 @@ static int loop(es_projection *p, bool live) {
   p->total.stalled = false;
   pthread_mutex_unlock(&p->mu);
   while (!atomic_load(&p->stop)) {
+    if (live && !leading(p))
+      continue;
     rc = batch(p, &idle);
     update_lag(p);
     if (rc != 0) {
@@ -323,6 +360,7 @@ static void *thread_main(void *arg) {
   es__log(p->opt.obs, ES_LOG_INFO, "projection started", "projection",
           p->desc->name, NULL);
   (void)loop(p, true);
+  es__leader_release(&p->leader);
   pthread_mutex_lock(&p->mu);
   p->live = false;
   pthread_mutex_unlock(&p->mu);
@@ -384,6 +422,8 @@ int es_projection_open(es_projection **out, const es_schema_desc *schema,
   p->desc = proj;
   p->store = store;
   p->gauge = -1;
+  p->leader.store = store;
+  p->leader.name = p->checkpoint;
   if (opt)
     p->opt = *opt;
   if (!p->opt.batch_size)

@@ -47,6 +47,7 @@
 #include "schema/event_decode.h"
 #include "store/store_util.h"
 #include "subscribe/dead_letter.h"
+#include "subscribe/leader.h"
 #include "util/alloc.h"
 #include "util/hashmap.h"
 
@@ -146,6 +147,7 @@ struct es_saga_runner {
   pthread_t thread;
   bool started;
   atomic_bool stop;
+  es__leader leader; /* the live thread's lease "saga:<Name>" */
 };
 
 /* ---- small helpers
@@ -1322,11 +1324,68 @@ int es_saga_run_until_caught_up(es_saga_runner *r, es_saga_report *report) {
   return run_counted(r, report);
 }
 
+/* Forgets what another process may have changed while this one stood
+ * by: the cached instances, the timer index, the checkpoint. */
+static int reload(es_saga_runner *r) {
+  replay_ctx c = {r, 0};
+  uint64_t cp;
+  int rc = es_store_checkpoint_get(r->store, r->checkpoint, &cp, NULL);
+
+  if (rc == ES_ENOTFOUND)
+    cp = 0;
+  else if (rc != 0)
+    return rc;
+  for (uint32_t i = 0; i < r->n_cache; i++)
+    inst_free(r->cache[i]);
+  r->n_cache = 0;
+  r->n_tm = 0;
+  r->n_pd = 0;
+  rc = es_store_read_stream(r->store, r->timers, "timers", 1, 0, replay_timer,
+                            &c);
+  if (rc == 0)
+    rc = c.rc;
+  if (rc == 0)
+    r->saved = r->sub.position = cp;
+  return rc;
+}
+
+/* Sleeps `us`, waking early when asked to stop. */
+static void pause_us(es_saga_runner *r, int64_t us) {
+  for (; us > 0 && !atomic_load(&r->stop); us -= LIVE_WAIT_US) {
+    struct timespec ts = {0, (long)LIVE_WAIT_US * 1000};
+    nanosleep(&ts, NULL);
+  }
+}
+
+/* Whether this process runs the saga now (its lease), reloading when it
+ * has just become the one. */
+static bool leading(es_saga_runner *r) {
+  int lead = es__leader_poll(&r->leader), rc;
+
+  if (lead == ES__LEADING)
+    return true;
+  if (lead == ES__NEW_LEADER) {
+    if ((rc = reload(r)) == 0) {
+      es__log(r->opt.obs, ES_LOG_INFO, "saga leading", "saga", r->saga->name,
+              NULL);
+      return true;
+    }
+    es__log(r->opt.obs, ES_LOG_ERROR, "saga reload failed; retrying", "saga",
+            r->saga->name, "error", es_err_name(rc), NULL);
+    es__leader_release(&r->leader);
+  }
+  pause_us(r, ES__LEADER_RETRY_US);
+  return false;
+}
+
 static void *live(void *arg) {
   es_saga_runner *r = arg;
   while (!atomic_load(&r->stop)) {
     int64_t wait = LIVE_WAIT_US, earliest;
-    int rc = run_counted(r, NULL);
+    int rc;
+    if (!leading(r))
+      continue;
+    rc = run_counted(r, NULL);
     if (r->crashed)
       break;
     if (rc != 0) {
@@ -1340,6 +1399,7 @@ static void *live(void *arg) {
       wait = earliest - now_us(r) > 0 ? earliest - now_us(r) : 0;
     es_subscription_wait(&r->sub, wait);
   }
+  es__leader_release(&r->leader);
   return NULL;
 }
 
@@ -1483,6 +1543,8 @@ int es_saga_runner_open(es_saga_runner **out, es_app *app,
   es__rng_seed(r->rng, r);
   atomic_init(&r->stop, false);
   r->gauge = -1;
+  r->leader.store = store;
+  r->leader.name = r->checkpoint;
   if (pthread_mutex_init(&r->mu, NULL) != 0) {
     es__free(r);
     return ES_ENOMEM;
