@@ -5,11 +5,14 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <libpq-fe.h>
 
+#include "es/es_obs.h"
 #include "es/es_store.h"
 
 #define CASE_KIND "postgres"
@@ -279,4 +282,163 @@ Test(store, a_lease_has_one_holder_and_is_free_when_its_session_ends) {
   es_store_lease_release(b);
   es_store_lease_release(c);
   es_store_close(other);
+}
+
+/* ---- an unknown COMMIT outcome -------------------------------------------
+ *
+ * The store's test hook (store_pg.c) runs once COMMIT has been sent; these
+ * hooks break the writer's connection there, so the store cannot read the
+ * outcome and must look the batch's first event id up. */
+extern void (*es__pg_commit_sent)(PGconn *c);
+
+static struct {
+  PGconn *db; /* the test's own connection */
+  char schema[32];
+  es_uuid id;       /* the first event's id */
+  int calls;        /* hook calls: one per attempt to commit */
+  char outcome[32]; /* what the store logged it found */
+} uc;
+
+static void log_outcome(void *ctx, int level, const char *msg,
+                        const es_log_field *f, size_t n) {
+  (void)ctx;
+  (void)level;
+  if (strstr(msg, "commit outcome unknown") && n >= 1)
+    snprintf(uc.outcome, sizeof uc.outcome, "%s", f[0].value);
+}
+
+static PGconn *test_db(void) {
+  PGconn *c = PQconnectdb(conninfo());
+  cr_assert_eq(PQstatus(c), CONNECTION_OK, "%s", PQerrorMessage(c));
+  return c;
+}
+
+static void test_sql(const char *q) {
+  PGresult *r = PQexec(uc.db, q);
+  cr_assert(PQresultStatus(r) == PGRES_COMMAND_OK ||
+                PQresultStatus(r) == PGRES_TUPLES_OK,
+            "%s: %s", q, PQerrorMessage(uc.db));
+  PQclear(r);
+}
+
+static long long id_count(void) {
+  char q[160], hex[33];
+  PGresult *r;
+  long long n;
+  for (int i = 0; i < 16; i++)
+    snprintf(hex + 2 * i, 3, "%02x", uc.id.bytes[i]);
+  snprintf(q, sizeof q,
+           "SELECT count(*) FROM \"%s\".events WHERE event_id = '%s'::uuid",
+           uc.schema, hex);
+  r = PQexec(uc.db, q);
+  cr_assert_eq(PQresultStatus(r), PGRES_TUPLES_OK, "%s", PQerrorMessage(uc.db));
+  n = atoll(PQgetvalue(r, 0, 0));
+  PQclear(r);
+  return n;
+}
+
+/* Swaps the connection's socket for one whose peer is closed: libpq
+ * reads an end of file (the connection is lost, the answer with it) and
+ * the server sees its client go. */
+static void break_connection(PGconn *c) {
+  int sv[2];
+  cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+  close(sv[1]);
+  cr_assert(dup2(sv[0], PQsocket(c)) >= 0);
+  close(sv[0]);
+}
+
+/* The commit happened; its answer is lost. */
+static void lose_answer(PGconn *c) {
+  if (uc.calls++)
+    return;
+  while (id_count() == 0) /* until the commit is visible */
+    nanosleep(&(struct timespec){0, 1000000L}, NULL);
+  break_connection(c);
+}
+
+/* The commit cannot finish (a deferred trigger waits for the lock this
+ * test holds); the server process is terminated while it waits. */
+static void kill_at_commit(PGconn *c) {
+  char q[96];
+  if (uc.calls++)
+    return;
+  snprintf(q, sizeof q, "SELECT pg_terminate_backend(%d, 60000)",
+           PQbackendPID(c));
+  test_sql(q);
+  test_sql("SELECT pg_advisory_unlock(4242)");
+}
+
+static void setup_unknown(void) {
+  int slot = -1;
+  for (int i = 0; i < MAX_OPEN; i++)
+    if (opened[i].store == s)
+      slot = i;
+  cr_assert(slot >= 0);
+  memset(&uc, 0, sizeof uc);
+  snprintf(uc.schema, sizeof uc.schema, "%s", opened[slot].schema);
+  uc.db = test_db();
+  uc.id.bytes[0] = 0x5e;
+  uc.id.bytes[15] = 0x01;
+}
+
+/* Appends one event, then (with `hook` set, holding the advisory lock
+ * 4242 when `lock`) two with the first one's id fixed; checks that append
+ * was acknowledged and stored exactly once, at positions 2 and 3. */
+static void append_and_check(void (*hook)(PGconn *), int lock) {
+  es_new_event e[2] = {ev("a"), ev("b")};
+  es_append_result res;
+  uint64_t v = 0;
+  es_append_stream g = {"A", "k", es_expect_exact(0), e, 2, 0};
+  es_obs obs = ES_OBS_INIT;
+  es_store_options o = ES_STORE_OPTIONS_INIT;
+  es_store *w; /* the store that appends, with a logging hook */
+  obs.log = log_outcome;
+  o.obs = &obs;
+  o.pg_schema = uc.schema;
+  cr_assert_eq(es_store_open_postgres(&w, conninfo(), &o, 0), 0);
+  cr_assert_eq(append_n("B", "first", es_expect_any(), 1, NULL), 0);
+  e[0].event_id = uc.id;
+  if (lock)
+    test_sql("SELECT pg_advisory_lock(4242)");
+  es__pg_commit_sent = hook;
+  cr_assert_eq(es_store_append(w, &g, 1, &res), 0);
+  es__pg_commit_sent = NULL;
+  es_store_close(w);
+  cr_assert_eq(g.version, 2);
+  cr_assert_eq(res.first_position, 2);
+  cr_assert_eq(res.last_position, 3);
+  cr_assert_eq(id_count(), 1, "stored exactly once");
+  cr_assert_eq(head(), 3);
+  cr_assert_eq(es_store_stream_version(s, "A", "k", &v), 0);
+  cr_assert_eq(v, 2);
+  cr_assert_eq(append_n("A", "k", es_expect_exact(2), 1, NULL), 0);
+}
+
+Test(store, a_commit_whose_answer_is_lost_is_found_committed) {
+  setup_unknown();
+  append_and_check(lose_answer, 0);
+  cr_assert_str_eq(uc.outcome, "committed");
+  cr_assert_eq(uc.calls, 1, "resolved by the lookup, not run again: %d",
+               uc.calls);
+  PQfinish(uc.db);
+}
+
+Test(store, a_commit_killed_before_it_finished_is_found_absent_and_rerun) {
+  setup_unknown();
+  {
+    char q[512];
+    snprintf(q, sizeof q,
+             "CREATE FUNCTION \"%s\".wait_4242() RETURNS trigger LANGUAGE "
+             "plpgsql AS $$ BEGIN PERFORM pg_advisory_xact_lock(4242); "
+             "RETURN NULL; END $$; CREATE CONSTRAINT TRIGGER wait_4242 AFTER "
+             "INSERT ON \"%s\".events DEFERRABLE INITIALLY DEFERRED FOR EACH "
+             "ROW EXECUTE FUNCTION \"%s\".wait_4242()",
+             uc.schema, uc.schema, uc.schema);
+    test_sql(q);
+  }
+  append_and_check(kill_at_commit, 1);
+  cr_assert_str_eq(uc.outcome, "not committed");
+  cr_assert_eq(uc.calls, 2, "looked up, found absent, run again: %d", uc.calls);
+  PQfinish(uc.db);
 }

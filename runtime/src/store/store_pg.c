@@ -1172,6 +1172,12 @@ done:
 
 /* Round trip 2: stream versions, the counter (with the notification), the
  * events, COMMIT. */
+/* Tests only (tests/store/test_store_pg.c declares it): called with the
+ * writer connection once COMMIT has been sent, before its result is read,
+ * so that a test can break the connection at the moment its outcome is
+ * unknown. NULL in every program but that test. */
+void (*es__pg_commit_sent)(PGconn *c);
+
 static int try_commit(pg_store *s, batch *b, int *err) {
   PGconn *c = s->writer;
   pgb types = {0}, keys = {0}, vers = {0};
@@ -1231,6 +1237,8 @@ static int try_commit(pg_store *s, batch *b, int *err) {
     out = TRY_UNKNOWN; /* COMMIT may have left */
     goto done;
   }
+  if (es__pg_commit_sent)
+    es__pg_commit_sent(c);
   if (pipe_collect(c, 1, &head, &bad) != 0) {
     out = TRY_UNKNOWN;
     goto done;
@@ -1407,6 +1415,12 @@ static void run_batch(pg_store *s, batch *b, int alone) {
         PQfinish(s->writer);
         s->writer = NULL;
         out = resolve_unknown(s, b, start, &err);
+        es__log(s->base.opt.obs, ES_LOG_WARN,
+                "commit outcome unknown; looked the events up", "outcome",
+                out == TRY_DONE    ? "committed"
+                : out == TRY_RETRY ? "not committed"
+                                   : "still unknown",
+                NULL);
       }
     } else {
       writer_rollback(s);
