@@ -598,6 +598,26 @@ static void maybe_snapshot(es_app *app, instance *in) {
 
 /* ---- execute ------------------------------------------------------------ */
 
+/* One command on its way through execute: what the caller asked, the
+ * instance it runs on (locked from load_instance() to release()) and what
+ * it has produced so far. */
+typedef struct execution {
+  es_app *app;
+  const es_aggregate_desc *agg;
+  uint32_t command;
+  const void *value;
+  const es_exec_options *opt;
+  instance *in;
+  es_uuid command_id;
+  es_trace_info trace; /* aggregate, key, command name and the two ids */
+  es_decision d;
+  es_new_event small[8], *events; /* what decide emitted, to append */
+  uint32_t cap_events;
+  es_append_stream group;
+  es_append_result ar;
+  es_result r;
+} execution;
+
 static int finish(es_result *res, es_result *r, int rc) {
   r->rc = rc;
   if (res)
@@ -605,274 +625,365 @@ static int finish(es_result *res, es_result *r, int rc) {
   return rc;
 }
 
-int es_app_execute_value(es_app *app, const es_aggregate_desc *agg,
-                         uint32_t command, const char *key, const void *value,
-                         const es_exec_options *opt, es_result *res) {
+static void begin_execution(execution *x, es_app *app,
+                            const es_aggregate_desc *agg, uint32_t command,
+                            const void *value, const es_exec_options *opt) {
   static const es_exec_options none;
-  es_result r;
-  es_decision d;
-  instance *in;
-  es_uuid command_id, correlation;
-  es_new_event small[8], *events = small;
-  uint32_t cap_events = 8;
-  es_trace_info trace;
-  void *span = NULL;
-  int64_t t0;
+  memset(x, 0, sizeof *x);
+  x->app = app;
+  x->agg = agg;
+  x->command = command;
+  x->value = value;
+  x->opt = opt ? opt : &none;
+  x->events = x->small;
+  x->cap_events = sizeof x->small / sizeof x->small[0];
+  x->r.outcome = ES_OUTCOME_FAILED;
+}
+
+/* Checks the arguments before anything is touched; says what is wrong in
+ * x->r.message. */
+static int check_call(execution *x, const char *key) {
   int rc;
-
-  memset(&r, 0, sizeof r);
-  r.outcome = ES_OUTCOME_FAILED;
-  if (!app || !agg || !value)
-    return finish(res, &r, ES_EINVAL);
-  rc = es__entry_check(app->schema, agg, command, key, value, r.message,
-                       sizeof r.message);
+  if (!x->app || !x->agg || !x->value)
+    return ES_EINVAL;
+  rc = es__entry_check(x->app->schema, x->agg, x->command, key, x->value,
+                       x->r.message, sizeof x->r.message);
   if (rc != 0)
-    return finish(res, &r, rc);
-  t0 = es_obs_now_us();
-  if (!opt)
-    opt = &none;
-  if (opt->expected.kind > ES_EXPECT_EXACT)
-    return finish(res, &r, ES_EINVAL);
-  if ((rc = get_instance(app, agg, key, &in)) != 0)
-    return finish(res, &r, rc);
+    return rc;
+  return x->opt->expected.kind > ES_EXPECT_EXACT ? ES_EINVAL : 0;
+}
 
+static void count_cache_lookup(es_app *app, bool hit) {
+  atomic_fetch_add_explicit(hit ? &app->hits : &app->misses, 1,
+                            memory_order_relaxed);
+  es_metrics_add(metrics(app), hit ? ES_CTR_CACHE_HITS : ES_CTR_CACHE_MISSES,
+                 1);
+}
+
+/* Load: finds the instance of `key`, locks it and makes sure its state is
+ * in memory. On failure the instance is left unlocked and x->r.message
+ * may say which event did not load. */
+static int load_instance(execution *x, const char *key) {
+  es_app *app = x->app;
+  instance *in;
+  int rc;
+  if ((rc = get_instance(app, x->agg, key, &in)) != 0)
+    return rc;
   pthread_mutex_lock(&in->mu);
   atomic_store_explicit(&in->last_used, es__now_us(), memory_order_relaxed);
-  if (in->loaded) {
-    atomic_fetch_add_explicit(&app->hits, 1, memory_order_relaxed);
-    es_metrics_add(metrics(app), ES_CTR_CACHE_HITS, 1);
-  } else {
-    atomic_fetch_add_explicit(&app->misses, 1, memory_order_relaxed);
-    es_metrics_add(metrics(app), ES_CTR_CACHE_MISSES, 1);
-    if ((rc = load(app, in, r.message)) != 0) {
-      pthread_mutex_unlock(&in->mu);
-      es_metrics_add(metrics(app), ES_CTR_COMMANDS_FAILED, 1);
-      es__log(app->opt.obs, ES_LOG_ERROR, "cannot load instance", "aggregate",
-              agg->name, "key", key, "error", es_err_name(rc), "why", r.message,
-              NULL);
-      return finish(res, &r, rc);
-    }
+  count_cache_lookup(app, in->loaded);
+  if (!in->loaded && (rc = load(app, in, x->r.message)) != 0) {
+    pthread_mutex_unlock(&in->mu);
+    es__log(app->opt.obs, ES_LOG_ERROR, "cannot load instance", "aggregate",
+            x->agg->name, "key", key, "error", es_err_name(rc), "why",
+            x->r.message, NULL);
+    return rc;
   }
+  x->in = in;
+  return 0;
+}
 
-  command_id = opt->command_id;
-  if (es__uuid_is_zero(&command_id)) {
-    new_uuid(&command_id);
-  } else {
-    dedup_entry stored;
-    const dedup_entry *seen;
-    rc = recall(app, in, &command_id, &seen);
-    if (!rc && !seen)
-      rc = recall_stored(app, &command_id, &stored);
-    if (rc != 0) {
-      if (rc < 0) {
-        pthread_mutex_unlock(&in->mu);
-        es_metrics_add(metrics(app), ES_CTR_COMMANDS_FAILED, 1);
-        return finish(res, &r, rc);
-      }
+/* Gives the command its id (the caller's, or a new one) and fills in what
+ * its spans and events carry. */
+static void name_command(execution *x) {
+  const es_exec_options *opt = x->opt;
+  x->command_id = opt->command_id;
+  if (es__uuid_is_zero(&x->command_id))
+    new_uuid(&x->command_id);
+  x->trace.aggregate = x->agg->name;
+  x->trace.key = x->in->key;
+  x->trace.type_name = x->agg->commands[x->command].command->name;
+  x->trace.correlation_id = es__uuid_is_zero(&opt->correlation_id)
+                                ? x->command_id
+                                : opt->correlation_id;
+  x->trace.causation_id = x->command_id;
+}
+
+/* Answers a command id executed before with its first result: looks in
+ * the instance's window and, when `ask_store`, in the store's command
+ * index. `*answered` says whether x->r now holds that result. Returns 0
+ * or an ES_E* code from the store. */
+static int answer_if_seen(execution *x, bool ask_store, bool *answered) {
+  dedup_entry stored;
+  const dedup_entry *seen;
+  int rc;
+  *answered = false;
+  if (es__uuid_is_zero(&x->opt->command_id))
+    return 0; /* a new id: nobody can have run it */
+  rc = recall(x->app, x->in, &x->command_id, &seen);
+  if (rc == 0 && !seen && ask_store) {
+    rc = recall_stored(x->app, &x->command_id, &stored);
+    if (rc == 1) {
       seen = &stored;
-    }
-    if (seen) {
-      answer_duplicate(&r, seen);
-      pthread_mutex_unlock(&in->mu);
-      es_metrics_add(metrics(app), ES_CTR_COMMANDS_OK, 1);
-      return finish(res, &r, 0);
+      rc = 0;
     }
   }
-  correlation =
-      es__uuid_is_zero(&opt->correlation_id) ? command_id : opt->correlation_id;
-  trace.aggregate = agg->name;
-  trace.key = in->key;
-  trace.type_name = agg->commands[command].command->name;
-  trace.correlation_id = correlation;
-  trace.causation_id = command_id;
-  span = es__trace_begin(app->opt.obs, ES_SPAN_EXECUTE, &trace);
+  if (rc != 0 || !seen)
+    return rc;
+  answer_duplicate(&x->r, seen);
+  *answered = true;
+  return 0;
+}
 
-  es_decision_init(&d, agg, command);
+/* Decide: checks the caller's expected version (catching up once when
+ * our copy may be behind), then runs the decider on the state. Returns 0
+ * with the events to append in x->d, or ends the command: `*done` with
+ * x->r answered (a duplicate, or nothing to emit), ES_EREJECTED,
+ * ES_ECONFLICT or a failure. */
+static int decide(execution *x, bool caught_up, bool *done) {
+  es_app *app = x->app;
+  instance *in = x->in;
+  es_decision *d = &x->d;
+  int rc;
+  *done = false;
+  if (x->opt->expected.kind != ES_EXPECT_ANY &&
+      !es__expectation_holds(x->opt->expected, in->version)) {
+    if ((rc = catch_up(app, in, x->r.message)) != 0)
+      return rc;
+    caught_up = true;
+  }
+  /* A catch-up (above, or after a conflict) may have brought in the
+   * events of this very command id, executed by another writer. */
+  if (caught_up && ((rc = answer_if_seen(x, false, done)) != 0 || *done))
+    return rc;
+  if (x->opt->expected.kind != ES_EXPECT_ANY &&
+      !es__expectation_holds(x->opt->expected, in->version)) {
+    x->r.outcome = ES_OUTCOME_CONFLICT;
+    return ES_ECONFLICT;
+  }
+  es_decision_reset(d, x->command);
+  rc = x->agg->commands[x->command].decide(in->state, x->value, d);
+  if (d->error) {
+    x->r.outcome = ES_OUTCOME_REJECTED;
+    x->r.error = d->error;
+    x->r.error_name = es_decision_error_name(d);
+    memcpy(x->r.message, d->message, sizeof x->r.message);
+    return ES_EREJECTED;
+  }
+  if (rc == 0 && d->fault)
+    rc = d->fault;
+  if (rc == 0 && d->n_emitted == 0) {
+    x->r.outcome = ES_OUTCOME_OK;
+    note(app, in, &x->command_id, in->version, 0, 0, 0);
+    *done = true;
+  }
+  return rc;
+}
+
+/* Turns what decide emitted into events to append, stamped with the
+ * command's ids, expecting the version our state is at. */
+static int stage_events(execution *x) {
+  const es_decision *d = &x->d;
+  if (d->n_emitted > x->cap_events) {
+    es_new_event *p = es__realloc(x->events == x->small ? NULL : x->events,
+                                  d->n_emitted * sizeof *p);
+    if (!p)
+      return ES_ENOMEM;
+    x->events = p;
+    x->cap_events = d->n_emitted;
+  }
+  for (uint32_t i = 0; i < d->n_emitted; i++) {
+    es_new_event *e = &x->events[i];
+    memset(e, 0, sizeof *e);
+    e->type_id = d->emitted[i].type->type_id;
+    e->type_version = d->emitted[i].type->version;
+    e->correlation_id = x->trace.correlation_id;
+    e->causation_id = x->command_id;
+    e->payload = d->payloads.data + d->emitted[i].offset;
+    e->len = d->emitted[i].len;
+  }
+  memset(&x->group, 0, sizeof x->group);
+  x->group.type = x->agg->name;
+  x->group.key = x->in->key;
+  x->group.expected = es_expect_exact(x->in->version);
+  x->group.events = x->events;
+  x->group.n_events = d->n_emitted;
+  return 0;
+}
+
+/* Append: stores the staged events if the stream is still at the version
+ * they were decided on (ES_ECONFLICT otherwise). */
+static int append(execution *x) {
+  const es_obs *obs = x->app->opt.obs;
+  void *span = es__trace_begin(obs, ES_SPAN_APPEND, &x->trace);
+  int64_t t0 = es_obs_now_us();
+  int rc = es_store_append(x->app->store, &x->group, 1, &x->ar);
+  es_metrics_observe_us(metrics(x->app), ES_HIST_APPEND,
+                        (uint64_t)(es_obs_now_us() - t0));
+  es__trace_end(obs, ES_SPAN_APPEND, &x->trace, span, rc);
+  return rc;
+}
+
+/* After a version conflict: gives up once max_retries attempts were
+ * repeated (ES_ECONFLICT), else brings the state up to the winner's
+ * events so that the next decide sees them. */
+static int prepare_retry(execution *x) {
+  es_app *app = x->app;
+  instance *in = x->in;
+  int rc;
+  if (x->r.retries >= app->opt.max_retries) {
+    x->r.outcome = ES_OUTCOME_CONFLICT;
+    es__log(app->opt.obs, ES_LOG_WARN, "command conflicts after retries",
+            "aggregate", x->agg->name, "key", in->key, "command",
+            x->trace.type_name, NULL);
+    return ES_ECONFLICT;
+  }
+  x->r.retries++;
+  es_metrics_add(metrics(app), ES_CTR_COMMAND_RETRIES, 1);
+  if ((rc = catch_up(app, in, x->r.message)) != 0)
+    return rc;
+  /* The winner's events may not be readable yet (a durable store
+   * publishes them after their sync): wait for them rather than spin
+   * through the retries deciding on the same old state. */
+  for (int w = 0; in->version < x->ar.actual_version && w < 100; w++) {
+    uint64_t head;
+    if (es_store_head(app->store, &head) != 0)
+      break;
+    es_store_wait(app->store, head, 10000, &head);
+    if ((rc = catch_up(app, in, x->r.message)) != 0)
+      return rc;
+  }
+  return 0;
+}
+
+/* Apply: folds the stored events into the state exactly as a reload
+ * would. An event that does not fold here (it is stored all the same)
+ * unloads the state, to be reloaded on next use. */
+static void apply(execution *x) {
+  const es_obs *obs = x->app->opt.obs;
+  instance *in = x->in;
+  for (uint32_t i = 0; i < x->d.n_emitted; i++) {
+    const es_new_event *e = &x->events[i];
+    es_stored_event ev;
+    es_trace_info trace = x->trace;
+    replay_ctx c;
+    void *span = NULL;
+    int rc;
+    memset(&ev, 0, sizeof ev);
+    ev.meta.type_id = e->type_id;
+    ev.meta.type_version = e->type_version;
+    ev.meta.version = in->version + 1;
+    ev.meta.position = x->ar.first_position + i;
+    ev.meta.causation_id = e->causation_id;
+    ev.payload = e->payload;
+    ev.len = e->len;
+    if (es__trace_enabled(obs)) {
+      trace.type_name = x->d.emitted[i].type->name;
+      span = es__trace_begin(obs, ES_SPAN_APPLY, &trace);
+    }
+    replay_init(&c, x->app, in, true);
+    rc = replay_one(&ev, &c);
+    if (es__trace_enabled(obs))
+      es__trace_end(obs, ES_SPAN_APPLY, &trace, span, rc);
+    if (rc != 0) {
+      unload(x->app, in);
+      return;
+    }
+  }
+}
+
+/* Answer: the result of stored events, then the upkeep they may call for
+ * (a snapshot, a compaction, the cache's accounting). */
+static void answer(execution *x) {
+  es_app *app = x->app;
+  instance *in = x->in;
+  es_metrics_add(metrics(app), ES_CTR_EVENTS_APPENDED, x->d.n_emitted);
+  x->r.outcome = ES_OUTCOME_OK;
+  x->r.version = x->group.version;
+  x->r.first_position = x->ar.first_position;
+  x->r.last_position = x->ar.last_position;
+  x->r.n_events = x->d.n_emitted;
+  if (!in->loaded)
+    return;
+  maybe_snapshot(app, in);
+  if (es_arena_used(&in->arena) > in->compact_at)
+    compact(app, in);
+  if (in->loaded)
+    account(app, in);
+  else
+    unload(app, in);
+}
+
+/* decide -> append -> apply -> answer, deciding again (up to max_retries
+ * times) when another writer appended to the stream first. */
+static int decide_append_apply(execution *x) {
+  int rc;
+  es_decision_init(&x->d, x->agg, x->command);
   for (bool caught_up = false;; caught_up = true) {
-    es_append_result ar;
-    es_append_stream group;
-
-    if (opt->expected.kind != ES_EXPECT_ANY &&
-        !es__expectation_holds(opt->expected, in->version)) {
-      /* Our copy may be behind another writer's: look once more. */
-      if ((rc = catch_up(app, in, r.message)) != 0)
-        goto failed;
-      caught_up = true;
-    }
-    /* A catch-up (above, or after a conflict below) may have brought in
-     * the events of this very command id, executed by another writer. */
-    if (caught_up && !es__uuid_is_zero(&opt->command_id)) {
-      const dedup_entry *seen;
-      if ((rc = recall(app, in, &command_id, &seen)) != 0)
-        goto failed;
-      if (seen) {
-        answer_duplicate(&r, seen);
-        rc = 0;
-        goto out;
-      }
-    }
-    if (opt->expected.kind != ES_EXPECT_ANY) {
-      if (!es__expectation_holds(opt->expected, in->version)) {
-        r.outcome = ES_OUTCOME_CONFLICT;
-        rc = ES_ECONFLICT;
-        goto out;
-      }
-    }
-    es_decision_reset(&d, command);
-    rc = agg->commands[command].decide(in->state, value, &d);
-    if (d.error) {
-      r.outcome = ES_OUTCOME_REJECTED;
-      r.error = d.error;
-      r.error_name = es_decision_error_name(&d);
-      memcpy(r.message, d.message, sizeof r.message);
-      rc = ES_EREJECTED;
-      goto out;
-    }
-    if (rc == 0 && d.fault)
-      rc = d.fault;
-    if (rc != 0)
-      goto failed;
-    if (d.n_emitted == 0) {
-      r.outcome = ES_OUTCOME_OK;
-      note(app, in, &command_id, in->version, 0, 0, 0);
-      goto out;
-    }
-    if (d.n_emitted > cap_events) {
-      es_new_event *p =
-          es__realloc(events == small ? NULL : events, d.n_emitted * sizeof *p);
-      if (!p) {
-        rc = ES_ENOMEM;
-        goto failed;
-      }
-      events = p;
-      cap_events = d.n_emitted;
-    }
-    for (uint32_t i = 0; i < d.n_emitted; i++) {
-      es_new_event *e = &events[i];
-      memset(e, 0, sizeof *e);
-      e->type_id = d.emitted[i].type->type_id;
-      e->type_version = d.emitted[i].type->version;
-      e->correlation_id = correlation;
-      e->causation_id = command_id;
-      e->payload = d.payloads.data + d.emitted[i].offset;
-      e->len = d.emitted[i].len;
-    }
-    group.type = agg->name;
-    group.key = in->key;
-    group.expected = es_expect_exact(in->version);
-    group.events = events;
-    group.n_events = d.n_emitted;
-    group.version = 0;
-    {
-      void *aspan = es__trace_begin(app->opt.obs, ES_SPAN_APPEND, &trace);
-      int64_t ta = es_obs_now_us();
-      rc = es_store_append(app->store, &group, 1, &ar);
-      es_metrics_observe_us(metrics(app), ES_HIST_APPEND,
-                            (uint64_t)(es_obs_now_us() - ta));
-      es__trace_end(app->opt.obs, ES_SPAN_APPEND, &trace, aspan, rc);
-    }
-    if (rc == ES_ECONFLICT) {
-      if (r.retries >= app->opt.max_retries) {
-        r.outcome = ES_OUTCOME_CONFLICT;
-        es__log(app->opt.obs, ES_LOG_WARN, "command conflicts after retries",
-                "aggregate", agg->name, "key", in->key, "command",
-                trace.type_name, NULL);
-        goto out;
-      }
-      r.retries++;
-      es_metrics_add(metrics(app), ES_CTR_COMMAND_RETRIES, 1);
-      if ((rc = catch_up(app, in, r.message)) != 0)
-        goto failed;
-      /* The winner's events may not be readable yet (a durable store
-       * publishes them after their sync): wait for them rather than spin
-       * through the retries deciding on the same old state. */
-      for (int w = 0; in->version < ar.actual_version && w < 100; w++) {
-        uint64_t head;
-        if (es_store_head(app->store, &head) != 0)
-          break;
-        es_store_wait(app->store, head, 10000, &head);
-        if ((rc = catch_up(app, in, r.message)) != 0)
-          goto failed;
-      }
+    bool done;
+    if ((rc = decide(x, caught_up, &done)) != 0 || done)
+      break;
+    if ((rc = stage_events(x)) != 0)
+      break;
+    rc = append(x);
+    if (rc == ES_ECONFLICT && (rc = prepare_retry(x)) == 0)
       continue;
-    }
     if (rc != 0)
-      goto failed;
-
-    /* Stored: fold the events in exactly as a reload would. */
-    for (uint32_t i = 0; i < d.n_emitted; i++) {
-      es_stored_event ev;
-      memset(&ev, 0, sizeof ev);
-      ev.meta.type_id = events[i].type_id;
-      ev.meta.type_version = events[i].type_version;
-      ev.meta.version = in->version + 1;
-      ev.meta.position = ar.first_position + i;
-      ev.payload = events[i].payload;
-      ev.len = events[i].len;
-      ev.meta.causation_id = events[i].causation_id;
-      replay_ctx c;
-      void *pspan = NULL;
-      es_trace_info ptrace = trace;
-      if (es__trace_enabled(app->opt.obs)) {
-        ptrace.type_name = d.emitted[i].type->name;
-        pspan = es__trace_begin(app->opt.obs, ES_SPAN_APPLY, &ptrace);
-      }
-      replay_init(&c, app, in, true);
-      int arc = replay_one(&ev, &c);
-      if (es__trace_enabled(app->opt.obs))
-        es__trace_end(app->opt.obs, ES_SPAN_APPLY, &ptrace, pspan, arc);
-      if (arc != 0) {
-        /* Stored but not foldable here: reload on next use. */
-        unload(app, in);
-        break;
-      }
-    }
-    es_metrics_add(metrics(app), ES_CTR_EVENTS_APPENDED, d.n_emitted);
-    r.outcome = ES_OUTCOME_OK;
-    r.version = group.version;
-    r.first_position = ar.first_position;
-    r.last_position = ar.last_position;
-    r.n_events = d.n_emitted;
-    if (in->loaded) {
-      maybe_snapshot(app, in);
-      if (es_arena_used(&in->arena) > in->compact_at)
-        compact(app, in);
-      if (in->loaded)
-        account(app, in);
-      else
-        unload(app, in);
-    }
-    rc = 0;
-    goto out;
+      break;
+    apply(x);
+    answer(x);
+    break;
   }
+  es_decision_close(&x->d);
+  if (rc != 0 && x->r.outcome == ES_OUTCOME_FAILED)
+    es__log(x->app->opt.obs, ES_LOG_ERROR, "command failed", "aggregate",
+            x->agg->name, "key", x->in->key, "command", x->trace.type_name,
+            "error", es_err_name(rc), NULL);
+  if (x->r.outcome != ES_OUTCOME_OK || x->r.version == 0)
+    x->r.version = x->in->version;
+  return rc;
+}
 
-failed:
-  r.outcome = ES_OUTCOME_FAILED;
-  es__log(app->opt.obs, ES_LOG_ERROR, "command failed", "aggregate", agg->name,
-          "key", in->key, "command", agg->commands[command].command->name,
-          "error", es_err_name(rc), NULL);
-out:
-  if (r.outcome != ES_OUTCOME_OK || r.version == 0)
-    r.version = in->version;
-  {
-    static const es_counter by_outcome[] = {
-        ES_CTR_COMMANDS_OK, ES_CTR_COMMANDS_REJECTED, ES_CTR_COMMANDS_CONFLICT,
-        ES_CTR_COMMANDS_FAILED};
-    es_metrics_add(metrics(app), by_outcome[r.outcome], 1);
-    es_metrics_observe_us(metrics(app), ES_HIST_COMMAND,
-                          (uint64_t)(es_obs_now_us() - t0));
-    es__trace_end(app->opt.obs, ES_SPAN_EXECUTE, &trace, span, rc);
-  }
-  es_decision_close(&d);
-  if (events != small)
-    es__free(events);
-  pthread_mutex_unlock(&in->mu);
+/* Counts the command by outcome and records its latency. */
+static void count_command(const execution *x, int64_t t0) {
+  static const es_counter by_outcome[] = {
+      ES_CTR_COMMANDS_OK, ES_CTR_COMMANDS_REJECTED, ES_CTR_COMMANDS_CONFLICT,
+      ES_CTR_COMMANDS_FAILED};
+  es_metrics *m = metrics(x->app);
+  es_metrics_add(m, by_outcome[x->r.outcome], 1);
+  es_metrics_observe_us(m, ES_HIST_COMMAND, (uint64_t)(es_obs_now_us() - t0));
+}
+
+/* Unlocks the instance and frees what the command held; sweeps the cache
+ * when it is over its bounds. */
+static void release(execution *x) {
+  es_app *app = x->app;
+  if (x->events != x->small)
+    es__free(x->events);
+  pthread_mutex_unlock(&x->in->mu);
   if (atomic_load(&app->bytes) > app->opt.cache_max_bytes ||
       (app->opt.cache_idle_us > 0 &&
        es__now_us() - atomic_load(&app->last_sweep) >
            app->opt.cache_idle_us / 2))
     es_app_evict(app);
-  return finish(res, &r, rc);
+}
+
+int es_app_execute_value(es_app *app, const es_aggregate_desc *agg,
+                         uint32_t command, const char *key, const void *value,
+                         const es_exec_options *opt, es_result *res) {
+  execution x;
+  bool answered;
+  int64_t t0;
+  int rc;
+
+  begin_execution(&x, app, agg, command, value, opt);
+  if ((rc = check_call(&x, key)) != 0)
+    return finish(res, &x.r, rc);
+  t0 = es_obs_now_us();
+  if ((rc = load_instance(&x, key)) != 0) {
+    count_command(&x, t0);
+    return finish(res, &x.r, rc);
+  }
+  name_command(&x);
+  rc = answer_if_seen(&x, true, &answered);
+  if (rc == 0 && !answered) {
+    void *span = es__trace_begin(app->opt.obs, ES_SPAN_EXECUTE, &x.trace);
+    rc = decide_append_apply(&x);
+    es__trace_end(app->opt.obs, ES_SPAN_EXECUTE, &x.trace, span, rc);
+  }
+  count_command(&x, t0);
+  release(&x);
+  return finish(res, &x.r, rc);
 }
 
 int es_app_execute(es_app *app, const char *aggregate, const char *key,

@@ -585,121 +585,164 @@ typedef struct trigger {
   es_uuid correlation;
 } trigger;
 
-/* Stores the step `ctx` recorded (NULL: no effects, state unchanged) in
- * one append with the timer index records it implies. Then folds it into
- * `in` and the timer table. ES_ECONFLICT when another runner moved the
- * instance (the caller drops it). */
-static int record_step(es_saga_runner *r, inst *in, const trigger *t,
-                       es_saga_ctx *ctx) {
-  const es_saga_desc *saga = r->saga;
-  es_buf st = ES_BUF_INIT, rec = ES_BUF_INIT, tix = ES_BUF_INIT;
-  es_new_event ev, tev[64], *tevs = tev;
-  size_t toff[64], *toffs = toff, cap_t = 64, n_t = 0;
-  es_append_stream g[2];
-  uint64_t step = in->version + 1;
-  int64_t now = now_us(r);
-  bool completed = in->completed || (ctx && ctx->completed);
-  bool was_completed = in->completed;
-  uint32_t n_fx = ctx ? ctx->n_effects : 0;
-  step_info si;
+/* A step on its way to the store: its record and the timer index records
+ * it implies, laid out as the events of one append. */
+typedef struct step_out {
+  uint64_t step;
+  int64_t now;
+  bool completed;       /* the instance is completed after this step */
+  bool newly_completed; /* ... and was not before it */
+  uint32_t n_fx;
+  es_buf rec; /* the step record */
+  es_buf tix; /* the timer index records, back to back */
+  es_new_event tev[64], *tevs;
+  size_t toff[64], *toffs, cap_t, n_t; /* where each index record starts */
+} step_out;
+
+static void step_out_init(step_out *o, es_saga_runner *r, const inst *in,
+                          const es_saga_ctx *ctx) {
+  o->step = in->version + 1;
+  o->now = now_us(r);
+  o->completed = in->completed || (ctx && ctx->completed);
+  o->newly_completed = o->completed && !in->completed;
+  o->n_fx = ctx ? ctx->n_effects : 0;
+  es_buf_init(&o->rec, r->store->opt.max_event_size);
+  es_buf_init(&o->tix, r->store->opt.max_event_size);
+  o->tevs = o->tev;
+  o->toffs = o->toff;
+  o->cap_t = 64;
+  o->n_t = 0;
+}
+
+static void step_out_close(step_out *o) {
+  if (o->tevs != o->tev)
+    es__free(o->tevs);
+  if (o->toffs != o->toff)
+    es__free(o->toffs);
+  es_buf_close(&o->rec);
+  es_buf_close(&o->tix);
+}
+
+/* Writes the step record: the trigger, the state after the handler, the
+ * effects (a send with its command, a timer with its due time). */
+static int encode_step(es_saga_runner *r, const inst *in, const trigger *t,
+                       const es_saga_ctx *ctx, step_out *o) {
+  es_buf st = ES_BUF_INIT, *rec = &o->rec;
   int rc;
-
   es_buf_init(&st, r->store->opt.max_event_size);
-  es_buf_init(&rec, r->store->opt.max_event_size);
-  es_buf_init(&tix, r->store->opt.max_event_size);
-  if ((rc = saga->state->encode(in->state, &st)) != 0 || (rc = st.err) != 0)
-    goto done;
-
-  es_mp_write_array(&rec, 11);
-  es_mp_write_uint(&rec, t->kind);
-  es_mp_write_uint(&rec, t->position);
-  es_mp_write_uint(&rec, t->ref_step);
-  es_mp_write_uint(&rec, t->ref_effect);
-  es_mp_write_cstr(&rec, t->timer ? t->timer : "");
-  es_mp_write_int(&rec, t->due);
-  es_mp_write_bin(&rec, t->correlation.bytes, 16);
-  es_mp_write_bin(&rec, st.data, st.len);
-  es_mp_write_bool(&rec, completed);
-  es_mp_write_array(&rec, n_fx);
-  for (uint32_t i = 0; i < n_fx; i++) {
+  if ((rc = r->saga->state->encode(in->state, &st)) != 0 ||
+      (rc = st.err) != 0) {
+    es_buf_close(&st);
+    return rc;
+  }
+  es_mp_write_array(rec, 11);
+  es_mp_write_uint(rec, t->kind);
+  es_mp_write_uint(rec, t->position);
+  es_mp_write_uint(rec, t->ref_step);
+  es_mp_write_uint(rec, t->ref_effect);
+  es_mp_write_cstr(rec, t->timer ? t->timer : "");
+  es_mp_write_int(rec, t->due);
+  es_mp_write_bin(rec, t->correlation.bytes, 16);
+  es_mp_write_bin(rec, st.data, st.len);
+  es_mp_write_bool(rec, o->completed);
+  es_mp_write_array(rec, o->n_fx);
+  for (uint32_t i = 0; i < o->n_fx; i++) {
     const es_effect *e = &ctx->effects[i];
     bool send = e->kind == ES_EFFECT_SEND;
-    int64_t due = e->kind == ES_EFFECT_SCHEDULE ? now + e->delay_us : 0;
-    es_mp_write_array(&rec, 7);
-    es_mp_write_uint(&rec, e->kind);
-    es_mp_write_uint(&rec, e->target);
-    es_mp_write_cstr(&rec, send ? e->key : "");
-    es_mp_write_bin(&rec, send ? ctx->payloads.data + e->offset : NULL,
+    int64_t due = e->kind == ES_EFFECT_SCHEDULE ? o->now + e->delay_us : 0;
+    es_mp_write_array(rec, 7);
+    es_mp_write_uint(rec, e->kind);
+    es_mp_write_uint(rec, e->target);
+    es_mp_write_cstr(rec, send ? e->key : "");
+    es_mp_write_bin(rec, send ? ctx->payloads.data + e->offset : NULL,
                     send ? e->len : 0);
-    es_mp_write_cstr(&rec, send ? "" : e->name);
-    es_mp_write_int(&rec, e->delay_us);
-    es_mp_write_int(&rec, due);
+    es_mp_write_cstr(rec, send ? "" : e->name);
+    es_mp_write_int(rec, e->delay_us);
+    es_mp_write_int(rec, due);
   }
-  es_mp_write_uint(&rec, step);
-  if ((rc = rec.err) != 0)
-    goto done;
+  es_mp_write_uint(rec, o->step);
+  es_buf_close(&st);
+  return rec->err;
+}
 
-  /* The index records, in the order they apply. */
-  if (n_fx + 2 > cap_t) {
-    cap_t = n_fx + 2;
-    tevs = es__malloc(cap_t * sizeof *tevs);
-    toffs = es__malloc(cap_t * sizeof *toffs);
-    if (!tevs || !toffs) {
-      rc = ES_ENOMEM;
-      goto done;
-    }
+/* Writes the timer index records the step implies, in the order they
+ * apply: the firing it consumes, its schedules and cancels, and clearing
+ * every timer when it completes the instance. */
+static int index_timers(const inst *in, const trigger *t,
+                        const es_saga_ctx *ctx, step_out *o) {
+  if (o->n_fx + 2 > o->cap_t) {
+    o->cap_t = o->n_fx + 2;
+    o->tevs = es__malloc(o->cap_t * sizeof *o->tevs);
+    o->toffs = es__malloc(o->cap_t * sizeof *o->toffs);
+    if (!o->tevs || !o->toffs)
+      return ES_ENOMEM;
   }
   if (t->kind == T_TIMEOUT) {
-    toffs[n_t++] = tix.len;
-    timer_record(&tix, OP_FIRING, in->key, t->timer, t->due, step);
+    o->toffs[o->n_t++] = o->tix.len;
+    timer_record(&o->tix, OP_FIRING, in->key, t->timer, t->due, o->step);
   }
-  for (uint32_t i = 0; i < n_fx; i++) {
+  for (uint32_t i = 0; i < o->n_fx; i++) {
     const es_effect *e = &ctx->effects[i];
     if (e->kind == ES_EFFECT_SEND)
       continue;
-    toffs[n_t++] = tix.len;
-    timer_record(&tix, e->kind == ES_EFFECT_SCHEDULE ? OP_SCHEDULE : OP_CANCEL,
-                 in->key, e->name, now + e->delay_us, step);
+    o->toffs[o->n_t++] = o->tix.len;
+    timer_record(&o->tix,
+                 e->kind == ES_EFFECT_SCHEDULE ? OP_SCHEDULE : OP_CANCEL,
+                 in->key, e->name, o->now + e->delay_us, o->step);
   }
-  if (completed && !was_completed) {
-    toffs[n_t++] = tix.len;
-    timer_record(&tix, OP_CLEAR, in->key, "", 0, step);
+  if (o->newly_completed) {
+    o->toffs[o->n_t++] = o->tix.len;
+    timer_record(&o->tix, OP_CLEAR, in->key, "", 0, o->step);
   }
-  if ((rc = tix.err) != 0)
-    goto done;
+  return o->tix.err;
+}
 
+/* Appends the step to the instance's stream (expecting the version we
+ * hold) and its index records to the timer stream, in one append.
+ * ES_ECONFLICT drops the instance: another runner moved it. */
+static int append_step(es_saga_runner *r, inst *in, const trigger *t,
+                       step_out *o) {
+  es_new_event ev;
+  es_append_stream g[2];
+  int rc;
   memset(&ev, 0, sizeof ev);
   ev.type_id = r->step_type;
   ev.type_version = 1;
   ev.correlation_id = t->correlation;
-  ev.payload = rec.data;
-  ev.len = rec.len;
+  ev.payload = o->rec.data;
+  ev.len = o->rec.len;
   g[0].type = r->stream;
   g[0].key = in->key;
   g[0].expected = es_expect_exact(in->version);
   g[0].events = &ev;
   g[0].n_events = 1;
-  for (size_t i = 0; i < n_t; i++) {
-    memset(&tevs[i], 0, sizeof tevs[i]);
-    tevs[i].type_id = r->timer_type;
-    tevs[i].type_version = 1;
-    tevs[i].payload = tix.data + toffs[i];
-    tevs[i].len = (i + 1 < n_t ? toffs[i + 1] : tix.len) - toffs[i];
+  for (size_t i = 0; i < o->n_t; i++) {
+    size_t end = i + 1 < o->n_t ? o->toffs[i + 1] : o->tix.len;
+    memset(&o->tevs[i], 0, sizeof o->tevs[i]);
+    o->tevs[i].type_id = r->timer_type;
+    o->tevs[i].type_version = 1;
+    o->tevs[i].payload = o->tix.data + o->toffs[i];
+    o->tevs[i].len = end - o->toffs[i];
   }
   g[1].type = r->timers;
   g[1].key = "timers";
   g[1].expected = es_expect_any();
-  g[1].events = tevs;
-  g[1].n_events = (uint32_t)n_t;
-  if ((rc = es_store_append(r->store, g, n_t ? 2 : 1, NULL)) != 0) {
-    if (rc == ES_ECONFLICT) /* another runner moved it: reload next time */
-      inst_drop(r, in);
-    goto done;
-  }
+  g[1].events = o->tevs;
+  g[1].n_events = (uint32_t)o->n_t;
+  rc = es_store_append(r->store, g, o->n_t ? 2 : 1, NULL);
+  if (rc == ES_ECONFLICT) /* reload next time */
+    inst_drop(r, in);
+  return rc;
+}
 
-  /* Stored: now fold it in. */
+/* Folds the stored step into `in` and its index records into the timer
+ * table. On failure the instance is dropped, to be reloaded on next use. */
+static int fold_step(es_saga_runner *r, inst *in, const trigger *t,
+                     const step_out *o) {
+  step_info si;
+  int rc = 0;
   memset(&si, 0, sizeof si);
-  si.step = step;
+  si.step = o->step;
   si.trigger = t->kind;
   si.position = t->position;
   si.ref_step = t->ref_step;
@@ -707,32 +750,40 @@ static int record_step(es_saga_runner *r, inst *in, const trigger *t,
   copy_str(si.timer, sizeof si.timer, t->timer ? t->timer : "",
            t->timer ? strlen(t->timer) : 0);
   si.due = t->due;
-  for (size_t i = 0; i < n_t && rc == 0; i++)
-    rc = read_timer_record(r, tevs[i].payload, tevs[i].len);
+  for (size_t i = 0; i < o->n_t && rc == 0; i++)
+    rc = read_timer_record(r, o->tevs[i].payload, o->tevs[i].len);
   if (rc == 0)
-    rc = add_step(in, &si, rec.data, rec.len);
-  in->version = step;
+    rc = add_step(in, &si, o->rec.data, o->rec.len);
+  in->version = o->step;
   if (t->kind == T_EVENT && t->position > in->last_pos)
     in->last_pos = t->position;
   if (rc == 0)
     rc = inst_state(r, in); /* drops what the handler left in the arena */
   if (rc != 0) {
-    inst_drop(r, in); /* stored, but not in memory: reload on next use */
-    goto done;
+    inst_drop(r, in);
+    return rc;
   }
   r->run.steps++;
-  if (completed && !was_completed)
+  if (o->newly_completed)
     r->run.completed++;
-  if (crash_at(r, ES_SAGA_AT_RECORDED))
+  return 0;
+}
+
+/* Stores the step `ctx` recorded (NULL: no effects, state unchanged) in
+ * one append with the timer index records it implies. Then folds it into
+ * `in` and the timer table. ES_ECONFLICT when another runner moved the
+ * instance (the caller drops it). */
+static int record_step(es_saga_runner *r, inst *in, const trigger *t,
+                       es_saga_ctx *ctx) {
+  step_out o;
+  int rc;
+  step_out_init(&o, r, in, ctx);
+  if ((rc = encode_step(r, in, t, ctx, &o)) == 0 &&
+      (rc = index_timers(in, t, ctx, &o)) == 0 &&
+      (rc = append_step(r, in, t, &o)) == 0 &&
+      (rc = fold_step(r, in, t, &o)) == 0 && crash_at(r, ES_SAGA_AT_RECORDED))
     rc = ES_EINTERRUPTED;
-done:
-  if (tevs != tev)
-    es__free(tevs);
-  if (toffs != toff)
-    es__free(toffs);
-  es_buf_close(&st);
-  es_buf_close(&rec);
-  es_buf_close(&tix);
+  step_out_close(&o);
   return rc;
 }
 
