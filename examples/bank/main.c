@@ -297,21 +297,6 @@ static int print_transfer(es_app *app, const char *id) {
   return (int)t.status;
 }
 
-/* The read model lives in memory, so its checkpoint does too: kept by the
- * user (the projection's exactly-once mode), it starts at 0 in every
- * process and moves with the view. */
-static int view_load(void *ctx, uint64_t *position) {
-  (void)ctx;
-  *position = 0;
-  return 0;
-}
-
-static int view_commit(void *ctx, uint64_t position) {
-  (void)ctx;
-  (void)position;
-  return 0;
-}
-
 /* Builds the Balances view from every event in the store. */
 static int balances(es_store *store, bank_balances_view *view) {
   es_projection_options opt = ES_PROJECTION_OPTIONS_INIT;
@@ -320,8 +305,9 @@ static int balances(es_store *store, bank_balances_view *view) {
   int rc;
   memset(view, 0, sizeof *view);
   opt.ctx = view;
-  opt.load_position = view_load;
-  opt.commit = view_commit;
+  /* The view lives in this process's memory: rebuild it from the first
+   * event at every start, and keep no checkpoint in the store. */
+  opt.in_memory = true;
   opt.max_attempts = 1;
   rc = es_projection_open(&p, &bank_schema, &bank_balances_projection, store,
                           &opt);

@@ -110,8 +110,7 @@ static tally_model straight(es_store *s) {
   tally_view v;
   tally_model m;
   tally_view_init(&v, 0);
-  o.load_position = zero_position;
-  o.commit = commit_nothing;
+  o.in_memory = true;
   es_projection *p = open_proj(s, &v, &o);
   cr_assert_eq(es_projection_run_until_caught_up(p, NULL), 0);
   es_projection_close(p);
@@ -351,6 +350,85 @@ Test(projection, checkpoint_persists_and_resumes) {
   tally_view_free(&v);
   tally_view_free(&v2);
   remove_dir(dir);
+}
+
+/* A read model kept in memory dies with the process. With the default
+ * store-kept checkpoint its second start resumes at the checkpoint and the
+ * new, empty model sees nothing; in_memory mode rebuilds the whole model
+ * at every start and leaves the store's checkpoint alone. */
+Test(projection, in_memory_rebuilds_at_every_start) {
+  char *dir = temp_dir();
+  es_store *s = NULL;
+  es_projection_options o = ES_PROJECTION_OPTIONS_INIT;
+  es_projection_report rep;
+  tally_view v;
+  es_projection *p;
+  uint64_t first_head;
+
+  cr_assert_eq(es_store_open_log(&s, dir, NULL, 0), 0);
+  add(s, "c-1", 5);
+  note(s, "c-1");
+  add(s, "c-2", 7);
+  reading(s, "m-1", 3);
+  first_head = head(s);
+
+  /* The trap: the default mode, started twice with a fresh model. */
+  tally_view_init(&v, 0);
+  p = open_proj(s, &v, NULL);
+  cr_assert_eq(es_projection_run_until_caught_up(p, NULL), 0);
+  es_projection_close(p);
+  cr_assert_eq(v.m.handled, 3);
+  tally_view_free(&v);
+  tally_view_init(&v, 0);
+  p = open_proj(s, &v, NULL);
+  cr_assert_eq(es_projection_run_until_caught_up(p, NULL), 0);
+  es_projection_close(p);
+  cr_assert_eq(v.m.handled, 0, "the default mode resumed at its checkpoint");
+  tally_view_free(&v);
+  es_store_close(s);
+
+  /* in_memory, over two starts of the process (the store reopened), with
+   * events appended in between: each start builds the full model. */
+  for (int start = 0; start < 2; start++) {
+    cr_assert_eq(es_store_open_log(&s, dir, NULL, 0), 0);
+    if (start == 1)
+      add(s, "c-2", 100);
+    tally_view_init(&v, 1);
+    o.in_memory = true;
+    p = open_proj(s, &v, &o);
+    cr_assert_eq(es_projection_position(p), 0);
+    cr_assert_eq(es_projection_run_until_caught_up(p, &rep), 0);
+    cr_assert_eq(rep.position, head(s));
+    cr_assert_eq(v.m.handled, start == 0 ? 3 : 4);
+    cr_assert_eq(v.log[0], 1, "rebuilt from the first event");
+    cr_assert_eq(v.m.total[1], 5);
+    cr_assert_eq(v.m.total[2], start == 0 ? 7 : 107);
+    cr_assert_eq(v.m.reading[1], 3);
+    /* The store's checkpoint is the default run's, untouched. */
+    cr_assert_eq(checkpoint(s), first_head);
+    /* A rebuild within the process rewinds the runner only. */
+    cr_assert_eq(es_projection_rebuild(p), 0);
+    cr_assert_eq(es_projection_position(p), 0);
+    cr_assert_eq(checkpoint(s), first_head);
+    es_projection_close(p);
+    tally_view_free(&v);
+    es_store_close(s);
+  }
+  remove_dir(dir);
+}
+
+Test(projection, in_memory_refuses_a_user_checkpoint) {
+  es_store *s = mem_store();
+  es_projection_options o = ES_PROJECTION_OPTIONS_INIT;
+  es_projection *p = NULL;
+  o.in_memory = true;
+  o.load_position = zero_position;
+  o.commit = commit_nothing;
+  cr_assert_eq(
+      es_projection_open(&p, &tally_schema, &tally_tally_projection, s, &o),
+      ES_EINVAL);
+  cr_assert_null(p);
+  es_store_close(s);
 }
 
 /* ---- failures -------------------------------------------------------------

@@ -20,7 +20,7 @@
  * returns 0 when it has applied the event; anything else stops the batch
  * before that event, and the runner retries from it after a backoff.
  *
- * Checkpoints, two modes:
+ * Checkpoints, three modes:
  *  - store-kept (default; `commit` NULL): after every batch the runner
  *    stores the position it reached as the store checkpoint named
  *    "projection:<Name>". At-least-once: after a crash, the events after
@@ -31,6 +31,12 @@
  *    position reached; the user stores the read model's changes made
  *    since the previous commit and that position in ONE transaction. No
  *    event is then ever applied twice, nor skipped. See docs/projections.md.
+ *  - in-memory (`in_memory` set): for a read model that lives in the
+ *    process's memory and is lost with it. No checkpoint is read or
+ *    written: every es_projection_open() starts at position 0 and the
+ *    handlers rebuild the whole model; the position reached lives in the
+ *    runner only. Using the store-kept default for such a model is a bug:
+ *    the next process would resume at the checkpoint with an empty model.
  *
  * The position a batch reaches is that of the last event it read, whether
  * the projection subscribes to its type or not (others are skipped), so
@@ -98,6 +104,11 @@ typedef struct es_projection_options {
   int (*commit)(void *ctx, uint64_t position);
   void (*rollback)(void *ctx);
 
+  /* In-memory read model: ignore the store checkpoint, never write it, and
+   * start from position 0 at every open (see above). Not together with
+   * `load_position`/`commit`. */
+  bool in_memory;
+
   /* Failures (a handler, a decode, the store, a checkpoint or commit):
    * the runner waits retry_base_us, doubling up to retry_max_us, with
    * jitter (each wait is 50-100% of that), and tries again; after
@@ -119,7 +130,7 @@ typedef struct es_projection_options {
 } es_projection_options;
 
 #define ES_PROJECTION_OPTIONS_INIT                                             \
-  { NULL, 0, NULL, NULL, NULL, 0, 0, 0, 0, NULL }
+  { NULL, 0, NULL, NULL, NULL, false, 0, 0, 0, 0, NULL }
 
 /* What a run did; es_projection_stats() gives the totals since open. */
 typedef struct es_projection_report {
@@ -137,13 +148,14 @@ typedef struct es_projection es_projection;
 
 /* Opens a runner of projection `proj` (one of `schema`'s projections) on
  * `store`, with `opt` (NULL: defaults, store-kept checkpoint), positioned
- * at its checkpoint: the store checkpoint "projection:<Name>" (absent: 0)
- * or, with `commit` set, what `load_position` says. Nothing runs yet.
+ * at its checkpoint: the store checkpoint "projection:<Name>" (absent: 0),
+ * with `commit` set what `load_position` says, with `in_memory` set 0.
+ * Nothing runs yet.
  * Returns 0 with `*out` set, or
  * ES_EINVAL    - NULL argument, a projection not in `schema`, one with no
  *                handler or two for one event, `commit` without
- *                `load_position` or the reverse, a name too long for a
- *                checkpoint;
+ *                `load_position` or the reverse, `in_memory` with either,
+ *                a name too long for a checkpoint;
  * ES_EVERSION  - `schema` was generated for another libes;
  * ES_ENOMEM, the store's error reading the checkpoint, or the non-zero
  * `load_position` returned. `*out` is NULL on failure. */
@@ -184,7 +196,8 @@ bool es_projection_running(es_projection *p);
 
 /* Sets the projection back to position 0, so the next run delivers every
  * event again: the store checkpoint is set to 0, or, with a user-kept
- * checkpoint, `commit(ctx, 0)` is called. Clear the read model FIRST (in
+ * checkpoint, `commit(ctx, 0)` is called (in-memory: only the runner's
+ * position). Clear the read model FIRST (in
  * user-kept mode, the same transaction as that commit may do it).
  * Returns 0, ES_EINVAL (NULL, or the thread is running: stop it first),
  * or the store's or commit's error (the position is then unchanged). */
@@ -201,7 +214,8 @@ uint64_t es_projection_position(es_projection *p);
  * Returns 0 or ES_EINVAL. */
 int es_projection_stats(es_projection *p, es_projection_report *out);
 
-/* The projection's name and its store checkpoint's name. */
+/* The projection's name and its store checkpoint's name (which an
+ * in-memory projection never reads nor writes). */
 const char *es_projection_name(const es_projection *p);
 const char *es_projection_checkpoint_name(const es_projection *p);
 

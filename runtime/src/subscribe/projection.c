@@ -168,12 +168,12 @@ static int on_event(const es_stored_event *ev, void *arg) {
   return 0;
 }
 
-/* Makes position `pos` durable. */
+/* Makes position `pos` durable (in-memory: as durable as the model). */
 static int persist(es_projection *p, uint64_t pos) {
-  int rc;
+  int rc = 0;
   if (p->opt.commit)
     rc = p->opt.commit(p->opt.ctx, pos);
-  else
+  else if (!p->opt.in_memory) /* in memory, the position goes with the model */
     rc = es_store_checkpoint_put(p->store, p->checkpoint, pos, NULL, 0);
   if (rc == 0)
     p->committed = pos;
@@ -382,6 +382,8 @@ static bool in_schema(const es_schema_desc *schema,
 static int load_position(es_projection *p, uint64_t *pos) {
   int rc;
   *pos = 0;
+  if (p->opt.in_memory)
+    return 0; /* the model starts empty: rebuild it all */
   if (p->opt.load_position)
     return p->opt.load_position(p->opt.ctx, pos);
   rc = es_store_checkpoint_get(p->store, p->checkpoint, pos, NULL);
@@ -413,7 +415,8 @@ int es_projection_open(es_projection **out, const es_schema_desc *schema,
       name_len + strlen(ES_PROJECTION_CHECKPOINT_PREFIX) > ES_KEY_MAX)
     return ES_EINVAL;
   if (opt &&
-      (!opt->load_position != !opt->commit || (opt->rollback && !opt->commit)))
+      (!opt->load_position != !opt->commit || (opt->rollback && !opt->commit) ||
+       (opt->in_memory && opt->commit)))
     return ES_EINVAL;
 
   rc = ES_ENOMEM;
