@@ -100,6 +100,10 @@ static int count_dead(const es_dead_letter *dl, void *ctx) {
   return 0;
 }
 
+/* Long because: it prints one report in its two forms (JSON and text)
+ * side by side, so that they stay alike.
+ * `esctl info`: what a store holds, its files, projections, sagas and dead
+ * letters. */
 int ctl_cmd_info(ctl *c, int argc, char **argv) {
   ctl_scan scan;
   names proj, sagas;

@@ -457,7 +457,10 @@ static int read_again(log_store *s, int fd, const uint8_t *buf, uint64_t len,
   return rc;
 }
 
-/* Scans segment `si` from `from` (0: check the header first) to its end,
+/* Long because: one pass over the records in which every exit must agree
+ * on the segment's size, the pending batches and the torn-tail report;
+ * splitting it means passing all of that state between the pieces.
+ * Scans segment `si` from `from` (0: check the header first) to its end,
  * adding every committed batch to the index; sets the segment's size to the
  * end of the last whole batch. A writer cuts a torn tail of the newest
  * segment (`last`) and reports it; damage followed by a valid record, or
@@ -1488,6 +1491,10 @@ static void batch_free(log_batch *b) {
   es__free(b);
 }
 
+/* Long because: validation, framing and the hand-off to the group commit
+ * share the batch being built and the order of their locks; it reads top
+ * to bottom as the append's protocol.
+ * The es_store append of the embedded log. */
 static int log_append(es_store *bs, es_append_stream *g, uint32_t n,
                       es_append_result *res) {
   log_store *s = (log_store *)bs;
