@@ -863,3 +863,54 @@ Test(projection, commit_hook_without_rollback_commits_the_prefix) {
   es_projection_close(p);
   es_store_close(s);
 }
+
+/* ---- logging ------------------------------------------------------------ */
+
+typedef struct log_lines {
+  char line[16][160];
+  size_t n;
+} log_lines;
+
+static void capture_log(void *ctx, int level, const char *msg,
+                        const es_log_field *f, size_t n) {
+  log_lines *l = ctx;
+  size_t len;
+  cr_assert_lt(l->n, 16);
+  len = (size_t)snprintf(l->line[l->n], 160, "%s %s", es_log_level_name(level),
+                         msg);
+  for (size_t i = 0; i < n; i++)
+    len += (size_t)snprintf(l->line[l->n] + len, 160 - len, " %s=%s", f[i].key,
+                            f[i].value);
+  l->n++;
+}
+
+/* Catching up logs one DEBUG line per batch: events handled, position. */
+Test(projection, logs_each_batch) {
+  es_store *s = mem_store();
+  es_obs obs = ES_OBS_INIT;
+  es_projection_options o = ES_PROJECTION_OPTIONS_INIT;
+  log_lines l = {.n = 0};
+  tally_view v;
+  add(s, "c-1", 1);
+  note(s, "c-1");
+  add(s, "c-1", 2);
+  reading(s, "m-1", 3);
+  note(s, "c-1");
+  obs.log = capture_log;
+  obs.log_ctx = &l;
+  o.obs = &obs;
+  o.batch_size = 2;
+  tally_view_init(&v, 0);
+  es_projection *p = open_proj(s, &v, &o);
+  cr_assert_eq(es_projection_run_until_caught_up(p, NULL), 0);
+  es_projection_close(p);
+  cr_assert_eq(l.n, 3);
+  cr_expect_str_eq(
+      l.line[0], "debug projection batch projection=Tally count=1 position=2");
+  cr_expect_str_eq(
+      l.line[1], "debug projection batch projection=Tally count=2 position=4");
+  cr_expect_str_eq(
+      l.line[2], "debug projection batch projection=Tally count=0 position=5");
+  tally_view_free(&v);
+  es_store_close(s);
+}

@@ -560,3 +560,50 @@ Test(saga, command_ids_are_deterministic) {
   cr_assert_neq(memcmp(&a, &c, sizeof a), 0);
   cr_assert_eq(a.bytes[6] >> 4, 8);
 }
+
+typedef struct dispatch_lines {
+  char line[16][256];
+  size_t n;
+} dispatch_lines;
+
+static void capture_dispatch(void *ctx, int level, const char *msg,
+                             const es_log_field *f, size_t n) {
+  dispatch_lines *l = ctx;
+  size_t len;
+  if (strcmp(msg, "saga dispatch") != 0)
+    return;
+  cr_assert_lt(l->n, 16);
+  len = (size_t)snprintf(l->line[l->n], 256, "%s %s", es_log_level_name(level),
+                         msg);
+  for (size_t i = 0; i < n; i++)
+    len += (size_t)snprintf(l->line[l->n] + len, 256 - len, " %s=%s", f[i].key,
+                            f[i].value);
+  l->n++;
+}
+
+/* Every command the saga sends is logged once at DEBUG when answered. */
+Test(saga, logs_each_dispatch) {
+  es_obs obs = ES_OBS_INIT;
+  dispatch_lines l = {.n = 0};
+  obs.log = capture_dispatch;
+  obs.log_ctx = &l;
+  w.opt.obs = &obs;
+  w_restart(&w);
+  w_open_account(&w, "a", 100);
+  w_open_account(&w, "b", 0);
+  w_start(&w, "t1", "a", "b", 30);
+  cr_assert_eq(w_run(&w), 0);
+  cr_assert_eq(l.n, 3);
+  cr_expect_str_eq(l.line[0], "debug saga dispatch saga=MoneyTransfer key=t1 "
+                              "target=Account.Withdraw instance=a outcome=ok "
+                              "attempts=1");
+  cr_expect_str_eq(l.line[1], "debug saga dispatch saga=MoneyTransfer key=t1 "
+                              "target=Account.Deposit instance=b outcome=ok "
+                              "attempts=1");
+  cr_expect_str_eq(l.line[2], "debug saga dispatch saga=MoneyTransfer key=t1 "
+                              "target=Transfer.Complete instance=t1 "
+                              "outcome=ok attempts=1");
+  es_saga_runner_close(w.r);
+  w.opt.obs = NULL;
+  w_open_runner(&w);
+}

@@ -94,6 +94,17 @@ static es_metrics *metrics(const es_app *app) {
   return app->opt.obs ? app->opt.obs->metrics : NULL;
 }
 
+static const char *outcome_name(uint32_t outcome) {
+  static const char *const names[] = {"ok", "rejected", "conflict", "failed"};
+  return outcome < sizeof names / sizeof names[0] ? names[outcome] : "unknown";
+}
+
+/* Decimal text of `v` in `buf` (24 bytes). */
+static const char *num(char *buf, uint64_t v) {
+  snprintf(buf, 24, "%llu", (unsigned long long)v);
+  return buf;
+}
+
 /* ---- ids ---------------------------------------------------------------- */
 
 static _Thread_local uint64_t tl_rng[4];
@@ -591,6 +602,12 @@ static void maybe_snapshot(es_app *app, instance *in) {
       in->snapshot_version = in->version;
       atomic_fetch_add_explicit(&app->snapshots, 1, memory_order_relaxed);
       es_metrics_add(metrics(app), ES_CTR_SNAPSHOTS_WRITTEN, 1);
+      if (es__log_enabled(app->opt.obs, ES_LOG_DEBUG)) {
+        char v[24], n[24];
+        es__log(app->opt.obs, ES_LOG_DEBUG, "snapshot written", "aggregate",
+                agg->name, "key", in->key, "version", num(v, in->version),
+                "bytes", num(n, b.len), NULL);
+      }
     }
   }
   es_buf_close(&b);
@@ -660,6 +677,14 @@ static void count_cache_lookup(es_app *app, bool hit) {
                  1);
 }
 
+static void log_cache_miss(const es_app *app, const instance *in) {
+  char v[24];
+  if (es__log_enabled(app->opt.obs, ES_LOG_DEBUG))
+    es__log(app->opt.obs, ES_LOG_DEBUG, "cache miss", "aggregate",
+            in->agg->name, "key", in->key, "version", num(v, in->version),
+            NULL);
+}
+
 /* Load: finds the instance of `key`, locks it and makes sure its state is
  * in memory. On failure the instance is left unlocked and x->r.message
  * may say which event did not load. */
@@ -672,7 +697,9 @@ static int load_instance(execution *x, const char *key) {
   pthread_mutex_lock(&in->mu);
   atomic_store_explicit(&in->last_used, es__now_us(), memory_order_relaxed);
   count_cache_lookup(app, in->loaded);
-  if (!in->loaded && (rc = load(app, in, x->r.message)) != 0) {
+  if (!in->loaded && (rc = load(app, in, x->r.message)) == 0)
+    log_cache_miss(app, in);
+  if (rc != 0) {
     pthread_mutex_unlock(&in->mu);
     es__log(app->opt.obs, ES_LOG_ERROR, "cannot load instance", "aggregate",
             x->agg->name, "key", key, "error", es_err_name(rc), "why",
@@ -823,13 +850,21 @@ static int prepare_retry(execution *x) {
   int rc;
   if (x->r.retries >= app->opt.max_retries) {
     x->r.outcome = ES_OUTCOME_CONFLICT;
+    char a[24];
     es__log(app->opt.obs, ES_LOG_WARN, "command conflicts after retries",
             "aggregate", x->agg->name, "key", in->key, "command",
-            x->trace.type_name, NULL);
+            x->trace.type_name, "attempts", num(a, x->r.retries + 1), NULL);
     return ES_ECONFLICT;
   }
   x->r.retries++;
   es_metrics_add(metrics(app), ES_CTR_COMMAND_RETRIES, 1);
+  if (es__log_enabled(app->opt.obs, ES_LOG_DEBUG)) {
+    char a[24], m[24];
+    es__log(app->opt.obs, ES_LOG_DEBUG, "conflict; retrying", "aggregate",
+            x->agg->name, "key", in->key, "command", x->trace.type_name,
+            "attempt", num(a, x->r.retries + 1), "max",
+            num(m, (uint64_t)app->opt.max_retries + 1), NULL);
+  }
   if ((rc = catch_up(app, in, x->r.message)) != 0)
     return rc;
   /* The winner's events may not be readable yet (a durable store
@@ -893,6 +928,14 @@ static void answer(execution *x) {
   x->r.first_position = x->ar.first_position;
   x->r.last_position = x->ar.last_position;
   x->r.n_events = x->d.n_emitted;
+  if (es__log_enabled(app->opt.obs, ES_LOG_DEBUG)) {
+    char n[24], v[24], p[24], b[24];
+    es__log(app->opt.obs, ES_LOG_DEBUG, "events appended", "aggregate",
+            x->agg->name, "key", in->key, "count", num(n, x->d.n_emitted),
+            "version", num(v, x->r.version), "position",
+            num(p, x->ar.last_position), "bytes", num(b, x->d.payloads.len),
+            NULL);
+  }
   if (!in->loaded)
     return;
   maybe_snapshot(app, in);
@@ -944,6 +987,30 @@ static void count_command(const execution *x, int64_t t0) {
   es_metrics_observe_us(m, ES_HIST_COMMAND, (uint64_t)(es_obs_now_us() - t0));
 }
 
+/* One DEBUG line per command: what it was and how it ended. */
+static void log_command(const execution *x, const char *key, int rc) {
+  const es_obs *obs = x->app->opt.obs;
+  char attempts[24], id[37] = "";
+  if (!es__log_enabled(obs, ES_LOG_DEBUG))
+    return;
+  if (!es__uuid_is_zero(&x->command_id))
+    es_uuid_format(&x->command_id, id);
+  num(attempts, x->r.retries + 1u);
+  if (rc == 0)
+    es__log(obs, ES_LOG_DEBUG, "command", "aggregate", x->agg->name, "key", key,
+            "command", x->agg->commands[x->command].command->name, "outcome",
+            outcome_name(x->r.outcome), "attempts", attempts, "command_id", id,
+            "duplicate", x->r.duplicate ? "true" : "false", NULL);
+  else
+    es__log(obs, ES_LOG_DEBUG, "command", "aggregate", x->agg->name, "key", key,
+            "command", x->agg->commands[x->command].command->name, "outcome",
+            outcome_name(x->r.outcome), "attempts", attempts, "command_id", id,
+            "error",
+            rc == ES_EREJECTED && x->r.error_name ? x->r.error_name
+                                                  : es_err_name(rc),
+            NULL);
+}
+
 /* Unlocks the instance and frees what the command held; sweeps the cache
  * when it is over its bounds. */
 static void release(execution *x) {
@@ -972,6 +1039,7 @@ int es_app_execute_value(es_app *app, const es_aggregate_desc *agg,
   t0 = es_obs_now_us();
   if ((rc = load_instance(&x, key)) != 0) {
     count_command(&x, t0);
+    log_command(&x, key, rc);
     return finish(res, &x.r, rc);
   }
   name_command(&x);
@@ -982,6 +1050,7 @@ int es_app_execute_value(es_app *app, const es_aggregate_desc *agg,
     es__trace_end(app->opt.obs, ES_SPAN_EXECUTE, &x.trace, span, rc);
   }
   count_command(&x, t0);
+  log_command(&x, key, rc);
   release(&x);
   return finish(res, &x.r, rc);
 }
@@ -1116,6 +1185,8 @@ size_t es_app_evict(es_app *app) {
     if (in->loaded) {
       unload(app, in);
       evicted++;
+      es__log(app->opt.obs, ES_LOG_DEBUG, "instance evicted", "aggregate",
+              in->agg->name, "key", in->key, NULL);
     }
     pthread_mutex_unlock(&in->mu);
   }

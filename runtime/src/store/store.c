@@ -2,10 +2,12 @@
  * store.c - the public es_store_*() functions: argument checks shared by
  * every implementation, then a call through the vtable.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "es/es_error.h"
+#include "es/es_obs.h"
 #include "es/es_store.h"
 #include "store/store_util.h"
 #include "util/alloc.h"
@@ -95,9 +97,35 @@ static int check_append(const es_store *s, const es_append_stream *streams,
   return check_distinct(streams, n_streams);
 }
 
+void es__store_log_opened(es_store *s, const char *path, uint64_t t0_us) {
+  char pos[24], took[24];
+  uint64_t head = 0;
+  if (!es__log_enabled(s->opt.obs, ES_LOG_INFO))
+    return;
+  (void)es_store_head(s, &head);
+  snprintf(pos, sizeof pos, "%llu", (unsigned long long)head);
+  snprintf(took, sizeof took, "%llu",
+           (unsigned long long)(es_obs_now_us() - t0_us));
+  es__log(s->opt.obs, ES_LOG_INFO, "store opened", "store", s->ops->name,
+          "path", path ? path : "", "position", pos, "open_us", took, NULL);
+}
+
 void es_store_close(es_store *s) {
-  if (s)
-    s->ops->close(s);
+  if (!s)
+    return;
+  if (es__log_enabled(s->opt.obs, ES_LOG_INFO)) {
+    const es_obs *obs = s->opt.obs;
+    const char *kind = s->ops->name;
+    char pos[24];
+    uint64_t head = 0;
+    (void)es_store_head(s, &head);
+    snprintf(pos, sizeof pos, "%llu", (unsigned long long)head);
+    s->ops->close(s); /* the bundle outlives the store: log after */
+    es__log(obs, ES_LOG_INFO, "store closed", "store", kind, "position", pos,
+            NULL);
+    return;
+  }
+  s->ops->close(s);
 }
 
 const char *es_store_kind(const es_store *s) { return s ? s->ops->name : ""; }

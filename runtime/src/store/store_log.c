@@ -2371,16 +2371,37 @@ fail_mu:
   return rc;
 }
 
+/* The open's recovery summary at INFO, and a torn tail it cut at WARN. */
+static void log_recovery(log_store *s, const es_store_open_report *rep) {
+  const es_obs *obs = s->base.opt.obs;
+  char a[24], b[24], c[24], d[24], e[24];
+  if (!es__log_enabled(obs, ES_LOG_WARN))
+    return;
+#define NUM(buf, v)                                                            \
+  (snprintf(buf, sizeof buf, "%llu", (unsigned long long)(v)), buf)
+  if (rep->dropped_bytes)
+    es__log(obs, ES_LOG_WARN, "torn tail cut", "path", s->dir, "file",
+            rep->file, "offset", NUM(a, rep->offset), "bytes",
+            NUM(b, rep->dropped_bytes), NULL);
+  es__log(obs, ES_LOG_INFO, "store recovered", "path", s->dir,
+          "segments_indexed", NUM(a, rep->segments_indexed), "segments_scanned",
+          NUM(b, rep->segments_scanned), "events_scanned",
+          NUM(c, rep->events_scanned), "indexes_written",
+          NUM(d, rep->indexes_written), "dropped_bytes",
+          NUM(e, rep->dropped_bytes), NULL);
+#undef NUM
+}
+
 int es_store_open_log(es_store **out, const char *dir,
                       const es_store_options *opt, unsigned flags) {
-  es_store_open_report *rep = opt ? opt->report : NULL;
+  es_store_open_report own, *rep = opt && opt->report ? opt->report : &own;
+  uint64_t t0 = es_obs_now_us();
   log_store *s;
   uint64_t *nums = NULL;
   uint32_t k = 0;
   int rc;
 
-  if (rep)
-    memset(rep, 0, sizeof *rep);
+  memset(rep, 0, sizeof *rep);
   if (!out)
     return ES_EINVAL;
   *out = NULL;
@@ -2447,6 +2468,8 @@ int es_store_open_log(es_store **out, const char *dir,
       goto fail;
   }
   *out = &s->base;
+  log_recovery(s, rep);
+  es__store_log_opened(&s->base, dir, t0);
   return 0;
 
 fail:

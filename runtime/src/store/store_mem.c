@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "es/es_error.h"
+#include "es/es_obs.h"
 #include "es/es_store.h"
 #include "store/command_index.h"
 #include "store/store_util.h"
@@ -511,6 +512,7 @@ static const es_store_ops mem_ops = {
 };
 
 int es_store_open_memory(es_store **out, const es_store_options *opt) {
+  uint64_t t0 = es_obs_now_us();
   mem_store *s;
   int have_mu = 0;
 
@@ -536,6 +538,7 @@ int es_store_open_memory(es_store **out, const es_store_options *opt) {
   if (es__cond_init_monotonic(&s->grew) != 0)
     goto fail;
   *out = &s->base;
+  es__store_log_opened(&s->base, NULL, t0);
   return 0;
 
 fail:

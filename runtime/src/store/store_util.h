@@ -58,4 +58,9 @@ struct es_lease {
   void (*release)(es_lease *l);
 };
 
+/* Logs at INFO that `s` is open: its kind, `path` (NULL: none), head
+ * position and the microseconds the open took since `t0_us`
+ * (es_obs_now_us()). */
+void es__store_log_opened(es_store *s, const char *path, uint64_t t0_us);
+
 #endif

@@ -188,6 +188,18 @@ static void rewind_to_committed(es_projection *p) {
   set_position(p, p->committed);
 }
 
+/* Catching up, one DEBUG line per batch: events handled, position
+ * reached. */
+static void log_batch(es_projection *p, uint32_t handled) {
+  char n[16], pos[24];
+  if (!es__log_enabled(p->opt.obs, ES_LOG_DEBUG))
+    return;
+  snprintf(n, sizeof n, "%u", handled);
+  snprintf(pos, sizeof pos, "%llu", (unsigned long long)p->sub.position);
+  es__log(p->opt.obs, ES_LOG_DEBUG, "projection batch", "projection",
+          p->desc->name, "count", n, "position", pos, NULL);
+}
+
 /* Reads and handles one batch. Returns 0 with `*idle` telling whether
  * there was nothing to read, or the failure (already accounted for). */
 static int batch(es_projection *p, bool *idle) {
@@ -226,6 +238,7 @@ static int batch(es_projection *p, bool *idle) {
       return prc;
     }
     COUNT(p, batches, 1);
+    log_batch(p, delivered);
     return 0;
   }
 

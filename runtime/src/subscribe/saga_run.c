@@ -888,6 +888,22 @@ static int dead_letter(es_saga_runner *r, inst *in, uint64_t step, uint32_t i,
 
 /* Executes effect `i` of `step` (once recorded), with retries; then its
  * rejection handler or the dead-letter log as the outcome requires. */
+/* One DEBUG line per command a saga sent: to whom, how it ended. */
+static void log_dispatch(const es_saga_runner *r, const inst *in,
+                         const es_saga_target *tg, const stored_effect *e,
+                         const es_result *res, uint32_t attempts) {
+  static const char *const outcomes[] = {"ok", "rejected", "conflict",
+                                         "failed"};
+  char n[16];
+  if (!es__log_enabled(r->opt.obs, ES_LOG_DEBUG))
+    return;
+  snprintf(n, sizeof n, "%u", attempts);
+  es__log(r->opt.obs, ES_LOG_DEBUG, "saga dispatch", "saga", r->saga->name,
+          "key", in->key, "target", target_name(tg), "instance", e->key,
+          "outcome", res->outcome < 4 ? outcomes[res->outcome] : "unknown",
+          "attempts", n, NULL);
+}
+
 static int dispatch_one(es_saga_runner *r, inst *in, uint64_t step, uint32_t i,
                         const stored_effect *e, const es_uuid *corr,
                         int depth) {
@@ -931,6 +947,7 @@ static int dispatch_one(es_saga_runner *r, inst *in, uint64_t step, uint32_t i,
     r->run.retries++;
     backoff(r, attempt);
   }
+  log_dispatch(r, in, tg, e, &res, attempt);
   if (res.outcome == ES_OUTCOME_OK) {
     r->run.dispatched++;
     if (res.duplicate)
