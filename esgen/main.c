@@ -70,6 +70,9 @@ static int write_out(const char *path, es_buf *b, bool keep_existing) {
   return 0;
 }
 
+/* Long because: it parses the command line and runs the one mode it asks
+ * for, in the order the usage text lists them.
+ * The esgen command (docs/generated-code.md). */
 int main(int argc, char **argv) {
   const char *input = NULL, *outdir = NULL, *stubs = NULL, *lock = NULL;
   const char *diff = NULL;
