@@ -10,11 +10,18 @@
 
 /* ---- Account ------------------------------------------------------------ */
 
+/* Whether the account was ever opened: an opening needs an owner. */
+static bool ever_opened(const bank_account_state *state) {
+  return state->owner && state->owner[0];
+}
+
 int bank_account_decide_open(const bank_account_state *state,
                              const bank_account_open *command, es_decision *d) {
   bank_account_opened ev;
   if (state->open)
     return bank_account_reject(d, BANK_ACCOUNT_ALREADY_OPEN, state->owner);
+  if (!command->owner || !command->owner[0])
+    return ES_EINVAL;
   if (command->initial < 0)
     return bank_account_reject(d, BANK_ACCOUNT_INSUFFICIENT_FUNDS,
                                "negative opening balance");
@@ -24,11 +31,17 @@ int bank_account_decide_open(const bank_account_state *state,
   return bank_account_emit_opened(d, &ev);
 }
 
+/* A closed account still takes a deposit that carries no transfer: that
+ * is how a transfer's money comes back (the saga's refund), and money owed
+ * to an account must land even when it was closed meanwhile (its owner is
+ * then paid out by hand), never vanish. A transfer's deposit to a closed
+ * account is refused (the saga then refunds the payer), and an account
+ * never opened takes nothing. */
 int bank_account_decide_deposit(const bank_account_state *state,
                                 const bank_account_deposit *command,
                                 es_decision *d) {
   bank_account_deposited ev;
-  if (!state->open)
+  if (!state->open && (command->has_transfer || !ever_opened(state)))
     return bank_account_reject(d, BANK_ACCOUNT_NOT_OPEN, NULL);
   if (command->amount <= 0)
     return ES_EINVAL;

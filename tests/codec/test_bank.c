@@ -131,6 +131,27 @@ Test(bank, account_lifecycle) {
   cr_assert_not(st.open);
   cr_assert_eq(run(a, "Close", &st, &close), ES_EREJECTED);
   cr_assert_str_eq(es_decision_error_name(&d), "AccountClosed");
+
+  /* closed: a transfer's deposit is refused, a refund (untagged) lands */
+  dep.amount = 7;
+  dep.has_transfer = true;
+  dep.transfer = "t-1";
+  cr_assert_eq(run(a, "Deposit", &st, &dep), ES_EREJECTED);
+  cr_assert_str_eq(es_decision_error_name(&d), "NotOpen");
+  dep.has_transfer = false;
+  cr_assert_eq(run(a, "Deposit", &st, &dep), 0);
+  cr_assert_eq(st.balance, 7);
+  cr_assert_not(st.open);
+}
+
+Test(bank, an_account_needs_an_owner) {
+  bank_account_state st;
+  bank_account_open open;
+  bank_account_state_init(&st);
+  bank_account_open_init(&open);
+  open.initial = 1;
+  cr_assert_eq(run(&bank_account_aggregate, "Open", &st, &open), ES_EINVAL);
+  cr_assert_not(st.open);
 }
 
 Test(bank, deposited_from_an_older_writer) {

@@ -314,6 +314,20 @@ Test(saga, transient_failure_succeeds_after_retries) {
   cr_assert_eq(w_balance(&w, "b"), 30);
 }
 
+Test(saga, a_read_that_fails_its_crc_is_retried) {
+  w_open_account(&w, "a", 100);
+  w_open_account(&w, "b", 0);
+  w_start(&w, "t1", "a", "b", 30);
+  w.flaky.fail_type = "Account";
+  w.flaky.fail_rc = ES_ECORRUPT; /* a flipped bit in one read */
+  w.flaky.fail_left = 1;
+  cr_assert_eq(w_run(&w), 0);
+  cr_assert_eq(w.rep.retries, 1);
+  cr_assert_eq(w.rep.dead_lettered, 0);
+  cr_assert_eq(w_status(&w, "t1"), BANK_TRANSFER_STATUS_DONE);
+  cr_assert_eq(w_balance(&w, "b"), 30);
+}
+
 Test(saga, persistent_failure_is_dead_lettered_and_redispatched) {
   dl_collect c;
   es_result res;

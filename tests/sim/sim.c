@@ -192,6 +192,23 @@ static void app_close(app *a) {
   memset(a, 0, sizeof *a);
 }
 
+static es_store_open_report open_report; /* the last open's */
+
+/* With -v, the runtime's warnings and errors go into the trace. */
+static void log_line(void *ctx, int level, const char *msg,
+                     const es_log_field *fields, size_t n_fields) {
+  (void)ctx;
+  if (!w.verbose)
+    return;
+  printf("  %s: %s", es_log_level_name(level), msg);
+  for (size_t i = 0; i < n_fields; i++)
+    printf(" %s=%s", fields[i].key, fields[i].value);
+  printf("\n");
+}
+
+static const es_obs sim_obs = {
+    log_line, NULL, ES_LOG_WARN, NULL, {NULL, NULL, NULL}};
+
 static int app_open(app *a) {
   es_store_options so = ES_STORE_OPTIONS_INIT;
   es_saga_options go = ES_SAGA_OPTIONS_INIT;
@@ -201,10 +218,12 @@ static int app_open(app *a) {
   memset(a, 0, sizeof *a);
   so.segment_size = 4096 + below(4) * 4096; /* many segments and indexes */
   so.now_us = clock_now;
+  so.report = &open_report;
   rc = es_store_open_log(&a->store, DIR, &so, 0);
   if (rc == 0)
     rc = es_app_open(&a->app, &bank_schema, a->store, NULL);
   go.now_us = clock_now;
+  go.obs = &sim_obs;
   go.sleep_us = no_sleep;
   go.retry.max_attempts = 3;
   go.retry.jitter_pct = ES_SAGA_NO_JITTER;
@@ -620,11 +639,12 @@ static void check(app *a, uint64_t cycle) {
                 k->position, k->version);
   }
 
-  if (f.withdrawn != f.deposited)
+  if (f.withdrawn != f.deposited) {
     violation(cycle,
               "money not conserved once the sagas settled: %" PRId64
               " withdrawn, %" PRId64 " deposited",
               f.withdrawn, f.deposited);
+  }
 
   rc = es_projection_run_until_caught_up(a->proj, NULL);
   if (rc)
@@ -672,8 +692,8 @@ static void cycle_once(uint64_t cycle) {
   if (rc)
     rc = app_open(&a);
   if (rc) {
-    violation(cycle, "the store does not open after recovery: %s",
-              es_strerror(rc));
+    violation(cycle, "the store does not open after recovery: %s (%s)",
+              es_strerror(rc), open_report.message);
     return;
   }
   w.poisoned = 0;

@@ -329,6 +329,70 @@ Test(log, flipped_bit_mid_log_is_corrupt_with_file_and_offset) {
   cr_assert_eq(file_size(seg) > 16 + 8 + 100, 1, "nothing was cut");
 }
 
+/* Writes `n` zero bytes at `at`: a piece of a write that never reached the
+ * disk while a later piece did. */
+static void zero_range(const char *path, off_t at, size_t n) {
+  uint8_t z[256] = {0};
+  int fd = open(path, O_RDWR);
+  cr_assert(fd >= 0 && n <= sizeof z);
+  cr_assert_eq(pwrite(fd, z, n, at), (ssize_t)n);
+  close(fd);
+}
+
+/* The newest segment after three pairs, its size then, and after a
+ * fourth. */
+static void four_pairs(char seg[512], off_t *three, off_t *four) {
+  es_store *t = open_dir(NULL, 0);
+  for (int i = 0; i < 3; i++)
+    cr_assert_eq(append_pair(t, "k", "payload"), 0);
+  newest_seg(seg);
+  *three = file_size(seg);
+  cr_assert_eq(append_pair(t, "k", "payload"), 0);
+  *four = file_size(seg);
+  es_store_close(t);
+}
+
+Test(log, a_last_batch_whose_start_never_reached_the_disk_is_cut) {
+  es_store_open_report rep;
+  es_store_verify_report vr;
+  es_store_options o = ES_STORE_OPTIONS_INIT;
+  char seg[512];
+  off_t three, four;
+  es_store *t;
+
+  four_pairs(seg, &three, &four);
+  zero_range(seg, three, 40); /* its end (and commit record) survived */
+  memset(&vr, 0, sizeof vr);
+  cr_assert_eq(es_store_verify_log(dir, &vr), 0, "%s", vr.message);
+  cr_assert_eq(vr.head, 6);
+  cr_assert_eq(vr.tail_bytes, (uint64_t)(four - three));
+  o.report = &rep;
+  t = open_dir(&o, 0);
+  cr_assert_eq(head_of(t), 6, "the unfinished batch is gone, whole");
+  cr_assert_eq(rep.dropped_bytes, (uint64_t)(four - three));
+  cr_assert(strstr(rep.message, "torn tail"), "%s", rep.message);
+  cr_assert_eq(file_size(seg), three);
+  cr_assert_eq(append_pair(t, "k", "again"), 0);
+  es_store_close(t);
+}
+
+Test(log, damage_before_a_whole_batch_is_corrupt_not_a_torn_tail) {
+  es_store_open_report rep;
+  es_store_options o = ES_STORE_OPTIONS_INIT;
+  char seg[512];
+  off_t three, four;
+  es_store *t = (es_store *)1;
+
+  four_pairs(seg, &three, &four);
+  zero_range(seg, three - 40, 40); /* the third batch's end */
+  o.report = &rep;
+  cr_assert_eq(es_store_open_log(&t, dir, &o, 0), ES_ECORRUPT,
+               "the fourth batch was acknowledged: nothing may be cut");
+  cr_assert_null(t);
+  cr_assert(strstr(rep.message, "followed by valid data"), "%s", rep.message);
+  cr_assert_eq(file_size(seg), four, "nothing was cut");
+}
+
 Test(log, a_second_writer_is_refused_with_the_pid) {
   es_store_open_report rep;
   es_store_options o = ES_STORE_OPTIONS_INIT;
@@ -387,6 +451,41 @@ Test(log, a_segment_created_without_its_header_is_repaired) {
   t = open_dir(&o, 0);
   cr_assert_eq(head_of(t), 4);
   es_store_close(t);
+}
+
+Test(log, a_segment_header_missing_its_first_piece_is_repaired) {
+  es_store_open_report rep;
+  es_store_options o = ES_STORE_OPTIONS_INIT;
+  es_store_verify_report vr;
+  char seg[512];
+  es_store *t = open_dir(NULL, 0), *u = (es_store *)1;
+  int fd;
+
+  cr_assert_eq(append_pair(t, "k", "payload"), 0);
+  es_store_close(t);
+  /* a roll's header written in two pieces; only the second reached the
+   * disk before the power went */
+  snprintf(seg, sizeof seg, "%s/%020d.seg", dir, 3);
+  fd = open(seg, O_RDWR | O_CREAT | O_EXCL, 0644);
+  cr_assert(fd >= 0);
+  cr_assert_eq(pwrite(fd, "\0SLOGSG1\3\0\0\0\0\0\0\0", 16, 0), 16);
+  close(fd);
+  memset(&vr, 0, sizeof vr);
+  cr_assert_eq(es_store_verify_log(dir, &vr), 0, "%s", vr.message);
+  cr_assert_eq(vr.tail_bytes, 16);
+  o.report = &rep;
+  t = open_dir(&o, 0);
+  cr_assert_eq(rep.dropped_bytes, 16);
+  cr_assert(strstr(rep.message, "header"), "%s", rep.message);
+  cr_assert_eq(head_of(t), 2);
+  cr_assert_eq(append_pair(t, "k", "again"), 0);
+  es_store_close(t);
+
+  /* the same damage with a batch after it is not a torn header */
+  flip_byte(seg, 0);
+  cr_assert_eq(es_store_open_log(&u, dir, &o, 0), ES_ECORRUPT);
+  cr_assert_null(u);
+  cr_assert(strstr(rep.message, "bad segment header"), "%s", rep.message);
 }
 
 typedef struct writer_arg {

@@ -264,8 +264,10 @@ int es_store_open_memory(es_store **out, const es_store_options *opt);
  * in directory `dir`. Each sealed segment loads its index file when that
  * matches the segment (else it is scanned, and a writer rewrites the
  * index); the newest segment is scanned. A writer takes the directory's
- * lock, recovers: a torn tail (a short record, or a bad one with no valid
- * record after it) is cut back to the last whole batch and described in
+ * lock, recovers: a torn tail (what follows the last whole batch of the
+ * newest segment when nothing there can be an acknowledged batch: a short
+ * record, a bad one with no valid record after it, or the pieces of one
+ * unfinished batch) is cut back to the last whole batch and described in
  * `opt->report`. A read-only open takes no lock, writes nothing and sees
  * what was whole at open, refreshed by later reads. Returns 0, or
  * ES_ELOCKED   - another writer holds the lock (report: locked_pid);

@@ -387,18 +387,55 @@ typedef struct pend {
   uint64_t off;
 } pend;
 
+/* Whether a frame with a valid CRC and a known kind starts at buf[o]. */
+static int frame_at(const uint8_t *buf, uint64_t o, uint64_t len) {
+  uint32_t bl;
+  if (o + FRAME + COMMIT_BODY > len)
+    return 0;
+  bl = es__get32(buf + o);
+  if (bl < COMMIT_BODY || bl > len - o - FRAME)
+    return 0;
+  if (buf[o + FRAME] != K_EVENT && buf[o + FRAME] != K_COMMIT)
+    return 0;
+  return frame_crc(buf + o, bl) == es__get32(buf + o + 4);
+}
+
 /* True when a frame with a valid CRC starts anywhere in buf[from, len). */
 static int valid_frame_after(const uint8_t *buf, uint64_t from, uint64_t len) {
-  for (uint64_t o = from; o + FRAME + COMMIT_BODY <= len; o++) {
-    uint32_t bl = es__get32(buf + o);
-    if (bl < COMMIT_BODY || bl > len - o - FRAME)
-      continue;
-    if (buf[o + FRAME] != K_EVENT && buf[o + FRAME] != K_COMMIT)
-      continue;
-    if (frame_crc(buf + o, bl) == es__get32(buf + o + 4))
+  for (uint64_t o = from; o + FRAME + COMMIT_BODY <= len; o++)
+    if (frame_at(buf, o, len))
       return 1;
-  }
   return 0;
+}
+
+/* Whether buf[bad, len), damaged at `bad`, can only be what is left of
+ * the unfinished batch whose first position is `next`: past the damage,
+ * every valid record is an event of that batch (position `next` or later)
+ * or that batch's commit record, and nothing valid follows the commit.
+ * An append is acknowledged only after an fdatasync covering every byte
+ * before it, so the pieces of the one batch whose sync did not complete
+ * may reach the disk in any order (a later piece without an earlier one);
+ * a valid commit record of any other batch after the damage means an
+ * acknowledged batch may lie there, and the damage is not a torn tail. */
+static int only_unfinished_batch(const uint8_t *buf, uint64_t bad, uint64_t len,
+                                 uint64_t next) {
+  for (uint64_t o = bad + 1; o + FRAME + COMMIT_BODY <= len; o++) {
+    const uint8_t *b = buf + o + FRAME;
+    uint32_t bl;
+    if (!frame_at(buf, o, len))
+      continue;
+    bl = es__get32(buf + o);
+    if (b[0] == K_EVENT) {
+      if (bl < EV_FIXED || es__get64(b + 1) < next)
+        return 0;
+      o += FRAME + bl - 1; /* not inside its payload */
+      continue;
+    }
+    if (bl != COMMIT_BODY || es__get64(b + 1) != next)
+      return 0;
+    return !valid_frame_after(buf, o + FRAME + bl, len);
+  }
+  return 1;
 }
 
 /* Parses the event body at `b` (length `bl`, CRC already good) and finds or
@@ -457,184 +494,250 @@ static int read_again(log_store *s, int fd, const uint8_t *buf, uint64_t len,
   return rc;
 }
 
-/* Long because: one pass over the records in which every exit must agree
- * on the segment's size, the pending batches and the torn-tail report;
- * splitting it means passing all of that state between the pieces.
- * Scans segment `si` from `from` (0: check the header first) to its end,
- * adding every committed batch to the index; sets the segment's size to the
- * end of the last whole batch. A writer cuts a torn tail of the newest
- * segment (`last`) and reports it; damage followed by a valid record, or
- * any damage in an older segment, is ES_ECORRUPT. Caller holds `mu` (or is
- * opening). */
-static int scan_seg(log_store *s, uint32_t si, uint64_t from, int last,
-                    es_store_open_report *rep) {
-  log_seg *g = &s->segs[si];
-  struct stat sb;
-  uint8_t *buf = NULL;
-  pend *pv = NULL;
-  uint64_t len, off = 0, good = 0, npend = 0, cap_pend = 0, bad = UINT64_MAX;
-  int rc = 0, torn_kind = 0;
+/* A segment being scanned: its bytes from `from`, and the events of the
+ * batch whose commit record has not been met yet. */
+typedef struct seg_scan {
+  uint8_t *buf;
+  uint64_t from, len; /* buf holds the segment's bytes [from, from + len) */
+  uint64_t off;       /* where reading stopped (len: at the end) */
+  uint64_t good;      /* end of the last whole batch, relative to from */
+  int bad_frame;      /* stopped at a bad frame (not a short one) */
+  pend *pv;
+  uint64_t npend, cap_pend;
+} seg_scan;
 
-  if (s->io->fstat(g->fd, &sb) != 0)
-    return ES_EIO;
-  if (from == 0) {
-    uint8_t h[SEG_HDR];
-    if ((uint64_t)sb.st_size < SEG_HDR) {
-      if (!last)
-        return report(rep, ES_ECORRUPT, g->first, 0,
-                      "corrupt store: %s/%s: short header at offset %" PRIu64,
-                      s->dir);
-      if (s->readonly)
-        return 0; /* being created: next refresh */
-      if (rep)
-        rep->dropped_bytes += (uint64_t)sb.st_size;
-      memcpy(h, SEG_MAGIC, 8);
-      es__put64(h + 8, g->first);
-      if (s->io->ftruncate(g->fd, 0) != 0 ||
-          pwrite_all(s->io, g->fd, h, SEG_HDR, 0) ||
-          s->io->fdatasync(g->fd) != 0)
-        return ES_EIO;
-      report(rep, 0, g->first, 0,
-             "store %s: %s: torn segment header rewritten at offset %" PRIu64
-             " (%" PRIu64 " bytes dropped)",
-             s->dir);
-      g->size = SEG_HDR;
+/* Whether the newest segment `g` (its file `size` bytes, its header bad)
+ * holds any valid record, read twice to be sure. A roll writes and syncs
+ * the header before any batch goes into the segment, so a header that
+ * never became durable has no record after it. Returns 0 (none), 1, or
+ * ES_EIO (the two reads differ, or one failed), ES_ENOMEM. */
+static int holds_records(log_store *s, log_seg *g, uint64_t size) {
+  uint8_t *buf = size < SIZE_MAX ? es__malloc((size_t)size) : NULL;
+  int rc;
+
+  if (!buf)
+    return ES_ENOMEM;
+  rc = pread_all(s->io, g->fd, buf, (size_t)size, 0);
+  if (rc == 0)
+    rc = read_again(s, g->fd, buf, size, 0);
+  if (rc == 0)
+    rc = valid_frame_after(buf, 0, size);
+  es__free(buf);
+  return rc;
+}
+
+/* Checks the header of segment `g` (its file is `size` bytes). The newest
+ * segment's header may be torn (short, or a piece of its write missing)
+ * when a roll died before it was durable, and then nothing follows it: a
+ * writer writes it again. Returns 0 (records follow), 1 (nothing more to
+ * scan), or ES_ECORRUPT, ES_EIO, ES_ENOMEM. */
+static int scan_header(log_store *s, log_seg *g, uint64_t size, int last,
+                       es_store_open_report *rep) {
+  uint8_t h[SEG_HDR];
+  int rc;
+
+  if (size >= SEG_HDR) {
+    if (pread_all(s->io, g->fd, h, SEG_HDR, 0) != 0)
+      return ES_EIO;
+    if (memcmp(h, SEG_MAGIC, 8) == 0 && es__get64(h + 8) == g->first &&
+        g->first == s->n + 1)
       return 0;
-    }
-    if (pread_all(s->io, g->fd, h, SEG_HDR, 0) ||
-        memcmp(h, SEG_MAGIC, 8) != 0 || es__get64(h + 8) != g->first ||
-        g->first != s->n + 1)
+    rc = last && g->first == s->n + 1 ? holds_records(s, g, size) : 1;
+    if (rc == 1)
       return report(rep, ES_ECORRUPT, g->first, 0,
                     "corrupt store: %s/%s: bad segment header at offset "
                     "%" PRIu64,
                     s->dir);
+    if (rc)
+      return rc;
+  } else if (!last) {
+    return report(rep, ES_ECORRUPT, g->first, 0,
+                  "corrupt store: %s/%s: short header at offset %" PRIu64,
+                  s->dir);
+  }
+  if (s->readonly)
+    return 1; /* being created, or torn: the writer's next open */
+  if (rep)
+    rep->dropped_bytes += size;
+  memcpy(h, SEG_MAGIC, 8);
+  es__put64(h + 8, g->first);
+  if (s->io->ftruncate(g->fd, 0) != 0 ||
+      pwrite_all(s->io, g->fd, h, SEG_HDR, 0) || s->io->fdatasync(g->fd) != 0)
+    return ES_EIO;
+  report(rep, 0, g->first, 0,
+         "store %s: %s: torn segment header rewritten at offset %" PRIu64
+         " (%" PRIu64 " bytes dropped)",
+         s->dir);
+  g->size = SEG_HDR;
+  return 1;
+}
+
+/* Keeps the event record at `off` (of stream `st`) until its batch's
+ * commit record. Returns 0 or ES_ENOMEM. */
+static int scan_pend(seg_scan *sc, log_stream *st, uint64_t off) {
+  if (sc->npend == sc->cap_pend) {
+    uint64_t c = sc->cap_pend ? sc->cap_pend * 2 : 64;
+    pend *p = es__realloc(sc->pv, (size_t)c * sizeof *p);
+    if (!p)
+      return ES_ENOMEM;
+    sc->pv = p;
+    sc->cap_pend = c;
+  }
+  sc->pv[sc->npend].st = st;
+  sc->pv[sc->npend].off = off;
+  sc->npend++;
+  return 0;
+}
+
+/* A commit record closed the pending batch: adds its events (of segment
+ * `si`) to the index. Returns 0 or ES_ENOMEM. */
+static int scan_commit(log_store *s, uint32_t si, seg_scan *sc) {
+  if (grow_u64(&s->sparse, &s->cap_sparse, sparse_need(s->n + sc->npend)))
+    return ES_ENOMEM;
+  for (uint64_t i = 0; i < sc->npend; i++) {
+    log_stream *st = sc->pv[i].st;
+    uint64_t off = sc->pv[i].off;
+    if (stream_grow(st, st->n + 1) != 0)
+      return ES_ENOMEM;
+    stream_push(st, s->n + 1, off);
+    sparse_note(s, s->n + 1, (uint64_t)si << LOC_SHIFT | off);
+    s->n++;
+    if (note_command(s, sc->buf + (off - sc->from) + FRAME, s->n) != 0)
+      return ES_ENOMEM;
+  }
+  s->assigned = s->n;
+  sc->npend = 0;
+  return 0;
+}
+
+/* Reads the records of `sc` in order, indexing each committed batch,
+ * until the end or the first bad frame (`sc->off`). A valid frame with bad
+ * content is damage, never a torn write: ES_ECORRUPT (reported). Returns 0
+ * or ES_ECORRUPT, ES_ENOMEM. */
+static int scan_records(log_store *s, uint32_t si, seg_scan *sc,
+                        es_store_open_report *rep) {
+  const uint64_t first = s->segs[si].first;
+
+  for (sc->off = 0; sc->off < sc->len;) {
+    const uint8_t *frame = sc->buf + sc->off, *b = frame + FRAME;
+    uint64_t at = sc->from + sc->off;
+    uint32_t bl;
+    int rc;
+    if (sc->len - sc->off < FRAME)
+      return 0; /* a short frame */
+    bl = es__get32(frame);
+    if (bl < COMMIT_BODY || bl > MAX_BODY || bl > sc->len - sc->off - FRAME ||
+        frame_crc(frame, bl) != es__get32(frame + 4)) {
+      sc->bad_frame = 1;
+      return 0;
+    }
+    if (b[0] == K_EVENT) {
+      log_stream *st = NULL;
+      rc = scan_event(s, b, bl, s->n + sc->npend + 1, &st);
+      if (rc == ES_ECORRUPT)
+        return report(rep, rc, first, at,
+                      "corrupt store: %s/%s: bad event record at offset "
+                      "%" PRIu64,
+                      s->dir);
+      if (rc == 0)
+        rc = scan_pend(sc, st, at);
+      if (rc)
+        return rc;
+      if (rep)
+        rep->events_scanned++;
+    } else if (b[0] == K_COMMIT && bl == COMMIT_BODY && sc->npend > 0 &&
+               es__get64(b + 1) == s->n + 1 && es__get32(b + 9) == sc->npend) {
+      if ((rc = scan_commit(s, si, sc)) != 0)
+        return rc;
+      sc->good = sc->off + FRAME + bl;
+    } else {
+      return report(rep, ES_ECORRUPT, first, at,
+                    "corrupt store: %s/%s: bad record at offset %" PRIu64,
+                    s->dir);
+    }
+    sc->off += FRAME + bl;
+  }
+  return 0;
+}
+
+/* What follows the last whole batch of the segment (`sc->good`) is not a
+ * batch: in the newest segment, the unacknowledged remains of the batch
+ * being written when the writer or the machine died, cut back by a writer
+ * (after reading it again: a flipped bit in one read must not make an
+ * intact batch look torn) and reported; anywhere else, or when an
+ * acknowledged batch may follow the damage, ES_ECORRUPT. */
+static int cut_tail(log_store *s, log_seg *g, seg_scan *sc, int last,
+                    es_store_open_report *rep) {
+  uint64_t bad = sc->off < sc->len ? sc->off : sc->good;
+  int rc;
+
+  if (!last || (sc->bad_frame &&
+                !only_unfinished_batch(sc->buf, bad, sc->len, s->n + 1)))
+    return report(rep, ES_ECORRUPT, g->first, sc->from + bad,
+                  "corrupt store: %s/%s: damaged record at offset %" PRIu64
+                  " followed by valid data",
+                  s->dir);
+  g->size = sc->from + sc->good;
+  if (s->readonly)
+    return 0;
+  if ((rc = read_again(s, g->fd, sc->buf, sc->len, sc->from)) != 0)
+    return rc;
+  if (s->io->ftruncate(g->fd, (off_t)g->size) != 0 ||
+      s->io->fdatasync(g->fd) != 0)
+    return ES_EIO;
+  if (rep)
+    rep->dropped_bytes += sc->len - sc->good;
+  report(rep, 0, g->first, g->size,
+         "store %s: %s: torn tail cut back to offset %" PRIu64 " (%" PRIu64
+         " bytes dropped)",
+         s->dir);
+  return 0;
+}
+
+/* Scans segment `si` from `from` (0: check the header first) to its end,
+ * adding every committed batch to the index; sets the segment's size to the
+ * end of the last whole batch. A writer cuts a torn tail of the newest
+ * segment (`last`) and reports it; damage that may hide an acknowledged
+ * batch, or any damage in an older segment, is ES_ECORRUPT. Caller holds
+ * `mu` (or is opening). */
+static int scan_seg(log_store *s, uint32_t si, uint64_t from, int last,
+                    es_store_open_report *rep) {
+  log_seg *g = &s->segs[si];
+  seg_scan sc;
+  struct stat sb;
+  int rc;
+
+  if (s->io->fstat(g->fd, &sb) != 0)
+    return ES_EIO;
+  if (from == 0) {
+    rc = scan_header(s, g, (uint64_t)sb.st_size, last, rep);
+    if (rc)
+      return rc == 1 ? 0 : rc;
     from = SEG_HDR;
   }
   if ((uint64_t)sb.st_size < from)
     return report(rep, ES_ECORRUPT, g->first, from,
                   "corrupt store: %s/%s: file shrank below offset %" PRIu64,
                   s->dir);
-  len = (uint64_t)sb.st_size - from;
-  if (len > SIZE_MAX - 1)
+  memset(&sc, 0, sizeof sc);
+  sc.from = from;
+  sc.len = (uint64_t)sb.st_size - from;
+  if (sc.len > SIZE_MAX - 1)
     return ES_ENOMEM;
-  buf = es__malloc(len ? (size_t)len : 1);
-  if (!buf)
+  if (!(sc.buf = es__malloc(sc.len ? (size_t)sc.len : 1)))
     return ES_ENOMEM;
-  if (pread_all(s->io, g->fd, buf, (size_t)len, from) != 0) {
-    rc = ES_EIO;
-    goto done;
-  }
-
-  while (off < len) {
-    uint32_t bl;
-    const uint8_t *b;
-    if (len - off < FRAME) {
-      bad = off;
-      break;
-    }
-    bl = es__get32(buf + off);
-    if (bl < COMMIT_BODY || bl > MAX_BODY || bl > len - off - FRAME ||
-        frame_crc(buf + off, bl) != es__get32(buf + off + 4)) {
-      bad = off;
-      torn_kind = 1; /* bad frame: torn, unless valid records follow */
-      break;
-    }
-    b = buf + off + FRAME;
-    if (b[0] == K_EVENT) {
-      log_stream *st = NULL;
-      if (npend == cap_pend) {
-        uint64_t c = cap_pend ? cap_pend * 2 : 64;
-        pend *p = es__realloc(pv, (size_t)c * sizeof *p);
-        if (!p) {
-          rc = ES_ENOMEM;
-          goto done;
-        }
-        pv = p;
-        cap_pend = c;
-      }
-      rc = scan_event(s, b, bl, s->n + npend + 1, &st);
-      if (rc == ES_ECORRUPT) {
-        rc = report(rep, rc, g->first, from + off,
-                    "corrupt store: %s/%s: bad event record at offset "
-                    "%" PRIu64,
-                    s->dir);
-        goto done;
-      }
-      if (rc)
-        goto done;
-      pv[npend].st = st;
-      pv[npend].off = from + off;
-      npend++;
-      if (rep)
-        rep->events_scanned++;
-    } else if (b[0] == K_COMMIT && bl == COMMIT_BODY && npend > 0 &&
-               es__get64(b + 1) == s->n + 1 && es__get32(b + 9) == npend) {
-      if (grow_u64(&s->sparse, &s->cap_sparse, sparse_need(s->n + npend))) {
-        rc = ES_ENOMEM;
-        goto done;
-      }
-      for (uint64_t i = 0; i < npend; i++) {
-        log_stream *st = pv[i].st;
-        if (stream_grow(st, st->n + 1) != 0) {
-          rc = ES_ENOMEM;
-          goto done;
-        }
-        stream_push(st, s->n + 1, pv[i].off);
-        sparse_note(s, s->n + 1, (uint64_t)si << LOC_SHIFT | pv[i].off);
-        s->n++;
-        if (note_command(s, buf + (pv[i].off - from) + FRAME, s->n) != 0) {
-          rc = ES_ENOMEM;
-          goto done;
-        }
-      }
-      s->assigned = s->n;
-      npend = 0;
-      good = off + FRAME + bl;
-    } else {
-      rc =
-          report(rep, ES_ECORRUPT, g->first, from + off,
-                 "corrupt store: %s/%s: bad record at offset %" PRIu64, s->dir);
-      goto done;
-    }
-    off += FRAME + bl;
-  }
+  rc = pread_all(s->io, g->fd, sc.buf, (size_t)sc.len, from) ? ES_EIO : 0;
+  if (rc == 0)
+    rc = scan_records(s, si, &sc, rep);
   /* Events of an unfinished batch do not count. */
-  for (uint64_t i = 0; i < npend; i++)
-    pv[i].st->assigned = pv[i].st->n;
-  if (bad == UINT64_MAX && npend == 0) {
-    g->size = from + len;
-    goto done;
-  }
-  if (bad == UINT64_MAX)
-    bad = good;
-  if (!last || (torn_kind && valid_frame_after(buf, bad + 1, len))) {
-    rc = report(rep, ES_ECORRUPT, g->first, from + bad,
-                "corrupt store: %s/%s: damaged record at offset %" PRIu64
-                " followed by valid data",
-                s->dir);
-    goto done;
-  }
-  g->size = from + good;
-  if (!s->readonly) {
-    rc = read_again(s, g->fd, buf, len, from);
-    if (rc)
-      goto done;
-    if (s->io->ftruncate(g->fd, (off_t)g->size) != 0 ||
-        s->io->fdatasync(g->fd) != 0) {
-      rc = ES_EIO;
-      goto done;
-    }
-    if (rep)
-      rep->dropped_bytes += len - good;
-    report(rep, 0, g->first, g->size,
-           "store %s: %s: torn tail cut back to offset %" PRIu64 " (%" PRIu64
-           " bytes dropped)",
-           s->dir);
-  }
-
-done:
-  es__free(pv);
-  es__free(buf);
+  for (uint64_t i = 0; i < sc.npend; i++)
+    sc.pv[i].st->assigned = sc.pv[i].st->n;
+  if (rc == 0 && sc.good == sc.len)
+    g->size = from + sc.len;
+  else if (rc == 0)
+    rc = cut_tail(s, g, &sc, last, rep);
+  es__free(sc.pv);
+  es__free(sc.buf);
   return rc;
 }
 
@@ -2591,7 +2694,7 @@ static int vf_records(verifier *v, const char *file, const uint8_t *buf,
     bl = es__get32(buf + off);
     if (bl < COMMIT_BODY || bl > MAX_BODY || bl > len - off - FRAME ||
         frame_crc(buf + off, bl) != es__get32(buf + off + 4)) {
-      if (last && !valid_frame_after(buf, off + 1, len))
+      if (last && only_unfinished_batch(buf, off, len, v->next))
         break; /* the writer's unfinished batch, or a torn tail */
       vf_damage(v, file, off, "bad record (length or CRC)");
       *end = off;
@@ -2892,6 +2995,11 @@ static int vf_segment(verifier *v, uint64_t first, int last) {
     goto done;
   }
   if (memcmp(buf, SEG_MAGIC, 8) != 0 || es__get64(buf + 8) != first) {
+    if (last && !valid_frame_after(buf, 0, len)) {
+      v->rep->tail_bytes = len; /* a roll that died: a writer repairs it */
+      v->skip_gap = 1;
+      goto done;
+    }
     vf_damage(v, name, 0, "bad segment header");
     v->lost++;
     v->skip_gap = 1;

@@ -790,11 +790,16 @@ static int record_step(es_saga_runner *r, inst *in, const trigger *t,
 /* ---- dispatch
  * -------------------------------------------------------------------- */
 
+/* Whether an attempt that failed with `rc` is worth repeating. A record
+ * that failed its CRC (ES_ECORRUPT) counts: one read can return damaged
+ * bits and the next the intact record; damage on the disk fails every
+ * attempt and still ends in the dead-letter log. */
 static bool transient(int rc, uint32_t outcome) {
   if (outcome == ES_OUTCOME_CONFLICT)
     return true;
   return rc == ES_EIO || rc == ES_ENOMEM || rc == ES_ETIMEDOUT ||
-         rc == ES_ELOCKED || rc == ES_EINTERRUPTED || rc == ES_ECONFLICT;
+         rc == ES_ELOCKED || rc == ES_EINTERRUPTED || rc == ES_ECONFLICT ||
+         rc == ES_ECORRUPT;
 }
 
 static void backoff(es_saga_runner *r, uint32_t attempt) {
