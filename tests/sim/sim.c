@@ -41,6 +41,7 @@
  * violation.
  */
 #include <inttypes.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,6 +110,15 @@ static struct {
   uint64_t digest;
   int poisoned; /* a failed fsync of the log hit the open store */
 } w;
+
+/* SIGTERM or SIGINT: stop after the run in progress and print the
+ * figures of the runs done (a long run is ended this way). */
+static volatile sig_atomic_t stop_asked;
+
+static void ask_stop(int sig) {
+  (void)sig;
+  stop_asked = 1;
+}
 
 static uint64_t total_cycles, total_acked, total_duplicates, total_errors,
     total_violations, total_runs;
@@ -799,13 +809,15 @@ int main(int argc, char **argv) {
       return 2;
     }
   }
+  signal(SIGTERM, ask_stop);
+  signal(SIGINT, ask_stop);
   old = es__io_set(simfs_io());
   if (seed) {
     failed += (uint64_t)run(seed, cycles);
   } else {
     if (seeds && run_file(seeds, cycles, &failed) != 0)
       failed++;
-    for (uint64_t s = first; s < first + runs; s++)
+    for (uint64_t s = first; s < first + runs && !stop_asked; s++)
       failed += (uint64_t)run(s, cycles);
   }
   es__io_set(old);
