@@ -60,7 +60,8 @@ typedef struct esc_sub {
 typedef struct esc_type {
   int kind;
   esc_tok name;          /* as written ("i64", "Money", "list") */
-  struct esc_type *elem; /* ESC_T_LIST */
+  struct esc_type *elem; /* ESC_T_LIST: the element type, maybe a list */
+  const char *c_list;    /* ESC_T_LIST once checked: its C struct type */
   esc_decl *decl;        /* ESC_T_ENUM, ESC_T_RECORD once resolved */
   bool optional;
   bool has_max;

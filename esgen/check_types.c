@@ -25,17 +25,39 @@ const char *chk_type_text(const esc_type *t, char *buf, size_t n) {
   return buf;
 }
 
-static void resolve_type(checker *c, esc_type *t, bool in_list) {
+/* The innermost element of a list of lists (the type itself otherwise). */
+static const esc_type *innermost(const esc_type *t) {
+  while (t->kind == ESC_T_LIST)
+    t = t->elem;
+  return t;
+}
+
+/* Names the C struct of list type `t` once its elements are resolved, and
+ * claims the name when this schema generates it (a list of lists; the list
+ * of a record or an enum is claimed with the record or enum). */
+static void name_list(checker *c, esc_type *t) {
+  esc_namebuf nb;
+  const esc_type *e = innermost(t);
+  const char *name;
+  if (e->kind == ESC_T_NAMED)
+    return; /* unknown type: already reported */
+  name = esc_name_list_type(&nb, c->s->c_prefix, t);
+  if (!name)
+    return; /* longer than any C compiler compares: never generated */
+  if (!(t->c_list = es_arena_strndup(&c->s->arena, name, strlen(name)))) {
+    c->oom = true;
+    return;
+  }
+  if (t->elem->kind == ESC_T_LIST)
+    chk_claim(c, e->name, ESC_N_STRUCT, name, NULL, NULL);
+}
+
+static void resolve_type(checker *c, esc_type *t) {
   if (t->kind == ESC_T_LIST) {
-    if (in_list) {
-      esc_error(c->d, t->name,
-                "lists of lists are not supported; wrap the inner list in a "
-                "record");
-      return;
-    }
     if (t->elem->optional)
       esc_error(c->d, t->elem->name, "list elements cannot be optional");
-    resolve_type(c, t->elem, true);
+    resolve_type(c, t->elem);
+    name_list(c, t);
   } else if (t->kind == ESC_T_NAMED) {
     esc_decl *d = chk_find_top(c, t->name);
     if (!d) {
@@ -85,7 +107,7 @@ void chk_fields(checker *c, esc_field *fields, bool defaults_ok,
     for (esc_field *g = fields; g != f; g = g->next)
       if (chk_same(f->name, g->name))
         chk_duplicate(c, f->name, g->name, "field");
-    resolve_type(c, f->type, false);
+    resolve_type(c, f->type);
     if (f->def) {
       if (!defaults_ok)
         esc_error(c->d, f->def->at,

@@ -64,11 +64,7 @@ void esc_out_base_ctype(es_buf *b, const esc_type *t) {
 
 void esc_out_field_ctype(es_buf *b, const esc_type *t) {
   if (t->kind == ESC_T_LIST) {
-    const esc_type *e = t->elem;
-    if (e->kind == ESC_T_ENUM || e->kind == ESC_T_RECORD)
-      esc_out(b, "%s_list", e->decl->c_name);
-    else
-      esc_out(b, "es_%s_list", esc_kind_name(e->kind));
+    esc_out(b, "%s", t->c_list);
   } else if (t->kind == ESC_T_RECORD && t->optional) {
     esc_out(b, "const %s *", t->decl->c_name);
   } else {

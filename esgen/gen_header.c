@@ -89,6 +89,66 @@ static void forward_decl(const esc_schema *s, const esc_struct *st, void *ctx) {
   esc_tpl(ctx, ESC_TPL_FORWARD, &tv);
 }
 
+/* Whether `t` or, for a list, any level of its elements has a `max`. */
+static bool has_bound(const esc_type *t) {
+  for (; t; t = t->kind == ESC_T_LIST ? t->elem : NULL)
+    if (t->has_max)
+      return true;
+  return false;
+}
+
+/* The comment after a bounded field, "at most 3 items, each at most 8
+ * bytes": the field's own bound first, then its elements', level by
+ * level. */
+static void bounds_comment(es_buf *b, const esc_type *t) {
+  const char *sep = " /* ";
+  for (int level = 0; t; t = t->kind == ESC_T_LIST ? t->elem : NULL, level++) {
+    if (!t->has_max)
+      continue;
+    esc_out(b, "%s%sat most %llu %s", sep, level ? "each " : "",
+            (unsigned long long)t->max,
+            t->kind == ESC_T_LIST ? "items" : "bytes");
+    sep = ", ";
+  }
+  esc_out(b, " */");
+}
+
+/* The typedef of a list of lists, after those of its elements; `seen`
+ * holds the names already written, one per line. */
+static void nested_list_decl(const esc_type *t, es_buf *seen, es_buf *b) {
+  esc_tvars tv;
+  size_t n;
+  if (t->kind != ESC_T_LIST || t->elem->kind != ESC_T_LIST)
+    return;
+  nested_list_decl(t->elem, seen, b);
+  n = strlen(t->c_list);
+  for (size_t at = 0; at < seen->len;) {
+    const char *line = (const char *)seen->data + at;
+    const char *end = memchr(line, '\n', seen->len - at);
+    size_t len = (size_t)(end - line);
+    if (len == n && memcmp(line, t->c_list, n) == 0)
+      return;
+    at += len + 1;
+  }
+  esc_out(seen, "%s\n", t->c_list);
+  esc_tv_init(&tv);
+  esc_tv_str(&tv, "LIST", t->c_list);
+  esc_tv_str(&tv, "STRUCT", t->elem->c_list);
+  esc_tpl(b, ESC_TPL_LIST, &tv);
+}
+
+typedef struct nested_lists {
+  es_buf seen, *out;
+} nested_lists;
+
+static void nested_list_decls(const esc_schema *s, const esc_struct *st,
+                              void *ctx) {
+  nested_lists *nl = ctx;
+  (void)s;
+  for (const esc_field *f = st->fields; f; f = f->next)
+    nested_list_decl(f->type, &nl->seen, nl->out);
+}
+
 static void struct_decl(const esc_schema *s, const esc_struct *st, void *ctx) {
   es_buf *b = ctx;
   esc_namebuf nb;
@@ -117,9 +177,8 @@ static void struct_decl(const esc_schema *s, const esc_struct *st, void *ctx) {
     es_buf_close(&t);
     if (f->type->optional && f->type->kind == ESC_T_RECORD)
       esc_out(b, " /* optional: NULL when absent */");
-    else if (f->type->has_max)
-      esc_out(b, " /* at most %llu %s */", (unsigned long long)f->type->max,
-              f->type->kind == ESC_T_LIST ? "items" : "bytes");
+    else if (has_bound(f->type))
+      bounds_comment(b, f->type);
     else if (f->def) {
       esc_out(b, " /* default ");
       comment_text(b, f->def->at.z, f->def->at.n);
@@ -335,6 +394,14 @@ int esc_gen_header(const esc_schema *s, const char *base, es_buf *b) {
     }
   if (any_record)
     esc_out(b, "\n");
+  /* Lists of lists, each after the list type it holds. */
+  nested_lists nl = {ES_BUF_INIT, b};
+  esc_each_struct(s, &nl, nested_list_decls);
+  if (nl.seen.len)
+    esc_out(b, "\n");
+  if (nl.seen.err)
+    b->err = nl.seen.err;
+  es_buf_close(&nl.seen);
   esc_each_struct(s, b, struct_decl);
 
   for (const esc_decl *d = s->decls; d; d = d->next) {

@@ -141,6 +141,24 @@ static void default_expr(es_buf *b, const esc_field *f) {
 /* The bound passed to es_enc_* / es_dec_* (0: none). */
 static uint64_t max_of(const esc_type *t) { return t->has_max ? t->max : 0; }
 
+/* Room for the C expression of a list item nested as deep as the parser
+ * allows ("v->x.items[i].items[i2]..."). */
+#define ITEM_MAX 2048
+
+/* The name of a loop's variable (`stem`, "i", "n_", ...) for the list at
+ * C expression `x`: the stem alone for a field's own list, then the stem
+ * and the nesting level for a list of lists ("i2" inside "i"), so that no
+ * inner loop shadows an outer one. */
+static void loop_var(char *out, size_t cap, const char *stem, const char *x) {
+  unsigned level = 1;
+  for (const char *p = strstr(x, ".items["); p; p = strstr(p + 1, ".items["))
+    level++;
+  if (level == 1)
+    snprintf(out, cap, "%s", stem);
+  else
+    snprintf(out, cap, "%s%u", stem, level);
+}
+
 /* Numbers, bools and timestamps: one msgpack call each way. */
 static bool is_scalar(int kind) {
   return kind <= ESC_T_F64 || kind == ESC_T_TIMESTAMP;
@@ -192,15 +210,17 @@ static void enc_value(es_buf *b, const esc_type *t, const char *x,
             t->optional ? "" : "&", x, level);
     break;
   case ESC_T_LIST: {
-    char item[256];
+    char item[ITEM_MAX], i[16];
+    loop_var(i, sizeof i, "i", x);
     esc_out(b,
             "%sif (depth + %d >= ES_MP_MAX_DEPTH)\n"
             "%s  es_buf_fail(b, ES_EDEPTH);\n",
             ind, level, ind);
     esc_out(b, "%sif (es_enc_list(b, %s.count, %s.items, %" PRIu64 ")) {\n",
             ind, x, x, max_of(t));
-    esc_out(b, "%s  for (uint32_t i = 0; i < %s.count; i++) {\n", ind, x);
-    snprintf(item, sizeof item, "%s.items[i]", x);
+    esc_out(b, "%s  for (uint32_t %s = 0; %s < %s.count; %s++) {\n", ind, i, i,
+            x, i);
+    snprintf(item, sizeof item, "%s.items[%s]", x, i);
     char ind2[64];
     snprintf(ind2, sizeof ind2, "%s    ", ind);
     enc_value(b, t->elem, item, ind2, level + 1);
@@ -284,18 +304,22 @@ static void dec_value(es_buf *b, const esc_type *t, const char *x,
     }
     break;
   case ESC_T_LIST: {
-    char ind2[64], ind4[64], item[300];
+    char ind2[64], ind4[64], item[ITEM_MAX], i[16], n[16], p[16];
     es_buf ct = ES_BUF_INIT;
+    loop_var(i, sizeof i, "i_", x);
+    loop_var(n, sizeof n, "n_", x);
+    loop_var(p, sizeof p, "p_", x);
     snprintf(ind2, sizeof ind2, "%s  ", ind);
     snprintf(ind4, sizeof ind4, "%s    ", ind);
-    esc_out_base_ctype(&ct, t->elem);
-    esc_out(b, "%s{\n%s  uint32_t n_;\n%s  void *p_;\n", ind, ind, ind);
-    dec_call(b, ind2, "es_dec_list(r, &n_, %" PRIu64 ", sizeof(%.*s), &p_, a)",
-             max_of(t), (int)ct.len, (const char *)ct.data);
+    esc_out_field_ctype(&ct, t->elem);
+    esc_out(b, "%s{\n%s  uint32_t %s;\n%s  void *%s;\n", ind, ind, n, ind, p);
+    dec_call(b, ind2, "es_dec_list(r, &%s, %" PRIu64 ", sizeof(%.*s), &%s, a)",
+             n, max_of(t), (int)ct.len, (const char *)ct.data, p);
     es_buf_close(&ct);
-    esc_out(b, "%s  %s.items = p_;\n%s  %s.count = n_;\n", ind, x, ind, x);
-    esc_out(b, "%s  for (uint32_t i_ = 0; i_ < n_; i_++) {\n", ind);
-    snprintf(item, sizeof item, "%s.items[i_]", x);
+    esc_out(b, "%s  %s.items = %s;\n%s  %s.count = %s;\n", ind, x, p, ind, x,
+            n);
+    esc_out(b, "%s  for (uint32_t %s = 0; %s < %s; %s++) {\n", ind, i, i, n, i);
+    snprintf(item, sizeof item, "%s.items[%s]", x, i);
     dec_value(b, t->elem, item, ind4);
     esc_out(b, "%s  }\n%s  es_mp_leave(r);\n%s}\n", ind, ind, ind);
     break;
@@ -353,38 +377,63 @@ static void dec_struct(const esc_struct *st, esc_tvars *tv, es_buf *b) {
 
 /* ---- per struct -------------------------------------------------------- */
 
-static void field_descs(const esc_struct *st, const esc_tvars *tv, es_buf *b) {
+/* The members of a descriptor that follow its offsets, for a value of
+ * type `t`: elem_size, record, enumeration and, for a list, the
+ * descriptor of its elements (a file-scope compound literal, which has
+ * static storage), with their own bound and, for a list of lists, their
+ * own elements in turn. */
+static void desc_tail(es_buf *b, const esc_field *f, const esc_type *t) {
   esc_namebuf nb;
+  const esc_type *e = t;
+  while (e->kind == ESC_T_LIST)
+    e = e->elem;
+  if (t->kind == ESC_T_LIST) {
+    es_buf ct = ES_BUF_INIT;
+    esc_out_field_ctype(&ct, t->elem);
+    esc_out(b, "sizeof(%.*s), ", (int)ct.len, (const char *)ct.data);
+    es_buf_close(&ct);
+  } else {
+    esc_out(b, "0, ");
+  }
+  if (e->kind == ESC_T_RECORD)
+    esc_out(b, "&%s, NULL",
+            esc_name(&nb, ESC_N_DESC, e->decl->c_name, NULL, NULL));
+  else if (e->kind == ESC_T_ENUM)
+    esc_out(b, "NULL, &%s",
+            esc_name(&nb, ESC_N_DESC, e->decl->c_name, NULL, NULL));
+  else
+    esc_out(b, "NULL, NULL");
+  if (t->kind != ESC_T_LIST) {
+    esc_out(b, ", NULL}");
+    return;
+  }
+  esc_out(b,
+          ",\n        &(const es_field_desc){\"%.*s\", %s, %d, 0, 0, %" PRIu64
+          ", 0, 0, ",
+          TOKF(f->name), esc_kind_const(e->kind), t->elem->kind == ESC_T_LIST,
+          max_of(t->elem));
+  desc_tail(b, f, t->elem);
+  esc_out(b, "}");
+}
+
+static void field_descs(const esc_struct *st, const esc_tvars *tv, es_buf *b) {
   if (!st->fields)
     return;
   esc_tpl(b, ESC_TPL_FIELDS_OPEN, tv);
   for (const esc_field *f = st->fields; f; f = f->next) {
-    const esc_type *t = f->type;
-    const esc_type *e = t->kind == ESC_T_LIST ? t->elem : t;
-    es_buf ct = ES_BUF_INIT;
+    const esc_type *t = f->type, *e = t;
+    while (e->kind == ESC_T_LIST)
+      e = e->elem;
     esc_out(b,
             "    {\"%.*s\", %s, %d, %d, 0, %" PRIu64 ", offsetof(%s, %.*s), ",
             TOKF(f->name), esc_kind_const(e->kind), t->kind == ESC_T_LIST,
-            t->optional, t->has_max ? t->max : 0, st->c_name, TOKF(f->name));
+            t->optional, max_of(t), st->c_name, TOKF(f->name));
     if (t->optional && t->kind != ESC_T_RECORD)
       esc_out(b, "offsetof(%s, has_%.*s), ", st->c_name, TOKF(f->name));
     else
       esc_out(b, "0, ");
-    if (t->kind == ESC_T_LIST) {
-      esc_out_base_ctype(&ct, e);
-      esc_out(b, "sizeof(%.*s), ", (int)ct.len, (const char *)ct.data);
-    } else {
-      esc_out(b, "0, ");
-    }
-    es_buf_close(&ct);
-    if (e->kind == ESC_T_RECORD)
-      esc_out(b, "&%s, NULL},\n",
-              esc_name(&nb, ESC_N_DESC, e->decl->c_name, NULL, NULL));
-    else if (e->kind == ESC_T_ENUM)
-      esc_out(b, "NULL, &%s},\n",
-              esc_name(&nb, ESC_N_DESC, e->decl->c_name, NULL, NULL));
-    else
-      esc_out(b, "NULL, NULL},\n");
+    desc_tail(b, f, t);
+    esc_out(b, ",\n");
   }
   esc_tpl(b, ESC_TPL_TABLE_CLOSE, tv);
   esc_out(b, "\n");

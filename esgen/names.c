@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "keywords.h"
+
 static const char *const patterns[ESC_NAME_COUNT] = {
 #define ESC_NAME_PATTERN(id, pattern) pattern,
     ESC_NAMES(ESC_NAME_PATTERN)
@@ -120,4 +122,29 @@ const char *esc_name_type_id(esc_namebuf *nb, const char *c_name) {
   char up[ESC_NAME_MAX];
   esc_snake(c_name, strlen(c_name), true, up, sizeof up);
   return esc_name(nb, ESC_N_TYPE_ID, up, NULL, NULL);
+}
+
+const char *esc_name_list_type(esc_namebuf *nb, const char *prefix,
+                               const esc_type *t) {
+  esc_namebuf inner;
+  const esc_type *e = t->elem;
+  unsigned depth = 1;
+  const char *name;
+  while (e->kind == ESC_T_LIST) {
+    e = e->elem;
+    depth++;
+  }
+  if (e->kind == ESC_T_ENUM || e->kind == ESC_T_RECORD)
+    name = esc_name(nb, ESC_N_LIST, e->decl->c_name, NULL, NULL);
+  else if (depth == 1)
+    return esc_name(nb, ESC_N_RT_LIST, esc_kind_name(e->kind), NULL, NULL);
+  else if (!esc_name(&inner, ESC_N_DECL, prefix, esc_kind_name(e->kind), NULL))
+    return NULL;
+  else
+    name = esc_name(nb, ESC_N_LIST, inner.s, NULL, NULL);
+  for (; name && depth > 1; depth--) {
+    inner = *nb;
+    name = esc_name(nb, ESC_N_LIST, inner.s, NULL, NULL);
+  }
+  return name;
 }

@@ -46,8 +46,10 @@
   X(DECODE_ANY, "%s_decode_any")                                               \
   X(ENC, "enc_%s")                                                             \
   X(DEC, "dec_%s")                                                             \
-  /* records and enums: <T> */                                                 \
+  /* records and enums: <T>; a list of lists: the element's list type */       \
   X(LIST, "%s_list")                                                           \
+  /* libes's list of a built-in type, by the type's name ("i32") */            \
+  X(RT_LIST, "es_%s_list")                                                     \
   X(ENUM_NAME, "%s_name")                                                      \
   X(ENUM_VALUES, "%s_values")                                                  \
   X(COUNT, "%s_COUNT") /* the enum's name in capitals */                       \
@@ -134,6 +136,15 @@ bool esc_names_decl(esc_schema *s, esc_decl *d);
  * ("BANK_CURRENCY_EUR"). */
 const char *esc_name_const(esc_namebuf *nb, const char *owner_upper,
                            esc_tok value);
+
+/* The C struct type of list type `t` (resolved) in the schema whose C
+ * prefix is `prefix`: libes's es_<k>_list for a list of a built-in type,
+ * <T>_list for a list of records or enums, and for a list of lists the
+ * innermost element's name with one "_list" per level ("bank_i32" for
+ * i32): list<list<i32>> is "bank_i32_list_list", list<list<Money>>
+ * "bank_money_list_list". NULL when it would not fit. */
+const char *esc_name_list_type(esc_namebuf *nb, const char *prefix,
+                               const esc_type *t);
 
 /* The type-id macro of struct type `c_name` ("BANK_MONEY_TYPE_ID"). */
 const char *esc_name_type_id(esc_namebuf *nb, const char *c_name);

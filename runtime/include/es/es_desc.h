@@ -62,18 +62,28 @@ typedef struct es_enum_desc {
   const char *const *values; /* their names */
 } es_enum_desc;
 
+/* One field of a struct, or (through `elem`) the elements of a list. A
+ * list of lists is a chain: the field describes the outer list, its
+ * `elem` one inner list, whose `elem` describes that list's elements, and
+ * so on; each level has its own `max`. `kind`, `record` and
+ * `enumeration` are those of the innermost elements at every level. */
 typedef struct es_field_desc {
   const char *name;
-  uint8_t kind;     /* es_kind; of the elements when is_list */
+  uint8_t kind;     /* es_kind; of the innermost elements when is_list */
   uint8_t is_list;  /* an es_*_list or <schema>_<type>_list struct */
   uint8_t optional; /* presence in the bool at has_offset */
   uint8_t reserved;
   uint32_t max;      /* bytes (string, bytes) or items (list); 0: none */
-  size_t offset;     /* offsetof the value in its struct */
+  size_t offset;     /* offsetof the value in its struct; 0 for elements */
   size_t has_offset; /* offsetof has_<name>; meaningful when optional */
   size_t elem_size;  /* sizeof one list element; 0 unless is_list */
   const es_type_desc *record;      /* ES_KIND_RECORD */
   const es_enum_desc *enumeration; /* ES_KIND_ENUM */
+  /* When is_list: one element (never optional), with the element's own
+   * bound and, when the elements are lists, their elements. NULL in a
+   * descriptor written by hand means an element of `kind` without a
+   * bound. */
+  const struct es_field_desc *elem;
 } es_field_desc;
 
 /* Straight-line functions generated per type. Decode writes into `value`,

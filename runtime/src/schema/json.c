@@ -276,16 +276,22 @@ static int put_value(es_buf *b, const es_field_desc *f, const void *p,
   }
 }
 
+/* A list's items, each described by f->elem (a list of lists: the inner
+ * lists); a hand-made descriptor without `elem` has items of f->kind. */
 static int put_list(es_buf *b, const es_field_desc *f, const void *p,
                     int depth) {
   struct {
     const unsigned char *items;
     uint32_t count;
   } list; /* the layout every generated list struct shares */
-  size_t natural = kind_size(f), stride = f->elem_size ? f->elem_size : natural;
+  const es_field_desc *e = f->elem ? f->elem : f;
+  size_t natural = e->is_list && f->elem ? sizeof list : kind_size(e);
+  size_t stride = f->elem_size ? f->elem_size : natural;
   uint32_t i;
   int rc;
 
+  if (depth > ES__JSON_MAX_DEPTH)
+    return ES_EDEPTH;
   memcpy(&list.items, p, sizeof list.items);
   memcpy(&list.count, (const unsigned char *)p + sizeof(void *),
          sizeof list.count);
@@ -293,9 +299,13 @@ static int put_list(es_buf *b, const es_field_desc *f, const void *p,
     return ES_EINVAL;
   put_c(b, '[');
   for (i = 0; i < list.count; i++) {
+    const unsigned char *item = list.items + (size_t)i * stride;
     if (i)
       put_c(b, ',');
-    rc = put_value(b, f, list.items + (size_t)i * stride, depth);
+    if (e != f && e->is_list)
+      rc = put_list(b, e, item, depth + 1);
+    else
+      rc = put_value(b, e, item, depth);
     if (rc)
       return rc;
   }

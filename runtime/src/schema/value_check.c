@@ -116,28 +116,45 @@ static int check_one(walk *w, const es_field_desc *f, const uint8_t *p,
   }
 }
 
-static int check_field(walk *w, const es_field_desc *f, const uint8_t *base,
+static int check_list(walk *w, const es_field_desc *f, const uint8_t *p,
+                      int depth);
+
+/* The value at `p` described by `f`: a list, or one value. */
+static int check_value(walk *w, const es_field_desc *f, const uint8_t *p,
                        int depth) {
-  const uint8_t *p = base + f->offset;
+  return f->is_list ? check_list(w, f, p, depth)
+                    : check_one(w, f, p, true, depth);
+}
+
+/* A list's count within its bound, then each item, described by f->elem
+ * (a list of lists: the inner lists, each with its own bound). A hand-made
+ * descriptor without `elem` has items of f->kind without a bound. */
+static int check_list(walk *w, const es_field_desc *f, const uint8_t *p,
+                      int depth) {
   const any_list *l = (const any_list *)(const void *)p;
   int rc = 0;
-
-  if (f->optional && !*(const bool *)(const void *)(base + f->has_offset))
-    return 0;
-  if (!f->is_list)
-    return check_one(w, f, p, true, depth);
   if (f->max && l->count > f->max)
     return blame(w, ES_EBOUND, "%u items, max %u", l->count, f->max);
   if (l->count && !l->items)
     return blame(w, ES_EINVAL, "%u items and a NULL items pointer", l->count);
+  if (f->elem && depth + 1 > ES_MP_MAX_DEPTH)
+    return blame(w, ES_EDEPTH, "lists nested deeper than %d", ES_MP_MAX_DEPTH);
   for (uint32_t i = 0; rc == 0 && i < l->count; i++) {
+    const uint8_t *item = (const uint8_t *)l->items + (size_t)i * f->elem_size;
     size_t old = push(w, NULL, i);
-    rc = check_one(w, f, (const uint8_t *)l->items + (size_t)i * f->elem_size,
-                   false, depth);
+    rc = f->elem ? check_value(w, f->elem, item, depth + 1)
+                 : check_one(w, f, item, false, depth);
     if (rc == 0)
       pop(w, old);
   }
   return rc;
+}
+
+static int check_field(walk *w, const es_field_desc *f, const uint8_t *base,
+                       int depth) {
+  if (f->optional && !*(const bool *)(const void *)(base + f->has_offset))
+    return 0;
+  return check_value(w, f, base + f->offset, depth);
 }
 
 static int check_fields(walk *w, const es_type_desc *t, const uint8_t *base,
@@ -254,26 +271,38 @@ static int why_one(walk *w, const es_field_desc *f, es_mp_reader *r,
   return 0;
 }
 
-static int why_field(walk *w, const es_field_desc *f, es_mp_reader *r,
-                     int rc_in) {
+/* The first rule a wire list of `f` breaks: its count over f->max, then
+ * each item's (f->elem, or f's kind without a bound for a hand-made
+ * descriptor without one). */
+static int why_list(walk *w, const es_field_desc *f, es_mp_reader *r,
+                    int rc_in) {
   uint32_t n;
   int rc;
-  if (f->optional && es_mp_read_nil(r))
-    return 0;
-  if (!f->is_list)
-    return why_one(w, f, r, true, rc_in);
   if ((rc = es_mp_read_array(r, &n)) != 0)
     return blame(w, rc, "%s", es_strerror(rc));
   if (f->max && n > f->max)
     return blame(w, ES_EBOUND, "%u items, max %u", n, f->max);
   for (uint32_t i = 0; i < n; i++) {
     size_t old = push(w, NULL, i);
-    if ((rc = why_one(w, f, r, false, rc_in)) != 0)
+    if (f->elem && f->elem->is_list)
+      rc = why_list(w, f->elem, r, rc_in);
+    else
+      rc = why_one(w, f->elem ? f->elem : f, r, f->elem != NULL, rc_in);
+    if (rc)
       return rc;
     pop(w, old);
   }
   es_mp_leave(r);
   return 0;
+}
+
+static int why_field(walk *w, const es_field_desc *f, es_mp_reader *r,
+                     int rc_in) {
+  if (f->optional && es_mp_read_nil(r))
+    return 0;
+  if (!f->is_list)
+    return why_one(w, f, r, true, rc_in);
+  return why_list(w, f, r, rc_in);
 }
 
 /* Walks the array of a `t` value, field by field; a field the array does
