@@ -29,7 +29,7 @@ int esc_gen_graph(const esc_schema *s, es_buf *out);
 int esc_gen_json(const esc_schema *s, es_buf *out);
 
 /* The "format_version" esc_gen_json() writes. */
-#define ESC_SCHEMA_JSON_VERSION 1
+#define ESC_SCHEMA_JSON_VERSION 2
 
 /* ---- shared by the generators (gen_common.c) ---- */
 

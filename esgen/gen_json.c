@@ -97,9 +97,23 @@ static void json_default(es_buf *b, const esc_field *f) {
   }
 }
 
+/* The "elem" of list type `t`: its element's list flag and bound, and the
+ * element's own element when it is a list in turn. */
+static void json_elem(es_buf *b, const esc_type *t) {
+  const esc_type *e = t->elem;
+  esc_out(b, ",\"elem\":{\"list\":%s",
+          e->kind == ESC_T_LIST ? "true" : "false");
+  if (e->has_max)
+    esc_out(b, ",\"max\":%" PRIu64, e->max);
+  if (e->kind == ESC_T_LIST)
+    json_elem(b, e);
+  esc_out(b, "}");
+}
+
 static void json_field(es_buf *b, const esc_field *f) {
-  const esc_type *t = f->type;
-  const esc_type *e = t->kind == ESC_T_LIST ? t->elem : t;
+  const esc_type *t = f->type, *e = t;
+  while (e->kind == ESC_T_LIST)
+    e = e->elem;
   esc_out(b, "{\"name\":");
   json_tok(b, f->name);
   esc_out(b, ",\"kind\":\"%s\"", esc_kind_name(e->kind));
@@ -115,6 +129,8 @@ static void json_field(es_buf *b, const esc_field *f) {
           t->optional ? "true" : "false");
   if (t->has_max)
     esc_out(b, ",\"max\":%" PRIu64, t->max);
+  if (t->kind == ESC_T_LIST)
+    json_elem(b, t);
   if (f->def) {
     esc_out(b, ",\"default\":");
     json_default(b, f);

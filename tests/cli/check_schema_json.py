@@ -3,9 +3,10 @@
 
 usage: check_schema_json.py ESGEN SCHEMA.es...
 Checks, for each schema: two runs give the same bytes; the output parses;
-every type id is FNV-1a 64 of "<schema>.<name>"; every field reference
-(record, enum), aggregate state, event, projection and saga reference
-names a type in the description.
+every type id is FNV-1a 64 of "<schema>.<name>"; every list field has an
+`elem` chain (one per level, bounds positive) and no other field has one;
+every field reference (record, enum), aggregate state, event, projection
+and saga reference names a type in the description.
 """
 import json
 import subprocess
@@ -29,6 +30,21 @@ def fail(msg):
     sys.exit(1)
 
 
+def check_elem(where, f):
+    """A list field's chain of elements: each level says whether it is a
+    list, lists (and only lists) have an element, bounds are positive."""
+    level = f
+    while level["list"]:
+        e = level.get("elem")
+        if not isinstance(e, dict) or not isinstance(e.get("list"), bool):
+            fail(f"{where}: a list without a valid elem")
+        if "max" in e and (not isinstance(e["max"], int) or e["max"] < 1):
+            fail(f"{where}: bad elem max {e['max']!r}")
+        level = e
+    if "elem" in level:
+        fail(f"{where}: elem on a value that is not a list")
+
+
 def check(esgen, path):
     runs = [subprocess.run([esgen, "--json", path], capture_output=True,
                            check=False) for _ in range(2)]
@@ -38,7 +54,7 @@ def check(esgen, path):
     if runs[0].stdout != runs[1].stdout:
         fail(f"{path}: two runs differ")
     d = json.loads(runs[0].stdout)
-    if d["format"] != "esgen-schema" or d["format_version"] != 1:
+    if d["format"] != "esgen-schema" or d["format_version"] != 2:
         fail(f"{path}: unexpected format header")
     enums = {e["name"]: e for e in d["enums"]}
     types = {}
@@ -53,6 +69,7 @@ def check(esgen, path):
         for f in t["fields"]:
             if f["kind"] not in KINDS:
                 fail(f"{path}: {t['name']}.{f['name']}: kind {f['kind']}")
+            check_elem(f"{path}: {t['name']}.{f['name']}", f)
             if f["kind"] == "record" and (f["record"], 1) not in types:
                 fail(f"{path}: {t['name']}.{f['name']}: record not before")
             if f["kind"] == "enum" and f["enum"] not in enums:

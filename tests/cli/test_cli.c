@@ -294,3 +294,18 @@ Test(cli, graph_matches_golden) {
   run_result_free(&r);
   free(want);
 }
+
+/* The JSON description of lists of lists: one `elem` per level, each with
+ * its own bound (docs/schema-json.md). */
+Test(cli, json_of_nested_lists_matches_golden) {
+  char golden[4096];
+  size_t n;
+  snprintf(golden, sizeof golden, "%s/nested.json", env("CLI_DIR"));
+  char *want = read_file(golden, &n);
+  cr_assert(want != NULL, "cannot read %s", golden);
+  run_result r = esgen(NULL, "--json", env("NESTED_ES"), NULL, NULL);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cr_assert_str_eq(r.out, want);
+  run_result_free(&r);
+  free(want);
+}

@@ -3,10 +3,12 @@
  * levels of lists of numbers, strings, records and enums; the bound of
  * every level enforced on encode, on decode of hostile bytes and at the
  * execute entries (which name the item to blame); descriptors that walk
- * them (JSON), and decoding that never reads past its input.
+ * them (JSON), esctl reading them by the schema's description alone, and
+ * decoding that never reads past its input.
  */
 #include <criterion/criterion.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -584,4 +586,63 @@ Test(nested, the_execute_entry_names_the_item_over_its_bound) {
       0);
   es_app_close(app);
   es_store_close(store);
+}
+
+/* ---- read by its description alone --------------------------------------- */
+
+/* esctl decodes a store's events with the schema description the app
+ * recorded there (docs/schema-json.md), not with the generated code:
+ * the lists of lists it prints must be the ones es_json_write() prints
+ * from the value itself. */
+Test(nested, esctl_reads_lists_of_lists_from_the_description) {
+  const char *esctl = getenv("ESCTL");
+  char tmpl[] = "/tmp/nested-esctl-XXXXXX", cmd[600], *dir, *out;
+  es_store_options o = ES_STORE_OPTIONS_INIT;
+  es_store *store = NULL;
+  es_app *app = NULL;
+  nested_board_draw draw;
+  nested_board_drawn ev;
+  es_buf want = ES_BUF_INIT;
+  size_t len = 0, cap = 1 << 16;
+  FILE *p;
+  sample s;
+
+  cr_assert_not_null(esctl, "ESCTL is not set (run the test through meson)");
+  dir = mkdtemp(tmpl);
+  cr_assert_not_null(dir);
+  cr_assert_eq(es_store_open_log(&store, dir, &o, 0), 0);
+  cr_assert_eq(es_app_open(&app, &nested_schema, store, NULL), 0);
+  sample_fill(&s);
+  draw.grids = s.g;
+  cr_assert_eq(nested_board_execute_draw(app, 7, &draw, NULL, NULL), 0);
+  es_app_close(app);
+  es_store_close(store);
+
+  /* what the event holds, as the descriptor walk writes it */
+  nested_board_drawn_init(&ev);
+  ev.grids = s.g;
+  ev.rows = s.g.cells;
+  cr_assert_eq(es_json_write(&nested_board_drawn_desc, &ev, &want), 0);
+  es_buf_append(&want, "", 1);
+
+  snprintf(cmd, sizeof cmd, "'%s' --json cat '%s' Board/7", esctl, dir);
+  p = popen(cmd, "r");
+  cr_assert_not_null(p);
+  out = malloc(cap);
+  cr_assert_not_null(out);
+  while (len + 1 < cap) {
+    size_t n = fread(out + len, 1, cap - 1 - len, p);
+    if (!n)
+      break;
+    len += n;
+  }
+  out[len] = '\0';
+  cr_assert_eq(pclose(p), 0, "esctl failed: %s", out);
+  cr_assert_not_null(strstr(out, (const char *)want.data),
+                     "esctl printed:\n%s\nwithout:\n%s", out,
+                     (const char *)want.data);
+  free(out);
+  es_buf_close(&want);
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  cr_assert_eq(system(cmd), 0);
 }

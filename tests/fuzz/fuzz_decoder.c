@@ -1,6 +1,8 @@
 /*
  * fuzz_decoder.c - libFuzzer target: arbitrary bytes into the decoders
- * esgen generated from schemas/bank.es.
+ * esgen generated from schemas/bank.es (fuzz_decoder), or from another
+ * schema named by FUZZ_SCHEMA_H and FUZZ_SCHEMA (fuzz_decoder_nested:
+ * tests/codec/nested.es, lists of lists).
  *
  * The first byte picks the type (an index into bank_schema.types); the
  * rest is the encoding. A decoder must reject bad input with an error
@@ -13,7 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bank.es.h"
+#ifndef FUZZ_SCHEMA_H
+#define FUZZ_SCHEMA_H "bank.es.h"
+#define FUZZ_SCHEMA bank_schema
+#endif
+#include FUZZ_SCHEMA_H
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -29,7 +35,7 @@ static void *new_value(const es_type_desc *t) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  const es_schema_desc *schema = &bank_schema;
+  const es_schema_desc *schema = &FUZZ_SCHEMA;
   const es_type_desc *t;
   es_arena a1, a2;
   es_buf e1, e2, json;

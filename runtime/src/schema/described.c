@@ -99,8 +99,30 @@ static const es__dtype *find_record(const es__dschema *s, const char *name) {
   return NULL;
 }
 
-static int parse_field(const es__jv *f, es__dfield *d, char *why, size_t cap,
-                       const char *type) {
+/* How many levels of list field `f` has: 1, and one more per `elem` that
+ * is a list (format 2; a format 1 list has one level). Returns 0, or
+ * ES_EDECODE for a chain that is not well formed or nests deeper than any
+ * decoder reads. */
+static int count_lists(const es__jv *f, uint32_t format, uint32_t *lists) {
+  const es__jv *e = f;
+  *lists = 1;
+  if (format < 2)
+    return 0;
+  for (;;) {
+    const es__jv *list;
+    e = es__jv_get(e, "elem");
+    list = e ? es__jv_get(e, "list") : NULL;
+    if (!e || e->kind != ES__JV_OBJ || !list || list->kind != ES__JV_BOOL)
+      return ES_EDECODE;
+    if (!list->b)
+      return 0;
+    if (++*lists >= ES_MP_MAX_DEPTH)
+      return ES_EDECODE;
+  }
+}
+
+static int parse_field(const es__jv *f, es__dfield *d, uint32_t format,
+                       char *why, size_t cap, const char *type) {
   const es__jv *list = es__jv_get(f, "list"), *opt = es__jv_get(f, "optional");
   d->name = es__jv_str(f, "name");
   d->kind = kind_of(es__jv_str(f, "kind"));
@@ -109,6 +131,8 @@ static int parse_field(const es__jv *f, es__dfield *d, char *why, size_t cap,
                   type);
   d->list = list && list->kind == ES__JV_BOOL && list->b;
   d->optional = opt && opt->kind == ES__JV_BOOL && opt->b;
+  if (d->list && count_lists(f, format, &d->lists))
+    return refuse(why, cap, "type '%s': field '%s': bad elem", type, d->name);
   if (es__jv_get(f, "max") && es__jv_u64(f, "max", &d->max))
     return refuse(why, cap, "type '%s': field '%s': bad max", type, d->name);
   d->def = es__jv_get(f, "default");
@@ -141,7 +165,8 @@ static int parse_types(const es__jv *arr, es_arena *a, es__dschema *s,
     if (!d->fields)
       return ES_ENOMEM;
     for (size_t k = 0; k < fields->count; k++) {
-      int rc = parse_field(&fields->items[k], &d->fields[k], why, cap, d->name);
+      int rc = parse_field(&fields->items[k], &d->fields[k], s->format_version,
+                           why, cap, d->name);
       if (rc)
         return rc;
     }
@@ -205,7 +230,7 @@ int es__dschema_parse(const char *json, size_t len, es_arena *a, es__dschema *s,
   if (!es__jv_str(s->root, "format") ||
       strcmp(es__jv_str(s->root, "format"), "esgen-schema") != 0)
     return refuse(why, cap, "not an esgen schema description");
-  if (es__jv_u64(s->root, "format_version", &fv) || fv != 1)
+  if (es__jv_u64(s->root, "format_version", &fv) || fv < 1 || fv > 2)
     return refuse(why, cap, "unknown format_version");
   s->format_version = (uint32_t)fv;
   s->name = es__jv_str(s->root, "schema");
@@ -325,27 +350,34 @@ static int dec_value(es_mp_reader *r, const es__dfield *f, es_buf *out) {
   }
 }
 
-static int dec_field(es_mp_reader *r, const es__dfield *f, es_buf *out) {
+/* A list with `lists` levels (1: of values of f's kind). */
+static int dec_list(es_mp_reader *r, const es__dfield *f, uint32_t lists,
+                    es_buf *out) {
   uint32_t n;
   int rc;
-  if (f->optional && es_mp_read_nil(r)) {
-    put(out, "null");
-    return 0;
-  }
-  if (!f->list)
-    return dec_value(r, f, out);
   if ((rc = es_mp_read_array(r, &n)) != 0)
     return rc;
   put(out, "[");
   for (uint32_t i = 0; i < n; i++) {
     if (i)
       put(out, ",");
-    if ((rc = dec_value(r, f, out)) != 0)
+    rc = lists > 1 ? dec_list(r, f, lists - 1, out) : dec_value(r, f, out);
+    if (rc)
       return rc;
   }
   put(out, "]");
   es_mp_leave(r);
   return 0;
+}
+
+static int dec_field(es_mp_reader *r, const es__dfield *f, es_buf *out) {
+  if (f->optional && es_mp_read_nil(r)) {
+    put(out, "null");
+    return 0;
+  }
+  if (!f->list)
+    return dec_value(r, f, out);
+  return dec_list(r, f, f->lists, out);
 }
 
 static int dec_record(es_mp_reader *r, const es__dtype *t, es_buf *out) {

@@ -24,9 +24,10 @@ typedef struct es__denum {
 
 typedef struct es__dfield {
   const char *name;
-  int kind; /* es_kind */
+  int kind; /* es_kind; of the innermost elements of a list */
   bool list, optional;
-  uint64_t max; /* 0: none */
+  uint32_t lists; /* levels of list: 1 list<T>, 2 list<list<T>>; 0 none */
+  uint64_t max;   /* 0: none */
   const es__dtype *record;
   const es__denum *enumeration;
   const es__jv *def; /* the default, or NULL */
