@@ -1989,9 +1989,14 @@ typedef struct pg_lease {
   PGconn *c;
 } pg_lease;
 
+/* Unlocks before closing: the server ends a closed session's backend (and
+ * so frees its locks) some time after the socket closes, and a lease taken
+ * again right after release must not find it still held. If the unlock
+ * fails the session's end still frees the lock. */
 static void pg_lease_release(es_lease *bl) {
   pg_lease *l = (pg_lease *)bl;
-  PQfinish(l->c); /* ends the session, which releases the lock */
+  PQclear(PQexec(l->c, "SELECT pg_advisory_unlock_all()"));
+  PQfinish(l->c);
   es__free(l);
 }
 
