@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../../runtime/src/store/io.h"
 #include "../../runtime/src/util/crc32c.h"
 #include "es/es_error.h"
 #include "es/es_store.h"
@@ -1597,4 +1598,138 @@ Test(log, command_ids_expire_across_a_reopen) {
   t = open_dir(&o, 0);
   check_commands(t, 0);
   es_store_close(t);
+}
+
+/* ---- reads from maps of the segments ------------------------------------
+ */
+
+/* The POSIX table, with maps counted, the inode of each mapped file noted,
+ * and maps failing on demand. */
+static es__io mapping_io;
+static atomic_int maps_made, maps_fail;
+static ino_t mapped_ino[1024];
+
+static void *mapping_mmap(int fd, size_t len, off_t off) {
+  struct stat sb;
+  int n;
+  if (atomic_load(&maps_fail)) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  n = atomic_fetch_add(&maps_made, 1);
+  if (n < 1024 && fstat(fd, &sb) == 0)
+    mapped_ino[n] = sb.st_ino;
+  return es__io_posix.mmap(fd, len, off);
+}
+
+/* Stores opened from now on use mapping_io; `fail`: every map fails. */
+static void use_mapping_io(int fail) {
+  mapping_io = es__io_posix;
+  mapping_io.mmap = mapping_mmap;
+  atomic_store(&maps_made, 0);
+  atomic_store(&maps_fail, fail);
+  es__io_set(&mapping_io);
+}
+
+/* Whether the file at `path` is one that was mapped. */
+static int was_mapped(const char *path) {
+  struct stat sb;
+  int n = atomic_load(&maps_made);
+  cr_assert_eq(stat(path, &sb), 0);
+  for (int i = 0; i < n && i < 1024; i++)
+    if (mapped_ino[i] == sb.st_ino)
+      return 1;
+  return 0;
+}
+
+/* Reads as the store grows (from sealed segments mapped whole and from
+ * pieces of the newest one, records across the end of a piece read with
+ * pread) deliver every event intact, and what a store that cannot map
+ * reads is the same. */
+Test(log, reads_from_maps_match_reads_without_them) {
+  es_store_options o = ES_STORE_OPTIONS_INIT;
+  store_view *live = calloc(1, sizeof *live), *plain = calloc(1, sizeof *plain);
+  es_store *t;
+
+  cr_assert(live && plain);
+  use_mapping_io(0);
+  o.segment_size = 16384; /* the newest segment is mapped 2 KiB at a time */
+  t = open_dir(&o, 0);
+  for (int round = 0; round < 12; round++) {
+    fill(t, 25, 11u + (unsigned)round);
+    view_of(t, live); /* digest_fn checks every event it is given */
+  }
+  cr_assert_gt(atomic_load(&maps_made), count_files(".seg"),
+               "segments were mapped in pieces while they were the newest");
+  es_store_close(t);
+  use_mapping_io(1);
+  t = open_dir(&o, 0);
+  view_of(t, plain);
+  cr_assert_eq(atomic_load(&maps_made), 0);
+  cr_assert_eq(memcmp(live, plain, sizeof *live), 0,
+               "reads through pread see the same events");
+  es_store_close(t);
+  es__io_set(NULL);
+  free(live);
+  free(plain);
+}
+
+/* A record damaged on disk in a sealed segment (loaded from its index, so
+ * not scanned at open) is found by the CRC check of the read that takes
+ * it from the map. */
+Test(log, a_damaged_record_read_from_a_map_is_corrupt) {
+  es_store_options o = ES_STORE_OPTIONS_INIT;
+  store_view *before = calloc(1, sizeof *before);
+  static unsigned long long firsts[1024];
+  char seg[512];
+  es_store *t;
+  digest d = {0xcbf29ce484222325ull, 0, 0, 0, 1};
+
+  cr_assert(before);
+  make_indexed_store(&o, before);
+  cr_assert_gt(seg_firsts(firsts, 1024), 3);
+  snprintf(seg, sizeof seg, "%s/%020llu.seg", dir, firsts[1]);
+  flip_bit(seg, 16 + 8 + 30, 3); /* the first record's timestamp */
+  use_mapping_io(0);
+  t = open_dir(&o, 0);
+  cr_assert_eq(es_store_read_all(t, 1, 0, digest_fn, &d), ES_ECORRUPT);
+  cr_assert_eq(d.n, firsts[1] - 1, "every event before it was delivered");
+  cr_assert(was_mapped(seg), "the damaged segment was read from a map");
+  es_store_close(t);
+  es__io_set(NULL);
+  free(before);
+}
+
+/* A read-only opener maps sealed segments only: the writer, in another
+ * process, cuts back what it wrote to the newest one but could not sync,
+ * and a map past the end of a file faults. The writer itself maps the
+ * newest segment's synced part. */
+Test(log, a_read_only_store_never_maps_the_newest_segment) {
+  es_store_options o = ES_STORE_OPTIONS_INIT;
+  store_view *v = calloc(1, sizeof *v);
+  char seg[512];
+  es_store *t, *r;
+  unsigned seed = 1;
+
+  cr_assert(v);
+  o.segment_size = 16384;
+  t = open_dir(&o, 0);
+  do { /* the newest segment well past what a writer maps at once */
+    fill(t, 5, seed++);
+    newest_seg(seg);
+  } while (count_files(".seg") < 3 || file_size(seg) < 8192);
+  use_mapping_io(0);
+  r = open_dir(&o, ES_STORE_READONLY);
+  view_of(r, v);
+  cr_assert_gt(atomic_load(&maps_made), 0, "sealed segments were mapped");
+  cr_assert_not(was_mapped(seg));
+  es_store_close(r);
+  es_store_close(t);
+  use_mapping_io(0);
+  t = open_dir(&o, 0);
+  view_of(t, v);
+  cr_assert(was_mapped(seg), "a writer maps its newest segment");
+  es_store_close(t);
+  es__io_set(NULL);
+  free(v);
 }
