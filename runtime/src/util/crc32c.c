@@ -7,6 +7,7 @@
  * (the tests compare the two).
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "util/crc32c.h"
@@ -55,15 +56,12 @@ static uint32_t crc_sw(uint32_t crc, const uint8_t *b, size_t len) {
 }
 
 #ifdef CRC32C_HW
-/* x86-64 is little-endian, so an unaligned 8-byte load (memcpy) is the
- * same eight bytes in the order the reflected CRC takes them. */
+/* x86-64 is little-endian and loads unaligned words at full speed, so an
+ * 8-byte load (memcpy) is the same eight bytes in the order the reflected
+ * CRC takes them, wherever they start. */
 __attribute__((target("sse4.2"))) static uint32_t
 crc_hw(uint32_t crc, const uint8_t *b, size_t len) {
   uint64_t c = ~crc;
-  while (len && ((uintptr_t)b & 7)) {
-    c = _mm_crc32_u8((uint32_t)c, *b++);
-    len--;
-  }
   while (len >= 32) {
     uint64_t w[4];
     memcpy(w, b, sizeof w);
@@ -81,14 +79,30 @@ crc_hw(uint32_t crc, const uint8_t *b, size_t len) {
     b += 8;
     len -= 8;
   }
+  if (len >= 4) {
+    uint32_t w;
+    memcpy(&w, b, sizeof w);
+    c = _mm_crc32_u32((uint32_t)c, w);
+    b += 4;
+    len -= 4;
+  }
   while (len--)
     c = _mm_crc32_u8((uint32_t)c, *b++);
   return ~(uint32_t)c;
 }
 #endif
 
+/* Set (release) once table_init() has run: later calls skip pthread_once. */
+static atomic_int ready;
+
+static void table_init_once(void) {
+  table_init();
+  atomic_store_explicit(&ready, 1, memory_order_release);
+}
+
 uint32_t es__crc32c(uint32_t crc, const void *p, size_t len) {
-  pthread_once(&table_once, table_init);
+  if (!atomic_load_explicit(&ready, memory_order_acquire))
+    pthread_once(&table_once, table_init_once);
 #ifdef CRC32C_HW
   if (use_hw)
     return crc_hw(crc, p, len);
@@ -97,11 +111,11 @@ uint32_t es__crc32c(uint32_t crc, const void *p, size_t len) {
 }
 
 uint32_t es__crc32c_sw(uint32_t crc, const void *p, size_t len) {
-  pthread_once(&table_once, table_init);
+  pthread_once(&table_once, table_init_once);
   return crc_sw(crc, p, len);
 }
 
 int es__crc32c_hw(void) {
-  pthread_once(&table_once, table_init);
+  pthread_once(&table_once, table_init_once);
   return use_hw;
 }
