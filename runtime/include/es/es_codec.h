@@ -162,7 +162,8 @@ static inline int es_dec_f64(es_mp_reader *r, double *v) {
   return es_mp_read_f64(r, v);
 }
 
-/* A string without NUL bytes, copied (NUL-terminated) into `a`. */
+/* A string without NUL bytes, copied (NUL-terminated) into `a`; an empty
+ * one is a static "", which outlives any arena. */
 static inline int es_dec_string(es_mp_reader *r, const char **v, uint32_t max,
                                 es_arena *a) {
   const char *p;
@@ -173,6 +174,10 @@ static inline int es_dec_string(es_mp_reader *r, const char **v, uint32_t max,
     return rc;
   if (max && n > max)
     return ES_EBOUND;
+  if (n == 0) { /* nothing to copy: a static empty string lives long enough */
+    *v = "";
+    return 0;
+  }
   if (memchr(p, 0, n))
     return ES_EDECODE;
   if (!(s = es_arena_strndup(a, p, n)))
