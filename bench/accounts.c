@@ -136,6 +136,7 @@ static void *client_main(void *arg) {
 typedef struct run_figures {
   size_t commands;
   double per_s, p50_us, p99_us, seconds;
+  double cpu_us; /* CPU time of the process a command */
 } run_figures;
 
 static int run_commands(es_app *app, uint32_t clients, run_figures *f) {
@@ -143,7 +144,7 @@ static int run_commands(es_app *app, uint32_t clients, run_figures *f) {
   pthread_t th[MAX_CLIENTS];
   client cl[MAX_CLIENTS];
   pthread_barrier_t start;
-  double *lat, *all, t0, t1;
+  double *lat, *all, t0, t1, c0, c1;
   int rc = 0;
 
   if (!(lat = malloc(per * clients * sizeof *lat)) ||
@@ -160,10 +161,12 @@ static int run_commands(es_app *app, uint32_t clients, run_figures *f) {
     }
   }
   pthread_barrier_wait(&start);
+  c0 = bench_process_cpu();
   t0 = bench_now();
   for (uint32_t i = 0; i < clients; i++)
     pthread_join(th[i], NULL);
   t1 = bench_now();
+  c1 = bench_process_cpu();
   pthread_barrier_destroy(&start);
   f->commands = 0;
   for (uint32_t i = 0; i < clients; i++) {
@@ -174,6 +177,7 @@ static int run_commands(es_app *app, uint32_t clients, run_figures *f) {
   }
   f->seconds = t1 - t0;
   f->per_s = (double)f->commands / f->seconds;
+  f->cpu_us = f->commands ? (c1 - c0) * 1e6 / (double)f->commands : 0;
   f->p50_us = bench_quantile(all, f->commands, 0.50) * 1e6;
   f->p99_us = bench_quantile(all, f->commands, 0.99) * 1e6;
   free(lat);
@@ -349,14 +353,14 @@ static int replay_store(bool log, const char *dir, es_store **s, double bpe,
 static int run_store(const options *o, bool log, const char *scratch) {
   uint64_t total = (uint64_t)n_accounts * n_rounds;
   double bpe = 0;
-  char cold[1024] = "", ceiling_line[512] = "";
+  char cold[1024] = "", ceiling_line[768] = "";
   int failed = 0;
 
   printf("\n  %s\n", log ? "embedded log (durable: every command "
                            "fdatasync'd, group commit)"
                          : "memory store");
-  printf("    %7s %9s %12s %9s %9s %8s\n", "clients", "commands", "commands/s",
-         "p50 us", "p99 us", "seconds");
+  printf("    %7s %9s %12s %9s %9s %8s %10s\n", "clients", "commands",
+         "commands/s", "p50 us", "p99 us", "seconds", "CPU us/cmd");
   for (int k = 0; k < o->n_clients && !failed; k++) {
     uint32_t clients = o->clients[k];
     char dir[4200];
@@ -389,21 +393,32 @@ static int run_store(const options *o, bool log, const char *scratch) {
       es_store_close(s);
       return -1;
     }
-    printf("    %7" PRIu32 " %9zu %12.0f %9.1f %9.1f %8.2f\n", clients,
-           f.commands, f.per_s, f.p50_us, f.p99_us, f.seconds);
+    printf("    %7" PRIu32 " %9zu %12.0f %9.1f %9.1f %8.2f %10.1f\n", clients,
+           f.commands, f.per_s, f.p50_us, f.p99_us, f.seconds, f.cpu_us);
     if (ceiling) {
       double syncs = before.n ? (before.per_s + after.per_s) / 2 : after.per_s;
       double raw = 100 * syncs;
-      snprintf(ceiling_line, sizeof ceiling_line,
-               "    raw ceiling: write(%.0f bytes: 100 events) + fdatasync, "
-               "%.0f syncs/s around the %" PRIu32 "-client run (p50 %.0f us): "
-               "%.0f events/s\n"
-               "    %" PRIu32 " clients: %.0f commands/s = %.2f of the ceiling "
-               "(target >= %.2f): %s; %.1f commands per raw sync time\n",
-               100 * bpe, syncs, clients,
-               before.n ? (before.p50_us + after.p50_us) / 2 : after.p50_us,
-               raw, clients, f.per_s, f.per_s / raw, TARGET_CEILING_SHARE,
-               met(f.per_s >= TARGET_CEILING_SHARE * raw), f.per_s / syncs);
+      long cores = sysconf(_SC_NPROCESSORS_ONLN);
+      double cpu_max =
+          f.cpu_us > 0 ? (double)(cores > 0 ? cores : 1) * 1e6 / f.cpu_us : 0;
+      size_t n;
+      n = (size_t)snprintf(
+          ceiling_line, sizeof ceiling_line,
+          "    raw ceiling: write(%.0f bytes: 100 events) + fdatasync, "
+          "%.0f syncs/s around the %" PRIu32 "-client run (p50 %.0f us): "
+          "%.0f events/s\n"
+          "    %" PRIu32 " clients: %.0f commands/s = %.2f of the ceiling "
+          "(target >= %.2f): %s; %.1f commands per raw sync time\n",
+          100 * bpe, syncs, clients,
+          before.n ? (before.p50_us + after.p50_us) / 2 : after.p50_us, raw,
+          clients, f.per_s, f.per_s / raw, TARGET_CEILING_SHARE,
+          met(f.per_s >= TARGET_CEILING_SHARE * raw), f.per_s / syncs);
+      /* What the CPU alone allows, should the clients have every core. */
+      if (n < sizeof ceiling_line)
+        snprintf(ceiling_line + n, sizeof ceiling_line - n,
+                 "    %.1f us of CPU a command: %ld idle cores would run at "
+                 "most %.0f commands/s = %.2f of the ceiling\n",
+                 f.cpu_us, cores, cpu_max, cpu_max / raw);
     }
     if (k == 0 && replay_store(log, dir, &s, bpe, cold, sizeof cold) != 0) {
       es_store_close(s);
@@ -473,8 +488,9 @@ int main(int argc, char **argv) {
 
   printf("accounts: %" PRIu32 " account streams x %" PRIu32
          " commands (%" PRIu64 "), round-robin, LCG seeded 42; "
-         "scratch in %s\n",
-         n_accounts, n_rounds, (uint64_t)n_accounts * n_rounds, scratch);
+         "scratch in %s; load average %.1f\n",
+         n_accounts, n_rounds, (uint64_t)n_accounts * n_rounds, scratch,
+         bench_loadavg());
   if (o.memory && run_store(&o, false, scratch) != 0)
     failed = 1;
   if (!failed && o.log && run_store(&o, true, scratch) != 0)

@@ -30,6 +30,27 @@ static inline double bench_thread_cpu(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* Seconds of CPU time every thread of this process has used (the figure
+ * of a run on a shared machine that other processes' load does not
+ * inflate). */
+static inline double bench_process_cpu(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* The one-minute load average (how busy the machine was), or -1. */
+static inline double bench_loadavg(void) {
+  FILE *f = fopen("/proc/loadavg", "r");
+  double l = -1;
+  if (f) {
+    if (fscanf(f, "%lf", &l) != 1)
+      l = -1;
+    fclose(f);
+  }
+  return l;
+}
+
 /* Makes a fresh directory under `parent` (NULL: $TMPDIR, else /var/tmp,
  * which is on disk where /tmp may be tmpfs) into `out`. 0 or -1. */
 static inline int bench_mkdtemp(const char *parent, const char *name, char *out,
