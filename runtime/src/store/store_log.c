@@ -1890,8 +1890,8 @@ static int deliver_record(const uint8_t *p, uint32_t bl, uint64_t want_pos,
   es_stored_event ev;
   uint32_t tl, kl;
 
-  if (bl < EV_FIXED || frame_crc(p, bl) != es__get32(p + 4) || b[0] != K_EVENT ||
-      es__get64(b + 1) != want_pos)
+  if (bl < EV_FIXED || frame_crc(p, bl) != es__get32(p + 4) ||
+      b[0] != K_EVENT || es__get64(b + 1) != want_pos)
     return ES_ECORRUPT;
   tl = es__get16(b + 85);
   kl = es__get16(b + 87);
