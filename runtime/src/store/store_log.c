@@ -2835,20 +2835,7 @@ typedef struct verifier {
 
 /* Grows `v->ev` to hold `need` events. */
 static int grow_events(verifier *v, uint64_t need) {
-  uint64_t c = v->cap_ev ? v->cap_ev : 256;
-  vf_event *p;
-  if (need <= v->cap_ev)
-    return 0;
-  while (c < need)
-    c *= 2;
-  if (c > SIZE_MAX / sizeof *p)
-    return ES_ENOMEM;
-  p = es__realloc(v->ev, (size_t)c * sizeof *p);
-  if (!p)
-    return ES_ENOMEM;
-  v->ev = p;
-  v->cap_ev = c;
-  return 0;
+  return es__grow_array(&v->ev, &v->cap_ev, need, sizeof *v->ev);
 }
 
 /* Counts a damage in `file` at `off` and describes it. */
