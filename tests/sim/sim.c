@@ -12,12 +12,18 @@
  * settles the sagas (running them and firing their timeouts on the
  * simulated clock), checks every invariant, then turns faults on, arms a
  * crash at a random call and runs a random workload (accounts opened and
- * closed, transfers started, commands retried with their ids, saga and
- * projection runs, the clock moved) until the crash or the end of the
- * cycle, when the power goes off anyway.
+ * closed, transfers started, commands retried with their ids, batches
+ * of 2-5 events appended by a ledger client to one or two of its own
+ * streams at once with expected versions, failed batches sent again,
+ * saga and projection runs, the clock moved) until the crash or the end
+ * of the cycle, when the power goes off anyway.
  *
  * Invariants (each violation is printed with the seed that replays it):
  *   - every acknowledged command's event is in the log, intact, where the
+ *     acknowledgement said;
+ *   - every batch the ledger client sent is in the log whole (its events
+ *     intact, at consecutive positions, in their streams) or not at all,
+ *     and at most once; every acknowledged batch whole where its
  *     acknowledgement said;
  *   - positions are 1..head with no gap, each stream's versions 1..n;
  *   - no command id appears in two appends (no retry and no saga effect
@@ -59,6 +65,12 @@
 #define MAX_PENDING 64
 #define MAX_TRANSFERS 4096
 #define SAGA_CHECKPOINT "saga:MoneyTransfer"
+/* The ledger client's streams: raw events no handler reads. */
+#define LEDGER "Ledger"
+#define LEDGERS 6
+#define LEDGER_EVENT_TYPE 0x1ed9e71edce0b47aull
+#define MAX_BATCHES 4096
+#define MAX_BATCH_EVENTS 5
 
 /* ---- the run's random choices ----------------------------------------- */
 
@@ -86,6 +98,20 @@ typedef struct command {
   es_uuid id;
 } command;
 
+/* A batch of the ledger client: 2..MAX_BATCH_EVENTS events appended to
+ * one or two ledger streams in one es_store_append(), each stream with
+ * the version the client last saw as its expectation. Each event's
+ * payload names its batch, its place in it and the batch's size, so a
+ * pass over the log sees which batches are there and whether whole. */
+typedef struct batch {
+  uint32_t n_events;
+  uint32_t n_groups;
+  uint32_t ledger[2], count[2]; /* per group: stream, events */
+  uint64_t expected[2];
+  int acked;
+  uint64_t first_position; /* acknowledged batches */
+} batch;
+
 /* An acknowledged command: its event must be in the log, as said. */
 typedef struct ack {
   command c;
@@ -101,12 +127,18 @@ static struct {
   command pending[MAX_PENDING];
   uint32_t n_pending;
   uint32_t next_transfer, next_id;
+  batch batches[MAX_BATCHES];
+  uint32_t n_batches;
+  uint32_t batch_retry[MAX_PENDING]; /* failed batches, to send again */
+  uint32_t n_batch_retry;
+  uint64_t ledger_version[LEDGERS]; /* as the client last saw it */
   /* The projection's read model and position, committed together (kept
    * here, outside the simulated disk, like a user's own database). */
   bank_balances_view view, view_work;
   uint64_t view_pos;
   /* Figures. */
   uint64_t cycles, acked, duplicates, errors, violations, settled;
+  uint64_t batches_acked, batch_events_acked, batch_errors, batch_conflicts;
   uint64_t digest;
   int poisoned; /* a failed fsync of the log hit the open store */
 } w;
@@ -121,7 +153,8 @@ static void ask_stop(int sig) {
 }
 
 static uint64_t total_cycles, total_acked, total_duplicates, total_errors,
-    total_violations, total_runs;
+    total_violations, total_runs, total_batches, total_batch_events,
+    total_batch_errors, total_batch_conflicts;
 
 static void mix(const void *p, size_t n) { /* FNV-1a */
   const uint8_t *b = p;
@@ -343,6 +376,127 @@ static void retry_one(app *a, uint64_t cycle) {
   send(a, &c, cycle);
 }
 
+/* ---- the ledger client ---------------------------------------------------
+ */
+
+static void ledger_key(char out[24], uint32_t i) {
+  snprintf(out, 24, "ledger-%" PRIu32, i);
+}
+
+/* Event `i` of batch `b` (of `n` events): the batch's number, the event's
+ * place and the batch's size, then bytes that follow from them. */
+static void batch_payload(uint8_t out[16], uint32_t b, uint32_t i, uint32_t n) {
+  for (int k = 0; k < 4; k++)
+    out[k] = (uint8_t)(b >> (8 * k));
+  out[4] = (uint8_t)i;
+  out[5] = (uint8_t)n;
+  for (int k = 6; k < 16; k++)
+    out[k] = (uint8_t)(b * 31u + i * 7u + (uint32_t)k);
+}
+
+/* The group (0 or 1) that holds event `i` of batch `b`. */
+static uint32_t batch_group(const batch *b, uint32_t i) {
+  return i < b->count[0] ? 0 : 1;
+}
+
+/* Sends batch `bi` (new or again, with the expectations it was made
+ * with): acknowledged, refused by its expectation (done: it or another
+ * batch is there), or kept to be sent again. */
+static void send_batch(app *a, uint32_t bi, uint64_t cycle) {
+  batch *b = &w.batches[bi];
+  es_new_event ev[MAX_BATCH_EVENTS];
+  uint8_t payload[MAX_BATCH_EVENTS][16];
+  es_append_stream g[2];
+  char keys[2][24];
+  es_append_result res;
+  uint32_t first = 0;
+  int rc;
+
+  memset(ev, 0, sizeof ev);
+  memset(g, 0, sizeof g);
+  memset(&res, 0, sizeof res);
+  for (uint32_t i = 0; i < b->n_events; i++) {
+    batch_payload(payload[i], bi, i, b->n_events);
+    ev[i].type_id = LEDGER_EVENT_TYPE;
+    ev[i].type_version = 1;
+    ev[i].payload = payload[i];
+    ev[i].len = sizeof payload[i];
+  }
+  for (uint32_t j = 0; j < b->n_groups; j++) {
+    ledger_key(keys[j], b->ledger[j]);
+    g[j].type = LEDGER;
+    g[j].key = keys[j];
+    g[j].expected = es_expect_exact(b->expected[j]);
+    g[j].events = ev + first;
+    g[j].n_events = b->count[j];
+    first += b->count[j];
+  }
+  rc = es_store_append(a->store, g, b->n_groups, &res);
+  mix_u64((uint64_t)rc);
+  if (w.verbose)
+    printf("  cycle %" PRIu64 ": batch %" PRIu32 " of %" PRIu32
+           " events to %s%s%s -> %s pos %" PRIu64 "\n",
+           cycle, bi, b->n_events, keys[0], b->n_groups > 1 ? " and " : "",
+           b->n_groups > 1 ? keys[1] : "", es_strerror(rc), res.first_position);
+  if (rc == 0) {
+    if (w.poisoned)
+      violation(cycle,
+                "batch %" PRIu32 " acknowledged at position %" PRIu64
+                " after a failed fsync of the log",
+                bi, res.first_position);
+    if (res.last_position != res.first_position + b->n_events - 1)
+      violation(cycle,
+                "batch %" PRIu32 " of %" PRIu32 " events acknowledged at "
+                "positions %" PRIu64 "..%" PRIu64,
+                bi, b->n_events, res.first_position, res.last_position);
+    b->acked = 1;
+    b->first_position = res.first_position;
+    for (uint32_t j = 0; j < b->n_groups; j++)
+      w.ledger_version[b->ledger[j]] = g[j].version;
+    w.batches_acked++;
+    w.batch_events_acked += b->n_events;
+    return;
+  }
+  if (rc == ES_ECONFLICT) {
+    w.batch_conflicts++;
+    return;
+  }
+  w.batch_errors++;
+  if (w.n_batch_retry < MAX_PENDING)
+    w.batch_retry[w.n_batch_retry++] = bi;
+}
+
+/* A new batch of 2..MAX_BATCH_EVENTS events, to one ledger stream or
+ * (a third of those of more than two events) split over two. */
+static void new_batch(app *a, uint64_t cycle) {
+  batch *b;
+  if (w.n_batches >= MAX_BATCHES)
+    return;
+  b = &w.batches[w.n_batches];
+  memset(b, 0, sizeof *b);
+  b->n_events = 2 + (uint32_t)below(MAX_BATCH_EVENTS - 1);
+  b->n_groups = b->n_events > 2 && below(3) == 0 ? 2 : 1;
+  b->ledger[0] = (uint32_t)below(LEDGERS);
+  b->count[0] = b->n_events;
+  if (b->n_groups == 2) {
+    uint32_t o = (uint32_t)below(LEDGERS - 1);
+    b->ledger[1] = o >= b->ledger[0] ? o + 1 : o;
+    b->count[0] = 1 + (uint32_t)below(b->n_events - 1);
+    b->count[1] = b->n_events - b->count[0];
+  }
+  for (uint32_t j = 0; j < b->n_groups; j++)
+    b->expected[j] = w.ledger_version[b->ledger[j]];
+  send_batch(a, w.n_batches++, cycle);
+}
+
+static void retry_batch(app *a, uint64_t cycle) {
+  uint32_t bi = w.batch_retry[0];
+  memmove(w.batch_retry, w.batch_retry + 1,
+          (w.n_batch_retry - 1) * sizeof *w.batch_retry);
+  w.n_batch_retry--;
+  send_batch(a, bi, cycle);
+}
+
 static void step(app *a, uint64_t cycle) {
   command c;
   uint64_t r = below(100);
@@ -357,7 +511,7 @@ static void step(app *a, uint64_t cycle) {
     c.kind = C_CLOSE;
     account_key(c.key, below(MAX_ACCOUNTS));
     send(a, &c, cycle);
-  } else if (r < 50) {
+  } else if (r < 42) {
     uint64_t from = below(MAX_ACCOUNTS), to = below(MAX_ACCOUNTS - 1);
     if (w.next_transfer >= MAX_TRANSFERS)
       return;
@@ -367,8 +521,13 @@ static void step(app *a, uint64_t cycle) {
     account_key(c.to, to >= from ? to + 1 : to);
     c.amount = 1 + (int64_t)below(400);
     send(a, &c, cycle);
+  } else if (r < 50) {
+    new_batch(a, cycle);
   } else if (r < 65) {
-    retry_one(a, cycle);
+    if (w.n_batch_retry && below(3) == 0)
+      retry_batch(a, cycle);
+    else
+      retry_one(a, cycle);
   } else if (r < 85) {
     es_saga_report rep;
     int rc = es_saga_run_until_caught_up(a->saga, &rep);
@@ -420,6 +579,11 @@ typedef struct stream_seen {
   uint64_t version;
 } stream_seen;
 
+typedef struct batch_seen {
+  uint32_t n;     /* its events found, in order */
+  uint64_t first; /* the position of its first */
+} batch_seen;
+
 typedef struct cause_seen {
   es_uuid id;
   uint64_t position;
@@ -435,6 +599,7 @@ typedef struct fold {
   int64_t withdrawn, deposited;
   bank_balances_view balances;
   uint32_t *t_withdrawn, *t_deposited, *t_settled; /* per transfer */
+  batch_seen *batches; /* per batch of the ledger client */
   es_arena arena;
 } fold;
 
@@ -484,6 +649,84 @@ static void count_transfer(fold *f, uint32_t *per, const char *t,
     violation(f->cycle, "transfer %s %s twice", t, what);
 }
 
+/* An event of a ledger stream: an event of a batch the client sent,
+ * intact, in its stream, directly after the batch's previous one. */
+static void ledger_event(fold *f, const es_stored_event *e) {
+  uint64_t p = e->meta.position;
+  uint8_t want[16];
+  uint32_t bi, i, n;
+  char key[24];
+  const batch *b;
+  batch_seen *bs;
+
+  if (e->meta.type_id != LEDGER_EVENT_TYPE || e->len != sizeof want) {
+    violation(f->cycle, "position %" PRIu64 ": not a ledger event", p);
+    return;
+  }
+  bi = (uint32_t)e->payload[0] | (uint32_t)e->payload[1] << 8 |
+       (uint32_t)e->payload[2] << 16 | (uint32_t)e->payload[3] << 24;
+  i = e->payload[4];
+  n = e->payload[5];
+  b = bi < w.n_batches ? &w.batches[bi] : NULL;
+  if (b && i < n)
+    batch_payload(want, bi, i, n);
+  if (!b || n != b->n_events || i >= n || memcmp(want, e->payload, 16) != 0) {
+    violation(f->cycle, "position %" PRIu64 ": a ledger event no batch sent",
+              p);
+    return;
+  }
+  ledger_key(key, b->ledger[batch_group(b, i)]);
+  if (strcmp(e->meta.key, key) != 0)
+    violation(f->cycle,
+              "position %" PRIu64 ": event %" PRIu32 " of batch %" PRIu32
+              " is in stream %s, not %s",
+              p, i, bi, e->meta.key, key);
+  bs = &f->batches[bi];
+  if (i == 0 && bs->n)
+    violation(f->cycle,
+              "batch %" PRIu32 " appended twice: at positions %" PRIu64
+              " and %" PRIu64,
+              bi, bs->first, p);
+  if (i == 0)
+    bs->first = p;
+  else if (bs->n != i || bs->first + i != p)
+    violation(f->cycle,
+              "position %" PRIu64 ": event %" PRIu32 " of batch %" PRIu32
+              " without the %" PRIu32 " before it",
+              p, i, bi, i);
+  bs->n = i + 1;
+}
+
+/* Every batch the client sent is in the log whole or not at all, the
+ * acknowledged ones whole where the acknowledgement said. Then the client
+ * reads its streams' versions, as recovered. */
+static void check_batches(const fold *f, uint64_t cycle) {
+  for (uint32_t bi = 0; bi < w.n_batches; bi++) {
+    const batch *b = &w.batches[bi];
+    const batch_seen *bs = &f->batches[bi];
+    if (bs->n && bs->n != b->n_events)
+      violation(cycle,
+                "batch %" PRIu32 " is half-present: %" PRIu32 " of its %" PRIu32
+                " events from position %" PRIu64,
+                bi, bs->n, b->n_events, bs->first);
+    if (b->acked && (bs->n != b->n_events || bs->first != b->first_position))
+      violation(cycle,
+                "acknowledged batch %" PRIu32 " at position %" PRIu64
+                " is lost or moved: %" PRIu32 " of its %" PRIu32
+                " events found at %" PRIu64,
+                bi, b->first_position, bs->n, b->n_events, bs->first);
+  }
+  memset(w.ledger_version, 0, sizeof w.ledger_version);
+  for (size_t i = 0; i < f->n_streams; i++) {
+    const char *id = f->streams[i].id;
+    if (strncmp(id, LEDGER "/ledger-", sizeof LEDGER + 7) == 0) {
+      long n = strtol(id + sizeof LEDGER + 7, NULL, 10);
+      if (n >= 0 && n < LEDGERS)
+        w.ledger_version[n] = f->streams[i].version;
+    }
+  }
+}
+
 static int visit(const es_stored_event *e, void *ctx) {
   fold *f = ctx;
   char id[64];
@@ -515,6 +758,10 @@ static int visit(const es_stored_event *e, void *ctx) {
   mix_u64(e->meta.version);
   mix_u64(e->meta.type_id);
   mix(e->payload, e->len);
+  if (strcmp(e->meta.aggregate, LEDGER) == 0) {
+    ledger_event(f, e);
+    return 0;
+  }
 
   /* Aggregate events: one command, one append, whatever the retries. */
   if (strncmp(id, "saga", 4) != 0 && !is_zero(&e->meta.causation_id)) {
@@ -583,6 +830,7 @@ static void fold_free(fold *f) {
   free(f->t_withdrawn);
   free(f->t_deposited);
   free(f->t_settled);
+  free(f->batches);
   es_arena_close(&f->arena);
 }
 
@@ -614,7 +862,8 @@ static void check(app *a, uint64_t cycle) {
   f.t_withdrawn = calloc(MAX_TRANSFERS, sizeof *f.t_withdrawn);
   f.t_deposited = calloc(MAX_TRANSFERS, sizeof *f.t_deposited);
   f.t_settled = calloc(MAX_TRANSFERS, sizeof *f.t_settled);
-  if (!f.t_withdrawn || !f.t_deposited || !f.t_settled)
+  f.batches = calloc(MAX_BATCHES, sizeof *f.batches);
+  if (!f.t_withdrawn || !f.t_deposited || !f.t_settled || !f.batches)
     abort();
 
   es_store_head(a->store, &head);
@@ -648,6 +897,8 @@ static void check(app *a, uint64_t cycle) {
                 k->c.kind == C_START ? "transfer" : "command", k->c.key,
                 k->position, k->version);
   }
+
+  check_batches(&f, cycle);
 
   if (f.withdrawn != f.deposited) {
     violation(cycle,
@@ -734,9 +985,13 @@ static int run(uint64_t seed, uint64_t cycles) {
   w.seed = seed;
   w.now = (int64_t)1700000000 * 1000000;
   w.n_acks = w.n_pending = w.next_transfer = w.next_id = 0;
+  w.n_batches = w.n_batch_retry = 0;
+  memset(w.ledger_version, 0, sizeof w.ledger_version);
   memset(&w.view, 0, sizeof w.view);
   w.view_pos = 0;
   w.cycles = w.acked = w.duplicates = w.errors = w.violations = 0;
+  w.batches_acked = w.batch_events_acked = w.batch_errors = 0;
+  w.batch_conflicts = 0;
   w.digest = 0xcbf29ce484222325u;
   rng_state = seed * 0x2545f4914f6cdd1du + 1;
   simfs_init(seed);
@@ -760,6 +1015,10 @@ static int run(uint64_t seed, uint64_t cycles) {
   total_duplicates += w.duplicates;
   total_errors += w.errors;
   total_violations += w.violations;
+  total_batches += w.batches_acked;
+  total_batch_events += w.batch_events_acked;
+  total_batch_errors += w.batch_errors;
+  total_batch_conflicts += w.batch_conflicts;
   if (w.verbose || w.violations)
     printf("sim: seed %" PRIu64 ": %" PRIu64 " cycles, %" PRIu64
            " acknowledged, digest %016" PRIx64 "%s\n",
@@ -825,6 +1084,11 @@ int main(int argc, char **argv) {
          " acknowledged commands (%" PRIu64 " duplicates of retries), %" PRIu64
          " command errors\n",
          total_runs, total_cycles, total_acked, total_duplicates, total_errors);
+  printf("sim: %" PRIu64 " acknowledged batches of 2-%d events (%" PRIu64
+         " events), %" PRIu64 " batch errors, %" PRIu64
+         " batches refused by their expected version\n",
+         total_batches, MAX_BATCH_EVENTS, total_batch_events,
+         total_batch_errors, total_batch_conflicts);
   printf("sim: faults injected:");
   for (int k = 0; k < SIMFS_FAULT_KINDS; k++)
     printf(" %s %" PRIu64, simfs_fault_name((simfs_fault)k),
