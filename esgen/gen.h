@@ -24,6 +24,10 @@ int esc_gen_source(const esc_schema *s, const char *base, es_buf *out);
 /* `stubs` is the stubs file's own name, for its comment. */
 int esc_gen_stubs(const esc_schema *s, const char *base, const char *stubs,
                   es_buf *out);
+/* The libFuzzer harness of every decoder (templates/fuzz.c); `fuzz` is
+ * its own file name, for its comment. */
+int esc_gen_fuzz(const esc_schema *s, const char *base, const char *fuzz,
+                 es_buf *out);
 int esc_gen_graph(const esc_schema *s, es_buf *out);
 /* The JSON description of the schema (docs/schema-json.md). */
 int esc_gen_json(const esc_schema *s, es_buf *out);

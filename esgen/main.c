@@ -24,6 +24,9 @@ static const char usage[] =
     "  --stubs FILE  write a skeleton of every function you must write to\n"
     "                FILE (never overwrites it); only the skeleton is\n"
     "                written unless -o is given too\n"
+    "  --fuzz FILE   write a libFuzzer harness of every decoder to FILE\n"
+    "                (docs/testing.md); only the harness is written unless\n"
+    "                -o is given too\n"
     "  --check       check the schema and report problems; write nothing\n"
     "  --graph       print a Mermaid flowchart of the schema to stdout\n"
     "  --json        print the schema's JSON description to stdout\n"
@@ -75,11 +78,12 @@ static int write_out(const char *path, es_buf *b, bool keep_existing) {
  * The esgen command (docs/generated-code.md). */
 int main(int argc, char **argv) {
   const char *input = NULL, *outdir = NULL, *stubs = NULL, *lock = NULL;
-  const char *diff = NULL;
+  const char *diff = NULL, *fuzz = NULL;
   bool check = false, graph = false, json = false, update_lock = false;
   bool write_lock = false;
   esc_schema *s = NULL;
   es_buf h = ES_BUF_INIT, c = ES_BUF_INIT, st = ES_BUF_INIT, g = ES_BUF_INIT;
+  es_buf fz = ES_BUF_INIT;
   int rc = 1, warnings = 0;
 
   for (int i = 1; i < argc; i++) {
@@ -91,7 +95,8 @@ int main(int argc, char **argv) {
       printf("esgen %s (libes ABI %d)\n", ESGEN_VERSION, ES_ABI_VERSION);
       return 0;
     } else if (strcmp(a, "-o") == 0 || strcmp(a, "--stubs") == 0 ||
-               strcmp(a, "--lock") == 0 || strcmp(a, "--diff") == 0) {
+               strcmp(a, "--lock") == 0 || strcmp(a, "--diff") == 0 ||
+               strcmp(a, "--fuzz") == 0) {
       if (i + 1 >= argc)
         return fail_usage("'%s' needs an argument", a);
       if (a[1] == 'o')
@@ -100,6 +105,8 @@ int main(int argc, char **argv) {
         stubs = argv[++i];
       else if (a[2] == 'l')
         lock = argv[++i];
+      else if (a[2] == 'f')
+        fuzz = argv[++i];
       else
         diff = argv[++i];
     } else if (strcmp(a, "--update-lock") == 0) {
@@ -124,7 +131,7 @@ int main(int argc, char **argv) {
     return fail_usage("%s", "no schema file given");
   if (update_lock && !lock)
     return fail_usage("%s", "'--update-lock' needs '--lock FILE'");
-  if (diff && (lock || graph || json || stubs || outdir || check))
+  if (diff && (lock || graph || json || stubs || fuzz || outdir || check))
     return fail_usage("%s", "'--diff' only compares; give it no other "
                             "option");
   if (graph && json)
@@ -136,6 +143,7 @@ int main(int argc, char **argv) {
   es_buf_init(&c, (size_t)1 << 30);
   es_buf_init(&st, (size_t)1 << 30);
   es_buf_init(&g, (size_t)1 << 30);
+  es_buf_init(&fz, (size_t)1 << 30);
 
   if (esc_compile_file(input, stderr, &s, &warnings) != 0)
     goto done;
@@ -161,7 +169,7 @@ int main(int argc, char **argv) {
               strerror(errno));
       goto done;
     }
-    if (!stubs && !outdir) {
+    if (!stubs && !fuzz && !outdir) {
       rc = write_lock ? esc_lock_write_file(s, lock) : 0;
       goto done;
     }
@@ -170,6 +178,16 @@ int main(int argc, char **argv) {
     if (esc_gen_stubs(s, base, basename_of(stubs), &st) != 0)
       goto oom;
     if (write_out(stubs, &st, true) != 0)
+      goto done;
+    if (!fuzz && !outdir) {
+      rc = write_lock ? esc_lock_write_file(s, lock) : 0;
+      goto done;
+    }
+  }
+  if (fuzz) {
+    if (esc_gen_fuzz(s, base, basename_of(fuzz), &fz) != 0)
+      goto oom;
+    if (write_out(fuzz, &fz, false) != 0)
       goto done;
     if (!outdir) {
       rc = write_lock ? esc_lock_write_file(s, lock) : 0;
@@ -211,6 +229,7 @@ done:
   es_buf_close(&c);
   es_buf_close(&st);
   es_buf_close(&g);
+  es_buf_close(&fz);
   esc_schema_free(s);
   return rc;
 }

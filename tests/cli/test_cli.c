@@ -100,6 +100,11 @@ Test(cli, usage_errors) {
   cr_assert(strstr(r.err, "'-o' needs an argument") != NULL);
   run_result_free(&r);
 
+  r = esgen(NULL, "--fuzz", NULL, NULL, NULL);
+  cr_assert_eq(r.status, 1);
+  cr_assert(strstr(r.err, "'--fuzz' needs an argument") != NULL);
+  run_result_free(&r);
+
   r = esgen(NULL, bank(), bank(), NULL, NULL);
   cr_assert_eq(r.status, 1);
   cr_assert(strstr(r.err, "more than one schema given") != NULL);
@@ -137,6 +142,10 @@ Test(cli, deterministic_output) {
   run_result r = esgen(NULL, "-o", d1, bank(), NULL);
   cr_assert_eq(r.status, 0, "%s", r.err);
   run_result_free(&r);
+  snprintf(p1, sizeof p1, "%s/bank.es.fuzz.c", d1);
+  r = esgen(NULL, "--fuzz", p1, bank(), NULL);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  run_result_free(&r);
 
   /* A copy of the schema elsewhere, compiled from another directory. */
   char *src = read_file(bank(), &n1);
@@ -150,9 +159,12 @@ Test(cli, deterministic_output) {
   r = esgen(d2, "-o", ".", "bank.es", NULL);
   cr_assert_eq(r.status, 0, "%s", r.err);
   run_result_free(&r);
+  r = esgen(d2, "--fuzz", "bank.es.fuzz.c", "bank.es", NULL);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  run_result_free(&r);
 
-  const char *ext[] = {"h", "c"};
-  for (int i = 0; i < 2; i++) {
+  const char *ext[] = {"h", "c", "fuzz.c"};
+  for (int i = 0; i < 3; i++) {
     snprintf(p1, sizeof p1, "%s/bank.es.%s", d1, ext[i]);
     snprintf(p2, sizeof p2, "%s/bank.es.%s", d2, ext[i]);
     char *a = read_file(p1, &n1), *b = read_file(p2, &n2);
@@ -169,6 +181,27 @@ Test(cli, deterministic_output) {
   free(d2);
 }
 
+/* --fuzz alone writes the harness and nothing else; the harness names
+ * the schema's header and every type's descriptor. */
+Test(cli, fuzz_writes_only_the_harness) {
+  char *dir = tmpdir(), path[4096];
+  size_t n;
+  snprintf(path, sizeof path, "%s/bank.es.fuzz.c", dir);
+  run_result r = esgen(NULL, "--fuzz", path, bank(), NULL);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  run_result_free(&r);
+  cr_assert_eq(count_entries(dir), 1);
+  char *text = read_file(path, &n);
+  cr_assert(text != NULL);
+  cr_assert(strstr(text, "#include \"bank.es.h\"") != NULL);
+  cr_assert(strstr(text, "int LLVMFuzzerTestOneInput(") != NULL);
+  cr_assert(strstr(text, "&bank_account_deposited_desc,") != NULL);
+  cr_assert(strstr(text, "&bank_money_transfer_state_desc,") != NULL);
+  free(text);
+  rmtree(dir);
+  free(dir);
+}
+
 /* Every @NAME@ placeholder of the templates was filled: a template that
  * names a value its generator did not set would leave one in the output
  * (nothing esgen writes has an '@' of its own). */
@@ -178,11 +211,16 @@ Test(cli, templates_filled) {
   run_result r = esgen(NULL, "--stubs", stubs, bank(), NULL);
   cr_assert_eq(r.status, 0, "%s", r.err);
   run_result_free(&r);
+  snprintf(path, sizeof path, "%s/bank.es.fuzz.c", dir);
+  r = esgen(NULL, "--fuzz", path, bank(), NULL);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  run_result_free(&r);
   r = esgen(NULL, "-o", dir, bank(), NULL);
   cr_assert_eq(r.status, 0, "%s", r.err);
   run_result_free(&r);
-  const char *files[] = {"bank.es.h", "bank.es.c", "bank.stubs.c"};
-  for (int i = 0; i < 3; i++) {
+  const char *files[] = {"bank.es.h", "bank.es.c", "bank.stubs.c",
+                         "bank.es.fuzz.c"};
+  for (int i = 0; i < 4; i++) {
     size_t n;
     snprintf(path, sizeof path, "%s/%s", dir, files[i]);
     char *text = read_file(path, &n);

@@ -27,6 +27,9 @@ static void generate(const esc_schema *s) {
   if (esc_gen_stubs(s, "fuzz.es", "fuzz.stubs.c", &b) != 0)
     abort();
   es_buf_clear(&b);
+  if (esc_gen_fuzz(s, "fuzz.es", "fuzz.es.fuzz.c", &b) != 0)
+    abort();
+  es_buf_clear(&b);
   if (esc_gen_graph(s, &b) != 0)
     abort();
   es_buf_close(&b);
