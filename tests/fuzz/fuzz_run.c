@@ -89,8 +89,10 @@ static int run_dir(const char *dir) {
       if (!names)
         abort();
     }
-    if (!(names[n++] = strdup(e->d_name)))
+    size_t len = strlen(e->d_name) + 1;
+    if (!(names[n] = malloc(len)))
       abort();
+    memcpy(names[n++], e->d_name, len);
   }
   closedir(d);
   qsort(names, n, sizeof *names, cmp_names);
