@@ -25,14 +25,13 @@
  *
  * Appends (group commit): an appender checks expectations and assigns
  * positions and versions under the mutex, encodes its batch and queues it.
- * The first appender to find no sync in flight becomes the leader: it
- * waits a moment for the appenders the previous sync woke to queue again
- * (gather()), takes the whole queue (one group), writes it with pwritev,
- * fdatasyncs once, and then, under the mutex again, adds every batch to
- * the index and takes the first batch queued meanwhile; after unlocking it
- * names that batch's appender the next leader (woken alone, before anyone
- * else, so the next group forms at once). Then it stores each batch's result in
- * the batch and wakes the rest of its group with one futex wake on the group's
+ * The first appender to find no sync in flight becomes the leader: it takes
+ * the whole queue (one group), writes it with pwritev, fdatasyncs once, and
+ * then, under the mutex again, adds every batch to the index and takes the
+ * first batch queued meanwhile; after unlocking it names that batch's
+ * appender the next leader (woken alone, before anyone else, so the next
+ * write and sync start at once). Then it stores each batch's result in the
+ * batch and wakes the rest of its group with one futex wake on the group's
  * word; they return without retaking the mutex. A batch belongs to its
  * appender, and a leader's store of its final state is the leader's last
  * access to it (see log_batch). An append returns only after the fdatasync
@@ -147,8 +146,6 @@
 #define READ_GAP ((size_t)4 << 10) /* events closer than this: one pread */
 #define OFF_NONE UINT32_MAX        /* a record offset that does not fit */
 #define WRITE_IOV 64
-#define GATHER_MAX_US ((int64_t)2000) /* see gather() */
-#define GATHER_GAP_US ((int64_t)200)
 #define BLOB_MAGIC 0x4c425345u /* "ESBL" */
 #define BLOB_HDR 32u
 /* A read-only waiter looks at the directory again at least this often:
@@ -217,9 +214,8 @@ enum { B_WAIT, B_LEAD, B_DONE };
 typedef struct log_store {
   es_store base;
   pthread_mutex_t mu;
-  pthread_cond_t grew;     /* synced appends and interrupts (monotonic) */
-  pthread_cond_t synced;   /* a batch's state changed (without futexes) */
-  pthread_cond_t gathered; /* `queued` reached `gather` (monotonic) */
+  pthread_cond_t grew;   /* synced appends and interrupts (monotonic) */
+  pthread_cond_t synced; /* a batch's state changed (without futexes) */
   es__hashmap streams;
   uint64_t *sparse;    /* sparse[j]: the location of position j*IDX_K+1 */
   uint64_t cap_sparse; /* capacity of sparse */
@@ -228,11 +224,7 @@ typedef struct log_store {
   log_seg *segs;
   uint32_t n_segs, cap_segs;
   log_batch *queue, **queue_tail;
-  uint64_t group;       /* number of the group commit that takes `queue` */
-  uint32_t queued;      /* batches in `queue` */
-  uint32_t gather;      /* a named leader waits for this many (0: none) */
-  uint32_t last_group;  /* batches of the last group commit */
-  int64_t last_sync_us; /* its write and fdatasync, wall clock */
+  uint64_t group; /* number of the group commit that takes `queue` */
   _Atomic uint32_t done_word[GROUP_WORDS]; /* group g done: [g % 4]++ */
   _Atomic uint32_t lead_word; /* bumped when a next leader is named */
   int syncing;                /* a leader is writing, or one has been named */
@@ -1472,49 +1464,12 @@ static void hand_off(log_store *s, log_batch *next) {
 #endif
 }
 
-/* Gathering. Group commit alone lets a busy store settle into groups of
- * about half its appenders: while one group syncs the other half queue,
- * and the half just woken queue behind them for the sync after. So a
- * leader first waits for the appenders the previous group commit just
- * woke (usually back within microseconds) to queue their next batch and
- * share its fdatasync: half the syncs, and half the write, sync and
- * wakeup work a command. It waits until as many batches are queued as
- * were queued before it plus the previous group (alone: the previous
- * group), for at most half the previous group's write and sync time
- * (GATHER_MAX_US at most), and stops early when no batch arrives for
- * GATHER_GAP_US (an appender that went away does not hold up the rest).
- * A lone appender (previous group of one) never waits. `named`: the
- * leader was named by the previous one (its queue formed during that
- * sync). Called and returns with `mu` held. */
-static void gather(log_store *s, int named) {
-  int64_t left = s->last_sync_us / 2, now;
-  uint32_t seen;
-
-  if (s->failed || left <= 0)
-    return;
-  if (left > GATHER_MAX_US)
-    left = GATHER_MAX_US;
-  s->gather = (named ? s->queued : 0) + s->last_group;
-  do {
-    struct timespec ts;
-    int64_t t0 = es_obs_now_us();
-    seen = s->queued;
-    es__deadline_after(&ts, left < GATHER_GAP_US ? left : GATHER_GAP_US);
-    while (s->queued < s->gather &&
-           pthread_cond_timedwait(&s->gathered, &s->mu, &ts) == 0)
-      ;
-    now = es_obs_now_us();
-    left -= now - t0;
-  } while (s->queued < s->gather && s->queued > seen && left > 0);
-  s->gather = 0;
-}
-
 /* The leader's turn: writes and syncs every queued batch, then publishes
  * them. When the newest segment is full it first rolls to a new one, and
  * after publishing writes the sealed segment's index (its image taken
  * under the lock, while every event of that segment is published and no
  * other leader can run). Called with `mu` held; returns without it, its
- * own batch `self` done. `named`: see gather().
+ * own batch `self` done.
  *
  * Hand-off: right after publishing, while still holding `mu`, the leader
  * takes the first batch queued meanwhile (the next group's head) and
@@ -1526,25 +1481,17 @@ static void gather(log_store *s, int named) {
  * group's head. With nothing queued, `syncing` drops and the next appender
  * leads at once. Every batch but its own is given back with one store,
  * after which the leader never touches it (see log_batch). */
-static void lead(log_store *s, log_batch *self, int named) {
+static void lead(log_store *s, log_batch *self) {
   log_batch *next;
-  log_batch *q;
-  uint64_t group;
+  log_batch *q = s->queue;
+  uint64_t group = s->group++;
   uint64_t base, sealed = 0;
   uint8_t *idx = NULL, *cmds = NULL;
   size_t idx_len = 0, cmds_len = 0;
-  int rc, fd, roll;
-  uint32_t size;
-  int64_t t_write;
+  int rc = s->failed, fd, roll;
 
-  gather(s, named);
-  q = s->queue;
-  group = s->group++;
-  rc = s->failed;
-  size = s->queued;
   s->queue = NULL;
   s->queue_tail = &s->queue;
-  s->queued = 0;
   s->syncing = 1;
   roll = !rc && s->write_off >= s->seg_limit && s->write_off > SEG_HDR;
   if (roll && index_build(s, s->n_segs - 1, s->n + 1, &idx, &idx_len) != 0)
@@ -1565,7 +1512,6 @@ static void lead(log_store *s, log_batch *self, int named) {
   }
   fd = s->segs[s->n_segs - 1].fd; /* only the leader changes segs */
   base = s->write_off;
-  t_write = es_obs_now_us();
   if (!rc)
     rc = write_batches(s->io, fd, q, base);
   if (!rc) {
@@ -1580,8 +1526,6 @@ static void lead(log_store *s, log_batch *self, int named) {
     (void)!s->io->ftruncate(fd, (off_t)base);
 
   pthread_mutex_lock(&s->mu);
-  s->last_sync_us = es_obs_now_us() - t_write;
-  s->last_group = size;
   if (rc)
     s->failed = rc;
   for (log_batch *b = q; b; b = b->next) {
@@ -1789,8 +1733,6 @@ static int log_append(es_store *bs, es_append_stream *g, uint32_t n,
   b->group = s->group;
   *s->queue_tail = b;
   s->queue_tail = &b->next;
-  if (++s->queued == s->gather)
-    pthread_cond_signal(&s->gathered);
   if (s->syncing) {
     pthread_mutex_unlock(&s->mu);
     if (es__store_log_pause)
@@ -1798,11 +1740,11 @@ static int log_append(es_store *bs, es_append_stream *g, uint32_t n,
     batch_wait(s, b); /* B_DONE, or B_LEAD: named the next leader */
     if (atomic_load_explicit(&b->state, memory_order_acquire) == B_LEAD) {
       pthread_mutex_lock(&s->mu);
-      lead(s, b, 1);
+      lead(s, b);
     }
   } else {
     s->syncing = 1;
-    lead(s, b, 0);
+    lead(s, b);
   }
   rc = b->rc;
   batch_free(b);
@@ -2608,7 +2550,6 @@ static void log_close(es_store *bs) {
     close(s->wake_fd[0]);
     close(s->wake_fd[1]);
   }
-  pthread_cond_destroy(&s->gathered);
   pthread_cond_destroy(&s->synced);
   pthread_cond_destroy(&s->grew);
   pthread_mutex_destroy(&s->blob_mu);
@@ -2746,11 +2687,6 @@ static int init_sync(log_store *s) {
   if (es__cond_init_monotonic(&s->grew) != 0)
     goto fail_blob;
   if (pthread_cond_init(&s->synced, NULL) != 0) {
-    pthread_cond_destroy(&s->grew);
-    goto fail_blob;
-  }
-  if (es__cond_init_monotonic(&s->gathered) != 0) {
-    pthread_cond_destroy(&s->synced);
     pthread_cond_destroy(&s->grew);
     goto fail_blob;
   }
