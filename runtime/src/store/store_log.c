@@ -1614,14 +1614,33 @@ static size_t encode_event(uint8_t *p, const es_new_event *e, uint64_t pos,
   return FRAME + bl;
 }
 
-static void batch_free(log_batch *b) {
+/* A batch of `n` groups, `total` events and `size` bytes of records in
+ * one allocation: the batch, then `st`, `rel`, `cnt`, a zeroed flag per
+ * group at `*created` and the records (`buf`). NULL on overflow or without
+ * memory. Freed with es__free(). */
+static log_batch *batch_new(uint32_t n, uint64_t total, size_t size,
+                            uint8_t **created) {
+  size_t rel_at = sizeof(log_batch) + (size_t)n * sizeof(log_stream *);
+  size_t cnt_at, created_at, buf_at;
+  log_batch *b;
+
+  if (total > (SIZE_MAX - rel_at) / sizeof(size_t) / 2)
+    return NULL;
+  cnt_at = rel_at + (size_t)total * sizeof(size_t);
+  created_at = cnt_at + (size_t)n * sizeof(uint32_t);
+  buf_at = created_at + n;
+  if (size > SIZE_MAX - buf_at)
+    return NULL;
+  b = es__malloc(buf_at + size);
   if (!b)
-    return;
-  es__free(b->buf);
-  es__free(b->st);
-  es__free(b->cnt);
-  es__free(b->rel);
-  es__free(b);
+    return NULL;
+  memset(b, 0, buf_at);
+  b->st = (log_stream **)(void *)(b + 1);
+  b->rel = (size_t *)(void *)((uint8_t *)b + rel_at);
+  b->cnt = (uint32_t *)(void *)((uint8_t *)b + cnt_at);
+  *created = (uint8_t *)b + created_at;
+  b->buf = (uint8_t *)b + buf_at;
+  return b;
 }
 
 /* Long because: validation, framing and the hand-off to the group commit
@@ -1642,25 +1661,18 @@ static int log_append(es_store *bs, es_append_stream *g, uint32_t n,
 
   if (s->readonly)
     return ES_EREADONLY;
-  b = es__calloc(1, sizeof *b);
-  if (!b)
-    return ES_ENOMEM;
-  atomic_init(&b->state, B_WAIT);
   for (uint32_t i = 0; i < n; i++) {
     size_t tl = strlen(g[i].type), kl = strlen(g[i].key);
     total += g[i].n_events;
     for (uint32_t j = 0; j < g[i].n_events; j++)
       size += FRAME + EV_FIXED + tl + kl + g[i].events[j].len;
   }
+  b = batch_new(n, total, size, &created);
+  if (!b)
+    return ES_ENOMEM;
+  atomic_init(&b->state, B_WAIT);
   b->n_groups = n;
   b->count = total;
-  b->st = es__calloc(n, sizeof *b->st);
-  b->cnt = es__calloc(n, sizeof *b->cnt);
-  b->rel = es__calloc((size_t)total, sizeof *b->rel);
-  b->buf = es__malloc(size);
-  created = es__calloc(n, 1);
-  if (!b->st || !b->cnt || !b->rel || !b->buf || !created)
-    goto fail;
   b->len = size;
 
   pthread_mutex_lock(&s->mu);
@@ -1726,8 +1738,7 @@ static int log_append(es_store *bs, es_append_stream *g, uint32_t n,
   s->assigned += total;
   res->first_position = b->first;
   res->last_position = s->assigned;
-  es__free(created);
-  created = NULL;
+  created = NULL; /* the streams are the store's now */
 
   b->head = s->queue == NULL;
   b->group = s->group;
@@ -1747,7 +1758,7 @@ static int log_append(es_store *bs, es_append_stream *g, uint32_t n,
     lead(s, b);
   }
   rc = b->rc;
-  batch_free(b);
+  es__free(b);
   return rc;
 
 fail:
@@ -1757,8 +1768,7 @@ fail:
         stream_free(b->st[i]);
   if (locked)
     pthread_mutex_unlock(&s->mu);
-  es__free(created);
-  batch_free(b);
+  es__free(b);
   return rc;
 }
 
