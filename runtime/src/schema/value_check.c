@@ -31,19 +31,37 @@ typedef struct any_list {
   uint32_t count;
 } any_list;
 
+/* Appends `n` bytes of `s` to the path, as many as fit. */
+static void add(walk *w, const char *s, size_t n) {
+  size_t room = sizeof w->path - 1 - w->len;
+  if (n > room)
+    n = room;
+  memcpy(w->path + w->len, s, n);
+  w->len += n;
+  w->path[w->len] = '\0';
+}
+
 /* Appends ".name" (or "name" first, or "[i]" when name is NULL) to the
- * path; returns the old length for pop(). */
+ * path; returns the old length for pop(). Built by hand, not with
+ * snprintf(): every field of every command passes here, and the path is
+ * read only when something is wrong. */
 static size_t push(walk *w, const char *name, uint32_t index) {
   size_t old = w->len;
-  int n;
-  if (name)
-    n = snprintf(w->path + w->len, sizeof w->path - w->len, "%s%s",
-                 w->len ? "." : "", name);
-  else
-    n = snprintf(w->path + w->len, sizeof w->path - w->len, "[%u]", index);
-  if (n > 0)
-    w->len += (size_t)n < sizeof w->path - w->len ? (size_t)n
-                                                  : sizeof w->path - w->len - 1;
+  if (name) {
+    if (w->len)
+      add(w, ".", 1);
+    add(w, name, strlen(name));
+  } else {
+    char digits[12];
+    size_t at = sizeof digits;
+    do {
+      digits[--at] = (char)('0' + index % 10);
+      index /= 10;
+    } while (index);
+    digits[--at] = '[';
+    add(w, digits + at, sizeof digits - at);
+    add(w, "]", 1);
+  }
   return old;
 }
 
