@@ -30,7 +30,6 @@
 #define _DEFAULT_SOURCE /* wait4 */
 #endif
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -42,6 +41,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "dir.h"
 
 #define RUNS 3
 #define GOAL 1.0 /* seconds for a full generation */
@@ -98,23 +99,6 @@ static double best_of(char *const argv[], double *cpu) {
     }
   }
   return best;
-}
-
-/* Removes the files in `dir` (flat), then `dir`. */
-static void remove_dir(const char *dir) {
-  DIR *d = opendir(dir);
-  struct dirent *e;
-  char path[4096];
-  if (d) {
-    while ((e = readdir(d)) != NULL) {
-      if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-        continue;
-      snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-      unlink(path);
-    }
-    closedir(d);
-  }
-  rmdir(dir);
 }
 
 static long long file_size(const char *path) {

@@ -23,7 +23,6 @@
  * run (docs/testing-the-runtime.md). ES_ALLOC_FAIL_TRACE=1 prints where
  * each failed allocation was made.
  */
-#include <dirent.h>
 #include <execinfo.h>
 #include <stdalign.h>
 #include <stdatomic.h>
@@ -36,6 +35,7 @@
 #include <criterion/criterion.h>
 
 #include "bank_app.h"
+#include "dir.h"
 #include "es/es_alloc.h"
 #include "es/es_saga_run.h"
 
@@ -323,22 +323,6 @@ static void check_reopen(const char *dir, const acked *ack, long at) {
   cr_assert_eq(es_store_head(store, &head), 0);
   cr_assert_geq(head, ack->head, "failing allocation %ld: head", at);
   es_store_close(store);
-}
-
-static void remove_dir(const char *dir) {
-  DIR *d = opendir(dir);
-  struct dirent *e;
-  char path[512];
-  if (!d)
-    return;
-  while ((e = readdir(d)) != NULL) {
-    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-      continue;
-    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-    unlink(path);
-  }
-  closedir(d);
-  rmdir(dir);
 }
 
 /* One run failing allocation `at` (0: none). Returns whether the failure

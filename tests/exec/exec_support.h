@@ -5,7 +5,6 @@
 #ifndef EXEC_SUPPORT_H
 #define EXEC_SUPPORT_H
 
-#include <dirent.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -14,27 +13,12 @@
 
 #include "ledger_impl.h"
 
+#include "dir.h"
+
 /* A fresh directory under /tmp; `out` must hold 64 bytes. */
 static inline int ex_fresh_dir(char *out) {
   snprintf(out, 64, "/tmp/es_exec_test.XXXXXX");
   return mkdtemp(out) ? 0 : -1;
-}
-
-/* Removes a store directory (flat: no subdirectories). */
-static inline void ex_remove_dir(const char *dir) {
-  DIR *d = opendir(dir);
-  struct dirent *e;
-  char path[512];
-  if (!d)
-    return;
-  while ((e = readdir(d)) != NULL) {
-    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-      continue;
-    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-    unlink(path);
-  }
-  closedir(d);
-  rmdir(dir);
 }
 
 static inline es_app *ex_app(es_store *s, const es_app_options *o) {

@@ -15,7 +15,6 @@
  * Usage: stress_group_commit [DEPOSITS_PER_THREAD]  (default 300); the
  * store goes into a fresh directory under $TMPDIR (default /tmp).
  */
-#include <dirent.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -26,6 +25,8 @@
 
 #include "../../runtime/src/store/store_log.h"
 #include "ledger_impl.h"
+
+#include "dir.h"
 
 #define THREADS_SHARED 8
 #define THREADS_OWN 8
@@ -159,22 +160,6 @@ static void check_store(es_store *s, run *r, const char *when) {
         "%s: head %llu, want %llu", when, (unsigned long long)head,
         (unsigned long long)(total + KEYS));
   es_app_close(app);
-}
-
-static void remove_dir(const char *dir) {
-  DIR *d = opendir(dir);
-  struct dirent *e;
-  char path[1024];
-  if (!d)
-    return;
-  while ((e = readdir(d)) != NULL) {
-    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-      continue;
-    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-    unlink(path);
-  }
-  closedir(d);
-  rmdir(dir);
 }
 
 /* Opens the accounts, runs the threads, checks, reopens and checks again. */

@@ -332,7 +332,7 @@ Test(exec, command_id_survives_reopening_a_log_store) {
   cr_assert_eq(ex_read(a2, "a").balance, 10);
   es_app_close(a2);
   es_store_close(s);
-  ex_remove_dir(dir);
+  remove_dir(dir);
 }
 
 /* The executor's window holds an instance's last `dedup_window` (256)
@@ -404,7 +404,7 @@ Test(exec, a_step_resent_after_a_log_store_reopen_executes_once,
   cr_assert_eq(ex_head(s), 10002);
   es_app_close(a);
   es_store_close(s);
-  ex_remove_dir(dir);
+  remove_dir(dir);
 }
 
 static int64_t exec_now;

@@ -199,7 +199,7 @@ static void on_log(uint32_t n_apps, uint32_t n_keys, uint32_t per_thread) {
   }
   es_app_close(app);
   es_store_close(s);
-  ex_remove_dir(dir);
+  remove_dir(dir);
   free(r);
 }
 

@@ -162,7 +162,7 @@ static void run_log(int level, capture *c) {
   /* Reopen: the recovery summary now reads the segment back. */
   cr_assert_eq(es_store_open_log(&s, dir, &so, 0), 0);
   es_store_close(s);
-  ex_remove_dir(dir);
+  remove_dir(dir);
   c->dir = NULL;
 }
 

@@ -63,7 +63,7 @@ static void start(fixture *f) {
 
 static void stop(fixture *f) {
   es_store_close(f->s);
-  ex_remove_dir(f->dir);
+  remove_dir(f->dir);
 }
 
 /* The schema's own description, and descriptions of other schemas or of

@@ -17,6 +17,8 @@
 #include "tally_gen.h"
 #include "tally_view.h"
 
+#include "dir.h"
+
 /* ---- helpers ------------------------------------------------------------ */
 
 static es_store *mem_store(void) {
@@ -295,13 +297,6 @@ static char *temp_dir(void) {
   return strdup(d);
 }
 
-static void remove_dir(char *dir) {
-  char cmd[256];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-  cr_assert_eq(system(cmd), 0);
-  free(dir);
-}
-
 Test(projection, checkpoint_persists_and_resumes) {
   char *dir = temp_dir();
   es_store *s = NULL;
@@ -349,7 +344,8 @@ Test(projection, checkpoint_persists_and_resumes) {
   es_store_close(s);
   tally_view_free(&v);
   tally_view_free(&v2);
-  remove_dir(dir);
+  cr_assert_eq(remove_dir(dir), 0);
+  free(dir);
 }
 
 /* A read model kept in memory dies with the process. With the default
@@ -414,7 +410,8 @@ Test(projection, in_memory_rebuilds_at_every_start) {
     tally_view_free(&v);
     es_store_close(s);
   }
-  remove_dir(dir);
+  cr_assert_eq(remove_dir(dir), 0);
+  free(dir);
 }
 
 Test(projection, in_memory_refuses_a_user_checkpoint) {

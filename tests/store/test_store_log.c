@@ -24,6 +24,8 @@
 #include "es/es_error.h"
 #include "es/es_store.h"
 
+#include "dir.h"
+
 #define CASE_KIND "log"
 #define MAX_OPEN 16
 
@@ -34,23 +36,6 @@ static es_store *opened[MAX_OPEN];
 static int fresh_dir(char *out) {
   snprintf(out, 64, "/tmp/es_log_test.XXXXXX");
   return mkdtemp(out) ? 0 : -1;
-}
-
-/* Removes the store directory `dir` (flat: no subdirectories). */
-static void remove_dir(const char *dir) {
-  DIR *d = opendir(dir);
-  struct dirent *e;
-  char path[512];
-  if (!d)
-    return;
-  while ((e = readdir(d)) != NULL) {
-    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-      continue;
-    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-    unlink(path);
-  }
-  closedir(d);
-  rmdir(dir);
 }
 
 static int case_open(es_store **out, const es_store_options *opt) {

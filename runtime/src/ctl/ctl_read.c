@@ -578,7 +578,8 @@ typedef struct timer {
 
 typedef struct timers {
   timer *v;
-  size_t n, cap;
+  size_t n;
+  uint64_t cap;
   int err;
 } timers;
 
@@ -617,14 +618,8 @@ static int timer_event(const es_stored_event *ev, void *ctx) {
   switch (op) {
   case 1: /* schedule, replacing */
     timer_drop(t, key, name, NULL);
-    if (t->n == t->cap) {
-      size_t ncap = t->cap ? t->cap * 2 : 16;
-      timer *nv = es__realloc(t->v, ncap * sizeof *nv);
-      if (!nv)
-        return ES_ENOMEM;
-      t->v = nv;
-      t->cap = ncap;
-    }
+    if (es__grow_array(&t->v, &t->cap, t->n + 1, sizeof *t->v))
+      return ES_ENOMEM;
     memcpy(t->v[t->n].key, key, kl + 1);
     memcpy(t->v[t->n].name, name, nl + 1);
     t->v[t->n++].due = due;

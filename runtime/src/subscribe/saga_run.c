@@ -104,7 +104,8 @@ typedef struct inst {
   void *state;
   es_arena arena;
   step_info *steps;
-  uint32_t n_steps, cap_steps;
+  uint32_t n_steps;
+  uint64_t cap_steps;
   uint64_t used;
 } inst;
 
@@ -134,9 +135,11 @@ struct es_saga_runner {
   uint32_t n_cache;
   uint64_t tick;
   timer *tm;
-  size_t n_tm, cap_tm;
+  size_t n_tm;
+  uint64_t cap_tm;
   pending *pd;
-  size_t n_pd, cap_pd;
+  size_t n_pd;
+  uint64_t cap_pd;
   es_arena scratch;
   uint64_t rng[4];
   es_saga_report run;
@@ -234,14 +237,8 @@ static int tm_apply(es_saga_runner *r, uint32_t op, const char *key,
       t->due = due;
       return 0;
     }
-    if (r->n_tm == r->cap_tm) {
-      size_t cap = r->cap_tm ? r->cap_tm * 2 : 16;
-      timer *p = es__realloc(r->tm, cap * sizeof *p);
-      if (!p)
-        return ES_ENOMEM;
-      r->tm = p;
-      r->cap_tm = cap;
-    }
+    if (es__grow_array(&r->tm, &r->cap_tm, r->n_tm + 1, sizeof *r->tm))
+      return ES_ENOMEM;
     t = &r->tm[r->n_tm++];
     copy_str(t->key, sizeof t->key, key, strlen(key));
     copy_str(t->name, sizeof t->name, name, strlen(name));
@@ -258,14 +255,8 @@ static int tm_apply(es_saga_runner *r, uint32_t op, const char *key,
       }
     if (op != OP_FIRING)
       return 0;
-    if (r->n_pd == r->cap_pd) {
-      size_t cap = r->cap_pd ? r->cap_pd * 2 : 8;
-      pending *p = es__realloc(r->pd, cap * sizeof *p);
-      if (!p)
-        return ES_ENOMEM;
-      r->pd = p;
-      r->cap_pd = cap;
-    }
+    if (es__grow_array(&r->pd, &r->cap_pd, r->n_pd + 1, sizeof *r->pd))
+      return ES_ENOMEM;
     copy_str(r->pd[r->n_pd].key, sizeof r->pd[0].key, key, strlen(key));
     r->pd[r->n_pd++].step = step;
     return 0;
@@ -445,14 +436,9 @@ static void inst_drop(es_saga_runner *r, inst *in) {
 static int add_step(inst *in, const step_info *si, const uint8_t *raw,
                     size_t len) {
   step_info *s;
-  if (in->n_steps == in->cap_steps) {
-    uint32_t cap = in->cap_steps ? in->cap_steps * 2 : 4;
-    step_info *p = es__realloc(in->steps, cap * sizeof *p);
-    if (!p)
-      return ES_ENOMEM;
-    in->steps = p;
-    in->cap_steps = cap;
-  }
+  if (es__grow_array(&in->steps, &in->cap_steps, (uint64_t)in->n_steps + 1,
+                     sizeof *in->steps))
+    return ES_ENOMEM;
   s = &in->steps[in->n_steps];
   *s = *si;
   if (!(s->raw = es__malloc(len ? len : 1)))

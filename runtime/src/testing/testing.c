@@ -186,20 +186,15 @@ typedef struct stored {
 
 typedef struct collect {
   stored *items;
-  uint32_t n, cap;
+  uint32_t n;
+  uint64_t cap;
   es_buf bytes;
 } collect;
 
 static int collect_one(const es_stored_event *ev, void *arg) {
   collect *c = arg;
-  if (c->n == c->cap) {
-    uint32_t cap = c->cap ? c->cap * 2 : 8;
-    stored *p = es__realloc(c->items, cap * sizeof *p);
-    if (!p)
-      return ES_ENOMEM;
-    c->items = p;
-    c->cap = cap;
-  }
+  if (es__grow_array(&c->items, &c->cap, (uint64_t)c->n + 1, sizeof *c->items))
+    return ES_ENOMEM;
   c->items[c->n].type_id = ev->meta.type_id;
   c->items[c->n].version = ev->meta.type_version;
   c->items[c->n].offset = c->bytes.len;
