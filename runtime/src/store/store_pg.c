@@ -1576,22 +1576,30 @@ static uint64_t page_limit(uint32_t max, uint64_t done) {
   return max - done;
 }
 
-static int pg_read_all(es_store *bs, uint64_t from, uint32_t max,
-                       es_event_fn fn, void *ctx) {
-  pg_store *s = (pg_store *)bs;
+/* Reads pages of statement `st` from `from` on, through `max` rows (0: no
+ * limit), delivering each row to `fn`; `vals`/`lens` hold `nkey` leading
+ * parameters (the stream), and the page's key column is `col` (position or
+ * version). Every page is bounded by the head seen in the first page's
+ * snapshot, so a read ends even while others append. */
+static int read_pages(pg_store *s, int st, const char **vals, int *lens,
+                      int nkey, int col, uint64_t from, uint32_t max,
+                      es_event_fn fn, void *ctx) {
   uint64_t bound = INT64_MAX, done = 0;
+  uint8_t p[3][8];
 
+  for (int i = 0; i < 3; i++) {
+    vals[nkey + i] = (const char *)p[i];
+    lens[nkey + i] = 8;
+  }
   for (;;) {
-    uint8_t p[3][8];
-    const char *vals[3] = {(char *)p[0], (char *)p[1], (char *)p[2]};
-    int lens[3] = {8, 8, 8}, rc, n;
     uint64_t last = 0;
     PGresult *r;
+    int rc, n;
 
     put64(p[0], from);
     put64(p[1], bound);
     put64(p[2], page_limit(max, done));
-    rc = run_stmt(s, ST_READ_ALL, vals, lens, &r);
+    rc = run_stmt(s, st, vals, lens, &r);
     if (rc)
       return rc;
     n = PQntuples(r);
@@ -1599,10 +1607,9 @@ static int pg_read_all(es_store *bs, uint64_t from, uint32_t max,
       PQclear(r);
       return 0;
     }
-    /* the head in the first page's snapshot bounds every later page */
     if (bound == INT64_MAX)
       bound = col64(r, 0, 11);
-    rc = deliver_rows(r, fn, ctx, 0, &last);
+    rc = deliver_rows(r, fn, ctx, col, &last);
     PQclear(r);
     if (rc)
       return rc;
@@ -1614,42 +1621,23 @@ static int pg_read_all(es_store *bs, uint64_t from, uint32_t max,
   }
 }
 
+static int pg_read_all(es_store *bs, uint64_t from, uint32_t max,
+                       es_event_fn fn, void *ctx) {
+  const char *vals[3];
+  int lens[3];
+
+  return read_pages((pg_store *)bs, ST_READ_ALL, vals, lens, 0, 0, from, max,
+                    fn, ctx);
+}
+
 static int pg_read_stream(es_store *bs, const char *type, const char *key,
                           uint64_t from, uint32_t max, es_event_fn fn,
                           void *ctx) {
-  pg_store *s = (pg_store *)bs;
-  uint64_t bound = INT64_MAX, done = 0;
+  const char *vals[5] = {type, key};
+  int lens[5] = {(int)strlen(type), (int)strlen(key)};
 
-  for (;;) {
-    uint8_t p[3][8];
-    const char *vals[5] = {type, key, (char *)p[0], (char *)p[1], (char *)p[2]};
-    int lens[5] = {(int)strlen(type), (int)strlen(key), 8, 8, 8}, rc, n;
-    uint64_t last = 0;
-    PGresult *r;
-
-    put64(p[0], from);
-    put64(p[1], bound);
-    put64(p[2], page_limit(max, done));
-    rc = run_stmt(s, ST_READ_STREAM, vals, lens, &r);
-    if (rc)
-      return rc;
-    n = PQntuples(r);
-    if (n == 0) {
-      PQclear(r);
-      return 0;
-    }
-    if (bound == INT64_MAX)
-      bound = col64(r, 0, 11);
-    rc = deliver_rows(r, fn, ctx, 3, &last);
-    PQclear(r);
-    if (rc)
-      return rc;
-    done += (uint64_t)n;
-    if ((max && done >= max) || last >= bound ||
-        (uint64_t)n < page_limit(max, done - (uint64_t)n))
-      return 0;
-    from = last + 1;
-  }
+  return read_pages((pg_store *)bs, ST_READ_STREAM, vals, lens, 2, 3, from, max,
+                    fn, ctx);
 }
 
 static int pg_head(es_store *bs, uint64_t *position) {
