@@ -20,6 +20,7 @@
 #include "es/es_error.h"
 #include "es/es_obs.h"
 #include "util/alloc.h"
+#include "util/buf_text.h"
 
 /* One counter on a cache line of its own (see the comment above: with a
  * 16-byte aligned base, no two 64-byte strided slots share a line). */
@@ -305,20 +306,6 @@ uint64_t es_obs_now_us(void) {
 
 /* ---- Prometheus text format ---------------------------------------------- */
 
-static void put(es_buf *b, const char *s) { es_buf_append(b, s, strlen(s)); }
-
-static void put_u64(es_buf *b, uint64_t v) {
-  char tmp[24];
-  int n = snprintf(tmp, sizeof tmp, "%" PRIu64, v);
-  es_buf_append(b, tmp, (size_t)n);
-}
-
-static void put_i64(es_buf *b, int64_t v) {
-  char tmp[24];
-  int n = snprintf(tmp, sizeof tmp, "%" PRId64, v);
-  es_buf_append(b, tmp, (size_t)n);
-}
-
 /* Microseconds as seconds in plain decimal, trailing zeros trimmed:
  * 1500 -> "0.0015", 2000000 -> "2". Exact, unlike going through double. */
 static void put_seconds(es_buf *b, uint64_t us) {
@@ -326,7 +313,7 @@ static void put_seconds(es_buf *b, uint64_t us) {
   uint64_t frac = us % 1000000u;
   int n;
   if (!frac) {
-    put_u64(b, us / 1000000u);
+    es__buf_put_u64(b, us / 1000000u);
     return;
   }
   n = snprintf(tmp, sizeof tmp, "%" PRIu64 ".%06" PRIu64, us / 1000000u, frac);
@@ -348,7 +335,7 @@ static void put_label_value(es_buf *b, const char *s, size_t len) {
       esc = "\\n";
     if (esc) {
       es_buf_append(b, s + run, i - run);
-      put(b, esc);
+      es__buf_puts(b, esc);
       run = i + 1;
     }
   }
@@ -357,15 +344,15 @@ static void put_label_value(es_buf *b, const char *s, size_t len) {
 
 static void put_header(es_buf *b, const char *name, const char *help,
                        const char *type) {
-  put(b, "# HELP ");
-  put(b, name);
-  put(b, " ");
-  put(b, help);
-  put(b, "\n# TYPE ");
-  put(b, name);
-  put(b, " ");
-  put(b, type);
-  put(b, "\n");
+  es__buf_puts(b, "# HELP ");
+  es__buf_puts(b, name);
+  es__buf_puts(b, " ");
+  es__buf_puts(b, help);
+  es__buf_puts(b, "\n# TYPE ");
+  es__buf_puts(b, name);
+  es__buf_puts(b, " ");
+  es__buf_puts(b, type);
+  es__buf_puts(b, "\n");
 }
 
 static void write_counters(const struct es__metrics *s, es_buf *b) {
@@ -377,15 +364,16 @@ static void write_counters(const struct es__metrics *s, es_buf *b) {
       family = d->family;
       put_header(b, d->family, d->help, "counter");
     }
-    put(b, d->family);
+    es__buf_puts(b, d->family);
     if (d->label) {
-      put(b, "{");
-      put(b, d->label);
-      put(b, "}");
+      es__buf_puts(b, "{");
+      es__buf_puts(b, d->label);
+      es__buf_puts(b, "}");
     }
-    put(b, " ");
-    put_u64(b, atomic_load_explicit(&s->counters[i].v, memory_order_relaxed));
-    put(b, "\n");
+    es__buf_puts(b, " ");
+    es__buf_put_u64(
+        b, atomic_load_explicit(&s->counters[i].v, memory_order_relaxed));
+    es__buf_puts(b, "\n");
   }
 }
 
@@ -399,21 +387,21 @@ static void write_histograms(const es_metrics *m, es_buf *b) {
     put_header(b, d->name, d->help, "histogram");
     for (i = 0; i < ES_HIST_BUCKETS; i++) {
       cum += snap.buckets[i];
-      put(b, d->name);
-      put(b, "_bucket{le=\"");
-      put(b, hist_le[i]);
-      put(b, "\"} ");
-      put_u64(b, cum);
-      put(b, "\n");
+      es__buf_puts(b, d->name);
+      es__buf_puts(b, "_bucket{le=\"");
+      es__buf_puts(b, hist_le[i]);
+      es__buf_puts(b, "\"} ");
+      es__buf_put_u64(b, cum);
+      es__buf_puts(b, "\n");
     }
-    put(b, d->name);
-    put(b, "_sum ");
+    es__buf_puts(b, d->name);
+    es__buf_puts(b, "_sum ");
     put_seconds(b, snap.sum_us);
-    put(b, "\n");
-    put(b, d->name);
-    put(b, "_count ");
-    put_u64(b, snap.count);
-    put(b, "\n");
+    es__buf_puts(b, "\n");
+    es__buf_puts(b, d->name);
+    es__buf_puts(b, "_count ");
+    es__buf_put_u64(b, snap.count);
+    es__buf_puts(b, "\n");
   }
 }
 
@@ -429,14 +417,14 @@ static void write_gauges(const struct es__metrics *s, es_buf *b) {
         continue;
       if (!seen++)
         put_header(b, d->name, d->help, "gauge");
-      put(b, d->name);
-      put(b, "{");
-      put(b, d->label);
-      put(b, "=\"");
+      es__buf_puts(b, d->name);
+      es__buf_puts(b, "{");
+      es__buf_puts(b, d->label);
+      es__buf_puts(b, "=\"");
       put_label_value(b, g->name, g->name_len);
-      put(b, "\"} ");
-      put_i64(b, atomic_load_explicit(&g->value, memory_order_relaxed));
-      put(b, "\n");
+      es__buf_puts(b, "\"} ");
+      es__buf_put_i64(b, atomic_load_explicit(&g->value, memory_order_relaxed));
+      es__buf_puts(b, "\n");
     }
   }
 }

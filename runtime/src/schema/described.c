@@ -17,6 +17,7 @@
 #include "es/es_types.h"
 #include "schema/described.h"
 #include "schema/json_out.h"
+#include "util/buf_text.h"
 
 static const char *const kind_names[] = {
     "bool",  "i8",        "i16",  "i32",  "i64",   "u8",
@@ -262,21 +263,19 @@ const es__dtype *es__dschema_find(const es__dschema *s, uint64_t id,
 /* ---- msgpack to JSON ------------------------------------------------------
  */
 
-static void put(es_buf *b, const char *s) { es_buf_append(b, s, strlen(s)); }
-
 static void put_jv(es_buf *b, const es__jv *v) {
   switch (v->kind) {
   case ES__JV_BOOL:
-    put(b, v->b ? "true" : "false");
+    es__buf_puts(b, v->b ? "true" : "false");
     break;
   case ES__JV_NUM:
-    put(b, v->s);
+    es__buf_puts(b, v->s);
     break;
   case ES__JV_STR:
     es__json_put_str(b, v->s, v->n);
     break;
   default:
-    put(b, "null");
+    es__buf_puts(b, "null");
   }
 }
 
@@ -290,7 +289,7 @@ static int dec_value(es_mp_reader *r, const es__dfield *f, es_buf *out) {
   case ES_KIND_BOOL:
     if ((rc = es_mp_read_bool(r, &bv)) != 0)
       return rc;
-    put(out, bv ? "true" : "false");
+    es__buf_puts(out, bv ? "true" : "false");
     return 0;
   case ES_KIND_I8:
   case ES_KIND_I16:
@@ -357,22 +356,22 @@ static int dec_list(es_mp_reader *r, const es__dfield *f, uint32_t lists,
   int rc;
   if ((rc = es_mp_read_array(r, &n)) != 0)
     return rc;
-  put(out, "[");
+  es__buf_puts(out, "[");
   for (uint32_t i = 0; i < n; i++) {
     if (i)
-      put(out, ",");
+      es__buf_puts(out, ",");
     rc = lists > 1 ? dec_list(r, f, lists - 1, out) : dec_value(r, f, out);
     if (rc)
       return rc;
   }
-  put(out, "]");
+  es__buf_puts(out, "]");
   es_mp_leave(r);
   return 0;
 }
 
 static int dec_field(es_mp_reader *r, const es__dfield *f, es_buf *out) {
   if (f->optional && es_mp_read_nil(r)) {
-    put(out, "null");
+    es__buf_puts(out, "null");
     return 0;
   }
   if (!f->list)
@@ -385,26 +384,26 @@ static int dec_record(es_mp_reader *r, const es__dtype *t, es_buf *out) {
   int rc;
   if ((rc = es_mp_read_array(r, &n)) != 0)
     return rc;
-  put(out, "{");
+  es__buf_puts(out, "{");
   for (i = 0; i < t->n_fields; i++) {
     const es__dfield *f = &t->fields[i];
     if (i)
-      put(out, ",");
+      es__buf_puts(out, ",");
     es__json_put_str(out, f->name, strlen(f->name));
-    put(out, ":");
+    es__buf_puts(out, ":");
     if (i < n) {
       if ((rc = dec_field(r, f, out)) != 0)
         return rc;
     } else if (f->def) { /* written by an older schema */
       put_jv(out, f->def);
     } else {
-      put(out, f->list ? "[]" : "null");
+      es__buf_puts(out, f->list ? "[]" : "null");
     }
   }
   for (; i < n; i++) /* written by a newer schema */
     if ((rc = es_mp_skip(r)) != 0)
       return rc;
-  put(out, "}");
+  es__buf_puts(out, "}");
   es_mp_leave(r);
   return 0;
 }

@@ -17,25 +17,12 @@
 #include "es/es_error.h"
 #include "es/es_mp.h"
 #include "schema/json_out.h"
+#include "util/buf_text.h"
 
 /* Records within records (through optional pointers, possibly a cycle). */
 #define ES__JSON_MAX_DEPTH ES_MP_MAX_DEPTH
 
-static void put(es_buf *b, const char *s) { es_buf_append(b, s, strlen(s)); }
-
 static void put_c(es_buf *b, char c) { es_buf_append(b, &c, 1); }
-
-static void put_i64(es_buf *b, int64_t v) {
-  char tmp[24];
-  int n = snprintf(tmp, sizeof tmp, "%" PRId64, v);
-  es_buf_append(b, tmp, (size_t)n);
-}
-
-static void put_u64(es_buf *b, uint64_t v) {
-  char tmp[24];
-  int n = snprintf(tmp, sizeof tmp, "%" PRIu64, v);
-  es_buf_append(b, tmp, (size_t)n);
-}
 
 /* Length of the valid UTF-8 sequence at `s` (of `n` bytes), or 0. Rejects
  * overlong forms, surrogates and code points past U+10FFFF. */
@@ -91,7 +78,7 @@ static void put_str(es_buf *b, const char *str, size_t n) {
       char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0x0f]};
       es_buf_append(b, esc, 6);
     } else {
-      put(b, "\\ufffd");
+      es__buf_puts(b, "\\ufffd");
     }
     i++;
     run = i;
@@ -170,55 +157,55 @@ static int put_value(es_buf *b, const es_field_desc *f, const void *p,
                      int depth) {
   switch (f->kind) {
   case ES_KIND_BOOL: /* read as a byte: a garbage bool must not be UB */
-    put(b, *(const unsigned char *)p ? "true" : "false");
+    es__buf_puts(b, *(const unsigned char *)p ? "true" : "false");
     return 0;
   case ES_KIND_I8: {
     int8_t v;
     memcpy(&v, p, sizeof v);
-    put_i64(b, v);
+    es__buf_put_i64(b, v);
     return 0;
   }
   case ES_KIND_I16: {
     int16_t v;
     memcpy(&v, p, sizeof v);
-    put_i64(b, v);
+    es__buf_put_i64(b, v);
     return 0;
   }
   case ES_KIND_I32: {
     int32_t v;
     memcpy(&v, p, sizeof v);
-    put_i64(b, v);
+    es__buf_put_i64(b, v);
     return 0;
   }
   case ES_KIND_I64:
   case ES_KIND_TIMESTAMP: {
     int64_t v;
     memcpy(&v, p, sizeof v);
-    put_i64(b, v);
+    es__buf_put_i64(b, v);
     return 0;
   }
   case ES_KIND_U8: {
     uint8_t v;
     memcpy(&v, p, sizeof v);
-    put_u64(b, v);
+    es__buf_put_u64(b, v);
     return 0;
   }
   case ES_KIND_U16: {
     uint16_t v;
     memcpy(&v, p, sizeof v);
-    put_u64(b, v);
+    es__buf_put_u64(b, v);
     return 0;
   }
   case ES_KIND_U32: {
     uint32_t v;
     memcpy(&v, p, sizeof v);
-    put_u64(b, v);
+    es__buf_put_u64(b, v);
     return 0;
   }
   case ES_KIND_U64: {
     uint64_t v;
     memcpy(&v, p, sizeof v);
-    put_u64(b, v);
+    es__buf_put_u64(b, v);
     return 0;
   }
   case ES_KIND_F32: {
@@ -264,7 +251,7 @@ static int put_value(es_buf *b, const es_field_desc *f, const void *p,
         f->enumeration->values[v])
       put_str(b, f->enumeration->values[v], strlen(f->enumeration->values[v]));
     else
-      put_i64(b, v);
+      es__buf_put_i64(b, v);
     return 0;
   }
   case ES_KIND_RECORD:
@@ -321,7 +308,7 @@ static int put_field(es_buf *b, const es_field_desc *f, const void *value,
     const void *rec; /* an optional record is a pointer, NULL when absent */
     memcpy(&rec, p, sizeof rec);
     if (!rec) {
-      put(b, "null");
+      es__buf_puts(b, "null");
       return 0;
     }
     if (!f->record)
@@ -330,7 +317,7 @@ static int put_field(es_buf *b, const es_field_desc *f, const void *value,
   }
   if (f->optional) {
     if (!((const unsigned char *)value)[f->has_offset]) {
-      put(b, "null");
+      es__buf_puts(b, "null");
       return 0;
     }
   }
@@ -387,7 +374,7 @@ void es__json_put_base64(es_buf *b, const uint8_t *p, size_t n) {
   put_base64(b, p, n);
 }
 
-void es__json_put_raw(es_buf *b, const char *s) { put(b, s); }
+void es__json_put_raw(es_buf *b, const char *s) { es__buf_puts(b, s); }
 
 void es__json_vputf(es_buf *b, const char *fmt, va_list ap) {
   char tmp[ES__JSON_PUTF_MAX + 1];
@@ -408,7 +395,7 @@ void es__json_put_float(es_buf *b, double v, int digits) {
   int n, i;
 
   if (isnan(v) || isinf(v)) {
-    put(b, "null");
+    es__buf_puts(b, "null");
     return;
   }
   n = snprintf(tmp, sizeof tmp, "%.*g", digits, v);
@@ -426,9 +413,9 @@ int es__json_put_mp_int(es_mp_reader *r, es_buf *b) {
   if (rc)
     return rc;
   if (neg)
-    put_i64(b, (int64_t)u);
+    es__buf_put_i64(b, (int64_t)u);
   else
-    put_u64(b, u);
+    es__buf_put_u64(b, u);
   return 0;
 }
 
