@@ -29,6 +29,7 @@ typedef struct checker {
   /* generated C identifiers, to catch two schema names that map to one */
   struct cname {
     size_t name; /* offset in `pool` */
+    size_t hash; /* of the name: compared before the bytes */
     esc_tok at;
     esc_name_id site; /* the pattern that made it */
   } * cnames;

@@ -3,6 +3,7 @@
  * each claims (so that two schema names never make one C name), lookups
  * of declarations by name, and "did you mean" for names not found.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,10 +85,12 @@ void chk_name(checker *c, esc_tok name, const char *what) {
 
 /* FNV-1a, for the two hash tables here. */
 static size_t hash_bytes(const char *z, size_t n) {
-  size_t h = 14695981039346656037u & SIZE_MAX;
+  uint64_t h = UINT64_C(14695981039346656037);
   for (size_t i = 0; i < n; i++)
-    h = (h ^ (unsigned char)z[i]) * 1099511628211u;
-  return h;
+    h = (h ^ (unsigned char)z[i]) * UINT64_C(1099511628211);
+  /* The tables index by the low bits, which FNV leaves depending on the
+   * low bits of the bytes alone: fold the high bits in. */
+  return (size_t)(h ^ (h >> 29) ^ (h >> 47));
 }
 
 /* Registers a generated C identifier made by the pattern `site` for the
@@ -98,7 +101,7 @@ static size_t hash_bytes(const char *z, size_t n) {
  * apart from the schema's arena: there are many, and only the checker
  * needs them. */
 static void claim(checker *c, const char *name, esc_tok at, esc_name_id site) {
-  size_t mask, i, len;
+  size_t mask, i, len, hash;
   if (!name)
     return;
   if (c->n_cnames * 2 >= c->n_slots) {
@@ -109,9 +112,7 @@ static void claim(checker *c, const char *name, esc_tok at, esc_name_id site) {
       return;
     }
     for (size_t k = 0; k < c->n_cnames; k++) {
-      i = hash_bytes(c->pool + c->cnames[k].name,
-                     strlen(c->pool + c->cnames[k].name)) &
-          (n - 1);
+      i = c->cnames[k].hash & (n - 1);
       while (slots[i])
         i = (i + 1) & (n - 1);
       slots[i] = k + 1;
@@ -121,10 +122,11 @@ static void claim(checker *c, const char *name, esc_tok at, esc_name_id site) {
     c->n_slots = n;
   }
   mask = c->n_slots - 1;
-  for (i = hash_bytes(name, strlen(name)) & mask; c->slots[i];
-       i = (i + 1) & mask) {
+  len = strlen(name) + 1;
+  hash = hash_bytes(name, len - 1);
+  for (i = hash & mask; c->slots[i]; i = (i + 1) & mask) {
     struct cname *prev = &c->cnames[c->slots[i] - 1];
-    if (strcmp(c->pool + prev->name, name) != 0)
+    if (prev->hash != hash || strcmp(c->pool + prev->name, name) != 0)
       continue;
     if (prev->site == site && chk_same(prev->at, at))
       return;
@@ -140,7 +142,6 @@ static void claim(checker *c, const char *name, esc_tok at, esc_name_id site) {
     esc_note(c->d, prev->at, "'%.*s' is declared here", TOKF(prev->at));
     return;
   }
-  len = strlen(name) + 1;
   if (c->pool_len + len > c->pool_cap) {
     size_t cap = c->pool_cap ? c->pool_cap : 4096;
     while (cap < c->pool_len + len)
@@ -164,7 +165,7 @@ static void claim(checker *c, const char *name, esc_tok at, esc_name_id site) {
     c->cap_cnames = cap;
   }
   memcpy(c->pool + c->pool_len, name, len);
-  c->cnames[c->n_cnames] = (struct cname){c->pool_len, at, site};
+  c->cnames[c->n_cnames] = (struct cname){c->pool_len, hash, at, site};
   c->pool_len += len;
   c->slots[i] = ++c->n_cnames;
 }

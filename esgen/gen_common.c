@@ -18,6 +18,19 @@ void esc_out(es_buf *b, const char *fmt, ...) {
   size_t room;
   if (b->err)
     return;
+  /* Most pieces are plain text or one string: copied, not formatted (the
+   * big schemas write millions of them). */
+  if (!strchr(fmt, '%')) {
+    es_buf_append(b, fmt, strlen(fmt));
+    return;
+  }
+  if (fmt[0] == '%' && fmt[1] == 's' && fmt[2] == '\0') {
+    va_start(ap, fmt);
+    const char *s = va_arg(ap, const char *);
+    va_end(ap);
+    es_buf_append(b, s, strlen(s));
+    return;
+  }
   /* Format straight into the spare room; only a line that does not fit
    * is formatted twice. */
   room = b->cap - b->len;

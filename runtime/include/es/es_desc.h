@@ -93,6 +93,30 @@ typedef int (*es_encode_fn)(const void *value, es_buf *out);
 typedef int (*es_decode_fn)(void *value, const void *data, size_t len,
                             es_arena *arena);
 
+/* Rows of the field tables esgen writes, for a field that is not a list
+ * (a list's row is written out in full): T is the struct, m the member,
+ * which is also the field's name, K the es_kind without ES_KIND_, `max`
+ * its bound (0: none), E an es_enum_desc and R an es_type_desc. */
+#define ES_FIELD_ROW_(m, K, opt, max, off, has, rec, enu)                      \
+  { #m, K, 0, opt, 0, max, off, has, 0, rec, enu, NULL }
+#define ES_FIELD(T, m, K, max)                                                 \
+  ES_FIELD_ROW_(m, ES_KIND_##K, 0, max, offsetof(T, m), 0, NULL, NULL)
+/* An optional value: present when the struct's `has_m` is true. */
+#define ES_FIELD_HAS(T, m, K, max)                                             \
+  ES_FIELD_ROW_(m, ES_KIND_##K, 1, max, offsetof(T, m), offsetof(T, has_##m),  \
+                NULL, NULL)
+#define ES_FIELD_ENUM(T, m, E)                                                 \
+  ES_FIELD_ROW_(m, ES_KIND_ENUM, 0, 0, offsetof(T, m), 0, NULL, &(E))
+#define ES_FIELD_ENUM_HAS(T, m, E)                                             \
+  ES_FIELD_ROW_(m, ES_KIND_ENUM, 1, 0, offsetof(T, m), offsetof(T, has_##m),   \
+                NULL, &(E))
+/* A record held by value. */
+#define ES_FIELD_RECORD(T, m, R)                                               \
+  ES_FIELD_ROW_(m, ES_KIND_RECORD, 0, 0, offsetof(T, m), 0, &(R), NULL)
+/* An optional record: a pointer, NULL when absent. */
+#define ES_FIELD_RECORD_PTR(T, m, R)                                           \
+  ES_FIELD_ROW_(m, ES_KIND_RECORD, 1, 0, offsetof(T, m), 0, &(R), NULL)
+
 #define ES_TYPE_DESC_MAGIC 0x45534431u /* "ESD1" */
 
 struct es_type_desc {
