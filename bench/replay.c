@@ -241,8 +241,8 @@ static int fold_one(const es_stored_event *ev, void *arg) {
     return f->rc = ES_EUNKNOWN;
   if (!(value = es_arena_alloc(&f->arena[a], agg->events[i].event->size)))
     return f->rc = ES_ENOMEM;
-  if ((f->rc = agg->events[i].event->decode(value, ev->payload, ev->len,
-                                            &f->arena[a])) != 0)
+  if ((f->rc = es_type_decode(agg->events[i].event, value, ev->payload, ev->len,
+                              &f->arena[a])) != 0)
     return f->rc;
   agg->events[i].apply(&f->state[a], value, &f->arena[a]);
   f->n++;

@@ -467,12 +467,29 @@ static void field_descs(const esc_struct *st, const esc_tvars *tv, es_buf *b) {
   esc_out(b, "\n");
 }
 
+/* Whether field `f` starts as anything but zero bytes: a default, an
+ * empty string (never NULL), a record with defaults of its own. */
+static bool starts_set(const esc_field *f) {
+  const esc_type *t = f->type;
+  return !t->optional &&
+         (f->def || t->kind == ESC_T_STRING || t->kind == ESC_T_RECORD);
+}
+
+/* Whether a struct's init does more than zero it: when it does not, its
+ * descriptor has no init function and libes zeroes the value. */
+static bool has_init(const esc_struct *st) {
+  for (const esc_field *f = st->fields; f; f = f->next)
+    if (starts_set(f))
+      return true;
+  return false;
+}
+
 static void init_fn(const esc_struct *st, const esc_tvars *tv, es_buf *b) {
   esc_namebuf nb;
   esc_tpl(b, ESC_TPL_INIT_OPEN, tv);
   for (const esc_field *f = st->fields; f; f = f->next) {
     const esc_type *t = f->type;
-    if (t->optional)
+    if (!starts_set(f))
       continue;
     if (f->def) {
       esc_out(b, "  v->%.*s = ", TOKF(f->name));
@@ -492,10 +509,9 @@ static void init_fn(const esc_struct *st, const esc_tvars *tv, es_buf *b) {
 /* The names every struct type generates, and what its descriptor says,
  * for the templates about it. */
 static void struct_vars(const esc_struct *st, esc_tvars *tv) {
-  static const esc_name_id ids[] = {
-      ESC_N_STRUCT,     ESC_N_DESC,   ESC_N_INIT,     ESC_N_ENCODE,
-      ESC_N_DECODE,     ESC_N_FIELDS, ESC_N_INIT_ANY, ESC_N_ENCODE_ANY,
-      ESC_N_DECODE_ANY, ESC_N_ENC,    ESC_N_DEC};
+  static const esc_name_id ids[] = {ESC_N_STRUCT,   ESC_N_DESC,   ESC_N_INIT,
+                                    ESC_N_ENCODE,   ESC_N_DECODE, ESC_N_FIELDS,
+                                    ESC_N_INIT_ANY, ESC_N_ENC,    ESC_N_DEC};
   esc_tv_init(tv);
   for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
     esc_tv_name(tv, ids[i], st->c_name, NULL, NULL);
@@ -518,6 +534,10 @@ static void struct_code(const esc_schema *s, const esc_struct *st, void *ctx) {
   enc_struct(st, &tv, b);
   dec_struct(st, &tv, b);
   esc_tpl(b, ESC_TPL_STRUCT_CODEC, &tv);
+  if (has_init(st))
+    esc_tpl(b, ESC_TPL_INIT_ANY, &tv);
+  else
+    esc_tv_str(&tv, "INIT_ANY", "NULL"); /* overrides the name: none made */
   field_descs(st, &tv, b);
   esc_tpl(b, ESC_TPL_TYPE_DESC, &tv);
 }

@@ -42,8 +42,6 @@
   X(FIELDS, "%s_fields")                                                       \
   X(TYPE_ID, "%s_TYPE_ID") /* <T> in capitals */                               \
   X(INIT_ANY, "%s_init_any")                                                   \
-  X(ENCODE_ANY, "%s_encode_any")                                               \
-  X(DECODE_ANY, "%s_decode_any")                                               \
   X(ENC, "enc_%s")                                                             \
   X(DEC, "dec_%s")                                                             \
   /* records and enums: <T>; a list of lists: the element's list type */       \

@@ -64,7 +64,7 @@ static void *fuzz_new_value(const es_type_desc *t) {
   void *v = calloc(1, t->size ? t->size : 1);
   if (!v)
     abort();
-  t->init(v);
+  es_type_init(t, v);
   return v;
 }
 
@@ -81,9 +81,10 @@ static void fuzz_one(const es_type_desc *t, const uint8_t *data,
   es_buf_init(&e1, FUZZ_LIMIT);
   es_buf_init(&e2, FUZZ_LIMIT);
   es_buf_init(&json, FUZZ_LIMIT);
-  if (t->decode(v1, data, size, &a1) == 0) {
-    if (t->encode(v1, &e1) != 0 || t->decode(v2, e1.data, e1.len, &a2) != 0 ||
-        t->encode(v2, &e2) != 0)
+  if (es_type_decode(t, v1, data, size, &a1) == 0) {
+    if (es_type_encode(t, v1, &e1) != 0 ||
+        es_type_decode(t, v2, e1.data, e1.len, &a2) != 0 ||
+        es_type_encode(t, v2, &e2) != 0)
       abort();
     if (e1.len != e2.len || memcmp(e1.data, e2.data, e1.len) != 0)
       abort();
@@ -122,7 +123,7 @@ int esgen_fuzz_seed(uint32_t i, es_buf *out, const char **name) {
   *name = t->c_name;
   v = fuzz_new_value(t);
   es_buf_append(out, &index, 1);
-  rc = t->encode(v, out);
+  rc = es_type_encode(t, v, out);
   free(v);
   return rc;
 }

@@ -48,13 +48,9 @@ int @ENCODE@(const @STRUCT@ *v, es_buf *b) {
 int @DECODE@(@STRUCT@ *v, const void *data, size_t len, es_arena *a) {
   return es_decode_value(data, len, @DEC@, v, a);
 }
+
+@@ init_any
 static void @INIT_ANY@(void *v) { @INIT@(v); }
-static int @ENCODE_ANY@(const void *v, es_buf *b) {
-  return es_encode_value(b, @ENC@, v);
-}
-static int @DECODE_ANY@(void *v, const void *data, size_t len, es_arena *a) {
-  return es_decode_value(data, len, @DEC@, v, a);
-}
 
 @@ fields_open
 static const es_field_desc @FIELDS@[] = {
@@ -65,7 +61,7 @@ const es_type_desc @DESC@ = {
     ES_TYPE_DESC_MAGIC, @ROLE@, "@SCHEMA_NAME@", "@STRUCT@",
     UINT64_C(0x@ID@), UINT64_C(0x@LAYOUT@), @TYPE_VERSION@, @N_FIELDS@,
     @FIELDS@, sizeof(@STRUCT@),
-    @INIT_ANY@, @ENCODE_ANY@, @DECODE_ANY@};
+    @INIT_ANY@, @ENC@, @DEC@};
 
 @@ routing_aggregate
 /* ---- routing: aggregate @SCHEMA_NAME@ ---- */

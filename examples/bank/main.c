@@ -227,7 +227,7 @@ static int print_event(const es_stored_event *ev, void *ctx) {
   es_arena_init(&arena, 0);
   es_buf_init(&json, 0);
   value = es_arena_alloc(&arena, type->size);
-  if (value && type->decode(value, ev->payload, ev->len, &arena) == 0 &&
+  if (value && es_type_decode(type, value, ev->payload, ev->len, &arena) == 0 &&
       es_json_write(type, value, &json) == 0)
     printf("    %-9s %-7s v%-3" PRIu64 " %-20s %.*s\n", ev->meta.aggregate,
            ev->meta.key, ev->meta.version, type->name, (int)json.len,

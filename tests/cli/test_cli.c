@@ -71,7 +71,7 @@ static char *bank(void) {
 Test(cli, version) {
   run_result r = esgen(NULL, "--version", NULL, NULL, NULL);
   cr_assert_eq(r.status, 0);
-  cr_assert_str_eq(r.out, "esgen 0.1.0 (libes ABI 3)\n");
+  cr_assert_str_eq(r.out, "esgen 0.1.0 (libes ABI 4)\n");
   cr_assert_str_empty(r.err);
   run_result_free(&r);
 }

@@ -49,8 +49,9 @@ static int run(const es_aggregate_desc *agg, const char *name, void *state,
         r = &agg->events[k];
     cr_assert_not_null(r);
     void *ev = es_arena_calloc(&arena, 1, e->type->size);
-    cr_assert_eq(
-        e->type->decode(ev, d.payloads.data + e->offset, e->len, &arena), 0);
+    cr_assert_eq(es_type_decode(e->type, ev, d.payloads.data + e->offset,
+                                e->len, &arena),
+                 0);
     r->apply(state, ev, &arena);
   }
   return 0;
@@ -205,8 +206,9 @@ static const void *sent(const es_saga_ctx *c, uint32_t i,
   t = &c->saga->sends[e->target];
   *type = t->aggregate->commands[t->command].command;
   void *v = es_arena_calloc(&arena, 1, (*type)->size);
-  cr_assert_eq((*type)->decode(v, c->payloads.data + e->offset, e->len, &arena),
-               0);
+  cr_assert_eq(
+      es_type_decode(*type, v, c->payloads.data + e->offset, e->len, &arena),
+      0);
   return v;
 }
 

@@ -490,10 +490,11 @@ Test(roundtrip, every_type_from_its_init) {
     void *a = es_arena_calloc(&arena, 1, t->size);
     void *b = es_arena_calloc(&arena, 1, t->size);
     es_buf one = ES_BUF_INIT, two = ES_BUF_INIT;
-    t->init(a);
-    cr_assert_eq(t->encode(a, &one), 0, "%s", t->name);
-    cr_assert_eq(t->decode(b, one.data, one.len, &arena), 0, "%s", t->name);
-    cr_assert_eq(t->encode(b, &two), 0, "%s", t->name);
+    es_type_init(t, a);
+    cr_assert_eq(es_type_encode(t, a, &one), 0, "%s", t->name);
+    cr_assert_eq(es_type_decode(t, b, one.data, one.len, &arena), 0, "%s",
+                 t->name);
+    cr_assert_eq(es_type_encode(t, b, &two), 0, "%s", t->name);
     cr_assert_eq(one.len, two.len, "%s", t->name);
     cr_assert(memcmp(one.data, two.data, one.len) == 0, "%s", t->name);
     if (t->n_fields < 16)
@@ -983,19 +984,19 @@ Test(bounds, encode_refuses_inconsistent_values) {
 static void fits_exactly(const es_type_desc *t, const void *v) {
   static const uint8_t prefix[5] = {0xc0, 0xc2, 0xc3, 0x01, 0x02};
   es_buf full = ES_BUF_INIT, capped;
-  cr_assert_eq(t->encode(v, &full), 0, "%s", t->name);
+  cr_assert_eq(es_type_encode(t, v, &full), 0, "%s", t->name);
   for (size_t pre = 0; pre <= sizeof prefix; pre += sizeof prefix) {
     es_buf_init(&capped, pre + full.len);
     es_buf_append(&capped, prefix, pre);
-    cr_assert_eq(t->encode(v, &capped), 0, "%s in exactly %zu bytes", t->name,
-                 full.len);
+    cr_assert_eq(es_type_encode(t, v, &capped), 0, "%s in exactly %zu bytes",
+                 t->name, full.len);
     cr_assert_eq(capped.len, pre + full.len);
     cr_assert(memcmp(capped.data + pre, full.data, full.len) == 0);
     es_buf_close(&capped);
 
     es_buf_init(&capped, pre + full.len - 1);
     es_buf_append(&capped, prefix, pre);
-    int rc = t->encode(v, &capped);
+    int rc = es_type_encode(t, v, &capped);
     cr_assert_eq(rc, ES_ETOOBIG, "%s in %zu bytes: %s", t->name, full.len - 1,
                  es_err_name(rc));
     cr_assert_eq(capped.len, pre);
@@ -1248,7 +1249,7 @@ static int lift(const es_event_route *r, uint32_t version, const void *data,
   if (t->version != version)
     return ES_EVERSION;
   cur = es_arena_calloc(&arena, 1, t->size);
-  if ((rc = t->decode(cur, data, len, &arena)) != 0)
+  if ((rc = es_type_decode(t, cur, data, len, &arena)) != 0)
     return rc;
   for (; i < r->n_old; i++) {
     const es_type_desc *next = i + 1 < r->n_old ? r->old[i + 1].type : r->event;

@@ -45,7 +45,7 @@ static void check_type(const es_type_desc *t, es_role role, const char *name,
   cr_assert_eq(t->version, version, "%s: version", name);
   cr_assert_eq(t->n_fields, n_fields, "%s: n_fields", name);
   cr_assert_eq(t->size, size, "%s: size", name);
-  cr_assert(t->init && t->encode && t->decode, "%s: functions", name);
+  cr_assert(t->enc && t->dec, "%s: functions", name);
   cr_assert(n_fields == 0 || t->fields, "%s: fields", name);
 }
 
@@ -322,15 +322,36 @@ Test(desc, generic_functions_are_the_typed_ones) {
   kitchen_shape in, out;
   es_buf typed = ES_BUF_INIT;
   kv_shape_full(&in);
-  cr_assert_eq(kitchen_shape_desc.encode(&in, &buf), 0);
+  cr_assert_eq(es_type_encode(&kitchen_shape_desc, &in, &buf), 0);
   cr_assert_eq(kitchen_shape_encode(&in, &typed), 0);
   cr_assert_eq(buf.len, typed.len);
   cr_assert(memcmp(buf.data, typed.data, buf.len) == 0);
-  cr_assert_eq(kitchen_shape_desc.decode(&out, buf.data, buf.len, &arena), 0);
+  cr_assert_eq(
+      es_type_decode(&kitchen_shape_desc, &out, buf.data, buf.len, &arena), 0);
   eq_shape(&in, &out);
-  kitchen_shape_desc.init(&out);
+  es_type_init(&kitchen_shape_desc, &out);
   cr_assert_str_eq(out.name, "");
   es_buf_close(&typed);
+}
+
+/* A type whose defaults are all zero has no init function in its
+ * descriptor; es_type_init() zeroes it. One with defaults sets them. */
+Test(desc, init_through_the_descriptor) {
+  kitchen_point p;
+  kitchen_oven_baked baked;
+  cr_assert_null(kitchen_point_desc.init);
+  memset(&p, 0xa5, sizeof p);
+  es_type_init(&kitchen_point_desc, &p);
+  cr_assert_eq(p.x, 0);
+  cr_assert_eq(p.y, 0);
+
+  cr_assert_not_null(kitchen_oven_baked_desc.init);
+  memset(&baked, 0xa5, sizeof baked);
+  es_type_init(&kitchen_oven_baked_desc, &baked);
+  cr_assert_eq(baked.minutes, 30);
+  cr_assert_eq(baked.dishes.count, 0);
+  cr_assert_null(baked.dishes.items);
+  cr_assert_eq(baked.temp_c, 0.0);
 }
 
 /* ---- JSON ---------------------------------------------------------------- */
@@ -685,9 +706,9 @@ static int run(const es_aggregate_desc *agg, uint32_t c, void *state,
         ev = (int)k;
     cr_assert_geq(ev, 0);
     void *event = es_arena_calloc(&arena, 1, e->type->size);
-    cr_assert_eq(
-        e->type->decode(event, d->payloads.data + e->offset, e->len, &arena),
-        0);
+    cr_assert_eq(es_type_decode(e->type, event, d->payloads.data + e->offset,
+                                e->len, &arena),
+                 0);
     agg->events[ev].apply(state, event, &arena);
   }
   return 0;
@@ -789,8 +810,8 @@ Test(flow, configure_emits_two_and_state_survives_a_snapshot) {
   cr_assert_eq(st.temp_c, -0.125);
 
   /* a snapshot: the state through its own codec */
-  cr_assert_eq(o->state->encode(&st, &buf), 0);
-  cr_assert_eq(o->state->decode(&snap, buf.data, buf.len, &arena), 0);
+  cr_assert_eq(es_type_encode(o->state, &st, &buf), 0);
+  cr_assert_eq(es_type_decode(o->state, &snap, buf.data, buf.len, &arena), 0);
   cr_assert_str_eq(snap.name, st.name);
   cr_assert_eq(snap.heat, st.heat);
   eq_shape(st.last, snap.last);

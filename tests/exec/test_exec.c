@@ -1010,7 +1010,7 @@ static void append_raw(const char *key, const es_type_desc *t, const void *v,
   es_buf b;
   es_new_event e;
   es_buf_init(&b, 0);
-  cr_assert_eq(t->encode(v, &b), 0);
+  cr_assert_eq(es_type_encode(t, v, &b), 0);
   memset(&e, 0, sizeof e);
   e.type_id = t->type_id;
   e.type_version = version_override ? version_override : t->version;

@@ -30,7 +30,7 @@ static void put(const es_type_desc *t, const void *value, const char *tag) {
 
   es_buf_init(&b, 0);
   es_buf_append(&b, &idx, 1);
-  if (t->encode(value, &b) != 0) {
+  if (es_type_encode(t, value, &b) != 0) {
     fprintf(stderr, "gen_decoder_corpus: cannot encode %s\n", t->name);
     exit(1);
   }
@@ -56,7 +56,7 @@ int main(int argc, char **argv) {
     void *v = calloc(1, t->size);
     if (!v)
       return 1;
-    t->init(v);
+    es_type_init(t, v);
     put(t, v, "default");
     free(v);
   }

@@ -13,7 +13,7 @@ int tally_append(es_store *s, const char *agg, const char *key,
   es_buf b;
   int rc;
   es_buf_init(&b, 0);
-  rc = type->encode(value, &b);
+  rc = es_type_encode(type, value, &b);
   if (rc == 0) {
     memset(&ev, 0, sizeof ev);
     ev.type_id = type->type_id;
@@ -37,25 +37,25 @@ static int one(uint32_t round, uint32_t i, uint32_t n_counters, es_buf *b,
     tally_meter_reading_init(&r);
     r.value = (int64_t)round * 1000 + i;
     t = &tally_meter_reading_desc;
-    rc = t->encode(&r, b);
+    rc = es_type_encode(t, &r, b);
   } else if ((round + i) % 10 == 0) {
     tally_counter_noted n;
     tally_counter_noted_init(&n);
     n.text = "not projected";
     t = &tally_counter_noted_desc;
-    rc = t->encode(&n, b);
+    rc = es_type_encode(t, &n, b);
   } else if ((round + i) % 7 == 0) {
     tally_counter_added_v1 a;
     tally_counter_added_v1_init(&a);
     a.n = (int32_t)(round % 13) + 1;
     t = &tally_counter_added_v1_desc;
-    rc = t->encode(&a, b);
+    rc = es_type_encode(t, &a, b);
   } else {
     tally_counter_added a;
     tally_counter_added_init(&a);
     a.amount = (int64_t)((round * 31u + i) % 97u) + 1;
     t = &tally_counter_added_desc;
-    rc = t->encode(&a, b);
+    rc = es_type_encode(t, &a, b);
   }
   ev->type_id = t->type_id;
   ev->type_version = t->version;

@@ -20,27 +20,28 @@ typedef struct withdrawn {
   const char *memo;
 } withdrawn;
 
-static int deposited_encode(const void *value, es_buf *out) {
+static void deposited_enc(const void *value, es_buf *out, int depth) {
   const deposited *e = value;
+  (void)depth;
   es_mp_write_array(out, 1);
   es_mp_write_uint(out, e->amount);
-  return out->err;
 }
 
-static int withdrawn_encode(const void *value, es_buf *out) {
+static void withdrawn_enc(const void *value, es_buf *out, int depth) {
   const withdrawn *e = value;
+  (void)depth;
   es_mp_write_array(out, 2);
   es_mp_write_uint(out, e->amount);
   es_mp_write_cstr(out, e->memo);
-  return out->err;
 }
 
 /* Writes a few bytes and then fails, like an encoder meeting a bad value. */
-static int failing_encode(const void *value, es_buf *out) {
+static void failing_enc(const void *value, es_buf *out, int depth) {
   (void)value;
+  (void)depth;
   es_mp_write_array(out, 3);
   es_mp_write_uint(out, 1);
-  return ES_EBOUND;
+  es_buf_fail(out, ES_EBOUND);
 }
 
 static const es_type_desc deposit_t = {.magic = ES_TYPE_DESC_MAGIC,
@@ -59,14 +60,14 @@ static const es_type_desc deposited_t = {.magic = ES_TYPE_DESC_MAGIC,
                                          .type_id = 3,
                                          .version = 1,
                                          .size = sizeof(deposited),
-                                         .encode = deposited_encode};
+                                         .enc = deposited_enc};
 static const es_type_desc withdrawn_t = {.magic = ES_TYPE_DESC_MAGIC,
                                          .role = ES_ROLE_EVENT,
                                          .name = "Account.Withdrawn",
                                          .type_id = 4,
                                          .version = 1,
                                          .size = sizeof(withdrawn),
-                                         .encode = withdrawn_encode};
+                                         .enc = withdrawn_enc};
 /* Same name as Deposited but another descriptor: must not pass for it. */
 static const es_type_desc impostor_t = {.magic = ES_TYPE_DESC_MAGIC,
                                         .role = ES_ROLE_EVENT,
@@ -74,14 +75,14 @@ static const es_type_desc impostor_t = {.magic = ES_TYPE_DESC_MAGIC,
                                         .type_id = 3,
                                         .version = 1,
                                         .size = sizeof(deposited),
-                                        .encode = deposited_encode};
+                                        .enc = deposited_enc};
 /* Listed as emittable by Withdraw, but its encoder fails. */
 static const es_type_desc broken_t = {.magic = ES_TYPE_DESC_MAGIC,
                                       .role = ES_ROLE_EVENT,
                                       .name = "Account.Broken",
                                       .type_id = 5,
                                       .version = 1,
-                                      .encode = failing_encode};
+                                      .enc = failing_enc};
 
 static const uint32_t deposit_emits[] = {0};
 static const uint32_t withdraw_emits[] = {1, 2};

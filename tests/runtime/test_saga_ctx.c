@@ -12,35 +12,36 @@ typedef struct amount_cmd {
   uint64_t amount;
 } amount_cmd;
 
-static int amount_encode(const void *value, es_buf *out) {
+static void amount_enc(const void *value, es_buf *out, int depth) {
   const amount_cmd *c = value;
+  (void)depth;
   es_mp_write_array(out, 1);
   es_mp_write_uint(out, c->amount);
-  return out->err;
 }
 
-static int failing_encode(const void *value, es_buf *out) {
+static void failing_enc(const void *value, es_buf *out, int depth) {
   (void)value;
+  (void)depth;
   es_mp_write_array(out, 2);
-  return ES_EBOUND;
+  es_buf_fail(out, ES_EBOUND);
 }
 
 static const es_type_desc deposit_t = {.magic = ES_TYPE_DESC_MAGIC,
                                        .role = ES_ROLE_COMMAND,
                                        .name = "Account.Deposit",
-                                       .encode = amount_encode};
+                                       .enc = amount_enc};
 static const es_type_desc withdraw_t = {.magic = ES_TYPE_DESC_MAGIC,
                                         .role = ES_ROLE_COMMAND,
                                         .name = "Account.Withdraw",
-                                        .encode = amount_encode};
+                                        .enc = amount_enc};
 static const es_type_desc post_t = {.magic = ES_TYPE_DESC_MAGIC,
                                     .role = ES_ROLE_COMMAND,
                                     .name = "Ledger.Post",
-                                    .encode = amount_encode};
+                                    .enc = amount_enc};
 static const es_type_desc broken_t = {.magic = ES_TYPE_DESC_MAGIC,
                                       .role = ES_ROLE_COMMAND,
                                       .name = "Ledger.Broken",
-                                      .encode = failing_encode};
+                                      .enc = failing_enc};
 
 static const es_command_route account_cmds[] = {
     {&deposit_t, NULL, 0, NULL},

@@ -20,6 +20,7 @@
 
 #include "es_arena.h"
 #include "es_buf.h"
+#include "es_desc.h"
 #include "es_error.h"
 #include "es_mp.h"
 #include "es_types.h"
@@ -30,10 +31,9 @@ extern "C" {
 
 /* ---- a record: what every generated codec shares ----------------------- */
 
-/* A record's encoder and decoder, as generated for each type: the value's
- * fields in order, as one msgpack array. */
-typedef void (*es_enc_record_fn)(const void *value, es_buf *b, int depth);
-typedef int (*es_dec_record_fn)(es_mp_reader *r, void *value, es_arena *a);
+/* A record's encoder and decoder (es_enc_record_fn, es_dec_record_fn in
+ * es_desc.h), as generated for each type: the value's fields in order, as
+ * one msgpack array. */
 
 /* Encodes `value` with `enc` at the end of `b`. On failure `b` is left as
  * it was (its length and `err`). Returns 0 or the ES_E* code. */

@@ -15,6 +15,7 @@
 
 #include "es_arena.h"
 #include "es_buf.h"
+#include "es_mp.h"
 #include "es_types.h"
 
 #ifdef __cplusplus
@@ -86,12 +87,15 @@ typedef struct es_field_desc {
   const struct es_field_desc *elem;
 } es_field_desc;
 
-/* Straight-line functions generated per type. Decode writes into `value`,
- * putting every string, byte string and list into `arena`. */
+/* Straight-line functions generated per type. `init` sets a value's
+ * defaults. A record's encoder writes the value's fields as one msgpack
+ * array `depth` arrays deep, recording failures in the es_buf's sticky
+ * `err`; its decoder reads one, putting every string, byte string and list
+ * into `a`, and returns 0 or an ES_E* code. es_type_encode() and
+ * es_type_decode() call them for a whole value. */
 typedef void (*es_init_fn)(void *value);
-typedef int (*es_encode_fn)(const void *value, es_buf *out);
-typedef int (*es_decode_fn)(void *value, const void *data, size_t len,
-                            es_arena *arena);
+typedef void (*es_enc_record_fn)(const void *value, es_buf *b, int depth);
+typedef int (*es_dec_record_fn)(es_mp_reader *r, void *value, es_arena *a);
 
 /* Rows of the field tables esgen writes, for a field that is not a list
  * (a list's row is written out in full): T is the struct, m the member,
@@ -129,11 +133,24 @@ struct es_type_desc {
   uint32_t version;     /* the N of `vN`; 1 when not given */
   uint32_t n_fields;
   const es_field_desc *fields;
-  size_t size; /* sizeof the C struct */
-  es_init_fn init;
-  es_encode_fn encode;
-  es_decode_fn decode;
+  size_t size;     /* sizeof the C struct */
+  es_init_fn init; /* NULL: the defaults are all zero */
+  es_enc_record_fn enc;
+  es_dec_record_fn dec;
 };
+
+/* Sets `value` (t->size bytes) to the type's defaults. */
+void es_type_init(const es_type_desc *t, void *value);
+
+/* Encodes `value` of type `t` at the end of `b`; on failure `b` is left as
+ * it was. Returns 0 or the ES_E* code. */
+int es_type_encode(const es_type_desc *t, const void *value, es_buf *b);
+
+/* Decodes the `len` bytes at `data` into `value` of type `t` (strings,
+ * bytes and lists into `a`); every byte must belong to the value. Returns
+ * 0 or the ES_E* code. */
+int es_type_decode(const es_type_desc *t, void *value, const void *data,
+                   size_t len, es_arena *a);
 
 /* ---- routing ---------------------------------------------------------- */
 

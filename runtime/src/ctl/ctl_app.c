@@ -103,7 +103,7 @@ int ctl_cmd_state(ctl *c, int argc, char **argv) {
   if (s.agg->state) {
     s.state = es_arena_calloc(&s.arena, 1, s.agg->state->size);
     if (s.state)
-      s.agg->state->init(s.state);
+      es_type_init(s.agg->state, s.state);
   }
   rc = es_store_read_stream(c->store, type, key, 1, (uint32_t)at, state_step,
                             &s);

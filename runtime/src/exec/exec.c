@@ -522,7 +522,7 @@ static int load(es_app *app, instance *in, char *why) {
   int rc;
 
   es_arena_init(&in->arena, 0);
-  st->init(in->state);
+  es_type_init(st, in->state);
   in->version = 0;
   in->snapshot_version = 0;
   in->dedup_n = in->dedup_next = 0;
@@ -533,13 +533,13 @@ static int load(es_app *app, instance *in, char *why) {
     es_buf_init(&b, app->store->opt.max_blob_size);
     rc = es_store_snapshot_get(app->store, agg->name, in->key, &info, &b);
     if (rc == 0 && info.layout == st->layout_hash &&
-        st->decode(in->state, b.data, b.len, &in->arena) == 0) {
+        es_type_decode(st, in->state, b.data, b.len, &in->arena) == 0) {
       in->version = info.version;
       in->snapshot_version = info.version;
     } else if (rc == 0 || rc == ES_ENOTFOUND) {
       /* Stale layout or unreadable: rebuild from the events. */
       es_arena_reset(&in->arena);
-      st->init(in->state);
+      es_type_init(st, in->state);
     } else {
       es_buf_close(&b);
       es_arena_close(&in->arena);
@@ -567,9 +567,9 @@ static void compact(es_app *app, instance *in) {
   const es_type_desc *st = in->agg->state;
   es_buf b = ES_BUF_INIT;
   es_buf_init(&b, (size_t)1 << 30);
-  if (st->encode(in->state, &b) == 0) {
+  if (es_type_encode(st, in->state, &b) == 0) {
     es_arena_reset(&in->arena);
-    if (st->decode(in->state, b.data, b.len, &in->arena) == 0) {
+    if (es_type_decode(st, in->state, b.data, b.len, &in->arena) == 0) {
       size_t used = es_arena_used(&in->arena);
       in->compact_at = used * COMPACT_FACTOR > COMPACT_MIN
                            ? used * COMPACT_FACTOR
@@ -594,7 +594,7 @@ static void maybe_snapshot(es_app *app, instance *in) {
       in->version - in->snapshot_version < agg->snapshot_every)
     return;
   es_buf_init(&b, app->store->opt.max_blob_size);
-  if (agg->state->encode(in->state, &b) == 0) {
+  if (es_type_encode(agg->state, in->state, &b) == 0) {
     info.version = in->version;
     info.layout = agg->state->layout_hash;
     if (es_store_snapshot_put(app->store, agg->name, in->key, &info, b.data,
@@ -1099,7 +1099,7 @@ int es_app_execute(es_app *app, const char *aggregate, const char *key,
     es_arena_close(&a);
     return finish(res, &r, ES_ENOMEM);
   }
-  rc = t->decode(value, msgpack ? msgpack : "", len, &a);
+  rc = es_type_decode(t, value, msgpack ? msgpack : "", len, &a);
   if (rc != 0) {
     es_arena_close(&a);
     es__decode_why(t, "command", msgpack ? msgpack : "", len, rc, r.message,

@@ -20,6 +20,22 @@ int es_encode_value(es_buf *b, es_enc_record_fn enc, const void *value) {
   return rc;
 }
 
+void es_type_init(const es_type_desc *t, void *value) {
+  if (t->init)
+    t->init(value);
+  else
+    memset(value, 0, t->size);
+}
+
+int es_type_encode(const es_type_desc *t, const void *value, es_buf *b) {
+  return es_encode_value(b, t->enc, value);
+}
+
+int es_type_decode(const es_type_desc *t, void *value, const void *data,
+                   size_t len, es_arena *a) {
+  return es_decode_value(data, len, t->dec, value, a);
+}
+
 int es_decode_value(const void *data, size_t len, es_dec_record_fn dec,
                     void *value, es_arena *a) {
   es_mp_reader r;

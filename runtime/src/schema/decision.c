@@ -95,7 +95,7 @@ int es_decision_emit(es_decision *d, const es_type_desc *t, const void *event) {
   es_emitted *e;
   int rc;
 
-  if (!t || !t->encode || !event)
+  if (!t || !t->enc || !event)
     return decision_fault(d, ES_EINVAL);
   if (!may_emit(d, t))
     return decision_fault(d, ES_ENOTEMITTED);
@@ -103,7 +103,7 @@ int es_decision_emit(es_decision *d, const es_type_desc *t, const void *event) {
   if (rc)
     return decision_fault(d, rc);
 
-  rc = t->encode(event, &d->payloads);
+  rc = es_type_encode(t, event, &d->payloads);
   if (!rc)
     rc = d->payloads.err;
   if (rc) {

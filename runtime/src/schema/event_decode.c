@@ -42,7 +42,7 @@ int es__event_decode_route(const es_event_route *r, uint32_t type_version,
   if (type_version == cur->version) {
     if (!(value = value_alloc(a, scratch, cur->size)))
       return ES_ENOMEM;
-    if ((rc = cur->decode(value, payload, len, a)) != 0)
+    if ((rc = es_type_decode(cur, value, payload, len, a)) != 0)
       return rc;
     *out = value;
     return 0;
@@ -54,14 +54,14 @@ int es__event_decode_route(const es_event_route *r, uint32_t type_version,
     return ES_EVERSION;
   if (!(value = value_alloc(a, scratch, r->old[j].type->size)))
     return ES_ENOMEM;
-  if ((rc = r->old[j].type->decode(value, payload, len, a)) != 0)
+  if ((rc = es_type_decode(r->old[j].type, value, payload, len, a)) != 0)
     return rc;
   for (; j < r->n_old; j++) {
     const es_type_desc *next = j + 1 < r->n_old ? r->old[j + 1].type : cur;
     void *lifted = value_alloc(a, scratch, next->size);
     if (!lifted)
       return ES_ENOMEM;
-    next->init(lifted);
+    es_type_init(next, lifted);
     if (r->old[j].upcast(value, lifted, a) != 0)
       return ES_EUPCAST;
     value = lifted;

@@ -113,10 +113,10 @@ int es_saga_send(es_saga_ctx *c, const es_aggregate_desc *agg, uint32_t command,
     return saga_fault(c, ES_ENOTSENT);
   t = agg->commands[command].command;
   klen = bounded_len(key, ES_KEY_MAX);
-  if (es_key_check(key, NULL, 0) != 0 || !t || !t->encode || !value)
+  if (es_key_check(key, NULL, 0) != 0 || !t || !t->enc || !value)
     return saga_fault(c, ES_EINVAL);
 
-  rc = t->encode(value, &c->payloads);
+  rc = es_type_encode(t, value, &c->payloads);
   if (!rc)
     rc = c->payloads.err;
   if (rc)

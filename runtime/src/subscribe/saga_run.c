@@ -483,14 +483,14 @@ static int inst_state(es_saga_runner *r, inst *in) {
   bool done;
 
   es_arena_reset(&in->arena);
-  st->init(in->state);
+  es_type_init(st, in->state);
   if (!in->n_steps)
     return 0;
   if (parse_step(in->steps[in->n_steps - 1].raw, in->steps[in->n_steps - 1].len,
                  NULL, &in->correlation, &bytes, &len, &done, NULL, NULL) != 0)
     return ES_ECORRUPT;
   in->completed = done;
-  return st->decode(in->state, bytes, len, &in->arena);
+  return es_type_decode(st, in->state, bytes, len, &in->arena);
 }
 
 /* The instance `key`, from the cache or the store (version 0: none yet,
@@ -616,7 +616,7 @@ static int encode_step(es_saga_runner *r, const inst *in, const trigger *t,
   es_buf st = ES_BUF_INIT, *rec = &o->rec;
   int rc;
   es_buf_init(&st, r->store->opt.max_event_size);
-  if ((rc = r->saga->state->encode(in->state, &st)) != 0 ||
+  if ((rc = es_type_encode(r->saga->state, in->state, &st)) != 0 ||
       (rc = st.err) != 0) {
     es_buf_close(&st);
     return rc;
@@ -920,8 +920,8 @@ static int dispatch_one(es_saga_runner *r, inst *in, uint64_t step, uint32_t i,
     rc = ES_ENOMEM;
     goto out;
   }
-  rc =
-      ct->decode(value, e->cmd_len ? (const void *)e->cmd : "", e->cmd_len, &a);
+  rc = es_type_decode(ct, value, e->cmd_len ? (const void *)e->cmd : "",
+                      e->cmd_len, &a);
   if (rc != 0) { /* cannot happen for bytes the saga encoded: set aside */
     res.outcome = ES_OUTCOME_FAILED;
     rc =
@@ -963,8 +963,8 @@ static int dispatch_one(es_saga_runner *r, inst *in, uint64_t step, uint32_t i,
       rc = ES_ENOMEM;
       goto out;
     }
-    if ((rc = ct->decode(cmd, e->cmd_len ? (const void *)e->cmd : "",
-                         e->cmd_len, &in->arena)) != 0)
+    if ((rc = es_type_decode(ct, cmd, e->cmd_len ? (const void *)e->cmd : "",
+                             e->cmd_len, &in->arena)) != 0)
       goto out;
     why.error = res.error_name ? res.error_name : "";
     why.code = res.error;
@@ -1707,8 +1707,9 @@ int es_saga_redispatch(es_saga_runner *r, const es_dead_letter *dl,
     es_arena_close(&a);
     return ES_ENOMEM;
   }
-  rc = ct->decode(value, dl->command_len ? (const void *)dl->command : "",
-                  dl->command_len, &a);
+  rc = es_type_decode(ct, value,
+                      dl->command_len ? (const void *)dl->command : "",
+                      dl->command_len, &a);
   if (rc == 0)
     rc = execute(r, tg, dl->instance, value, &xo, res);
   es_arena_close(&a);

@@ -28,7 +28,7 @@ const es_aggregate_desc *es__test_owner_of(const es_schema_desc *schema,
 
 int es__test_encode(const es_type_desc *event, const void *value, es_buf *b,
                     es_new_event *ev) {
-  int rc = event->encode(value, b);
+  int rc = es_type_encode(event, value, b);
   if (rc == 0)
     rc = b->err;
   if (rc != 0)

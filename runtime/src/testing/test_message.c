@@ -95,7 +95,7 @@ void es__message_json(es__message *m, const es_type_desc *type,
 void es__message_decoded(es__message *m, es_arena *a, const es_type_desc *type,
                          const void *p, size_t len) {
   void *value = es_arena_alloc(a, type->size);
-  if (!value || type->decode(value, len ? p : "", len, a) != 0) {
+  if (!value || es_type_decode(type, value, len ? p : "", len, a) != 0) {
     add(m, "<undecodable, %zu bytes>", len);
     return;
   }

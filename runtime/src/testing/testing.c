@@ -299,7 +299,7 @@ bool es_test_then_events(es_test *t, uint32_t n, ...) {
   for (uint32_t i = 0; i < n; i++) {
     at[i] = exp.len;
     if (!types[i] || !values[i] ||
-        (rc = types[i]->encode(values[i], &exp)) != 0) {
+        (rc = es_type_encode(types[i], values[i], &exp)) != 0) {
       msg_add(t, "then_events: expected event [%u] %s", i,
               types[i] ? "does not encode" : "is NULL");
       same = false;
@@ -369,7 +369,7 @@ typedef struct state_ctx {
 static int encode_state(const void *state, uint64_t version, void *arg) {
   state_ctx *c = arg;
   (void)version;
-  return c->type->encode(state, c->bytes);
+  return es_type_encode(c->type, state, c->bytes);
 }
 
 /* Encodes the current state into `b`. */
@@ -390,8 +390,8 @@ const void *es_test_state(es_test *t) {
   es_buf_init(&b, 0);
   rc = current_state(t, &b);
   if (rc == 0) {
-    st->init(t->state);
-    rc = st->decode(t->state, b.data, b.len, &t->arena);
+    es_type_init(st, t->state);
+    rc = es_type_decode(st, t->state, b.data, b.len, &t->arena);
   }
   es_buf_close(&b);
   if (rc != 0) {
@@ -422,7 +422,7 @@ bool es_test_then_state(es_test *t, const void *expected) {
     msg_add(t, "then_state: loading the state: %s", es_err_name(rc));
     goto out;
   }
-  if ((rc = st->encode(expected, &want)) != 0) {
+  if ((rc = es_type_encode(st, expected, &want)) != 0) {
     msg_add(t, "then_state: the expected state does not encode: %s",
             es_err_name(rc));
     goto out;

@@ -155,7 +155,8 @@ static int answer(void *ctx, const es_aggregate_desc *agg, uint32_t command,
   }
   type = agg->commands[command].command;
   at = t->bytes.len;
-  if ((rc = type->encode(value, &t->bytes)) != 0 || (rc = t->bytes.err) != 0)
+  if ((rc = es_type_encode(type, value, &t->bytes)) != 0 ||
+      (rc = t->bytes.err) != 0)
     return res->rc = rc;
   c = &t->sent[t->n_sent++];
   memset(c, 0, sizeof *c);
@@ -397,7 +398,7 @@ bool es_saga_test_then_sent(es_saga_test *t, const es_aggregate_desc *agg,
     return false;
   }
   es_buf_init(&want, 0);
-  if (command->encode(value, &want) != 0 || want.err) {
+  if (es_type_encode(command, value, &want) != 0 || want.err) {
     msg_add(t, "then_sent: the expected %s does not encode", command->name);
     es_buf_close(&want);
     return false;
