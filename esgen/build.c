@@ -177,7 +177,8 @@ void esc_reserved_name(esc_parser *ps, esc_tok name) {
             (int)name.n, name.z);
 }
 
-esc_decl *esc_add_decl(esc_parser *ps, int kind, esc_tok kw, esc_tok name) {
+/* A new declaration of `kind`, version 1, not yet in any list. */
+static esc_decl *new_decl(esc_parser *ps, int kind, esc_tok kw, esc_tok name) {
   esc_decl *d = node(ps, sizeof *d);
   if (!d)
     return NULL;
@@ -185,6 +186,13 @@ esc_decl *esc_add_decl(esc_parser *ps, int kind, esc_tok kw, esc_tok name) {
   d->kw = kw;
   d->name = name;
   d->version = 1;
+  return d;
+}
+
+esc_decl *esc_add_decl(esc_parser *ps, int kind, esc_tok kw, esc_tok name) {
+  esc_decl *d = new_decl(ps, kind, kw, name);
+  if (!d)
+    return NULL;
   *ps->tail = d;
   ps->tail = &d->next;
   return d;
@@ -192,16 +200,9 @@ esc_decl *esc_add_decl(esc_parser *ps, int kind, esc_tok kw, esc_tok name) {
 
 esc_decl *esc_add_member(esc_parser *ps, int kind, esc_tok kw, esc_tok name) {
   esc_decl *agg = ps->cur, *d, **tail;
-  if (!agg)
+  if (!agg || !(d = new_decl(ps, kind, kw, name)))
     return NULL;
-  d = node(ps, sizeof *d);
-  if (!d)
-    return NULL;
-  d->kind = kind;
-  d->kw = kw;
-  d->name = name;
   d->parent = agg;
-  d->version = 1;
   tail = kind == ESC_DECL_COMMAND ? &agg->commands : &agg->events;
   while (*tail)
     tail = &(*tail)->next;
@@ -246,27 +247,25 @@ esc_flist esc_flist_add(esc_parser *ps, esc_flist l, esc_tok name,
   return l;
 }
 
-esc_type *esc_type_named(esc_parser *ps, esc_tok name) {
+/* A new type of `kind`, spelled `name` in the schema. */
+static esc_type *new_type(esc_parser *ps, int kind, esc_tok name) {
   esc_type *t = node(ps, sizeof *t);
-  int kind;
-  if (!t)
-    return NULL;
-  kind = esc_builtin_kind(name);
-  t->kind = kind >= 0 ? kind : ESC_T_NAMED;
-  t->name = name;
+  if (t) {
+    t->kind = kind;
+    t->name = name;
+  }
   return t;
 }
 
+esc_type *esc_type_named(esc_parser *ps, esc_tok name) {
+  int kind = esc_builtin_kind(name);
+  return new_type(ps, kind >= 0 ? kind : ESC_T_NAMED, name);
+}
+
 esc_type *esc_type_list(esc_parser *ps, esc_tok kw, esc_type *elem) {
-  esc_type *t;
-  if (!elem)
-    return NULL;
-  t = node(ps, sizeof *t);
-  if (!t)
-    return NULL;
-  t->kind = ESC_T_LIST;
-  t->name = kw;
-  t->elem = elem;
+  esc_type *t = elem ? new_type(ps, ESC_T_LIST, kw) : NULL;
+  if (t)
+    t->elem = elem;
   return t;
 }
 

@@ -72,18 +72,33 @@ typedef void (*esc_struct_fn)(const esc_schema *s, const esc_struct *st,
                               void *ctx);
 void esc_each_struct(const esc_schema *s, void *ctx, esc_struct_fn fn);
 
-/* Sets what every template about the handler of saga `s` for `on` uses
- * (@STATE@, @STRUCT@ and the handler's name: @ON_TIMEOUT@, @ON_REJECTED@
- * or @ON@) and returns the template of the three for its kind: `tpl[0]`
+/* Writes one template a handler of saga `s`, in the order of its `on`
+ * lines, with what every template about a handler uses (@STATE@, @STRUCT@
+ * and the handler's name: @ON_TIMEOUT@, @ON_REJECTED@ or @ON@): `tpl[0]`
  * for `on timeout`, `tpl[1]` for `on rejected`, `tpl[2]` for an event. */
-int esc_saga_handler_vars(esc_tvars *tv, const esc_decl *s,
-                          const esc_saga_on *on, const int tpl[3]);
+void esc_saga_handlers(es_buf *b, const esc_decl *s, const int tpl[3]);
 
-/* Sets what every template about the handler of saga `s` for `on` uses
- * (@STATE@, @STRUCT@ and the handler's name: @ON_TIMEOUT@, @ON_REJECTED@
- * or @ON@) and returns the template of the three for its kind: `tpl[0]`
- * for `on timeout`, `tpl[1]` for `on rejected`, `tpl[2]` for an event. */
-int esc_saga_handler_vars(esc_tvars *tv, const esc_decl *s,
-                          const esc_saga_on *on, const int tpl[3]);
+/* The shortest text of float literal `v` of kind ESC_T_F32 or ESC_T_F64
+ * that reads back as the same value ("%g" with 9 or 17 digits, '.' as the
+ * decimal point whatever the locale), in `tmp[cap]`; returns `tmp`. */
+const char *esc_float_text(char *tmp, size_t cap, double v, int kind);
+
+/* Value number `index` of enum `e`, or NULL. */
+const esc_name_list *esc_enum_value(const esc_decl *e, uint64_t index);
+
+/* Whether `kind` is a signed integer (timestamps are), an unsigned one. */
+bool esc_is_signed_kind(int kind);
+bool esc_is_unsigned_kind(int kind);
+
+/* What a generator writes for each aggregate, projection and saga. */
+typedef struct esc_decl_writers {
+  void (*aggregate)(const esc_decl *d, es_buf *b);
+  void (*projection)(const esc_decl *d, es_buf *b);
+  void (*saga)(const esc_decl *d, es_buf *b);
+} esc_decl_writers;
+
+/* Calls the writer of each aggregate, projection and saga of `s`, in the
+ * schema's order. */
+void esc_each_decl(const esc_schema *s, const esc_decl_writers *w, es_buf *b);
 
 #endif

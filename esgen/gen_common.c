@@ -160,8 +160,10 @@ void esc_each_struct(const esc_schema *s, void *ctx, esc_struct_fn fn) {
   }
 }
 
-int esc_saga_handler_vars(esc_tvars *tv, const esc_decl *s,
-                          const esc_saga_on *on, const int tpl[3]) {
+/* Sets the template variables of the handler of saga `s` for `on`; the
+ * template of the three for its kind. */
+static int saga_handler_vars(esc_tvars *tv, const esc_decl *s,
+                             const esc_saga_on *on, const int tpl[3]) {
   const esc_name_list *r = on->ref;
   esc_tv_name(tv, ESC_N_STATE, s->c_name, NULL, NULL);
   if (on->kind == ESC_ON_TIMEOUT) {
@@ -176,4 +178,49 @@ int esc_saga_handler_vars(esc_tvars *tv, const esc_decl *s,
   }
   esc_tv_name(tv, ESC_N_ON, s->c_name, r->target->snake, r->member->snake);
   return tpl[2];
+}
+
+void esc_saga_handlers(es_buf *b, const esc_decl *s, const int tpl[3]) {
+  esc_tvars tv;
+  for (const esc_saga_on *on = s->saga_on; on; on = on->next) {
+    esc_tv_init(&tv);
+    esc_tpl(b, saga_handler_vars(&tv, s, on, tpl), &tv);
+  }
+}
+
+void esc_each_decl(const esc_schema *s, const esc_decl_writers *w, es_buf *b) {
+  for (const esc_decl *d = s->decls; d; d = d->next) {
+    if (d->kind == ESC_DECL_AGGREGATE)
+      w->aggregate(d, b);
+    else if (d->kind == ESC_DECL_PROJECTION)
+      w->projection(d, b);
+    else if (d->kind == ESC_DECL_SAGA)
+      w->saga(d, b);
+  }
+}
+
+const char *esc_float_text(char *tmp, size_t cap, double v, int kind) {
+  if (kind == ESC_T_F32)
+    snprintf(tmp, cap, "%.9g", (double)(float)v);
+  else
+    snprintf(tmp, cap, "%.17g", v);
+  for (char *c = tmp; *c; c++)
+    if (*c == ',') /* a locale's decimal comma */
+      *c = '.';
+  return tmp;
+}
+
+const esc_name_list *esc_enum_value(const esc_decl *e, uint64_t index) {
+  const esc_name_list *v = e->values;
+  for (uint64_t i = 0; v && i < index; i++)
+    v = v->next;
+  return v;
+}
+
+bool esc_is_signed_kind(int kind) {
+  return (kind >= ESC_T_I8 && kind <= ESC_T_I64) || kind == ESC_T_TIMESTAMP;
+}
+
+bool esc_is_unsigned_kind(int kind) {
+  return kind >= ESC_T_U8 && kind <= ESC_T_U64;
 }

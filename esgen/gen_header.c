@@ -345,16 +345,10 @@ static void saga_send(const esc_decl *s, const esc_name_list *r, es_buf *b) {
   esc_tpl(b, ESC_TPL_SAGA_SEND, &tv);
 }
 
-/* The prototype of the user's handler for one `on` line of saga `s`. */
-static void saga_handler(const esc_decl *s, const esc_saga_on *on, es_buf *b) {
-  static const int tpl[3] = {ESC_TPL_SAGA_ON_TIMEOUT, ESC_TPL_SAGA_ON_REJECTED,
-                             ESC_TPL_SAGA_ON};
-  esc_tvars tv;
-  esc_tv_init(&tv);
-  esc_tpl(b, esc_saga_handler_vars(&tv, s, on, tpl), &tv);
-}
-
 static void saga_api(const esc_decl *s, es_buf *b) {
+  /* The prototypes of the user's handlers. */
+  static const int handler_tpl[3] = {ESC_TPL_SAGA_ON_TIMEOUT,
+                                     ESC_TPL_SAGA_ON_REJECTED, ESC_TPL_SAGA_ON};
   esc_tvars tv;
   esc_tv_init(&tv);
   schema_name(&tv, s->name);
@@ -363,12 +357,13 @@ static void saga_api(const esc_decl *s, es_buf *b) {
   for (const esc_name_list *r = s->sends; r; r = r->next)
     saga_send(s, r, b);
   esc_tpl(b, ESC_TPL_SAGA_INTRO, &tv);
-  for (const esc_saga_on *on = s->saga_on; on; on = on->next)
-    saga_handler(s, on, b);
+  esc_saga_handlers(b, s, handler_tpl);
   esc_out(b, "\n");
 }
 
 int esc_gen_header(const esc_schema *s, const char *base, es_buf *b) {
+  static const esc_decl_writers apis = {aggregate_api, projection_api,
+                                        saga_api};
   char guard[256];
   esc_tvars tv;
   bool any_record = false;
@@ -404,14 +399,7 @@ int esc_gen_header(const esc_schema *s, const char *base, es_buf *b) {
   es_buf_close(&nl.seen);
   esc_each_struct(s, b, struct_decl);
 
-  for (const esc_decl *d = s->decls; d; d = d->next) {
-    if (d->kind == ESC_DECL_AGGREGATE)
-      aggregate_api(d, b);
-    else if (d->kind == ESC_DECL_PROJECTION)
-      projection_api(d, b);
-    else if (d->kind == ESC_DECL_SAGA)
-      saga_api(d, b);
-  }
+  esc_each_decl(s, &apis, b);
 
   esc_tv_init(&tv);
   esc_tv_output(&tv, s, base);

@@ -50,51 +50,24 @@ static void json_cstr(es_buf *b, const char *s) { json_str(b, s, strlen(s)); }
 static void json_default(es_buf *b, const esc_field *f) {
   const esc_literal *l = f->def;
   const esc_type *t = f->type;
+  const esc_name_list *v;
   char tmp[64];
-  switch (t->kind) {
-  case ESC_T_BOOL:
+  if (t->kind == ESC_T_BOOL)
     esc_out(b, "%s", l->u ? "true" : "false");
-    break;
-  case ESC_T_I8:
-  case ESC_T_I16:
-  case ESC_T_I32:
-  case ESC_T_I64:
-  case ESC_T_TIMESTAMP:
+  else if (esc_is_signed_kind(t->kind))
     esc_out(b, "%s%" PRIu64, l->negative && l->u ? "-" : "", l->u);
-    break;
-  case ESC_T_U8:
-  case ESC_T_U16:
-  case ESC_T_U32:
-  case ESC_T_U64:
+  else if (esc_is_unsigned_kind(t->kind))
     esc_out(b, "%" PRIu64, l->u);
-    break;
-  case ESC_T_F32:
-  case ESC_T_F64:
-    snprintf(tmp, sizeof tmp, "%.*g", t->kind == ESC_T_F32 ? 9 : 17,
-             t->kind == ESC_T_F32 ? (double)(float)l->f : l->f);
-    for (char *c = tmp; *c; c++)
-      if (*c == ',') /* a locale's decimal comma */
-        *c = '.';
-    esc_out(b, "%s", tmp);
-    break;
-  case ESC_T_STRING:
-  case ESC_T_UUID:
+  else if (t->kind == ESC_T_F32 || t->kind == ESC_T_F64)
+    esc_out(b, "%s", esc_float_text(tmp, sizeof tmp, l->f, t->kind));
+  else if (t->kind == ESC_T_STRING || t->kind == ESC_T_UUID)
     json_str(b, l->s, l->s_len);
-    break;
-  case ESC_T_ENUM: {
-    const esc_name_list *v = t->decl->values;
-    for (uint64_t i = 0; v && i < l->u; i++)
-      v = v->next;
-    if (v)
-      json_tok(b, v->name);
-    else
-      esc_out(b, "%" PRIu64, l->u);
-    break;
-  }
-  default:
+  else if (t->kind == ESC_T_ENUM && (v = esc_enum_value(t->decl, l->u)))
+    json_tok(b, v->name);
+  else if (t->kind == ESC_T_ENUM)
+    esc_out(b, "%" PRIu64, l->u);
+  else
     esc_out(b, "null");
-    break;
-  }
 }
 
 /* The "elem" of list type `t`: its element's list flag and bound, and the

@@ -55,16 +55,14 @@ static int hexval(char c) {
                                 : c - 'A' + 10;
 }
 
-/* A C floating constant of `v` with `digits` significant digits (enough to
- * round-trip its type) and `suffix`. "%g" alone prints 2.0 as "2", which is
- * an integer constant ("2f" does not even compile) and loses the sign of
- * -0.0, so a '.0' is added whenever the digits have no '.' or exponent. */
-static void float_literal(es_buf *b, double v, int digits, const char *suffix) {
+/* A C floating constant of `v`, of kind ESC_T_F32 or ESC_T_F64, with
+ * digits enough to round-trip its type and `suffix`. "%g" alone prints 2.0 as
+ * "2", which is an integer constant ("2f" does not even compile) and loses the
+ * sign of -0.0, so a '.0' is added whenever the digits have no '.' or exponent.
+ */
+static void float_literal(es_buf *b, double v, int kind, const char *suffix) {
   char tmp[64];
-  snprintf(tmp, sizeof tmp, "%.*g", digits, v);
-  for (char *c = tmp; *c; c++)
-    if (*c == ',') /* a locale's decimal comma */
-      *c = '.';
+  esc_float_text(tmp, sizeof tmp, v, kind);
   esc_out(b, "%s%s%s", tmp, strpbrk(tmp, ".e") ? "" : ".0", suffix);
 }
 
@@ -94,10 +92,10 @@ static void default_expr(es_buf *b, const esc_field *f) {
     esc_out(b, "UINT64_C(%" PRIu64 ")", l->u);
     break;
   case ESC_T_F32:
-    float_literal(b, (float)l->f, 9, "f");
+    float_literal(b, l->f, ESC_T_F32, "f");
     break;
   case ESC_T_F64:
-    float_literal(b, l->f, 17, "");
+    float_literal(b, l->f, ESC_T_F64, "");
     break;
   case ESC_T_STRING:
     c_string(b, l->s, l->s_len);
@@ -116,13 +114,12 @@ static void default_expr(es_buf *b, const esc_field *f) {
     esc_out(b, "}}");
     break;
   }
-  case ESC_T_ENUM: {
-    const esc_name_list *v = t->decl->values;
-    for (uint64_t i = 0; i < l->u && v; i++)
-      v = v->next;
-    esc_out(b, "%s", esc_name_const(&nb, t->decl->c_upper, v->name));
+  case ESC_T_ENUM:
+    /* The checker made sure the value exists. */
+    esc_out(b, "%s",
+            esc_name_const(&nb, t->decl->c_upper,
+                           esc_enum_value(t->decl, l->u)->name));
     break;
-  }
   default:
     esc_out(b, "0");
   }
@@ -590,14 +587,23 @@ static void enum_code(const esc_decl *e, es_buf *b) {
   esc_tpl(b, ESC_TPL_ENUM_CODE_CLOSE, &tv);
 }
 
+/* The wrapper taking `void *` (template `tpl`, named by pattern `any`)
+ * through which the routing tables call the user's function named by
+ * pattern `fn`; both names are made of `owner`, `x` and `y`. */
+static void any_wrapper(es_buf *b, int tpl, esc_name_id any, esc_name_id fn,
+                        const char *owner, const char *x, const char *y) {
+  esc_tvars tv;
+  esc_tv_init(&tv);
+  esc_tv_name(&tv, any, owner, x, y);
+  esc_tv_name(&tv, fn, owner, x, y);
+  esc_tpl(b, tpl, &tv);
+}
+
 /* A command's decide wrapper and the indexes of the events it emits. */
 static void command_routing(const esc_decl *a, const esc_decl *m, es_buf *b) {
-  esc_tvars tv;
   esc_namebuf nb;
-  esc_tv_init(&tv);
-  esc_tv_name(&tv, ESC_N_DECIDE_ANY, a->c_name, m->snake, NULL);
-  esc_tv_name(&tv, ESC_N_DECIDE, a->c_name, m->snake, NULL);
-  esc_tpl(b, ESC_TPL_DECIDE_ANY, &tv);
+  any_wrapper(b, ESC_TPL_DECIDE_ANY, ESC_N_DECIDE_ANY, ESC_N_DECIDE, a->c_name,
+              m->snake, NULL);
   esc_out(b, "static const uint32_t %s[] = {",
           esc_name(&nb, ESC_N_EMITS, m->c_name, NULL, NULL));
   for (const esc_name_list *r = m->emits; r; r = r->next)
@@ -625,16 +631,12 @@ static void command_table(const esc_decl *a, es_buf *b) {
  * first, and the table the runtime lifts old events with. */
 static void event_versions(const esc_decl *a, const esc_decl *e, es_buf *b) {
   const esc_decl *oldest = e;
-  esc_tvars tv;
   esc_namebuf n1, n2;
   while (oldest->older)
     oldest = oldest->older;
-  for (const esc_decl *o = oldest; o != e; o = o->newer) {
-    esc_tv_init(&tv);
-    esc_tv_name(&tv, ESC_N_UPCAST_ANY, a->c_name, o->snake, NULL);
-    esc_tv_name(&tv, ESC_N_UPCAST, a->c_name, o->snake, NULL);
-    esc_tpl(b, ESC_TPL_UPCAST_ANY, &tv);
-  }
+  for (const esc_decl *o = oldest; o != e; o = o->newer)
+    any_wrapper(b, ESC_TPL_UPCAST_ANY, ESC_N_UPCAST_ANY, ESC_N_UPCAST,
+                a->c_name, o->snake, NULL);
   esc_out(b, "static const es_event_version %s[] = {\n",
           esc_name(&n1, ESC_N_OLD, e->c_name, NULL, NULL));
   for (const esc_decl *o = oldest; o != e; o = o->newer)
@@ -647,14 +649,10 @@ static void event_versions(const esc_decl *a, const esc_decl *e, es_buf *b) {
 /* What the runtime needs about current event `e`: its apply wrapper, its
  * older versions, its subscribers. */
 static void event_routing(const esc_decl *a, const esc_decl *e, es_buf *b) {
-  esc_tvars tv;
   esc_namebuf nb;
-  if (a->has_state) {
-    esc_tv_init(&tv);
-    esc_tv_name(&tv, ESC_N_APPLY_ANY, a->c_name, e->snake, NULL);
-    esc_tv_name(&tv, ESC_N_APPLY, a->c_name, e->snake, NULL);
-    esc_tpl(b, ESC_TPL_APPLY_ANY, &tv);
-  }
+  if (a->has_state)
+    any_wrapper(b, ESC_TPL_APPLY_ANY, ESC_N_APPLY_ANY, ESC_N_APPLY, a->c_name,
+                e->snake, NULL);
   if (e->older)
     event_versions(a, e, b);
   if (e->n_subs) {
@@ -753,13 +751,9 @@ static void projection_code(const esc_decl *p, es_buf *b) {
   esc_tv_init(&tv);
   schema_name(&tv, p->name);
   esc_tpl(b, ESC_TPL_ROUTING_PROJECTION, &tv);
-  for (const esc_name_list *r = p->on; r; r = r->next, n++) {
-    esc_tv_init(&tv);
-    esc_tv_name(&tv, ESC_N_ON_ANY, p->c_name, r->target->snake,
-                r->member->snake);
-    esc_tv_name(&tv, ESC_N_ON, p->c_name, r->target->snake, r->member->snake);
-    esc_tpl(b, ESC_TPL_PROJECTION_ON_ANY, &tv);
-  }
+  for (const esc_name_list *r = p->on; r; r = r->next, n++)
+    any_wrapper(b, ESC_TPL_PROJECTION_ON_ANY, ESC_N_ON_ANY, ESC_N_ON, p->c_name,
+                r->target->snake, r->member->snake);
   esc_out(b, "static const es_projection_handler %s[] = {\n",
           esc_name(&n1, ESC_N_HANDLERS, p->c_name, NULL, NULL));
   for (const esc_name_list *r = p->on; r; r = r->next)
@@ -781,24 +775,16 @@ static void projection_code(const esc_decl *p, es_buf *b) {
 static void saga_handler_any(const esc_decl *s, const esc_saga_on *on,
                              es_buf *b) {
   const esc_name_list *r = on->ref;
-  esc_tvars tv;
-  esc_tv_init(&tv);
-  if (on->kind == ESC_ON_TIMEOUT) {
-    esc_tv_name(&tv, ESC_N_ON_TIMEOUT_ANY, s->c_name, NULL, NULL);
-    esc_tv_name(&tv, ESC_N_ON_TIMEOUT, s->c_name, NULL, NULL);
-    esc_tpl(b, ESC_TPL_SAGA_ON_TIMEOUT_ANY, &tv);
-  } else if (on->kind == ESC_ON_REJECTED) {
-    esc_tv_name(&tv, ESC_N_ON_REJECTED_ANY, s->c_name, r->target->snake,
+  if (on->kind == ESC_ON_TIMEOUT)
+    any_wrapper(b, ESC_TPL_SAGA_ON_TIMEOUT_ANY, ESC_N_ON_TIMEOUT_ANY,
+                ESC_N_ON_TIMEOUT, s->c_name, NULL, NULL);
+  else if (on->kind == ESC_ON_REJECTED)
+    any_wrapper(b, ESC_TPL_SAGA_ON_REJECTED_ANY, ESC_N_ON_REJECTED_ANY,
+                ESC_N_ON_REJECTED, s->c_name, r->target->snake,
                 r->member->snake);
-    esc_tv_name(&tv, ESC_N_ON_REJECTED, s->c_name, r->target->snake,
-                r->member->snake);
-    esc_tpl(b, ESC_TPL_SAGA_ON_REJECTED_ANY, &tv);
-  } else {
-    esc_tv_name(&tv, ESC_N_ON_ANY, s->c_name, r->target->snake,
-                r->member->snake);
-    esc_tv_name(&tv, ESC_N_ON, s->c_name, r->target->snake, r->member->snake);
-    esc_tpl(b, ESC_TPL_SAGA_ON_ANY, &tv);
-  }
+  else
+    any_wrapper(b, ESC_TPL_SAGA_ON_ANY, ESC_N_ON_ANY, ESC_N_ON, s->c_name,
+                r->target->snake, r->member->snake);
 }
 
 /* The saga's event handlers, for routing; returns how many. */
@@ -1055,6 +1041,8 @@ static void schema_code(const esc_schema *s, es_buf *b) {
 }
 
 int esc_gen_source(const esc_schema *s, const char *base, es_buf *b) {
+  static const esc_decl_writers code_of = {aggregate_code, projection_code,
+                                           saga_code};
   esc_tvars v;
   esc_tv_init(&v);
   esc_tv_output(&v, s, base);
@@ -1065,14 +1053,7 @@ int esc_gen_source(const esc_schema *s, const char *base, es_buf *b) {
   esc_each_struct(s, b, prototypes);
   esc_out(b, "\n");
   esc_each_struct(s, b, struct_code);
-  for (const esc_decl *d = s->decls; d; d = d->next) {
-    if (d->kind == ESC_DECL_AGGREGATE)
-      aggregate_code(d, b);
-    else if (d->kind == ESC_DECL_PROJECTION)
-      projection_code(d, b);
-    else if (d->kind == ESC_DECL_SAGA)
-      saga_code(d, b);
-  }
+  esc_each_decl(s, &code_of, b);
   schema_code(s, b);
   esc_tpl(b, ESC_TPL_SOURCE_CLOSE, &v);
   return b->err;

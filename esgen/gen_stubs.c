@@ -23,30 +23,26 @@ static bool same_type(const esc_type *a, const esc_type *b) {
   return true;
 }
 
-/* dst.x = src->x for each field both share. */
+/* Copies every field of `src` (the parameter `param`) that `dst` has too,
+ * same name and type, into `dst` (the C expression `dname`); a source that
+ * shares nothing is marked unused instead. */
 static void copy_shared(es_buf *b, const esc_field *dst, const esc_field *src,
-                        const char *dname, const char *sname) {
+                        const char *dname, const char *param) {
+  bool any = false;
   for (const esc_field *d = dst; d; d = d->next)
     for (const esc_field *s = src; s; s = s->next) {
       if (s->name.n != d->name.n || memcmp(s->name.z, d->name.z, s->name.n) ||
           !same_type(s->type, d->type))
         continue;
       if (d->type->optional && d->type->kind != ESC_T_RECORD)
-        esc_out(b, "  %shas_%.*s = %shas_%.*s;\n", dname, TOKF(d->name), sname,
-                TOKF(s->name));
-      esc_out(b, "  %s%.*s = %s%.*s;\n", dname, TOKF(d->name), sname,
+        esc_out(b, "  %shas_%.*s = %s->has_%.*s;\n", dname, TOKF(d->name),
+                param, TOKF(s->name));
+      esc_out(b, "  %s%.*s = %s->%.*s;\n", dname, TOKF(d->name), param,
               TOKF(s->name));
+      any = true;
     }
-}
-
-/* Whether some field of `dst` has a field of `src` to copy from. */
-static bool shares_field(const esc_field *dst, const esc_field *src) {
-  for (const esc_field *f = dst; f; f = f->next)
-    for (const esc_field *g = src; g; g = g->next)
-      if (f->name.n == g->name.n && !memcmp(f->name.z, g->name.z, f->name.n) &&
-          same_type(f->type, g->type))
-        return true;
-  return false;
+  if (!any)
+    esc_out(b, "  (void)%s;\n", param);
 }
 
 /* "Name" as the schema writes it, for @SCHEMA_NAME@. */
@@ -72,10 +68,7 @@ static void decide_stub(const esc_decl *a, const esc_decl *m, es_buf *b) {
   esc_tv_name(&tv, ESC_N_INIT, e->c_name, NULL, NULL);
   esc_tv_name(&tv, ESC_N_EMIT, a->c_name, e->snake, NULL);
   esc_tpl(b, ESC_TPL_STUB_DECIDE_EVENT, &tv);
-  if (shares_field(e->fields, m->fields))
-    copy_shared(b, e->fields, m->fields, "event.", "command->");
-  else
-    esc_out(b, "  (void)command;\n");
+  copy_shared(b, e->fields, m->fields, "event.", "command");
   esc_tpl(b, ESC_TPL_STUB_DECIDE_EMIT, &tv);
 }
 
@@ -97,10 +90,7 @@ static void upcast_stub(const esc_decl *a, const esc_decl *e, es_buf *b) {
   esc_tv_str(&tv, "NEWER", e->newer->c_name);
   esc_tv_name(&tv, ESC_N_INIT, e->newer->c_name, NULL, NULL);
   esc_tpl(b, ESC_TPL_STUB_UPCAST, &tv);
-  if (shares_field(e->newer->fields, e->fields))
-    copy_shared(b, e->newer->fields, e->fields, "to->", "from->");
-  else
-    esc_out(b, "  (void)from;\n");
+  copy_shared(b, e->newer->fields, e->fields, "to->", "from");
   esc_tpl(b, ESC_TPL_STUB_RETURN_0, &tv);
 }
 
@@ -133,39 +123,27 @@ static void projection_stubs(const esc_decl *p, es_buf *b) {
   }
 }
 
-static void saga_stub(const esc_decl *s, const esc_saga_on *on, es_buf *b) {
-  static const int tpl[3] = {ESC_TPL_STUB_SAGA_ON_TIMEOUT,
-                             ESC_TPL_STUB_SAGA_ON_REJECTED,
-                             ESC_TPL_STUB_SAGA_ON};
-  esc_tvars tv;
-  esc_tv_init(&tv);
-  esc_tpl(b, esc_saga_handler_vars(&tv, s, on, tpl), &tv);
-}
-
 static void saga_stubs(const esc_decl *s, es_buf *b) {
+  static const int handler_tpl[3] = {ESC_TPL_STUB_SAGA_ON_TIMEOUT,
+                                     ESC_TPL_STUB_SAGA_ON_REJECTED,
+                                     ESC_TPL_STUB_SAGA_ON};
   esc_tvars tv;
   esc_tv_init(&tv);
   schema_name(&tv, s->name);
   esc_tpl(b, ESC_TPL_STUB_SAGA, &tv);
-  for (const esc_saga_on *on = s->saga_on; on; on = on->next)
-    saga_stub(s, on, b);
+  esc_saga_handlers(b, s, handler_tpl);
 }
 
 int esc_gen_stubs(const esc_schema *s, const char *base, const char *stubs,
                   es_buf *b) {
+  static const esc_decl_writers stubs_of = {aggregate_stubs, projection_stubs,
+                                            saga_stubs};
   esc_tvars v;
   esc_tv_init(&v);
   esc_tv_output(&v, s, base);
   esc_tv_str(&v, "STUBS", stubs);
   esc_tpl(b, ESC_TPL_STUBS_OPEN, &v);
-  for (const esc_decl *d = s->decls; d; d = d->next) {
-    if (d->kind == ESC_DECL_AGGREGATE)
-      aggregate_stubs(d, b);
-    else if (d->kind == ESC_DECL_PROJECTION)
-      projection_stubs(d, b);
-    else if (d->kind == ESC_DECL_SAGA)
-      saga_stubs(d, b);
-  }
+  esc_each_decl(s, &stubs_of, b);
   /* No trailing blank line. */
   if (b->len >= 2 && b->data[b->len - 1] == '\n' && b->data[b->len - 2] == '\n')
     b->len--;
