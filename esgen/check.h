@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "build.h"
 #include "frontend.h"
@@ -36,7 +37,13 @@ typedef struct checker {
   size_t n_cnames, cap_cnames;
   char *pool; /* the identifiers, NUL-terminated, one after another */
   size_t pool_len, pool_cap;
-  size_t *slots; /* hash table of 1 + index into cnames; 0: empty */
+  /* hash table: 1 + index into cnames (0: empty) and bits of the name's
+   * hash that the slot's position does not say, so that most probes read
+   * nothing else */
+  struct cname_slot {
+    uint32_t cname;
+    uint32_t tag;
+  } * slots;
   size_t n_slots;
   /* pairs of names already reported as clashing: one error per pair */
   struct clash {

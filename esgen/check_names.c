@@ -93,6 +93,11 @@ static size_t hash_bytes(const char *z, size_t n) {
   return (size_t)(h ^ (h >> 29) ^ (h >> 47));
 }
 
+/* The bits of a name's hash kept in its slot. */
+static uint32_t slot_tag(size_t hash) {
+  return (uint32_t)((uint64_t)hash >> 32);
+}
+
 /* Registers a generated C identifier made by the pattern `site` for the
  * schema name `at`. Two schema names mapping to one identifier would make
  * the output fail to compile, so say so here. A repeat of the same name
@@ -106,16 +111,18 @@ static void claim(checker *c, const char *name, esc_tok at, esc_name_id site) {
     return;
   if (c->n_cnames * 2 >= c->n_slots) {
     size_t n = c->n_slots ? c->n_slots * 2 : 256;
-    size_t *slots = calloc(n, sizeof *slots);
-    if (!slots) {
+    struct cname_slot *slots = calloc(n, sizeof *slots);
+    if (!slots || c->n_cnames >= UINT32_MAX) {
+      free(slots);
       c->oom = true;
       return;
     }
     for (size_t k = 0; k < c->n_cnames; k++) {
       i = c->cnames[k].hash & (n - 1);
-      while (slots[i])
+      while (slots[i].cname)
         i = (i + 1) & (n - 1);
-      slots[i] = k + 1;
+      slots[i] =
+          (struct cname_slot){(uint32_t)k + 1, slot_tag(c->cnames[k].hash)};
     }
     free(c->slots);
     c->slots = slots;
@@ -124,8 +131,10 @@ static void claim(checker *c, const char *name, esc_tok at, esc_name_id site) {
   mask = c->n_slots - 1;
   len = strlen(name) + 1;
   hash = hash_bytes(name, len - 1);
-  for (i = hash & mask; c->slots[i]; i = (i + 1) & mask) {
-    struct cname *prev = &c->cnames[c->slots[i] - 1];
+  for (i = hash & mask; c->slots[i].cname; i = (i + 1) & mask) {
+    if (c->slots[i].tag != slot_tag(hash))
+      continue;
+    struct cname *prev = &c->cnames[c->slots[i].cname - 1];
     if (prev->hash != hash || strcmp(c->pool + prev->name, name) != 0)
       continue;
     if (prev->site == site && chk_same(prev->at, at))
@@ -167,7 +176,7 @@ static void claim(checker *c, const char *name, esc_tok at, esc_name_id site) {
   memcpy(c->pool + c->pool_len, name, len);
   c->cnames[c->n_cnames] = (struct cname){c->pool_len, hash, at, site};
   c->pool_len += len;
-  c->slots[i] = ++c->n_cnames;
+  c->slots[i] = (struct cname_slot){(uint32_t)++c->n_cnames, slot_tag(hash)};
 }
 
 void chk_claim(checker *c, esc_tok at, esc_name_id id, const char *a,
