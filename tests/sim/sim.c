@@ -4,7 +4,7 @@
  * simulated file system (simfs.h), with I/O faults and power losses at
  * random points, and the store's guarantees checked after every recovery.
  *
- *   sim [--seed N] [--runs R] [--cycles C] [--seeds FILE] [-v]
+ *   sim [--seed N] [--runs R] [--cycles C] [--seeds FILE] [--workload V] [-v]
  *
  * A run is one seed: a fresh file system, then C crash-recover cycles.
  * Each cycle powers the file system back on, opens the store, the app,
@@ -43,7 +43,8 @@
  * the saga's clocks are simulated, and the digest printed at the end
  * covers every outcome and the logical content of the log at each check.
  * Runs seeds 1..R (default 200 runs of 50 cycles) and the regression seeds
- * listed in FILE (one number a line, '#' comments). Exits 1 on any
+ * listed in FILE (one a line: `SEED [w=V] [digest=HEX]`, '#' comments; see
+ * run_file()) under --workload V (default 2). Exits 1 on any
  * violation.
  */
 #include <inttypes.h>
@@ -71,6 +72,14 @@
 #define LEDGER_EVENT_TYPE 0x1ed9e71edce0b47aull
 #define MAX_BATCHES 4096
 #define MAX_BATCH_EVENTS 5
+
+/* Workload versions: a seed replays the same run only under the workload
+ * it was found with. 1: the bank app alone (the simulator before the
+ * ledger client; its runs are byte for byte those of that simulator).
+ * 2: the bank app and the ledger client's batches (the default). */
+#define WORKLOAD_BANK 1
+#define WORKLOAD_LEDGER 2
+#define WORKLOAD_DEFAULT WORKLOAD_LEDGER
 
 /* ---- the run's random choices ----------------------------------------- */
 
@@ -141,6 +150,7 @@ static struct {
   uint64_t batches_acked, batch_events_acked, batch_errors, batch_conflicts;
   uint64_t digest;
   int poisoned; /* a failed fsync of the log hit the open store */
+  int workload; /* the workload version this run replays (WORKLOAD_*) */
 } w;
 
 /* SIGTERM or SIGINT: stop after the run in progress and print the
@@ -511,7 +521,7 @@ static void step(app *a, uint64_t cycle) {
     c.kind = C_CLOSE;
     account_key(c.key, below(MAX_ACCOUNTS));
     send(a, &c, cycle);
-  } else if (r < 42) {
+  } else if (r < (w.workload == 1 ? 50 : 42)) {
     uint64_t from = below(MAX_ACCOUNTS), to = below(MAX_ACCOUNTS - 1);
     if (w.next_transfer >= MAX_TRANSFERS)
       return;
@@ -1026,6 +1036,11 @@ static int run(uint64_t seed, uint64_t cycles) {
   return w.violations ? 1 : 0;
 }
 
+/* A line of a seeds file: `SEED [w=VERSION] [digest=HEX] [# comment]`.
+ * The seed runs under its workload version (default WORKLOAD_DEFAULT);
+ * a run of DIGEST_CYCLES cycles must end with the digest given, so a
+ * change that makes a regression seed replay another run fails. */
+#define DIGEST_CYCLES 50
 static int run_file(const char *path, uint64_t cycles, uint64_t *failed) {
   FILE *fp = fopen(path, "r");
   char line[256];
@@ -1034,11 +1049,41 @@ static int run_file(const char *path, uint64_t cycles, uint64_t *failed) {
     return 1;
   }
   while (fgets(line, sizeof line, fp)) {
-    char *end;
-    uint64_t s = strtoull(line, &end, 10);
+    char *end, *p;
+    uint64_t s = strtoull(line, &end, 10), want = 0;
+    int has_digest = 0, saved = w.workload;
     if (end == line)
       continue; /* a comment or a blank line */
+    for (p = end; *p && *p != '#' && *p != '\n';) {
+      if (*p == ' ' || *p == '\t') {
+        p++;
+      } else if (strncmp(p, "w=", 2) == 0) {
+        w.workload = (int)strtol(p + 2, &p, 10);
+      } else if (strncmp(p, "digest=", 7) == 0) {
+        want = strtoull(p + 7, &p, 16);
+        has_digest = 1;
+      } else {
+        fprintf(stderr, "sim: %s: seed %" PRIu64 ": cannot read '%s'\n", path,
+                s, p);
+        fclose(fp);
+        return 1;
+      }
+    }
+    if (w.workload != WORKLOAD_BANK && w.workload != WORKLOAD_LEDGER) {
+      fprintf(stderr, "sim: %s: seed %" PRIu64 ": no workload %d\n", path, s,
+              w.workload);
+      fclose(fp);
+      return 1;
+    }
     *failed += (uint64_t)run(s, cycles);
+    if (has_digest && cycles == DIGEST_CYCLES && w.digest != want) {
+      printf("sim: seed %" PRIu64 " (workload %d): digest %016" PRIx64
+             ", not %016" PRIx64 " as when it was found: it no longer "
+             "replays that run\n",
+             s, w.workload, w.digest, want);
+      (*failed)++;
+    }
+    w.workload = saved;
   }
   fclose(fp);
   return 0;
@@ -1049,6 +1094,7 @@ int main(int argc, char **argv) {
   const char *seeds = NULL;
   const es__io *old;
 
+  w.workload = WORKLOAD_DEFAULT;
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc)
       seed = strtoull(argv[++i], NULL, 10);
@@ -1060,13 +1106,20 @@ int main(int argc, char **argv) {
       cycles = strtoull(argv[++i], NULL, 10);
     else if (strcmp(argv[i], "--seeds") == 0 && i + 1 < argc)
       seeds = argv[++i];
+    else if (strcmp(argv[i], "--workload") == 0 && i + 1 < argc)
+      w.workload = atoi(argv[++i]);
     else if (strcmp(argv[i], "-v") == 0)
       w.verbose = 1;
     else {
       fprintf(stderr, "usage: sim [--seed N | --first N --runs R] "
-                      "[--cycles C] [--seeds FILE] [-v]\n");
+                      "[--cycles C] [--seeds FILE] [--workload 1|2] [-v]\n");
       return 2;
     }
+  }
+  if (w.workload != WORKLOAD_BANK && w.workload != WORKLOAD_LEDGER) {
+    fprintf(stderr, "sim: no workload %d (1: bank, 2: bank and ledger)\n",
+            w.workload);
+    return 2;
   }
   signal(SIGTERM, ask_stop);
   signal(SIGINT, ask_stop);
