@@ -230,6 +230,9 @@ int64_t bank_view_balance(const bank_balances_view *v, const char *key) {
 
 int bank_balances_on_account_opened(const bank_account_opened *event,
                                     const es_event_meta *meta, void *ctx) {
+  bank_balances_view *v = ctx;
+  if (v->write)
+    return v->write(v->target, meta->key, event->initial, true);
   int64_t *b = row(ctx, meta->key, true);
   if (!b)
     return ES_ENOMEM;
@@ -239,6 +242,9 @@ int bank_balances_on_account_opened(const bank_account_opened *event,
 
 int bank_balances_on_account_deposited(const bank_account_deposited *event,
                                        const es_event_meta *meta, void *ctx) {
+  bank_balances_view *v = ctx;
+  if (v->write)
+    return v->write(v->target, meta->key, event->amount, false);
   int64_t *b = row(ctx, meta->key, false);
   if (!b)
     return ES_EINVAL; /* a deposit before the opening: retry later */
@@ -248,6 +254,9 @@ int bank_balances_on_account_deposited(const bank_account_deposited *event,
 
 int bank_balances_on_account_withdrawn(const bank_account_withdrawn *event,
                                        const es_event_meta *meta, void *ctx) {
+  bank_balances_view *v = ctx;
+  if (v->write)
+    return v->write(v->target, meta->key, -event->amount, false);
   int64_t *b = row(ctx, meta->key, false);
   if (!b)
     return ES_EINVAL;

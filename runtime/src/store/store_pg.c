@@ -61,6 +61,7 @@
 #include "es/es_error.h"
 #include "es/es_obs.h"
 #include "es/es_store.h"
+#include "store/store_pg_tx.h"
 #include "store/store_util.h"
 #include "util/alloc.h"
 
@@ -1937,6 +1938,96 @@ static int pg_checkpoint_get(es_store *bs, const char *name, uint64_t *position,
     *position = col64(r, 0, 0);
   PQclear(r);
   return rc;
+}
+
+/* ---- a projection's transaction (store_pg_tx.h) -------------------------
+ */
+
+static pg_store *as_pg(es_store *bs) {
+  return bs && bs->ops && bs->ops->checkpoint_put == pg_checkpoint_put
+             ? (pg_store *)bs
+             : NULL;
+}
+
+int es__pg_tx_begin(es_store *bs, void **conn) {
+  pg_store *s = as_pg(bs);
+  PGconn *c;
+  PGresult *r;
+  int rc = 0;
+
+  *conn = NULL;
+  if (!s)
+    return ES_EINVAL;
+  if (s->flags & ES_STORE_READONLY)
+    return ES_EREADONLY;
+  if (!(c = pool_take(s, mono_us())))
+    return ES_EIO;
+  r = PQexec(c, "BEGIN");
+  if (PQresultStatus(r) != PGRES_COMMAND_OK)
+    rc = map_error(c, r);
+  PQclear(r);
+  if (rc) {
+    PQfinish(c);
+    return rc;
+  }
+  *conn = c;
+  return 0;
+}
+
+int es__pg_tx_commit(es_store *bs, void *conn, const char *name,
+                     uint64_t position) {
+  pg_store *s = as_pg(bs);
+  PGconn *c = conn;
+  uint8_t p[8];
+  const char *vals[3] = {name, (char *)p, ""};
+  int lens[3] = {(int)strlen(name), 8, 0};
+  int formats[3] = {1, 1, 1};
+  char st[8];
+  PGresult *r;
+  int rc = 0;
+
+  if (!s) {
+    PQfinish(c);
+    return ES_EINVAL;
+  }
+  if (!c)
+    return pg_checkpoint_put(bs, name, position, NULL, 0);
+  put64(p, position);
+  snprintf(st, sizeof st, "s%d", ST_CP_PUT);
+  r = PQexecPrepared(c, st, 3, vals, lens, formats, 1);
+  if (PQresultStatus(r) != PGRES_COMMAND_OK)
+    rc = map_error(c, r);
+  PQclear(r);
+  if (rc == 0) {
+    r = PQexec(c, "COMMIT");
+    /* COMMIT of a transaction that failed earlier reports ROLLBACK */
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+      rc = map_error(c, r);
+    else if (strcmp(PQcmdStatus(r), "COMMIT") != 0)
+      rc = ES_EIO;
+    PQclear(r);
+  }
+  if (rc) {
+    es__pg_tx_rollback(bs, c);
+    return rc;
+  }
+  pool_give(s, c);
+  return 0;
+}
+
+void es__pg_tx_rollback(es_store *bs, void *conn) {
+  pg_store *s = as_pg(bs);
+  PGconn *c = conn;
+
+  if (!c)
+    return;
+  if (s && PQstatus(c) == CONNECTION_OK &&
+      PQtransactionStatus(c) != PQTRANS_IDLE)
+    PQclear(PQexec(c, "ROLLBACK"));
+  if (s)
+    pool_give(s, c); /* closes it unless it is idle and healthy */
+  else
+    PQfinish(c);
 }
 
 /* ---- the command index ----------------------------------------------------

@@ -6,6 +6,7 @@
 
 #include "es/es_error.h"
 #include "es/es_store.h"
+#include "store/store_pg_tx.h"
 
 int es_store_open_postgres(es_store **out, const char *conninfo,
                            const es_store_options *opt, unsigned flags) {
@@ -18,4 +19,25 @@ int es_store_open_postgres(es_store **out, const char *conninfo,
              "this libes was built without PostgreSQL support "
              "(libpq-dev; meson -Dpostgres=enabled)");
   return ES_EINVAL;
+}
+
+/* Without libpq no store is a PostgreSQL store. */
+int es__pg_tx_begin(es_store *store, void **conn) {
+  (void)store;
+  *conn = NULL;
+  return ES_EINVAL;
+}
+
+int es__pg_tx_commit(es_store *store, void *conn, const char *name,
+                     uint64_t position) {
+  (void)store;
+  (void)conn;
+  (void)name;
+  (void)position;
+  return ES_EINVAL;
+}
+
+void es__pg_tx_rollback(es_store *store, void *conn) {
+  (void)store;
+  (void)conn;
 }

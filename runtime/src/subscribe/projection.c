@@ -21,8 +21,10 @@
 #include "es/es_subscription.h"
 #include "es/es_version.h"
 #include "schema/event_decode.h"
+#include "store/store_pg_tx.h"
 #include "store/store_util.h"
 #include "subscribe/leader.h"
+#include "subscribe/projection_tx.h"
 #include "util/alloc.h"
 
 /* One event type the projection handles. */
@@ -62,6 +64,14 @@ struct es_projection {
   bool live;    /* it is running its loop */
   _Atomic bool stop;
   es__leader leader; /* the live thread's lease, named like the checkpoint */
+
+  /* Opened by es_projection_open_pg(): each batch is a transaction on a
+   * connection of the PostgreSQL store, which also writes the checkpoint.
+   * Runner thread only. */
+  bool pg;
+  void *tx;        /* the batch's connection (PGconn *), NULL: none yet */
+  bool in_handler; /* a handler is running: es_projection_pg_conn() works */
+  bool reload;     /* the position must be re-read from the checkpoint */
 };
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -156,7 +166,9 @@ static int on_event(const es_stored_event *ev, void *arg) {
       ti.causation_id = ev->meta.causation_id;
       span = es__trace_begin(p->opt.obs, ES_SPAN_DISPATCH, &ti);
     }
+    p->in_handler = true;
     rc = r->handler(value, &ev->meta, p->opt.ctx);
+    p->in_handler = false;
     if (traced)
       es__trace_end(p->opt.obs, ES_SPAN_DISPATCH, &ti, span, rc);
   }
@@ -173,7 +185,11 @@ static int persist(es_projection *p, uint64_t pos) {
   int rc = 0;
   if (p->opt.commit)
     rc = p->opt.commit(p->opt.ctx, pos);
-  else if (!p->opt.in_memory) /* in memory, the position goes with the model */
+  else if (p->pg) { /* the batch's transaction, or the checkpoint alone */
+    rc = es__pg_tx_commit(p->store, p->tx, p->checkpoint, pos);
+    p->tx = NULL;
+  } else if (!p->opt
+                  .in_memory) /* in memory, the position goes with the model */
     rc = es_store_checkpoint_put(p->store, p->checkpoint, pos, NULL, 0);
   if (rc == 0)
     p->committed = pos;
@@ -186,6 +202,25 @@ static void rewind_to_committed(es_projection *p) {
   if (p->opt.rollback)
     p->opt.rollback(p->opt.ctx);
   set_position(p, p->committed);
+}
+
+static int load_position(es_projection *p, uint64_t *pos);
+
+/* After a failure with a transaction per batch: roll it back and go back
+ * to the checkpoint, which says what committed (a failed COMMIT may have
+ * committed). When it cannot be read now, the next batch reads it. */
+static void pg_rewind(es_projection *p) {
+  uint64_t pos;
+
+  es__pg_tx_rollback(p->store, p->tx);
+  p->tx = NULL;
+  if (load_position(p, &pos) != 0) {
+    p->reload = true;
+    return;
+  }
+  p->reload = false;
+  set_position(p, pos);
+  p->committed = pos;
 }
 
 /* Catching up, one DEBUG line per batch: events handled, position
@@ -211,6 +246,15 @@ static int batch(es_projection *p, bool *idle) {
   p->failed_at = 0;
   p->fail_rc = 0;
   p->stop_seen = false;
+  if (p->reload) {
+    pg_rewind(p);
+    if (p->reload) {
+      rc = load_position(p, &start); /* the error, to retry after backoff */
+      note_failure(p, rc ? rc : ES_EIO, 0);
+      return rc ? rc : ES_EIO;
+    }
+    start = p->sub.position;
+  }
   rc =
       es_subscription_poll(&p->sub, p->opt.batch_size, on_event, p, &delivered);
   atomic_store(&p->position, p->sub.position);
@@ -221,6 +265,10 @@ static int batch(es_projection *p, bool *idle) {
 
   if (rc == 0) {
     if (p->sub.position == start) {
+      if (p->tx) { /* nothing read: nothing to commit */
+        es__pg_tx_rollback(p->store, p->tx);
+        p->tx = NULL;
+      }
       es_arena_reset(&p->arena);
       *idle = true;
       return 0;
@@ -233,6 +281,8 @@ static int batch(es_projection *p, bool *idle) {
                   p->sub.position);
       if (p->opt.commit)
         rewind_to_committed(p);
+      else if (p->pg)
+        pg_rewind(p);
       /* store-kept: the read model has the events; the checkpoint lags
        * and is written again by the next batch */
       return prc;
@@ -245,7 +295,9 @@ static int batch(es_projection *p, bool *idle) {
   /* A failure: at an event (handler or decode), or in the store. */
   note_failure(p, rc, p->failed_at);
   log_failure(p, ES_LOG_WARN, "projection event failed", rc, p->failed_at);
-  if (p->opt.commit && p->opt.rollback) {
+  if (p->pg) {
+    pg_rewind(p);
+  } else if (p->opt.commit && p->opt.rollback) {
     rewind_to_committed(p);
   } else if (p->sub.position > start) {
     /* keep the events handled before the failure */
@@ -298,8 +350,6 @@ static bool backoff(es_projection *p) {
   pthread_mutex_unlock(&p->mu);
   return pause_us(p, wait / 2 + (int64_t)(jitter % (uint64_t)(wait / 2 + 1)));
 }
-
-static int load_position(es_projection *p, uint64_t *pos);
 
 /* Whether this process runs the projection now (its lease). Having just
  * become the one, it resumes from the checkpoint another process may
@@ -529,6 +579,7 @@ void es_projection_close(es_projection *p) {
   if (!p)
     return;
   es_projection_stop(p);
+  es__pg_tx_rollback(p->store, p->tx);
   es_subscription_close(&p->sub);
   es_arena_close(&p->arena);
   pthread_cond_destroy(&p->cv);
@@ -668,4 +719,36 @@ const char *es_projection_name(const es_projection *p) {
 
 const char *es_projection_checkpoint_name(const es_projection *p) {
   return p ? p->checkpoint : "";
+}
+
+/* ---- a transaction per batch (es_projection_pg.h) ----------------------- */
+
+int es__projection_open_tx(es_projection **out, const es_schema_desc *schema,
+                           const es_projection_desc *proj, es_store *store,
+                           const es_projection_options *opt) {
+  void *conn;
+  int rc;
+
+  if (!out)
+    return ES_EINVAL;
+  *out = NULL;
+  if (opt &&
+      (opt->load_position || opt->commit || opt->rollback || opt->in_memory))
+    return ES_EINVAL;
+  /* a PostgreSQL store open for writing: a transaction can begin */
+  if ((rc = es__pg_tx_begin(store, &conn)) != 0)
+    return rc;
+  es__pg_tx_rollback(store, conn);
+  if ((rc = es_projection_open(out, schema, proj, store, opt)) != 0)
+    return rc;
+  (*out)->pg = true;
+  return 0;
+}
+
+void *es__projection_tx_conn(es_projection *p) {
+  if (!p || !p->pg || !p->in_handler)
+    return NULL;
+  if (!p->tx && es__pg_tx_begin(p->store, &p->tx) != 0)
+    p->tx = NULL;
+  return p->tx;
 }
