@@ -1999,6 +1999,7 @@ int es__pg_tx_commit(es_store *bs, void *conn, const char *name,
     rc = map_error(c, r);
   PQclear(r);
   if (rc == 0) {
+    int pid = PQbackendPID(c);
     r = PQexec(c, "COMMIT");
     /* COMMIT of a transaction that failed earlier reports ROLLBACK */
     if (PQresultStatus(r) != PGRES_COMMAND_OK)
@@ -2006,6 +2007,11 @@ int es__pg_tx_commit(es_store *bs, void *conn, const char *name,
     else if (strcmp(PQcmdStatus(r), "COMMIT") != 0)
       rc = ES_EIO;
     PQclear(r);
+    /* The connection broke with COMMIT in flight: the server may still
+     * finish it. The caller re-reads the checkpoint to learn what
+     * committed, so wait for the server process to end first. */
+    if (rc && PQstatus(c) != CONNECTION_OK && pid != 0)
+      (void)backend_gone(s, pid, mono_us());
   }
   if (rc) {
     es__pg_tx_rollback(bs, c);
