@@ -34,6 +34,7 @@
 
 #include "bank_app.h"
 #include "es/es_saga_run.h"
+#include "transfer_audit.h"
 
 #define WORKERS 3
 #define ROUNDS 6
@@ -198,60 +199,6 @@ static long long count_type(uint64_t type_id) {
 
 /* ---- the checks on the events -------------------------------------------- */
 
-typedef struct tally {
-  int64_t withdrawn, deposited, balance[ACCOUNTS];
-  uint64_t started, settled, twice;
-  char (*seen)[48]; /* "<kind>:<transfer>", each once */
-  size_t n_seen;
-} tally;
-
-static void once(tally *t, char kind, const char *transfer) {
-  char k[48];
-  snprintf(k, sizeof k, "%c:%s", kind, transfer);
-  for (size_t i = 0; i < t->n_seen; i++)
-    if (strcmp(t->seen[i], k) == 0) {
-      fprintf(stderr, "pg_saga_lead: twice: %s\n", k);
-      t->twice++;
-      return;
-    }
-  CHECK(t->n_seen < MAX_EVENTS);
-  snprintf(t->seen[t->n_seen++], 48, "%s", k);
-}
-
-static int count(const es_stored_event *e, void *ctx) {
-  tally *t = ctx;
-  es_arena a;
-  int acct = e->meta.key[0] == 'k' ? atoi(e->meta.key + 1) : -1;
-  es_arena_init(&a, 0);
-  if (e->meta.type_id == BANK_ACCOUNT_OPENED_TYPE_ID) {
-    bank_account_opened v;
-    CHECK(bank_account_opened_decode(&v, e->payload, e->len, &a) == 0);
-    t->balance[acct] = v.initial;
-  } else if (e->meta.type_id == BANK_ACCOUNT_WITHDRAWN_TYPE_ID) {
-    bank_account_withdrawn v;
-    CHECK(bank_account_withdrawn_decode(&v, e->payload, e->len, &a) == 0);
-    t->withdrawn += v.amount;
-    t->balance[acct] -= v.amount;
-    if (v.has_transfer)
-      once(t, 'w', v.transfer);
-  } else if (e->meta.type_id == BANK_ACCOUNT_DEPOSITED_TYPE_ID) {
-    bank_account_deposited v;
-    CHECK(bank_account_deposited_decode(&v, e->payload, e->len, &a) == 0);
-    t->deposited += v.amount;
-    t->balance[acct] += v.amount;
-    if (v.has_transfer)
-      once(t, 'd', v.transfer);
-  } else if (e->meta.type_id == BANK_TRANSFER_STARTED_TYPE_ID) {
-    t->started++;
-  } else if (e->meta.type_id == BANK_TRANSFER_COMPLETED_TYPE_ID ||
-             e->meta.type_id == BANK_TRANSFER_FAILED_TYPE_ID) {
-    t->settled++;
-    once(t, 's', e->meta.key);
-  }
-  es_arena_close(&a);
-  return 0;
-}
-
 static int copy_balance(const void *state, uint64_t version, void *ctx) {
   (void)version;
   *(int64_t *)ctx = ((const bank_account_state *)state)->balance;
@@ -261,14 +208,12 @@ static int copy_balance(const void *state, uint64_t version, void *ctx) {
 static void check_events(void) {
   es_store *s;
   es_app *app;
-  tally t;
+  transfer_audit t;
   int64_t total = 0;
 
   CHECK(open_world(conninfo, &s, &app) == 0);
-  memset(&t, 0, sizeof t);
-  t.seen = calloc(MAX_EVENTS, sizeof *t.seen);
-  CHECK(t.seen);
-  CHECK(es_store_read_all(s, 1, 0, count, &t) == 0);
+  CHECK(transfer_audit_init(&t, ACCOUNTS, MAX_EVENTS) == 0);
+  CHECK(es_store_read_all(s, 1, 0, transfer_audit_event, &t) == 0);
   CHECK(t.twice == 0);
   CHECK(t.started > 0);
   CHECK(t.settled == t.started);
@@ -286,7 +231,7 @@ static void check_events(void) {
   printf("pg_saga_lead: %d takeovers, %" PRIu64 " transfers settled, %" PRId64
          " moved\n",
          ROUNDS, t.started, t.deposited);
-  free(t.seen);
+  transfer_audit_close(&t);
   es_app_close(app);
   es_store_close(s);
 }

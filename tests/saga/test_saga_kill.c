@@ -24,6 +24,7 @@
 
 #include "bank_app.h"
 #include "es/es_saga_run.h"
+#include "transfer_audit.h"
 
 #define ACCOUNTS 4
 #define INITIAL 1000
@@ -114,60 +115,6 @@ static void child(int round, int ready) {
   }
 }
 
-/* What the log says. */
-typedef struct tally {
-  int64_t withdrawn, deposited, balance[ACCOUNTS];
-  uint64_t started, settled, twice;
-  char (*seen)[40]; /* "<kind>:<transfer>" seen once each */
-  size_t n_seen;
-} tally;
-
-static void once(tally *t, char kind, const char *transfer) {
-  char k[40];
-  snprintf(k, sizeof k, "%c:%s", kind, transfer);
-  for (size_t i = 0; i < t->n_seen; i++)
-    if (strcmp(t->seen[i], k) == 0) {
-      t->twice++;
-      return;
-    }
-  cr_assert_lt(t->n_seen, MAX_TRANSFERS * 3);
-  snprintf(t->seen[t->n_seen++], 40, "%s", k);
-}
-
-static int count(const es_stored_event *e, void *ctx) {
-  tally *t = ctx;
-  es_arena a;
-  int acct = e->meta.key[0] == 'k' ? atoi(e->meta.key + 1) : -1;
-  es_arena_init(&a, 0);
-  if (e->meta.type_id == BANK_ACCOUNT_OPENED_TYPE_ID) {
-    bank_account_opened v;
-    cr_assert_eq(bank_account_opened_decode(&v, e->payload, e->len, &a), 0);
-    t->balance[acct] = v.initial;
-  } else if (e->meta.type_id == BANK_ACCOUNT_WITHDRAWN_TYPE_ID) {
-    bank_account_withdrawn v;
-    cr_assert_eq(bank_account_withdrawn_decode(&v, e->payload, e->len, &a), 0);
-    t->withdrawn += v.amount;
-    t->balance[acct] -= v.amount;
-    if (v.has_transfer)
-      once(t, 'w', v.transfer);
-  } else if (e->meta.type_id == BANK_ACCOUNT_DEPOSITED_TYPE_ID) {
-    bank_account_deposited v;
-    cr_assert_eq(bank_account_deposited_decode(&v, e->payload, e->len, &a), 0);
-    t->deposited += v.amount;
-    t->balance[acct] += v.amount;
-    if (v.has_transfer)
-      once(t, 'd', v.transfer);
-  } else if (e->meta.type_id == BANK_TRANSFER_STARTED_TYPE_ID) {
-    t->started++;
-  } else if (e->meta.type_id == BANK_TRANSFER_COMPLETED_TYPE_ID ||
-             e->meta.type_id == BANK_TRANSFER_FAILED_TYPE_ID) {
-    t->settled++;
-    once(t, 's', e->meta.key);
-  }
-  es_arena_close(&a);
-  return 0;
-}
-
 static int copy_balance(const void *state, uint64_t version, void *ctx) {
   (void)version;
   *(int64_t *)ctx = ((const bank_account_state *)state)->balance;
@@ -196,7 +143,7 @@ Test(saga_kill, sigkill_at_random_moments_loses_and_repeats_nothing,
 
   for (int round = 0; round < 15; round++) {
     world w;
-    tally t;
+    transfer_audit t;
     pid_t pid;
     int status, ready[2];
     char byte;
@@ -225,10 +172,8 @@ Test(saga_kill, sigkill_at_random_moments_loses_and_repeats_nothing,
 
     cr_assert_eq(world_open(&w), 0, "round %d: reopen", round);
     settle(&w);
-    memset(&t, 0, sizeof t);
-    t.seen = calloc(MAX_TRANSFERS * 3, sizeof *t.seen);
-    cr_assert(t.seen);
-    cr_assert_eq(es_store_read_all(w.store, 1, 0, count, &t), 0);
+    cr_assert_eq(transfer_audit_init(&t, ACCOUNTS, MAX_TRANSFERS * 3), 0);
+    cr_assert_eq(es_store_read_all(w.store, 1, 0, transfer_audit_event, &t), 0);
     cr_assert_eq(t.twice, 0, "round %d: a saga effect executed twice", round);
     cr_assert_eq(t.settled, t.started,
                  "round %d: %" PRIu64 " transfers started, %" PRIu64 " settled",
@@ -253,7 +198,7 @@ Test(saga_kill, sigkill_at_random_moments_loses_and_repeats_nothing,
         cr_assert_eq(total, (int64_t)ACCOUNTS * INITIAL, "round %d", round);
     }
     transfers = t.started;
-    free(t.seen);
+    transfer_audit_close(&t);
     world_close(&w);
   }
   cr_assert_gt(transfers, 0, "the children started transfers");
