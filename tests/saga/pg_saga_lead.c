@@ -34,6 +34,7 @@
 
 #include "bank_app.h"
 #include "es/es_saga_run.h"
+#include "pg_query.h"
 #include "transfer_audit.h"
 
 #define WORKERS 3
@@ -152,28 +153,14 @@ static pid_t spawn(const int stop[2], const int ack[2]) {
 
 static PGconn *db;
 
-/* The first column of the first row of `q` as a number; -1 when none. */
-static long long sql_num(const char *q) {
-  PGresult *r = PQexec(db, q);
-  long long v = -1;
-  if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-    fprintf(stderr, "pg_saga_lead: %s: %s", q, PQerrorMessage(db));
-    exit(1);
-  }
-  if (PQntuples(r) > 0 && !PQgetisnull(r, 0, 0))
-    v = atoll(PQgetvalue(r, 0, 0));
-  PQclear(r);
-  return v;
-}
-
 /* The pid of the worker holding the saga's lease, or 0 when none does. */
 static pid_t leader(void) {
-  long long pid = sql_num(
-      "SELECT substr(a.application_name, 2)::bigint FROM pg_locks l JOIN "
-      "pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' "
-      "AND l.granted AND a.application_name LIKE 'w%' AND "
-      "((l.classid::bigint << 32) | l.objid::bigint) = "
-      "hashtextextended('esgen.lease." SCHEMA "." LEASE "', 0)");
+  long long pid = pg_query_num(
+      db, "SELECT substr(a.application_name, 2)::bigint FROM pg_locks l JOIN "
+          "pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' "
+          "AND l.granted AND a.application_name LIKE 'w%' AND "
+          "((l.classid::bigint << 32) | l.objid::bigint) = "
+          "hashtextextended('esgen.lease." SCHEMA "." LEASE "', 0)");
   return pid > 0 ? (pid_t)pid : 0;
 }
 
@@ -190,11 +177,7 @@ static pid_t await_leader(pid_t old) {
 }
 
 static long long count_type(uint64_t type_id) {
-  char q[160];
-  snprintf(q, sizeof q,
-           "SELECT count(*) FROM " SCHEMA ".events WHERE type_id = %" PRId64,
-           (int64_t)type_id);
-  return sql_num(q);
+  return pg_query_count_type(db, SCHEMA, type_id);
 }
 
 /* ---- the checks on the events -------------------------------------------- */

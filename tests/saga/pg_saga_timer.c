@@ -31,6 +31,7 @@
 
 #include "bank_app.h"
 #include "es/es_saga_run.h"
+#include "pg_query.h"
 
 #define GUARD_S 240 /* a wait longer than this is a hang */
 #define SCHEMA "timer"
@@ -174,26 +175,8 @@ static void proc_c(void) {
 
 static PGconn *db;
 
-/* The first column of the first row of `q` as a number; -1 when none. */
-static long long sql_num(const char *q) {
-  PGresult *r = PQexec(db, q);
-  long long v = -1;
-  if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-    fprintf(stderr, "pg_saga_timer: %s: %s", q, PQerrorMessage(db));
-    exit(1);
-  }
-  if (PQntuples(r) > 0 && !PQgetisnull(r, 0, 0))
-    v = atoll(PQgetvalue(r, 0, 0));
-  PQclear(r);
-  return v;
-}
-
 static long long count_type(uint64_t type_id) {
-  char q[160];
-  snprintf(q, sizeof q,
-           "SELECT count(*) FROM " SCHEMA ".events WHERE type_id = %" PRId64,
-           (int64_t)type_id);
-  return sql_num(q);
+  return pg_query_count_type(db, SCHEMA, type_id);
 }
 
 static pid_t spawn(void (*fn)(void)) {
