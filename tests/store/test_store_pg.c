@@ -237,6 +237,123 @@ Test(store, a_read_only_open_reads_and_refuses_writes) {
   cr_assert_eq(head(), 3);
 }
 
+/* A batch is decided on the versions its appenders expect and written in
+ * one round trip, the versions checked under the stream locks; a stream
+ * another process moved meanwhile makes the store decide again on the
+ * actual versions. Two opens of one schema stand for two processes. */
+typedef struct stale_worker {
+  es_store *store;
+  int id;
+  int stale; /* every third append expects an old version: must conflict */
+  uint64_t version;
+  int conflicts;
+} stale_worker;
+
+static void *stale_work(void *arg) {
+  stale_worker *w = arg;
+  char key[16];
+  snprintf(key, sizeof key, "w%d", w->id);
+  for (int i = 0; i < 60; i++) {
+    es_new_event e = ev("s");
+    int bad = w->stale && i % 3 == 2;
+    es_append_stream g = {0};
+    es_append_result r = {0};
+    int rc;
+    g.type = "S";
+    g.key = key;
+    g.expected = es_expect_exact(bad ? w->version - 1 : w->version);
+    g.events = &e;
+    g.n_events = 1;
+    rc = es_store_append(w->store, &g, 1, &r);
+    if (bad) {
+      T_CHECK(rc == ES_ECONFLICT);
+      T_CHECK(r.conflict == 0 && r.actual_version == w->version);
+      w->conflicts++;
+    } else {
+      T_CHECK(rc == 0);
+      T_CHECK(g.version == w->version + 1);
+      w->version++;
+    }
+  }
+  return NULL;
+}
+
+Test(store, an_append_decided_on_a_version_another_process_moved_conflicts) {
+  es_store_options o = ES_STORE_OPTIONS_INIT;
+  es_store *other = NULL;
+  es_new_event e = ev("e");
+  es_append_stream g[2];
+  es_append_result r;
+  pthread_t th[8];
+  stale_worker w[8];
+  uint64_t v = 0;
+  int slot = -1;
+
+  for (int i = 0; i < MAX_OPEN; i++)
+    if (opened[i].store == s)
+      slot = i;
+  cr_assert(slot >= 0);
+  o.pg_schema = opened[slot].schema;
+  cr_assert_eq(es_store_open_postgres(&other, conninfo(), &o, 0), 0);
+
+  cr_assert_eq(append_n("A", "x", es_expect_no_stream(), 2, &v), 0);
+  cr_assert_eq(v, 2);
+  /* the other process moves A/x from 2 to 3 */
+  cr_assert_eq(
+      es_store_append_one(other, "A", "x", es_expect_exact(2), &e, 1, &v), 0);
+  cr_assert_eq(v, 3);
+  /* this one still believes 2 */
+  memset(g, 0, sizeof g);
+  memset(&r, 0, sizeof r);
+  g[0].type = "A";
+  g[0].key = "x";
+  g[0].expected = es_expect_exact(2);
+  g[0].events = &e;
+  g[0].n_events = 1;
+  cr_assert_eq(es_store_append(s, g, 1, &r), ES_ECONFLICT);
+  cr_assert_eq(r.conflict, 0);
+  cr_assert_eq(r.actual_version, 3);
+  /* a new stream beside a stale one: neither is written */
+  g[0].type = "A";
+  g[0].key = "y";
+  g[0].expected = es_expect_no_stream();
+  g[1] = g[0];
+  g[1].key = "x";
+  g[1].expected = es_expect_exact(2);
+  memset(&r, 0, sizeof r);
+  cr_assert_eq(es_store_append(s, g, 2, &r), ES_ECONFLICT);
+  cr_assert_eq(r.conflict, 1);
+  cr_assert_eq(r.actual_version, 3);
+  cr_assert_eq(version_of("A", "y"), 0);
+  /* the actual version is accepted */
+  g[1].expected = es_expect_exact(3);
+  memset(&r, 0, sizeof r);
+  cr_assert_eq(es_store_append(s, g, 2, &r), 0);
+  cr_assert_eq(g[0].version, 1);
+  cr_assert_eq(g[1].version, 4);
+  cr_assert_eq(head(), 5);
+  /* the other process names the same stream with no version to guess */
+  cr_assert_eq(
+      es_store_append_one(other, "A", "x", es_expect_exists(), &e, 1, &v), 0);
+  cr_assert_eq(v, 5);
+
+  /* Stale appends batched with innocent ones, both stores at once: only
+   * the stale ones fail, with the actual version. */
+  for (int i = 0; i < 8; i++) {
+    w[i] = (stale_worker){i % 2 ? other : s, i, i < 2, 0, 0};
+    cr_assert_eq(pthread_create(&th[i], NULL, stale_work, &w[i]), 0);
+  }
+  for (int i = 0; i < 8; i++) {
+    char key[16];
+    pthread_join(th[i], NULL);
+    snprintf(key, sizeof key, "w%d", i);
+    cr_assert_eq(version_of("S", key), w[i].version);
+    cr_assert_eq(w[i].conflicts, i < 2 ? 20 : 0);
+  }
+  cr_assert_eq(head(), 6 + 6 * 60 + 2 * 40);
+  es_store_close(other);
+}
+
 /* A lease has one holder among every process sharing the store (two opens
  * of one schema stand for two processes); a holder whose session ends
  * (its process died) has lost it, and another takes it. */

@@ -15,16 +15,25 @@
  *
  * Appends (group commit): an appender queues its request; the first to
  * find no leader becomes it, takes the whole queue and runs it as one
- * transaction in two round trips on the store's writer connection:
- *   1. BEGIN; lock every stream the batch names (one upsert, rows in one
- *      fixed order so concurrent batches cannot deadlock) and read their
- *      versions;
- *   2. the expectations are checked here, request by request in queue
- *      order, each against the versions left by the requests accepted
- *      before it; a request whose expectation fails is answered
- *      ES_ECONFLICT and takes no part; then, pipelined: set the stream
- *      versions, move the counter (and notify), insert every event with
- *      multi-row array inserts, COMMIT.
+ * transaction on the store's writer connection, in one round trip when
+ * the versions can be guessed (they nearly always can):
+ *   - the expectations are checked here, request by request in queue
+ *     order, each against the versions left by the requests accepted
+ *     before it, starting from each stream's guessed version (the exact
+ *     version its first request expects, as the executor always does);
+ *     a request whose expectation fails is answered ES_ECONFLICT and takes
+ *     no part;
+ *   - then, pipelined: BEGIN; lock every stream the batch names (one
+ *     upsert, rows in one fixed order so concurrent batches cannot
+ *     deadlock); move each stream from its guessed version to its new one,
+ *     the statement failing if a stream is elsewhere; move the counter (and
+ *     notify); insert every event with multi-row array inserts; COMMIT.
+ * A stream found elsewhere (another process appended) aborts the
+ * transaction; the lock statement's rows give the actual versions, and the
+ * batch is decided again on them and re-sent, once in one round trip, then
+ * in two: BEGIN and the locks first, the rest once decided under them.
+ * Either way a batch commits only if the versions it was decided on are
+ * the ones under its locks.
  * Nothing is acknowledged before COMMIT returns. A server error that no
  * pre-check can foresee (a reused event id, a type name PostgreSQL
  * rejects) fails the batch, which is then re-run one request per
@@ -146,11 +155,19 @@ static const stmt_def stmt_defs[ST_COUNT] = {
                  "stream_type, stream_key, version",
                  2,
                  {OID_TEXT_ARRAY, OID_BYTEA_ARRAY}},
-    [ST_SETVER] = {"UPDATE @S.streams AS s SET version = u.v FROM "
-                   "unnest($1::text[], $2::bytea[], $3::int8[]) AS u(t, k, "
-                   "v) WHERE s.stream_type = u.t AND s.stream_key = u.k",
-                   3,
-                   {OID_TEXT_ARRAY, OID_BYTEA_ARRAY, OID_INT8_ARRAY}},
+    /* Moves each stream from the version the batch was decided on ($3)
+     * to its new one ($4); a stream at another version fails the
+     * statement (and so the transaction): the cast of the explanation to
+     * a number raises "invalid input syntax" (22P02) with it. */
+    [ST_SETVER] = {"UPDATE @S.streams AS s SET version = CASE WHEN "
+                   "s.version = u.g THEN u.v ELSE ('esgen: stream moved "
+                   "from version ' || u.g || ' to ' || s.version)::int8 END "
+                   "FROM unnest($1::text[], $2::bytea[], $3::int8[], "
+                   "$4::int8[]) AS u(t, k, g, v) WHERE s.stream_type = u.t "
+                   "AND s.stream_key = u.k",
+                   4,
+                   {OID_TEXT_ARRAY, OID_BYTEA_ARRAY, OID_INT8_ARRAY,
+                    OID_INT8_ARRAY}},
     [ST_HEAD_MOVE] = {"UPDATE @S.head SET position = position + $1 "
                       "RETURNING position, pg_notify($2, position::text)",
                       2,
@@ -694,8 +711,9 @@ static pg_req *req_new(pg_store *s, es_append_stream *g, uint32_t n,
 
 typedef struct bstream {
   const char *type, *key;
-  uint64_t version; /* read under the row lock */
+  uint64_t version; /* guessed, or read under the row lock */
   uint64_t next;    /* after the accepted requests so far */
+  int guessed;      /* batch_guess() found a version */
 } bstream;
 
 static int bstream_cmp(const void *pa, const void *pb) {
@@ -749,6 +767,7 @@ static int batch_streams(batch *b) {
       b->st[k].type = b->reqs[i]->g[j].type;
       b->st[k].key = b->reqs[i]->g[j].key;
       b->st[k].version = b->st[k].next = 0;
+      b->st[k].guessed = 0;
       k++;
     }
   qsort(b->st, n, sizeof *b->st, bstream_cmp);
@@ -762,6 +781,32 @@ static int batch_streams(batch *b) {
       b->reqs[i]->sidx[j] = (uint32_t)bstream_find(
           b->st, b->n_st, b->reqs[i]->g[j].type, b->reqs[i]->g[j].key);
   return 0;
+}
+
+/* Guesses the version of every stream of the batch from the expectation
+ * of the first request naming it: the executor expects the exact version
+ * its state is at, which is the stream's version unless another process
+ * appended meanwhile. Returns 1 when every stream has a guess, 0 when one
+ * has none (its first request expects any version, or an existing
+ * stream). */
+static int batch_guess(batch *b) {
+  for (size_t i = 0; i < b->n_st; i++)
+    b->st[i].guessed = 0;
+  for (size_t i = 0; i < b->n_reqs; i++)
+    for (uint32_t j = 0; j < b->reqs[i]->n; j++) {
+      bstream *t = &b->st[b->reqs[i]->sidx[j]];
+      es_expected e = b->reqs[i]->g[j].expected;
+      if (t->guessed)
+        continue;
+      if (e.kind == ES_EXPECT_EXACT)
+        t->version = e.version;
+      else if (e.kind == ES_EXPECT_NO_STREAM)
+        t->version = 0;
+      else
+        return 0;
+      t->guessed = 1;
+    }
+  return 1;
 }
 
 /* Checks every request's expectations in queue order against the versions
@@ -799,16 +844,17 @@ static void batch_decide(batch *b) {
 /* ---- append: the two round trips ----------------------------------------- */
 
 /* Collects every result up to the pipeline's sync point. `*first_err` gets
- * the first failed result (else NULL; the caller clears it); results of
- * statement `keep` (-1: none) go to `*kept`. Returns 0, or -1 when the
- * connection broke before the sync point arrived. */
-static int pipe_collect(PGconn *c, int keep, PGresult **kept,
-                        PGresult **first_err) {
+ * the first failed result (else NULL; the caller clears it) and
+ * `*err_idx` (when not NULL) the place of its statement in the pipeline;
+ * the rows of statements `keep[0]` and `keep[1]` (-1: none) go to
+ * `kept[0]` and `kept[1]`. Returns 0, or -1 when the connection broke
+ * before the sync point arrived. */
+static int pipe_collect_at(PGconn *c, const int keep[2], PGresult *kept[2],
+                           PGresult **first_err, int *err_idx) {
   int idx = 0;
 
   *first_err = NULL;
-  if (kept)
-    *kept = NULL;
+  kept[0] = kept[1] = NULL;
   for (;;) {
     PGresult *r = PQgetResult(c);
     ExecStatusType t;
@@ -825,17 +871,36 @@ static int pipe_collect(PGconn *c, int keep, PGresult **kept,
     }
     if (t == PGRES_FATAL_ERROR && !*first_err) {
       *first_err = r;
+      if (err_idx)
+        *err_idx = idx;
       if (PQstatus(c) == CONNECTION_BAD)
         return -1;
       continue;
     }
-    if (idx == keep && kept && !*kept && t == PGRES_TUPLES_OK)
-      *kept = r;
+    if (t == PGRES_TUPLES_OK && idx == keep[0] && !kept[0])
+      kept[0] = r;
+    else if (t == PGRES_TUPLES_OK && idx == keep[1] && !kept[1])
+      kept[1] = r;
     else
       PQclear(r);
     if (PQstatus(c) == CONNECTION_BAD)
       return -1;
   }
+}
+
+/* pipe_collect_at() keeping the rows of statement `keep` (-1: none) in
+ * `*kept` (when not NULL). */
+static int pipe_collect(PGconn *c, int keep, PGresult **kept,
+                        PGresult **first_err) {
+  const int k[2] = {keep, -1};
+  PGresult *r[2];
+  int rc = pipe_collect_at(c, k, r, first_err, NULL);
+
+  if (kept)
+    *kept = r[0];
+  else
+    PQclear(r[0]);
+  return rc;
 }
 
 static int send_prepared(PGconn *c, int st, const char *const *values,
@@ -856,41 +921,72 @@ enum {
   TRY_RETRY,   /* not committed; running it again may succeed */
   TRY_ISOLATE, /* not committed, a request is at fault: run them singly */
   TRY_FAIL,    /* not committed; `err` for every request */
-  TRY_UNKNOWN  /* COMMIT was in flight when the connection broke */
+  TRY_UNKNOWN, /* COMMIT was in flight when the connection broke */
+  TRY_MOVED    /* not committed: a stream was not at the version guessed
+                  (the batch's stream table now has the actual ones) */
 };
 
-/* Round trip 1: BEGIN and lock + read every stream of the batch. */
+/* Sends the statement that locks every stream of the batch (creating the
+ * missing ones at version 0) and returns their versions. `types` and
+ * `keys` hold its parameters until the results are read. Returns 0, or
+ * the ES_E* code of a parameter that could not be built (nothing sent),
+ * or -1 when sending failed. */
+static int send_lock(PGconn *c, const batch *b, pgb *types, pgb *keys) {
+  const char *vals[2];
+  int lens[2];
+
+  arr_begin(types, OID_TEXT, (uint32_t)b->n_st);
+  arr_begin(keys, OID_BYTEA, (uint32_t)b->n_st);
+  for (size_t i = 0; i < b->n_st; i++) {
+    arr_elem(types, b->st[i].type, strlen(b->st[i].type));
+    arr_elem(keys, b->st[i].key, strlen(b->st[i].key));
+  }
+  if (types->err || keys->err)
+    return types->err ? types->err : keys->err;
+  vals[0] = (const char *)types->p;
+  lens[0] = (int)types->len;
+  vals[1] = (const char *)keys->p;
+  lens[1] = (int)keys->len;
+  return send_prepared(c, ST_LOCK, vals, lens, 1);
+}
+
+/* Stores the versions the lock statement returned in the batch's stream
+ * table. Returns 0 or ES_EIO (rows that do not match the table). */
+static int lock_rows(batch *b, const PGresult *rows) {
+  if (!rows || (size_t)PQntuples(rows) != b->n_st)
+    return ES_EIO;
+  for (int r = 0; r < PQntuples(rows); r++) {
+    long i = bstream_find(b->st, b->n_st, PQgetvalue(rows, r, 0),
+                          PQgetvalue(rows, r, 1));
+    if (i < 0)
+      return ES_EIO;
+    b->st[i].version = col64(rows, r, 2);
+  }
+  return 0;
+}
+
+/* The locked path, round trip 1: BEGIN and lock + read every stream of
+ * the batch. */
 static int try_lock(pg_store *s, batch *b, int *err) {
   PGconn *c = s->writer;
   pgb types = {0}, keys = {0};
   PGresult *rows = NULL, *bad = NULL;
-  const char *vals[2];
-  int lens[2], out = TRY_RETRY;
+  int out = TRY_RETRY, rc;
 
-  arr_begin(&types, OID_TEXT, (uint32_t)b->n_st);
-  arr_begin(&keys, OID_BYTEA, (uint32_t)b->n_st);
-  for (size_t i = 0; i < b->n_st; i++) {
-    arr_elem(&types, b->st[i].type, strlen(b->st[i].type));
-    arr_elem(&keys, b->st[i].key, strlen(b->st[i].key));
-  }
-  if (types.err || keys.err) {
-    *err = types.err ? types.err : keys.err;
+  if (!PQsendQueryParams(c, "BEGIN", 0, NULL, NULL, NULL, NULL, 0))
+    goto done; /* nothing reached the server that could commit */
+  rc = send_lock(c, b, &types, &keys);
+  if (rc > 0) {
+    *err = rc;
+    PQpipelineSync(c);
+    pipe_collect(c, -1, NULL, &bad);
     out = TRY_FAIL;
     goto done;
   }
-  vals[0] = (const char *)types.p;
-  lens[0] = (int)types.len;
-  vals[1] = (const char *)keys.p;
-  lens[1] = (int)keys.len;
-  if (!PQsendQueryParams(c, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) ||
-      send_prepared(c, ST_LOCK, vals, lens, 1) != 0 || !PQpipelineSync(c)) {
-    out = TRY_RETRY; /* nothing reached the server that could commit */
+  if (rc != 0 || !PQpipelineSync(c))
     goto done;
-  }
-  if (pipe_collect(c, 1, &rows, &bad) != 0) {
-    out = TRY_RETRY;
+  if (pipe_collect(c, 1, &rows, &bad) != 0)
     goto done;
-  }
   if (bad) {
     out = transient(bad)                         ? TRY_RETRY
           : strncmp(sqlstate(bad), "22", 2) == 0 ? TRY_ISOLATE
@@ -898,20 +994,10 @@ static int try_lock(pg_store *s, batch *b, int *err) {
     *err = map_error(c, bad);
     goto done;
   }
-  if (!rows || (size_t)PQntuples(rows) != b->n_st) {
-    *err = ES_EIO;
+  if ((rc = lock_rows(b, rows)) != 0) {
+    *err = rc;
     out = TRY_FAIL;
     goto done;
-  }
-  for (int r = 0; r < PQntuples(rows); r++) {
-    long i = bstream_find(b->st, b->n_st, PQgetvalue(rows, r, 0),
-                          PQgetvalue(rows, r, 1));
-    if (i < 0) {
-      *err = ES_EIO;
-      out = TRY_FAIL;
-      goto done;
-    }
-    b->st[i].version = col64(rows, r, 2);
   }
   out = TRY_DONE;
 
@@ -1171,49 +1257,68 @@ done:
   return rc;
 }
 
-/* Round trip 2: stream versions, the counter (with the notification), the
- * events, COMMIT. */
 /* Tests only (tests/store/test_store_pg.c declares it): called with the
  * writer connection once COMMIT has been sent, before its result is read,
  * so that a test can break the connection at the moment its outcome is
  * unknown. NULL in every program but that test. */
 void (*es__pg_commit_sent)(PGconn *c);
 
-static int try_commit(pg_store *s, batch *b, int *err) {
+/* Sends the statement that moves every stream of the batch from the
+ * version it was decided on to its new one (failing if one is elsewhere).
+ * `a` holds its parameters until the results are read. Returns 0, the
+ * ES_E* code of a parameter that could not be built, or -1 when sending
+ * failed. */
+static int send_setver(PGconn *c, const batch *b, pgb a[4]) {
+  const char *vals[4];
+  int lens[4];
+
+  arr_begin(&a[0], OID_TEXT, (uint32_t)b->n_st);
+  arr_begin(&a[1], OID_BYTEA, (uint32_t)b->n_st);
+  arr_begin(&a[2], OID_INT8, (uint32_t)b->n_st);
+  arr_begin(&a[3], OID_INT8, (uint32_t)b->n_st);
+  for (size_t i = 0; i < b->n_st; i++) {
+    arr_elem(&a[0], b->st[i].type, strlen(b->st[i].type));
+    arr_elem(&a[1], b->st[i].key, strlen(b->st[i].key));
+    arr_u64(&a[2], b->st[i].version);
+    arr_u64(&a[3], b->st[i].next);
+  }
+  for (int i = 0; i < 4; i++) {
+    if (a[i].err)
+      return a[i].err;
+    vals[i] = (const char *)a[i].p;
+    lens[i] = (int)a[i].len;
+  }
+  return send_prepared(c, ST_SETVER, vals, lens, 1);
+}
+
+/* Sends the writes of the decided batch and COMMIT: the stream versions,
+ * the counter (with the notification), the events, the command index.
+ * With `guessed`, BEGIN and the stream locks go first in the same round
+ * trip, the versions the batch was decided on being guesses that the
+ * stream version statement checks under the locks: a stream found
+ * elsewhere aborts the transaction (TRY_MOVED, the actual versions in
+ * the batch's table). Without, the locked path's round trip 2. */
+static int try_commit(pg_store *s, batch *b, int guessed, int *err) {
   PGconn *c = s->writer;
-  pgb types = {0}, keys = {0}, vers = {0};
-  PGresult *head = NULL, *bad = NULL;
-  uint32_t n_changed = 0;
-  const char *vals[3];
-  int lens[3], out = TRY_RETRY, rc;
+  pgb lock[2] = {{0}}, setver[4] = {{0}};
+  PGresult *kept[2] = {NULL, NULL}, *bad = NULL;
+  /* places in the pipeline: [BEGIN, lock,] stream versions, counter */
+  const int keep[2] = {guessed ? 1 : -1, guessed ? 3 : 1};
+  const int setver_at = guessed ? 2 : 0;
+  int out = TRY_RETRY, rc, bad_at = -1;
   uint8_t total[8];
+  const char *vals[2];
+  int lens[2];
   int64_t t0 = es_obs_now_us();
 
-  for (size_t i = 0; i < b->n_st; i++)
-    n_changed += b->st[i].next != b->st[i].version;
-  arr_begin(&types, OID_TEXT, n_changed);
-  arr_begin(&keys, OID_BYTEA, n_changed);
-  arr_begin(&vers, OID_INT8, n_changed);
-  for (size_t i = 0; i < b->n_st; i++)
-    if (b->st[i].next != b->st[i].version) {
-      arr_elem(&types, b->st[i].type, strlen(b->st[i].type));
-      arr_elem(&keys, b->st[i].key, strlen(b->st[i].key));
-      arr_u64(&vers, b->st[i].next);
-    }
-  if (types.err || keys.err || vers.err) {
-    *err = types.err ? types.err : keys.err ? keys.err : vers.err;
-    writer_rollback(s);
-    out = TRY_FAIL;
-    goto done;
+  if (guessed) {
+    if (!PQsendQueryParams(c, "BEGIN", 0, NULL, NULL, NULL, NULL, 0))
+      goto done; /* TRY_RETRY: not committed */
+    if ((rc = send_lock(c, b, &lock[0], &lock[1])) != 0)
+      goto not_sent;
   }
-  vals[0] = (const char *)types.p;
-  lens[0] = (int)types.len;
-  vals[1] = (const char *)keys.p;
-  lens[1] = (int)keys.len;
-  vals[2] = (const char *)vers.p;
-  lens[2] = (int)vers.len;
-  if (send_prepared(c, ST_SETVER, vals, lens, 1) != 0)
-    goto done; /* TRY_RETRY: not committed */
+  if ((rc = send_setver(c, b, setver)) != 0)
+    goto not_sent;
   put64(total, b->accepted_events);
   vals[0] = (const char *)total;
   lens[0] = 8;
@@ -1225,11 +1330,8 @@ static int try_commit(pg_store *s, batch *b, int *err) {
   if (rc == 0)
     rc = send_commands(s, c, b, err);
   if (rc == -1) { /* could not build the parameters */
-    PQpipelineSync(c);
-    pipe_collect(c, -1, NULL, &bad);
-    writer_rollback(s);
-    out = TRY_FAIL;
-    goto done;
+    rc = *err;
+    goto not_sent;
   }
   if (rc != 0)
     goto done;
@@ -1240,7 +1342,7 @@ static int try_commit(pg_store *s, batch *b, int *err) {
   }
   if (es__pg_commit_sent)
     es__pg_commit_sent(c);
-  if (pipe_collect(c, 1, &head, &bad) != 0) {
+  if (pipe_collect_at(c, keep, kept, &bad, &bad_at) != 0) {
     out = TRY_UNKNOWN;
     goto done;
   }
@@ -1248,7 +1350,10 @@ static int try_commit(pg_store *s, batch *b, int *err) {
     /* A statement before COMMIT failed: the transaction is aborted and
      * COMMIT (skipped with it) committed nothing. */
     writer_rollback(s);
-    if (transient(bad))
+    if (guessed && bad_at == setver_at && strcmp(sqlstate(bad), "22P02") == 0 &&
+        lock_rows(b, kept[0]) == 0)
+      out = TRY_MOVED;
+    else if (transient(bad))
       out = TRY_RETRY;
     else if (strcmp(sqlstate(bad), "23505") == 0 ||
              strncmp(sqlstate(bad), "22", 2) == 0)
@@ -1258,23 +1363,37 @@ static int try_commit(pg_store *s, batch *b, int *err) {
     *err = map_error(c, bad);
     goto done;
   }
-  if (!head || PQntuples(head) != 1) {
+  if (!kept[1] || PQntuples(kept[1]) != 1) {
     *err = ES_EIO;
     out = TRY_FAIL;
     goto done;
   }
-  b->head = strtoull(PQgetvalue(head, 0, 0), NULL, 10);
+  b->head = strtoull(PQgetvalue(kept[1], 0, 0), NULL, 10);
   if (s->base.opt.obs)
     es_metrics_observe_us(s->base.opt.obs->metrics, ES_HIST_SYNC,
                           (uint64_t)(es_obs_now_us() - t0));
   out = TRY_DONE;
+  goto done;
+
+not_sent:
+  /* A parameter could not be built (rc > 0) or sending failed (rc < 0):
+   * end what was sent and roll it back. */
+  if (rc > 0) {
+    *err = rc;
+    out = TRY_FAIL;
+    PQpipelineSync(c);
+    pipe_collect(c, -1, NULL, &bad);
+    writer_rollback(s);
+  }
 
 done:
-  PQclear(head);
+  PQclear(kept[0]);
+  PQclear(kept[1]);
   PQclear(bad);
-  pgb_free(&types);
-  pgb_free(&keys);
-  pgb_free(&vers);
+  for (int i = 0; i < 2; i++)
+    pgb_free(&lock[i]);
+  for (int i = 0; i < 4; i++)
+    pgb_free(&setver[i]);
   return out;
 }
 
@@ -1388,12 +1507,13 @@ done:
  * request, never isolated again. */
 static void run_batch(pg_store *s, batch *b, int alone) {
   int64_t start = mono_us();
-  int err = ES_EIO, out = TRY_FAIL;
+  int err = ES_EIO, out = TRY_FAIL, guessed, moved = 0;
 
   if (batch_streams(b) != 0) {
     err = ES_ENOMEM;
     goto fail;
   }
+  guessed = batch_guess(b);
   for (int attempt = 0; attempt < PG_BATCH_ATTEMPTS; attempt++) {
     if (!s->writer || PQstatus(s->writer) != CONNECTION_OK) {
       PQfinish(s->writer);
@@ -1404,27 +1524,42 @@ static void run_batch(pg_store *s, batch *b, int alone) {
       }
       s->writer_pid = PQbackendPID(s->writer);
     }
-    out = try_lock(s, b, &err);
-    if (out == TRY_DONE) {
+    if (guessed) {
       batch_decide(b);
-      if (b->accepted_events == 0) {
-        writer_rollback(s);
-        return; /* every request conflicted */
-      }
-      out = try_commit(s, b, &err);
-      if (out == TRY_UNKNOWN) {
-        PQfinish(s->writer);
-        s->writer = NULL;
-        out = resolve_unknown(s, b, start, &err);
-        es__log(s->base.opt.obs, ES_LOG_WARN,
-                "commit outcome unknown; looked the events up", "outcome",
-                out == TRY_DONE    ? "committed"
-                : out == TRY_RETRY ? "not committed"
-                                   : "still unknown",
-                NULL);
-      }
+      /* nothing to write: confirm the conflicts under the locks */
+      guessed = b->accepted_events > 0;
+    }
+    if (guessed) {
+      out = try_commit(s, b, 1, &err);
     } else {
-      writer_rollback(s);
+      out = try_lock(s, b, &err);
+      if (out != TRY_DONE) {
+        writer_rollback(s);
+      } else {
+        batch_decide(b);
+        if (b->accepted_events == 0) {
+          writer_rollback(s);
+          return; /* every request conflicted */
+        }
+        out = try_commit(s, b, 0, &err);
+      }
+    }
+    if (out == TRY_UNKNOWN) {
+      PQfinish(s->writer);
+      s->writer = NULL;
+      out = resolve_unknown(s, b, start, &err);
+      es__log(s->base.opt.obs, ES_LOG_WARN,
+              "commit outcome unknown; looked the events up", "outcome",
+              out == TRY_DONE    ? "committed"
+              : out == TRY_RETRY ? "not committed"
+                                 : "still unknown",
+              NULL);
+    }
+    if (out == TRY_MOVED) {
+      /* Decided on stale versions: decide again on the actual ones, in
+       * one round trip once more, then under the locks (two). */
+      guessed = ++moved < 2;
+      continue;
     }
     if (out == TRY_DONE) {
       batch_ack(b);
