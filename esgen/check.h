@@ -7,6 +7,9 @@
  *   check_types.c     types, fields and records that contain themselves
  *   check_literals.c  default values: ranges, strings, uuids, enum values
  *   check_rules.c     aggregates, events and versions, projections, sagas
+ *   check_saga_flow.c what a saga hears back of the commands it sends and
+ *                     how it routes events: outcomes nobody follows,
+ *                     handlers that never run
  *
  * The checker keeps going after an error so that one run reports as much
  * as it can; each rule reports at the token that breaks it, with a note
@@ -130,5 +133,14 @@ void chk_enum(checker *c, esc_decl *d);
 void chk_aggregate(checker *c, esc_decl *a);
 void chk_projection(checker *c, esc_decl *p);
 void chk_saga(checker *c, esc_decl *s);
+/* "A.E" as one token, for carets under the whole reference. */
+esc_tok chk_ref_tok(const esc_name_list *r);
+
+/* ---- check_saga_flow.c ---- */
+/* Warnings about a saga whose references are resolved: a command sent to
+ * an aggregate it hears nothing from, a `by` field optional in one
+ * handler and required in another, `on rejected` of a command that is
+ * never rejected. */
+void chk_saga_flow(checker *c, const esc_decl *s);
 
 #endif

@@ -328,8 +328,7 @@ void chk_aggregate(checker *c, esc_decl *a) {
                   TOKF(e->name));
 }
 
-/* "A.E" as one token, for carets under the whole reference. */
-static esc_tok ref_tok(const esc_name_list *r) {
+esc_tok chk_ref_tok(const esc_name_list *r) {
   esc_tok t = r->name;
   if (r->qual.n && r->qual.line == t.line && r->qual.z > t.z)
     t.n = (uint32_t)(r->qual.z + r->qual.n - t.z);
@@ -361,8 +360,9 @@ static bool resolve_ref(checker *c, esc_name_list *r, bool want_event) {
     bool other = want_event ? chk_find_command(a, r->qual) != NULL
                             : chk_find_current_event(a, r->qual) != NULL;
     if (other)
-      esc_error(c->d, ref_tok(r), "'%.*s.%.*s' is %s, not %s", TOKF(r->name),
-                TOKF(r->qual), want_event ? "a command" : "an event",
+      esc_error(c->d, chk_ref_tok(r), "'%.*s.%.*s' is %s, not %s",
+                TOKF(r->name), TOKF(r->qual),
+                want_event ? "a command" : "an event",
                 want_event ? "an event" : "a command");
     else {
       suggest sg = SUGGEST(r->qual);
@@ -393,7 +393,7 @@ static void handles_never_emitted(checker *c, const esc_name_list *r,
                                   const char *what, esc_tok who) {
   if (r->member->emitted || !emits_resolved(r->target))
     return;
-  esc_warning(c->d, ref_tok(r),
+  esc_warning(c->d, chk_ref_tok(r),
               "'%.*s.%.*s' is never emitted by a command of '%.*s', so %s "
               "'%.*s' never receives it",
               TOKF(r->name), TOKF(r->qual), TOKF(r->target->name), what,
@@ -414,9 +414,9 @@ void chk_projection(checker *c, esc_decl *p) {
       continue;
     for (esc_name_list *q = p->on; q != r && !twice; q = q->next)
       if (q->member == r->member) {
-        esc_error(c->d, ref_tok(r), "'%.*s.%.*s' is already handled",
+        esc_error(c->d, chk_ref_tok(r), "'%.*s.%.*s' is already handled",
                   TOKF(r->name), TOKF(r->qual));
-        esc_note(c->d, ref_tok(q), "previous handler is here");
+        esc_note(c->d, chk_ref_tok(q), "previous handler is here");
         twice = true;
       }
     if (twice)
@@ -453,7 +453,7 @@ static void check_saga_routing(checker *c, const esc_decl *s) {
       if ((o->kind != ESC_ON_EVENT && o->kind != ESC_ON_START) ||
           !o->by_field || o->ref->target != on->ref->target)
         continue;
-      esc_warning(c->d, ref_tok(on->ref),
+      esc_warning(c->d, chk_ref_tok(on->ref),
                   "'%.*s.%.*s' has no 'by', so it is routed by the key of the "
                   "'%.*s' that emitted it, while '%.*s.%.*s' is routed by "
                   "its field '%.*s'; add 'by' with the field that holds the "
@@ -475,8 +475,9 @@ static void saga_sends(checker *c, esc_decl *s) {
       continue;
     for (esc_name_list *q = s->sends; q != r && !twice; q = q->next)
       if (q->member == r->member) {
-        esc_error(c->d, ref_tok(r), "'%.*s.%.*s' is listed twice in 'sends'",
-                  TOKF(r->name), TOKF(r->qual));
+        esc_error(c->d, chk_ref_tok(r),
+                  "'%.*s.%.*s' is listed twice in 'sends'", TOKF(r->name),
+                  TOKF(r->qual));
         twice = true;
       }
     if (!twice)
@@ -495,16 +496,16 @@ static void saga_on_rejected(checker *c, esc_decl *s, esc_saga_on *on) {
     if (q->member == r->member)
       sent = true;
   if (!sent)
-    esc_error(c->d, ref_tok(r),
+    esc_error(c->d, chk_ref_tok(r),
               "saga '%.*s' handles rejections of '%.*s.%.*s' but does "
               "not send it; add it to 'sends'",
               TOKF(s->name), TOKF(r->name), TOKF(r->qual));
   for (esc_saga_on *o = s->saga_on; o != on; o = o->next)
     if (o->kind == ESC_ON_REJECTED && o->ref->member == r->member) {
-      esc_error(c->d, ref_tok(r),
+      esc_error(c->d, chk_ref_tok(r),
                 "rejections of '%.*s.%.*s' are already handled", TOKF(r->name),
                 TOKF(r->qual));
-      esc_note(c->d, ref_tok(o->ref), "previous handler is here");
+      esc_note(c->d, chk_ref_tok(o->ref), "previous handler is here");
       return;
     }
   chk_claim(c, r->qual, ESC_N_ON_REJECTED, s->c_name, r->target->snake,
@@ -554,9 +555,9 @@ static void saga_on_event(checker *c, esc_decl *s, esc_saga_on *on) {
   for (esc_saga_on *o = s->saga_on; o != on && !twice; o = o->next)
     if ((o->kind == ESC_ON_EVENT || o->kind == ESC_ON_START) &&
         o->ref->member == r->member) {
-      esc_error(c->d, ref_tok(r), "'%.*s.%.*s' is already handled",
+      esc_error(c->d, chk_ref_tok(r), "'%.*s.%.*s' is already handled",
                 TOKF(r->name), TOKF(r->qual));
-      esc_note(c->d, ref_tok(o->ref), "previous handler is here");
+      esc_note(c->d, chk_ref_tok(o->ref), "previous handler is here");
       twice = true;
     }
   if (!twice) {
@@ -574,7 +575,7 @@ static void saga_on_event(checker *c, esc_decl *s, esc_saga_on *on) {
   }
   esc_decl *agg = r->target;
   if (agg->key.kind >= 0 && agg->key.kind != s->key.kind)
-    esc_error(c->d, ref_tok(r),
+    esc_error(c->d, chk_ref_tok(r),
               "'%.*s' is keyed by %s but saga '%.*s' by %s; name the "
               "correlation field with 'by'",
               TOKF(agg->name), kind_text(agg->key.kind), TOKF(s->name),
@@ -616,4 +617,5 @@ void chk_saga(checker *c, esc_decl *s) {
               "saga '%.*s' has no 'start on' event, so nothing would start it",
               TOKF(s->name));
   check_saga_routing(c, s);
+  chk_saga_flow(c, s);
 }

@@ -2,7 +2,7 @@ schema shop;
 
 aggregate Order {
   key uuid;
-  state { total: i64; }
+  state { total: i64; } errors { Shipped }
   command Place { total: i64; customer: u64; } emits Placed;
   command Cancel { ref: string?; } emits Cancelled;
   event Placed { total: i64; customer: u64; }

@@ -23,6 +23,7 @@ aggregate Order {
 aggregate Customer {
   key u64;
   state { orders: u32; }
+  errors { Closed }
   command Count { order: uuid; } emits Counted;
   event Counted { order: uuid; }
 }

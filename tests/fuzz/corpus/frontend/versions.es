@@ -22,6 +22,7 @@ aggregate Order {
 aggregate Counter {
   key u64;
   state { n: i8 = -128; m: u8 = 255; f: f32 = 1.5e3; }
+  errors { Full }
   command Add { step: i16; } emits Added;
   event Added { step: i16; }
 }
