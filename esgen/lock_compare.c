@@ -218,6 +218,61 @@ static bool same(const char *a, const char *b) {
 
 #define SAY(ch, ...) snprintf((ch)->text, sizeof(ch)->text, __VA_ARGS__)
 
+/* How the bounds inside two type texts differ ("list<list<string max 8>>"
+ * and "list<list<string max 4>>"), when the texts are the same but for
+ * them: the first difference, and the first one that stored values could
+ * break (a bound lowered or added), if any. */
+typedef struct bound_change {
+  bool differ;   /* some bound inside differs */
+  bool breaks;   /* ... and one is lowered or added */
+  bool had, has; /* the reported bound, before and after */
+  uint64_t was, is;
+} bound_change;
+
+/* " max N" at `*i` of `t`: N, with `*i` past it. */
+static bool bound_at(const char *t, size_t *i, uint64_t *n) {
+  size_t j = *i + 5;
+  if (strncmp(t + *i, " max ", 5) != 0 || t[j] < '0' || t[j] > '9')
+    return false;
+  *n = 0;
+  for (; t[j] >= '0' && t[j] <= '9'; j++)
+    *n = *n * 10 + (uint64_t)(t[j] - '0'); /* written by esgen: fits */
+  *i = j;
+  return true;
+}
+
+/* Records in `bc` the change of one bound (`had`/`was` to `has`/`is`). */
+static void note_bound(bound_change *bc, bool had, uint64_t was, bool has,
+                       uint64_t is) {
+  bool breaks = has && (!had || is < was);
+  if (had == has && was == is)
+    return;
+  if (bc->differ && (bc->breaks || !breaks))
+    return; /* keep the first, or the first that breaks */
+  *bc = (bound_change){true, breaks, had, has, was, is};
+}
+
+/* Whether `old_t` and `new_t` are one type but for bounds inside it;
+ * `bc` says how those differ. */
+static bool same_but_bounds(const char *old_t, const char *new_t,
+                            bound_change *bc) {
+  size_t i = 0, j = 0;
+  *bc = (bound_change){0};
+  while (old_t[i] || new_t[j]) {
+    uint64_t was = 0, is = 0;
+    bool had = bound_at(old_t, &i, &was), has = bound_at(new_t, &j, &is);
+    if (had || has) {
+      note_bound(bc, had, was, has, is);
+      continue;
+    }
+    if (old_t[i] != new_t[j])
+      return false;
+    i++;
+    j++;
+  }
+  return true;
+}
+
 /* The changes of one field kept in its place (same name). */
 static void same_field(cmp *c, change *ch, const esc_lk_field *of,
                        const esc_lk_field *nf, bool *noted) {
@@ -226,7 +281,29 @@ static void same_field(cmp *c, change *ch, const esc_lk_field *of,
   ch->at = nf->at;
   ch->old_field = of;
   ch->added_required = false;
-  if (!same(of->type, nf->type)) {
+  bound_change bc;
+  if (of->type && nf->type && !same(of->type, nf->type) &&
+      same_but_bounds(of->type, nf->type, &bc)) {
+    ch->compatible = !bc.breaks;
+    if (!bc.has)
+      SAY(ch,
+          "field '%s' of %s lost the bound 'max %llu' inside its type "
+          "('%s' is now '%s')",
+          nf->name, W, (unsigned long long)bc.was, of->type, nf->type);
+    else if (!bc.had)
+      SAY(ch,
+          "field '%s' of %s has a new bound 'max %llu' inside its "
+          "type ('%s' is now '%s')",
+          nf->name, W, (unsigned long long)bc.is, of->type, nf->type);
+    else
+      SAY(ch,
+          "a bound inside the type of field '%s' of %s was %s from "
+          "'max %llu' to 'max %llu' ('%s' is now '%s')",
+          nf->name, W, bc.breaks ? "lowered" : "raised",
+          (unsigned long long)bc.was, (unsigned long long)bc.is, of->type,
+          nf->type);
+    report(c, ch, noted);
+  } else if (!same(of->type, nf->type)) {
     ch->compatible = false;
     SAY(ch, "field '%s' of %s changed type from '%s' to '%s'", nf->name, W,
         of->type, nf->type);

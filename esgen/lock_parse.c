@@ -177,8 +177,10 @@ static bool field_line(lparser *p, esc_lk_entry *e, esc_lk_field *f) {
   for (size_t j = end; j > i; j--)
     if (j + 5 <= end && memcmp(p->z + j, " max ", 5) == 0) {
       size_t k = j + 5;
-      if (number(p, &k, &f->max) && k == end) {
+      uint64_t max;
+      if (number(p, &k, &max) && k == end) {
         f->has_max = true;
+        f->max = max;
         end = j;
       }
       break;

@@ -8,7 +8,8 @@
  * cases/NNN-name.diff (what `esgen --diff NNN-name.lock NNN-name.es`
  * prints on stdout). The exit status is 0 for cases whose name contains
  * -ok, -note or -warning (accepted changes), else 1. Cases are found at
- * run time. base/shop.es is the schema the cases start from.
+ * run time. base/shop.es is the schema the cases start from, base/nested.es
+ * (nested types) that of cases 024 to 028.
  *
  * Environment (set by meson): ESGEN, the compiler; LOCK_DIR, this
  * directory; SCHEMAS_DIR, the project's schemas.
@@ -213,7 +214,11 @@ Test(lock, suite_is_complete) {
                                       "type-id-reused",
                                       "state-changed",
                                       "saga-state-changed",
-                                      "record-in-event"};
+                                      "record-in-event",
+                                      "nested-inner-bound-lowered",
+                                      "nested-inner-bound-raised",
+                                      "nested-inner-retyped",
+                                      "nested-record-in-record"};
   size_t n;
   lock_case *cases = list_cases(&n, malloc);
   cr_assert_geq(n, MIN_CASES, "only %zu cases", n);
@@ -279,6 +284,35 @@ Test(lock, written_when_absent_then_kept) {
   free(second);
   rmtree(dir);
   rmtree(dir2);
+}
+
+/* Nested types (lists of lists with bounds at each level, records in
+ * records, optional records and lists) are written in full: the lock of
+ * base/nested.es is base/nested.lock byte for byte, and the schema checked
+ * against that lock has nothing to say. Cases 024 to 028 change them. */
+Test(lock, nested_types_written_and_compared) {
+  char *dir = tmpdir(), lk[4300];
+  const char *es = in_dir("base", "nested.es", "");
+  snprintf(lk, sizeof lk, "%s/nested.lock", dir);
+  run_result r = ESGEN(dir, "--lock", lk, "-o", dir, es);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cr_expect_str_empty(r.err);
+  run_result_free(&r);
+  char *written = slurp(lk);
+  char *golden = slurp(in_dir("base", "nested.lock", ""));
+  cr_expect_str_eq(written, golden, "the lock of nested.es:\n%s", written);
+  free(written);
+  free(golden);
+
+  r = ESGEN(dir, "--check", "--lock", in_dir("base", "nested.lock", ""), es);
+  cr_expect_eq(r.status, 0, "%s", r.err);
+  cr_expect_str_empty(r.err, "nested.es against its own lock says:\n%s", r.err);
+  run_result_free(&r);
+  r = ESGEN(dir, "--diff", in_dir("base", "nested.lock", ""), es);
+  cr_expect_eq(r.status, 0, "%s", r.err);
+  cr_expect_str_eq(r.out, "no changes\n");
+  run_result_free(&r);
+  rmtree(dir);
 }
 
 /* --check never writes a lock. */

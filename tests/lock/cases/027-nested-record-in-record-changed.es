@@ -1,0 +1,32 @@
+// a record inside a record inside an event changed
+schema atlas;
+
+enum Unit { Metre, Foot }
+
+record Point { x: f64; y: f32; }
+
+record Segment {
+  from: Point;
+  to: Point;
+  label: string? max 32;
+}
+
+record Route {
+  legs: list<Segment> max 64;
+  detour: Route?;
+  unit: Unit;
+}
+
+aggregate Map {
+  key string;
+  state { routes: u32; last: Route?; }
+  command Draw { grid: list<list<i32>>; route: Route; } emits Drawn;
+  event Drawn {
+    grid: list<list<i32> max 16> max 16;
+    names: list<list<string max 8>>;
+    route: Route;
+    shortcut: Route?;
+    tags: list<string>?;
+    memo: string = "";
+  }
+}
