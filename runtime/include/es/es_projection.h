@@ -54,7 +54,12 @@
  * stand by, trying the lease every second; when the one running it dies,
  * another takes over from the checkpoint (or `load_position`). On the
  * memory store and the embedded log (one process) every lease is granted.
- * es_projection_run_until_caught_up() takes no lease.
+ * es_projection_run_until_caught_up() takes no lease. On PostgreSQL the
+ * store-kept checkpoint moves by compare-and-set from the position the
+ * runner last committed: a runner that finds it moved by another process
+ * (one that took the lease over while this one had a batch in hand)
+ * counts an ES_ECONFLICT failure, re-reads the checkpoint and goes on
+ * from there.
  */
 #ifndef ES_PROJECTION_H
 #define ES_PROJECTION_H

@@ -35,6 +35,11 @@
  *    leaves the read model and the checkpoint consistent: the server rolls
  *    back the open transaction, and the next runner resumes from the
  *    checkpoint. Every event is applied to the read model exactly once.
+ *  - the checkpoint moves by compare-and-set, from the position this
+ *    runner last committed: when two runners began a batch from the same
+ *    checkpoint (one lost its lease and does not know it yet), only the
+ *    first to commit moves it; the other's batch rolls back (the failure
+ *    ES_ECONFLICT) and it goes on from the checkpoint it finds.
  *
  * Only this header needs libpq (<libpq-fe.h>, Debian's libpq-dev); code
  * that does not use PostgreSQL includes es_projection.h alone.

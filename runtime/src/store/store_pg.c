@@ -130,6 +130,7 @@ enum {
   ST_SNAP_GET,
   ST_CP_PUT,
   ST_CP_GET,
+  ST_CP_MOVE,
   ST_LOOKUP,
   ST_CMD_NOTE,
   ST_CMD_FIND,
@@ -221,6 +222,13 @@ static const stmt_def stmt_defs[ST_COUNT] = {
     [ST_CP_GET] = {"SELECT position, data FROM @S.checkpoints WHERE name = $1",
                    1,
                    {OID_BYTEA}},
+    /* a compare-and-set (an absent checkpoint is created) */
+    [ST_CP_MOVE] = {"INSERT INTO @S.checkpoints VALUES ($1, $3, '') ON "
+                    "CONFLICT (name) DO UPDATE SET position = "
+                    "EXCLUDED.position, data = EXCLUDED.data WHERE "
+                    "checkpoints.position = $2",
+                    3,
+                    {OID_BYTEA, OID_INT8, OID_INT8}},
     [ST_LOOKUP] = {"SELECT event_id, position, stream_type, stream_key, "
                    "version FROM @S.events WHERE event_id = ANY($1::uuid[])",
                    1,
@@ -2109,13 +2117,21 @@ int es__pg_tx_begin(es_store *bs, void **conn) {
   return 0;
 }
 
-int es__pg_tx_commit(es_store *bs, void *conn, const char *name,
-                     uint64_t position) {
+bool es__pg_store_is(es_store *bs) { return as_pg(bs) != NULL; }
+
+/* The outcome of a checkpoint move: one row, or none when the checkpoint
+ * was not at the position the move starts from. */
+static int moved(PGresult *r) {
+  return strcmp(PQcmdTuples(r), "1") == 0 ? 0 : ES_ECONFLICT;
+}
+
+int es__pg_tx_commit(es_store *bs, void *conn, const char *name, uint64_t from,
+                     uint64_t to) {
   pg_store *s = as_pg(bs);
   PGconn *c = conn;
-  uint8_t p[8];
-  const char *vals[3] = {name, (char *)p, ""};
-  int lens[3] = {(int)strlen(name), 8, 0};
+  uint8_t f[8], t[8];
+  const char *vals[3] = {name, (char *)f, (char *)t};
+  int lens[3] = {(int)strlen(name), 8, 8};
   int formats[3] = {1, 1, 1};
   char st[8];
   PGresult *r;
@@ -2125,13 +2141,25 @@ int es__pg_tx_commit(es_store *bs, void *conn, const char *name,
     PQfinish(c);
     return ES_EINVAL;
   }
-  if (!c)
-    return pg_checkpoint_put(bs, name, position, NULL, 0);
-  put64(p, position);
-  snprintf(st, sizeof st, "s%d", ST_CP_PUT);
+  if (s->flags & ES_STORE_READONLY) {
+    es__pg_tx_rollback(bs, c);
+    return ES_EREADONLY;
+  }
+  put64(f, from);
+  put64(t, to);
+  if (!c) {
+    if ((rc = run_stmt(s, ST_CP_MOVE, vals, lens, &r)) == 0) {
+      rc = moved(r);
+      PQclear(r);
+    }
+    return rc;
+  }
+  snprintf(st, sizeof st, "s%d", ST_CP_MOVE);
   r = PQexecPrepared(c, st, 3, vals, lens, formats, 1);
   if (PQresultStatus(r) != PGRES_COMMAND_OK)
     rc = map_error(c, r);
+  else
+    rc = moved(r);
   PQclear(r);
   if (rc == 0) {
     int pid = PQbackendPID(c);

@@ -28,12 +28,18 @@ int es__pg_tx_begin(es_store *store, void **conn) {
   return ES_EINVAL;
 }
 
+bool es__pg_store_is(es_store *store) {
+  (void)store;
+  return false;
+}
+
 int es__pg_tx_commit(es_store *store, void *conn, const char *name,
-                     uint64_t position) {
+                     uint64_t from, uint64_t to) {
   (void)store;
   (void)conn;
   (void)name;
-  (void)position;
+  (void)from;
+  (void)to;
   return ES_EINVAL;
 }
 

@@ -7,6 +7,7 @@
 #ifndef ES_STORE_PG_TX_H
 #define ES_STORE_PG_TX_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "es/es_store.h"
@@ -16,14 +17,22 @@
  * ES_EREADONLY, or ES_EIO (no connection, BEGIN failed). */
 int es__pg_tx_begin(es_store *store, void **conn);
 
-/* Writes checkpoint `name` = `position` (no data) in the transaction of
- * `conn` and commits it, then gives the connection back. With `conn` NULL,
- * writes the checkpoint alone. Returns 0 when both committed, or the
- * store's error (ES_EIO when the transaction had failed before, or the
- * commit's outcome is unknown): the caller then re-reads the checkpoint,
+/* Whether `store` is a PostgreSQL store. */
+bool es__pg_store_is(es_store *store);
+
+/* Moves checkpoint `name` from position `from` to `to` (no data) in the
+ * transaction of `conn` and commits it, then gives the connection back.
+ * With `conn` NULL, moves the checkpoint alone. The move is a
+ * compare-and-set: it happens only while the checkpoint is at `from` (or
+ * absent), so a runner that lost its lease without knowing it
+ * yet cannot commit over the work of the one that took it over.
+ * Returns 0 when both committed, ES_ECONFLICT (the checkpoint was not at
+ * `from`: another process moved it; nothing committed), or the store's
+ * error (ES_EIO when the transaction had failed before, or the commit's
+ * outcome is unknown). After an error the caller re-reads the checkpoint,
  * which tells what committed. `conn` is released either way. */
 int es__pg_tx_commit(es_store *store, void *conn, const char *name,
-                     uint64_t position);
+                     uint64_t from, uint64_t to);
 
 /* Rolls the transaction of `conn` back and releases the connection.
  * Accepts NULL. */

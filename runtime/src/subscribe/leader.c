@@ -33,3 +33,7 @@ void es__leader_release(es__leader *l) {
   es_store_lease_release(l->lease);
   l->lease = NULL;
 }
+
+void es__leader_doubt(es__leader *l) {
+  l->checked = INT64_MIN / 2; /* long enough ago: check at the next poll */
+}

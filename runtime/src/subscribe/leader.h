@@ -31,6 +31,10 @@ enum { ES__STANDBY = 0, ES__LEADING = 1, ES__NEW_LEADER = 2 };
  * again after ES__LEADER_RETRY_US). */
 int es__leader_poll(es__leader *l);
 
+/* Makes the next es__leader_poll() check the lease whenever it was last
+ * checked: another process was seen doing the runner's work. */
+void es__leader_doubt(es__leader *l);
+
 /* Gives the lease up (when held). */
 void es__leader_release(es__leader *l);
 

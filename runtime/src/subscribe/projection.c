@@ -72,6 +72,9 @@ struct es_projection {
   void *tx;        /* the batch's connection (PGconn *), NULL: none yet */
   bool in_handler; /* a handler is running: es_projection_pg_conn() works */
   bool reload;     /* the position must be re-read from the checkpoint */
+  /* The store-kept checkpoint is moved by compare-and-set (PostgreSQL):
+   * from `committed`, failing when another process moved it. */
+  bool cas;
 };
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -180,19 +183,23 @@ static int on_event(const es_stored_event *ev, void *arg) {
   return 0;
 }
 
-/* Makes position `pos` durable (in-memory: as durable as the model). */
+/* Makes position `pos` durable (in-memory: as durable as the model).
+ * On PostgreSQL the checkpoint moves only from the position this runner
+ * last committed: ES_ECONFLICT when another process moved it. */
 static int persist(es_projection *p, uint64_t pos) {
   int rc = 0;
   if (p->opt.commit)
     rc = p->opt.commit(p->opt.ctx, pos);
-  else if (p->pg) { /* the batch's transaction, or the checkpoint alone */
-    rc = es__pg_tx_commit(p->store, p->tx, p->checkpoint, pos);
+  else if (p->pg || p->cas) { /* the batch's transaction, or alone */
+    rc = es__pg_tx_commit(p->store, p->tx, p->checkpoint, p->committed, pos);
     p->tx = NULL;
   } else if (!p->opt
                   .in_memory) /* in memory, the position goes with the model */
     rc = es_store_checkpoint_put(p->store, p->checkpoint, pos, NULL, 0);
   if (rc == 0)
     p->committed = pos;
+  else if (rc == ES_ECONFLICT) /* another process ran it: do we still lead? */
+    es__leader_doubt(&p->leader);
   return rc;
 }
 
@@ -206,9 +213,10 @@ static void rewind_to_committed(es_projection *p) {
 
 static int load_position(es_projection *p, uint64_t *pos);
 
-/* After a failure with a transaction per batch: roll it back and go back
- * to the checkpoint, which says what committed (a failed COMMIT may have
- * committed). When it cannot be read now, the next batch reads it. */
+/* After a failure with a transaction per batch, or a checkpoint another
+ * process moved: roll the batch back and go back to the checkpoint, which
+ * says what committed (a failed COMMIT may have committed). When it
+ * cannot be read now, the next batch reads it. */
 static void pg_rewind(es_projection *p) {
   uint64_t pos;
 
@@ -281,7 +289,7 @@ static int batch(es_projection *p, bool *idle) {
                   p->sub.position);
       if (p->opt.commit)
         rewind_to_committed(p);
-      else if (p->pg)
+      else if (p->pg || prc == ES_ECONFLICT)
         pg_rewind(p);
       /* store-kept: the read model has the events; the checkpoint lags
        * and is written again by the next batch */
@@ -306,6 +314,8 @@ static int batch(es_projection *p, bool *idle) {
       note_failure(p, prc, 0);
       if (p->opt.commit)
         rewind_to_committed(p);
+      else if (prc == ES_ECONFLICT)
+        pg_rewind(p);
     } else {
       COUNT(p, batches, 1);
     }
@@ -546,6 +556,7 @@ int es_projection_open(es_projection **out, const es_schema_desc *schema,
   set_position(p, pos);
   p->committed = pos;
   p->total.position = pos;
+  p->cas = !p->opt.commit && !p->opt.in_memory && es__pg_store_is(store);
 
   if (metrics(p) &&
       es_metrics_gauge_register(metrics(p), ES_GAUGE_PROJECTION_LAG, proj->name,
@@ -669,6 +680,18 @@ bool es_projection_running(es_projection *p) {
   return live;
 }
 
+/* Sets the checkpoint to 0 whoever moved it last. */
+static int reset_checkpoint(es_projection *p) {
+  int rc = 0;
+  if (p->opt.commit)
+    rc = p->opt.commit(p->opt.ctx, 0);
+  else if (!p->opt.in_memory)
+    rc = es_store_checkpoint_put(p->store, p->checkpoint, 0, NULL, 0);
+  if (rc == 0)
+    p->committed = 0;
+  return rc;
+}
+
 int es_projection_rebuild(es_projection *p) {
   int rc;
   if (!p)
@@ -678,7 +701,7 @@ int es_projection_rebuild(es_projection *p) {
   pthread_mutex_unlock(&p->mu);
   if (rc != 0)
     return rc;
-  if ((rc = persist(p, 0)) != 0)
+  if ((rc = reset_checkpoint(p)) != 0)
     return rc;
   set_position(p, 0);
   p->attempts = 0;
