@@ -45,149 +45,120 @@ static inline void es__mp_be64(uint8_t *d, uint64_t v) {
   es__mp_be32(d + 4, (uint32_t)v);
 }
 
-static inline void es_mp_write_nil(es_buf *b) {
-  uint8_t *d = es_buf_reserve(b, 1);
-  if (d) {
-    d[0] = 0xc0;
-    b->len += 1;
+/* `v` in `width` big-endian bytes (0, 1, 2, 4 or 8) at `d`. */
+static inline void es__mp_st(uint8_t *d, uint64_t v, size_t width) {
+  switch (width) {
+  case 0:
+    break;
+  case 1:
+    d[0] = (uint8_t)v;
+    break;
+  case 2:
+    es__mp_be16(d, (uint16_t)v);
+    break;
+  case 4:
+    es__mp_be32(d, (uint32_t)v);
+    break;
+  default:
+    es__mp_be64(d, v);
   }
 }
 
+/* Appends a header, the byte `tag` then `v` in `width` bytes, and room for
+ * `extra` bytes after it; returns where those go, or NULL when `b` failed
+ * (its error says why). */
+static inline uint8_t *es__mp_put(es_buf *b, uint8_t tag, size_t width,
+                                  uint64_t v, size_t extra) {
+  uint8_t *d = es_buf_reserve(b, 1 + width + extra);
+  if (!d)
+    return NULL;
+  d[0] = tag;
+  es__mp_st(d + 1, v, width);
+  b->len += 1 + width + extra;
+  return d + 1 + width;
+}
+
+static inline void es_mp_write_nil(es_buf *b) { es__mp_put(b, 0xc0, 0, 0, 0); }
+
 static inline void es_mp_write_bool(es_buf *b, bool v) {
-  uint8_t *d = es_buf_reserve(b, 1);
-  if (d) {
-    d[0] = v ? 0xc3 : 0xc2;
-    b->len += 1;
-  }
+  es__mp_put(b, v ? 0xc3 : 0xc2, 0, 0, 0);
 }
 
 static inline void es_mp_write_uint(es_buf *b, uint64_t v) {
-  size_t n = v < 0x80           ? 1
-             : v <= 0xff        ? 2
-             : v <= 0xffff      ? 3
-             : v <= 0xffffffffu ? 5
-                                : 9;
-  uint8_t *d = es_buf_reserve(b, n);
-  if (!d)
-    return;
-  if (n == 1) {
-    d[0] = (uint8_t)v;
-  } else if (n == 2) {
-    d[0] = 0xcc;
-    d[1] = (uint8_t)v;
-  } else if (n == 3) {
-    d[0] = 0xcd;
-    es__mp_be16(d + 1, (uint16_t)v);
-  } else if (n == 5) {
-    d[0] = 0xce;
-    es__mp_be32(d + 1, (uint32_t)v);
-  } else {
-    d[0] = 0xcf;
-    es__mp_be64(d + 1, v);
-  }
-  b->len += n;
+  if (v < 0x80)
+    es__mp_put(b, (uint8_t)v, 0, 0, 0);
+  else if (v <= 0xff)
+    es__mp_put(b, 0xcc, 1, v, 0);
+  else if (v <= 0xffff)
+    es__mp_put(b, 0xcd, 2, v, 0);
+  else if (v <= 0xffffffffu)
+    es__mp_put(b, 0xce, 4, v, 0);
+  else
+    es__mp_put(b, 0xcf, 8, v, 0);
 }
 
+/* The narrowest encoding; a negative value keeps its two's-complement bits
+ * in the bytes written. */
 static inline void es_mp_write_int(es_buf *b, int64_t v) {
-  size_t n;
-  uint8_t *d;
-  if (v >= 0) {
+  if (v >= 0)
     es_mp_write_uint(b, (uint64_t)v);
-    return;
-  }
-  n = v >= -32         ? 1
-      : v >= INT8_MIN  ? 2
-      : v >= INT16_MIN ? 3
-      : v >= INT32_MIN ? 5
-                       : 9;
-  d = es_buf_reserve(b, n);
-  if (!d)
-    return;
-  if (n == 1) {
-    d[0] = (uint8_t)(int8_t)v;
-  } else if (n == 2) {
-    d[0] = 0xd0;
-    d[1] = (uint8_t)(int8_t)v;
-  } else if (n == 3) {
-    d[0] = 0xd1;
-    es__mp_be16(d + 1, (uint16_t)(int16_t)v);
-  } else if (n == 5) {
-    d[0] = 0xd2;
-    es__mp_be32(d + 1, (uint32_t)(int32_t)v);
-  } else {
-    d[0] = 0xd3;
-    es__mp_be64(d + 1, (uint64_t)v);
-  }
-  b->len += n;
+  else if (v >= -32)
+    es__mp_put(b, (uint8_t)(int8_t)v, 0, 0, 0);
+  else if (v >= INT8_MIN)
+    es__mp_put(b, 0xd0, 1, (uint64_t)v, 0);
+  else if (v >= INT16_MIN)
+    es__mp_put(b, 0xd1, 2, (uint64_t)v, 0);
+  else if (v >= INT32_MIN)
+    es__mp_put(b, 0xd2, 4, (uint64_t)v, 0);
+  else
+    es__mp_put(b, 0xd3, 8, (uint64_t)v, 0);
 }
 
 static inline void es_mp_write_f32(es_buf *b, float v) {
-  uint8_t *d = es_buf_reserve(b, 5);
   uint32_t u;
-  if (!d)
-    return;
   memcpy(&u, &v, 4);
-  d[0] = 0xca;
-  es__mp_be32(d + 1, u);
-  b->len += 5;
+  es__mp_put(b, 0xca, 4, u, 0);
 }
 
 static inline void es_mp_write_f64(es_buf *b, double v) {
-  uint8_t *d = es_buf_reserve(b, 9);
   uint64_t u;
-  if (!d)
-    return;
   memcpy(&u, &v, 8);
-  d[0] = 0xcb;
-  es__mp_be64(d + 1, u);
-  b->len += 9;
+  es__mp_put(b, 0xcb, 8, u, 0);
 }
 
 /* Header byte(s) for an array of `n` elements. */
 static inline void es_mp_write_array(es_buf *b, uint32_t n) {
-  size_t h = n < 16 ? 1 : n <= 0xffff ? 3 : 5;
-  uint8_t *d = es_buf_reserve(b, h);
-  if (!d)
-    return;
-  if (h == 1) {
-    d[0] = (uint8_t)(0x90 | n);
-  } else if (h == 3) {
-    d[0] = 0xdc;
-    es__mp_be16(d + 1, (uint16_t)n);
-  } else {
-    d[0] = 0xdd;
-    es__mp_be32(d + 1, n);
+  if (n < 16)
+    es__mp_put(b, (uint8_t)(0x90 | n), 0, 0, 0);
+  else if (n <= 0xffff)
+    es__mp_put(b, 0xdc, 2, n, 0);
+  else
+    es__mp_put(b, 0xdd, 4, n, 0);
+}
+
+/* Shared by str and bin: the header of a value of `n` bytes and room for
+ * them, returned (NULL when `b` failed); over 4 GiB sets ES_ETOOBIG. */
+static inline uint8_t *es__mp_put_blob(es_buf *b, bool is_str, size_t n) {
+  uint8_t sized = is_str ? 0xd9 : 0xc4; /* 8-bit length; 16, 32 follow */
+  if (n > 0xffffffffu) {
+    if (!b->err)
+      b->err = ES_ETOOBIG;
+    return NULL;
   }
-  b->len += h;
+  if (is_str && n < 32)
+    return es__mp_put(b, (uint8_t)(0xa0 | n), 0, 0, n);
+  if (n <= 0xff)
+    return es__mp_put(b, sized, 1, n, n);
+  if (n <= 0xffff)
+    return es__mp_put(b, (uint8_t)(sized + 1), 2, n, n);
+  return es__mp_put(b, (uint8_t)(sized + 2), 4, n, n);
 }
 
 /* A string of `n` bytes; values over 4 GiB set ES_ETOOBIG. */
 static inline void es_mp_write_str(es_buf *b, const char *s, size_t n) {
-  size_t h = n < 32 ? 1 : n <= 0xff ? 2 : n <= 0xffff ? 3 : 5;
-  uint8_t *d;
-  if (n > 0xffffffffu) {
-    if (!b->err)
-      b->err = ES_ETOOBIG;
-    return;
-  }
-  d = es_buf_reserve(b, h + n);
-  if (!d)
-    return;
-  if (h == 1) {
-    d[0] = (uint8_t)(0xa0 | n);
-  } else if (h == 2) {
-    d[0] = 0xd9;
-    d[1] = (uint8_t)n;
-  } else if (h == 3) {
-    d[0] = 0xda;
-    es__mp_be16(d + 1, (uint16_t)n);
-  } else {
-    d[0] = 0xdb;
-    es__mp_be32(d + 1, (uint32_t)n);
-  }
-  if (n)
-    memcpy(d + h, s, n);
-  b->len += h + n;
+  uint8_t *d = es__mp_put_blob(b, true, n);
+  if (d && n)
+    memcpy(d, s, n);
 }
 
 /* A NUL-terminated string; NULL is written as the empty string. */
@@ -197,29 +168,9 @@ static inline void es_mp_write_cstr(es_buf *b, const char *s) {
 
 /* A byte string (msgpack bin) of `n` bytes. */
 static inline void es_mp_write_bin(es_buf *b, const void *p, size_t n) {
-  size_t h = n <= 0xff ? 2 : n <= 0xffff ? 3 : 5;
-  uint8_t *d;
-  if (n > 0xffffffffu) {
-    if (!b->err)
-      b->err = ES_ETOOBIG;
-    return;
-  }
-  d = es_buf_reserve(b, h + n);
-  if (!d)
-    return;
-  if (h == 2) {
-    d[0] = 0xc4;
-    d[1] = (uint8_t)n;
-  } else if (h == 3) {
-    d[0] = 0xc5;
-    es__mp_be16(d + 1, (uint16_t)n);
-  } else {
-    d[0] = 0xc6;
-    es__mp_be32(d + 1, (uint32_t)n);
-  }
-  if (n)
-    memcpy(d + h, p, n);
-  b->len += h + n;
+  uint8_t *d = es__mp_put_blob(b, false, n);
+  if (d && n)
+    memcpy(d, p, n);
 }
 
 /* ---- reading ---------------------------------------------------------- */
@@ -251,6 +202,30 @@ static inline uint32_t es__mp_ld32(const uint8_t *s) {
 }
 static inline uint64_t es__mp_ld64(const uint8_t *s) {
   return (uint64_t)es__mp_ld32(s) << 32 | es__mp_ld32(s + 4);
+}
+
+/* The big-endian unsigned number of `width` bytes (1, 2, 4 or 8) at `s`. */
+static inline uint64_t es__mp_ld(const uint8_t *s, size_t width) {
+  switch (width) {
+  case 1:
+    return s[0];
+  case 2:
+    return es__mp_ld16(s);
+  case 4:
+    return es__mp_ld32(s);
+  default:
+    return es__mp_ld64(s);
+  }
+}
+
+/* Consumes a one-byte tag and the `width`-byte number after it into `*v`;
+ * ES_ETRUNC, consuming nothing, when fewer bytes are left. */
+static inline int es__mp_take(es_mp_reader *r, size_t width, uint64_t *v) {
+  if ((size_t)(r->end - r->p) < 1 + width)
+    return ES_ETRUNC;
+  *v = es__mp_ld(r->p + 1, width);
+  r->p += 1 + width;
+  return 0;
 }
 
 /* True (and consumes it) when the next value is nil. */
@@ -289,52 +264,17 @@ static inline int es__mp_read_intbits(es_mp_reader *r, uint64_t *u, bool *neg) {
     *u = (uint64_t)(int64_t)(int8_t)c, *neg = true, r->p += 1;
     return 0;
   }
-  switch (c) {
-  case 0xcc:
-    if (rem < 2)
-      return ES_ETRUNC;
-    *u = p[1], *neg = false, r->p += 2;
+  if (c >= 0xcc && c <= 0xd3) { /* uint 8..64, then int 8..64 */
+    size_t width = (size_t)1 << (c & 3);
+    int rc = es__mp_take(r, width, u);
+    if (rc)
+      return rc;
+    if (c >= 0xd0 && width < 8 && (*u >> (8 * width - 1)) & 1)
+      *u |= UINT64_MAX << (8 * width); /* sign-extends */
+    *neg = c >= 0xd0 && (int64_t)*u < 0;
     return 0;
-  case 0xcd:
-    if (rem < 3)
-      return ES_ETRUNC;
-    *u = es__mp_ld16(p + 1), *neg = false, r->p += 3;
-    return 0;
-  case 0xce:
-    if (rem < 5)
-      return ES_ETRUNC;
-    *u = es__mp_ld32(p + 1), *neg = false, r->p += 5;
-    return 0;
-  case 0xcf:
-    if (rem < 9)
-      return ES_ETRUNC;
-    *u = es__mp_ld64(p + 1), *neg = false, r->p += 9;
-    return 0;
-  case 0xd0:
-    if (rem < 2)
-      return ES_ETRUNC;
-    *u = (uint64_t)(int64_t)(int8_t)p[1], r->p += 2;
-    break;
-  case 0xd1:
-    if (rem < 3)
-      return ES_ETRUNC;
-    *u = (uint64_t)(int64_t)(int16_t)es__mp_ld16(p + 1), r->p += 3;
-    break;
-  case 0xd2:
-    if (rem < 5)
-      return ES_ETRUNC;
-    *u = (uint64_t)(int64_t)(int32_t)es__mp_ld32(p + 1), r->p += 5;
-    break;
-  case 0xd3:
-    if (rem < 9)
-      return ES_ETRUNC;
-    *u = es__mp_ld64(p + 1), r->p += 9;
-    break;
-  default:
-    return ES_ETYPE;
   }
-  *neg = (int64_t)*u < 0;
-  return 0;
+  return ES_ETYPE;
 }
 
 /* A signed integer in [lo, hi]; any msgpack integer encoding is accepted. */
@@ -373,79 +313,57 @@ static inline int es_mp_read_uint(es_mp_reader *r, uint64_t *v, uint64_t hi) {
   return 0;
 }
 
+/* Shared by the float readers: a float32 or float64, as both a float and
+ * a double (each converted from the other where it was not sent; a sent
+ * float32 keeps its exact bits in `*f32`). */
+static inline int es__mp_read_float(es_mp_reader *r, float *f32, double *f64) {
+  uint64_t bits;
+  uint32_t u;
+  if (r->p >= r->end)
+    return ES_ETRUNC;
+  if (r->p[0] != 0xca && r->p[0] != 0xcb)
+    return ES_ETYPE;
+  if (r->p[0] == 0xca) {
+    if (es__mp_take(r, 4, &bits))
+      return ES_ETRUNC;
+    u = (uint32_t)bits;
+    memcpy(f32, &u, 4);
+    *f64 = *f32;
+  } else {
+    if (es__mp_take(r, 8, &bits))
+      return ES_ETRUNC;
+    memcpy(f64, &bits, 8);
+    *f32 = (float)*f64;
+  }
+  return 0;
+}
+
 /* A float32 (or, losing precision, a float64). */
 static inline int es_mp_read_f32(es_mp_reader *r, float *v) {
-  size_t rem = (size_t)(r->end - r->p);
-  if (rem < 1)
-    return ES_ETRUNC;
-  if (r->p[0] == 0xca) {
-    uint32_t u;
-    if (rem < 5)
-      return ES_ETRUNC;
-    u = es__mp_ld32(r->p + 1);
-    memcpy(v, &u, 4);
-    r->p += 5;
-    return 0;
-  }
-  if (r->p[0] == 0xcb) {
-    uint64_t u;
-    double d;
-    if (rem < 9)
-      return ES_ETRUNC;
-    u = es__mp_ld64(r->p + 1);
-    memcpy(&d, &u, 8);
-    *v = (float)d;
-    r->p += 9;
-    return 0;
-  }
-  return ES_ETYPE;
+  double unused;
+  return es__mp_read_float(r, v, &unused);
 }
 
 /* A float64 or float32. */
 static inline int es_mp_read_f64(es_mp_reader *r, double *v) {
-  size_t rem = (size_t)(r->end - r->p);
-  if (rem < 1)
-    return ES_ETRUNC;
-  if (r->p[0] == 0xcb) {
-    uint64_t u;
-    if (rem < 9)
-      return ES_ETRUNC;
-    u = es__mp_ld64(r->p + 1);
-    memcpy(v, &u, 8);
-    r->p += 9;
-    return 0;
-  }
-  if (r->p[0] == 0xca) {
-    float f = 0.0f;
-    int rc = es_mp_read_f32(r, &f);
-    if (rc == 0)
-      *v = f;
-    return rc;
-  }
-  return ES_ETYPE;
+  float unused;
+  return es__mp_read_float(r, &unused, v);
 }
 
 /* An array header. The count is checked against the bytes left (each
  * element takes at least one byte) and the depth limit is applied; pair
  * every successful call with es_mp_leave(). */
 static inline int es_mp_read_array(es_mp_reader *r, uint32_t *n) {
-  size_t rem = (size_t)(r->end - r->p);
-  uint32_t count;
-  if (rem < 1)
+  uint64_t count;
+  int rc;
+  if (r->p >= r->end)
     return ES_ETRUNC;
   if ((r->p[0] & 0xf0) == 0x90) {
     count = r->p[0] & 0x0f;
     r->p += 1;
-  } else if (r->p[0] == 0xdc) {
-    if (rem < 3)
-      return ES_ETRUNC;
-    count = es__mp_ld16(r->p + 1);
-    r->p += 3;
-  } else if (r->p[0] == 0xdd) {
-    if (rem < 5)
-      return ES_ETRUNC;
-    count = es__mp_ld32(r->p + 1);
-    r->p += 5;
+  } else if (r->p[0] == 0xdc || r->p[0] == 0xdd) {
+    if ((rc = es__mp_take(r, r->p[0] == 0xdc ? 2 : 4, &count)) != 0)
+      return rc;
   } else {
     return ES_ETYPE;
   }
@@ -454,7 +372,7 @@ static inline int es_mp_read_array(es_mp_reader *r, uint32_t *n) {
   if (r->depth >= ES_MP_MAX_DEPTH)
     return ES_EDEPTH;
   r->depth++;
-  *n = count;
+  *n = (uint32_t)count;
   return 0;
 }
 
@@ -463,34 +381,28 @@ static inline void es_mp_leave(es_mp_reader *r) { r->depth--; }
 /* Shared by str and bin: a header of the given kind, then `*n` bytes. */
 static inline int es__mp_read_blob(es_mp_reader *r, bool is_str,
                                    const uint8_t **p, uint32_t *n) {
-  size_t rem = (size_t)(r->end - r->p);
   const uint8_t *s = r->p;
-  uint32_t len;
-  size_t hdr;
-  if (rem < 1)
+  unsigned sized = is_str ? 0xd9 : 0xc4; /* 8-bit length; 16, 32 follow */
+  uint64_t len;
+  int rc;
+  if (s >= r->end)
     return ES_ETRUNC;
   if (is_str && (s[0] & 0xe0) == 0xa0) {
-    len = s[0] & 0x1f, hdr = 1;
-  } else if (s[0] == (is_str ? 0xd9 : 0xc4)) {
-    if (rem < 2)
-      return ES_ETRUNC;
-    len = s[1], hdr = 2;
-  } else if (s[0] == (is_str ? 0xda : 0xc5)) {
-    if (rem < 3)
-      return ES_ETRUNC;
-    len = es__mp_ld16(s + 1), hdr = 3;
-  } else if (s[0] == (is_str ? 0xdb : 0xc6)) {
-    if (rem < 5)
-      return ES_ETRUNC;
-    len = es__mp_ld32(s + 1), hdr = 5;
+    len = s[0] & 0x1f;
+    r->p += 1;
+  } else if (s[0] >= sized && s[0] <= sized + 2) {
+    if ((rc = es__mp_take(r, (size_t)1 << (s[0] - sized), &len)) != 0)
+      return rc;
   } else {
     return ES_ETYPE;
   }
-  if (len > rem - hdr)
+  if (len > es_mp_remaining(r)) {
+    r->p = s;
     return ES_ETRUNC;
-  *p = s + hdr;
-  *n = len;
-  r->p = s + hdr + len;
+  }
+  *p = r->p;
+  *n = (uint32_t)len;
+  r->p += len;
   return 0;
 }
 

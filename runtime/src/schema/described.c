@@ -17,6 +17,7 @@
 #include "es/es_types.h"
 #include "schema/described.h"
 #include "schema/json_out.h"
+#include "schema/kind.h"
 #include "util/buf_text.h"
 
 static const char *const kind_names[] = {
@@ -285,22 +286,14 @@ static int dec_value(es_mp_reader *r, const es__dfield *f, es_buf *out) {
   uint64_t u;
   bool bv;
   int rc;
+  if (es__kind_is_integer(f->kind))
+    return es__json_put_mp_int(r, out);
   switch (f->kind) {
   case ES_KIND_BOOL:
     if ((rc = es_mp_read_bool(r, &bv)) != 0)
       return rc;
     es__buf_puts(out, bv ? "true" : "false");
     return 0;
-  case ES_KIND_I8:
-  case ES_KIND_I16:
-  case ES_KIND_I32:
-  case ES_KIND_I64:
-  case ES_KIND_U8:
-  case ES_KIND_U16:
-  case ES_KIND_U32:
-  case ES_KIND_U64:
-  case ES_KIND_TIMESTAMP:
-    return es__json_put_mp_int(r, out);
   case ES_KIND_F32: {
     float v;
     if ((rc = es_mp_read_f32(r, &v)) != 0)

@@ -147,6 +147,46 @@ static size_t kind_size(const es_field_desc *f) {
   }
 }
 
+/* The unsigned integer of `size` bytes (1, 2, 4 or 8) stored at `p`,
+ * widened. memcpy reads it: `p` may not be aligned for its type when a
+ * descriptor is hand-written. */
+static uint64_t load_unsigned(const void *p, size_t size) {
+  uint8_t u8;
+  uint16_t u16;
+  uint32_t u32;
+  uint64_t u64;
+  switch (size) {
+  case 1:
+    return memcpy(&u8, p, size), u8;
+  case 2:
+    return memcpy(&u16, p, size), u16;
+  case 4:
+    return memcpy(&u32, p, size), u32;
+  default:
+    return memcpy(&u64, p, sizeof u64), u64;
+  }
+}
+
+/* The signed integer of `size` bytes stored at `p`: its bits, with the
+ * sign bit copied into the bits above them. */
+static int64_t load_signed(const void *p, size_t size) {
+  uint64_t u = load_unsigned(p, size);
+  int64_t v;
+  if (size < sizeof u && (u >> (8 * size - 1)) & 1)
+    u |= UINT64_MAX << (8 * size);
+  memcpy(&v, &u, sizeof v);
+  return v;
+}
+
+/* A float (`size` 4) or a double (8) stored at `p`, widened. */
+static double load_real(const void *p, size_t size) {
+  float f32;
+  double f64;
+  if (size == sizeof f32)
+    return memcpy(&f32, p, sizeof f32), f32;
+  return memcpy(&f64, p, sizeof f64), f64;
+}
+
 static int put_record(es_buf *b, const es_type_desc *t, const void *value,
                       int depth);
 
@@ -159,67 +199,24 @@ static int put_value(es_buf *b, const es_field_desc *f, const void *p,
   case ES_KIND_BOOL: /* read as a byte: a garbage bool must not be UB */
     es__buf_puts(b, *(const unsigned char *)p ? "true" : "false");
     return 0;
-  case ES_KIND_I8: {
-    int8_t v;
-    memcpy(&v, p, sizeof v);
-    es__buf_put_i64(b, v);
-    return 0;
-  }
-  case ES_KIND_I16: {
-    int16_t v;
-    memcpy(&v, p, sizeof v);
-    es__buf_put_i64(b, v);
-    return 0;
-  }
-  case ES_KIND_I32: {
-    int32_t v;
-    memcpy(&v, p, sizeof v);
-    es__buf_put_i64(b, v);
-    return 0;
-  }
+  case ES_KIND_I8:
+  case ES_KIND_I16:
+  case ES_KIND_I32:
   case ES_KIND_I64:
-  case ES_KIND_TIMESTAMP: {
-    int64_t v;
-    memcpy(&v, p, sizeof v);
-    es__buf_put_i64(b, v);
+  case ES_KIND_TIMESTAMP:
+    es__buf_put_i64(b, load_signed(p, kind_size(f)));
     return 0;
-  }
-  case ES_KIND_U8: {
-    uint8_t v;
-    memcpy(&v, p, sizeof v);
-    es__buf_put_u64(b, v);
+  case ES_KIND_U8:
+  case ES_KIND_U16:
+  case ES_KIND_U32:
+  case ES_KIND_U64:
+    es__buf_put_u64(b, load_unsigned(p, kind_size(f)));
     return 0;
-  }
-  case ES_KIND_U16: {
-    uint16_t v;
-    memcpy(&v, p, sizeof v);
-    es__buf_put_u64(b, v);
+  case ES_KIND_F32:
+  case ES_KIND_F64:
+    es__json_put_float(b, load_real(p, kind_size(f)),
+                       f->kind == ES_KIND_F32 ? 9 : 17);
     return 0;
-  }
-  case ES_KIND_U32: {
-    uint32_t v;
-    memcpy(&v, p, sizeof v);
-    es__buf_put_u64(b, v);
-    return 0;
-  }
-  case ES_KIND_U64: {
-    uint64_t v;
-    memcpy(&v, p, sizeof v);
-    es__buf_put_u64(b, v);
-    return 0;
-  }
-  case ES_KIND_F32: {
-    float v;
-    memcpy(&v, p, sizeof v);
-    es__json_put_float(b, v, 9);
-    return 0;
-  }
-  case ES_KIND_F64: {
-    double v;
-    memcpy(&v, p, sizeof v);
-    es__json_put_float(b, v, 17);
-    return 0;
-  }
   case ES_KIND_STRING: {
     const char *v;
     memcpy(&v, p, sizeof v);

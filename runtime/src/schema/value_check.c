@@ -12,6 +12,7 @@
 
 #include "es/es_error.h"
 #include "es/es_mp.h"
+#include "schema/kind.h"
 
 #define PATH_MAX_LEN 160
 
@@ -207,12 +208,16 @@ int es__value_check(const es_type_desc *t, const char *role, const void *value,
 
 static int why_fields(walk *w, const es_type_desc *t, es_mp_reader *r, int rc);
 
+/* Reads one integer of `kind` (es__kind_is_integer), refusing a value
+ * outside the kind's range. */
 static int read_int_kind(es_mp_reader *r, uint8_t kind) {
   static const int64_t lo[] = {0, INT8_MIN, INT16_MIN, INT32_MIN, INT64_MIN};
   static const int64_t hi[] = {0, INT8_MAX, INT16_MAX, INT32_MAX, INT64_MAX};
   static const uint64_t uhi[] = {UINT8_MAX, UINT16_MAX, UINT32_MAX, UINT64_MAX};
   int64_t v;
   uint64_t u;
+  if (kind == ES_KIND_TIMESTAMP)
+    kind = ES_KIND_I64;
   if (kind >= ES_KIND_I8 && kind <= ES_KIND_I64)
     return es_mp_read_int(r, &v, lo[kind], hi[kind]);
   return es_mp_read_uint(r, &u, uhi[kind - ES_KIND_U8]);
@@ -228,21 +233,13 @@ static int why_one(walk *w, const es_field_desc *f, es_mp_reader *r,
   bool b;
   float f32;
   double f64;
-  int64_t ts;
   int rc;
 
-  switch (f->kind) {
+  switch (es__kind_is_integer(f->kind) ? ES_KIND_I64 : f->kind) {
   case ES_KIND_BOOL:
     rc = es_mp_read_bool(r, &b);
     break;
-  case ES_KIND_I8:
-  case ES_KIND_I16:
-  case ES_KIND_I32:
-  case ES_KIND_I64:
-  case ES_KIND_U8:
-  case ES_KIND_U16:
-  case ES_KIND_U32:
-  case ES_KIND_U64:
+  case ES_KIND_I64: /* any integer kind */
     rc = read_int_kind(r, f->kind);
     break;
   case ES_KIND_F32:
@@ -250,9 +247,6 @@ static int why_one(walk *w, const es_field_desc *f, es_mp_reader *r,
     break;
   case ES_KIND_F64:
     rc = es_mp_read_f64(r, &f64);
-    break;
-  case ES_KIND_TIMESTAMP:
-    rc = es_mp_read_int(r, &ts, INT64_MIN, INT64_MAX);
     break;
   case ES_KIND_STRING:
     if ((rc = es_mp_read_str(r, &sp, &n)) != 0)
