@@ -101,7 +101,9 @@ void chk_consider_str(suggest *sg, const char *cand);
 void chk_builtin_alias(suggest *sg);
 /* "; did you mean 'X'?" when there is a close candidate, else "". */
 const char *chk_hint(const suggest *sg, char *buf, size_t n);
-
+/* chk_hint for `name` among the names of the declarations in `list`. */
+const char *chk_hint_decls(esc_tok name, const esc_decl *list, char *buf,
+                           size_t n);
 /* Indexes the top-level declarations; false when out of memory. */
 bool chk_index_tops(checker *c);
 /* The first top-level declaration called `name`, or NULL. */

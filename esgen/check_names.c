@@ -276,6 +276,14 @@ const char *chk_hint(const suggest *sg, char *buf, size_t n) {
   return buf;
 }
 
+const char *chk_hint_decls(esc_tok name, const esc_decl *list, char *buf,
+                           size_t n) {
+  suggest sg = SUGGEST(name);
+  for (; list; list = list->next)
+    chk_consider(&sg, list->name);
+  return chk_hint(&sg, buf, n);
+}
+
 /* ---- lookups ---------------------------------------------------------- */
 
 /* The slot of `name` in c->tops: where it is, or where it would go. */

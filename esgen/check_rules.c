@@ -230,12 +230,10 @@ static void unknown_emitted(checker *c, esc_decl *a, esc_name_list *r) {
               TOKF(r->name), TOKF(other->name), TOKF(a->name));
     return;
   }
-  suggest sg = SUGGEST(r->name);
   char buf[160];
-  for (esc_decl *x = a->events; x; x = x->next)
-    chk_consider(&sg, x->name);
   esc_error(c->d, r->name, "'%.*s' is not an event of aggregate '%.*s'%s",
-            TOKF(r->name), TOKF(a->name), chk_hint(&sg, buf, sizeof buf));
+            TOKF(r->name), TOKF(a->name),
+            chk_hint_decls(r->name, a->events, buf, sizeof buf));
 }
 
 /* Resolves what command `m` emits; false when an entry names no event of
@@ -364,14 +362,11 @@ static bool resolve_ref(checker *c, esc_name_list *r, bool want_event) {
                 TOKF(r->name), TOKF(r->qual),
                 want_event ? "a command" : "an event",
                 want_event ? "an event" : "a command");
-    else {
-      suggest sg = SUGGEST(r->qual);
-      for (esc_decl *x = want_event ? a->events : a->commands; x; x = x->next)
-        chk_consider(&sg, x->name);
+    else
       esc_error(c->d, r->qual, "aggregate '%.*s' has no %s '%.*s'%s",
                 TOKF(r->name), want_event ? "event" : "command", TOKF(r->qual),
-                chk_hint(&sg, buf, sizeof buf));
-    }
+                chk_hint_decls(r->qual, want_event ? a->events : a->commands,
+                               buf, sizeof buf));
     return false;
   }
   return true;
