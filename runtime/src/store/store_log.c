@@ -167,7 +167,8 @@ typedef struct log_seg {
   uint64_t size;  /* end of the last whole batch */
   int fd;
   log_map *maps; /* in file order, each from where the previous ended */
-  uint32_t n_maps, cap_maps;
+  uint32_t n_maps;
+  uint64_t cap_maps;
   int map_failed; /* mapping failed once: pread from now on */
 } log_seg;
 
@@ -222,7 +223,8 @@ typedef struct log_store {
   uint64_t n;          /* synced head */
   uint64_t assigned;   /* head counting queued batches */
   log_seg *segs;
-  uint32_t n_segs, cap_segs;
+  uint32_t n_segs;
+  uint64_t cap_segs;
   log_batch *queue, **queue_tail;
   uint64_t group; /* number of the group commit that takes `queue` */
   _Atomic uint32_t done_word[GROUP_WORDS]; /* group g done: [g % 4]++ */
@@ -257,37 +259,34 @@ static uint32_t frame_crc(const uint8_t *frame, uint32_t body_len) {
   return es__crc32c(es__crc32c(0, frame, 4), frame + FRAME, body_len);
 }
 
-/* Reads exactly `len` bytes at `off`; ES_EIO on error or a short file. */
-static int pread_all(const es__io *io, int fd, void *buf, size_t len,
-                     uint64_t off) {
-  uint8_t *p = buf;
-  while (len) {
-    ssize_t got = io->pread(fd, p, len, (off_t)off);
-    if (got < 0 && errno == EINTR)
+/* Reads `len` bytes at `off` into `in`, or writes them from `out` (the
+ * other one NULL), carrying on after EINTR and short transfers; ES_EIO on
+ * an error or a short file. */
+static int transfer_all(const es__io *io, int fd, uint8_t *in,
+                        const uint8_t *out, size_t len, uint64_t off) {
+  size_t done = 0;
+  while (done < len) {
+    ssize_t n = in ? io->pread(fd, in + done, len - done, (off_t)off)
+                   : io->pwrite(fd, out + done, len - done, (off_t)off);
+    if (n < 0 && errno == EINTR)
       continue;
-    if (got <= 0)
+    if (n <= 0)
       return ES_EIO;
-    p += got;
-    len -= (size_t)got;
-    off += (uint64_t)got;
+    done += (size_t)n;
+    off += (uint64_t)n;
   }
   return 0;
 }
 
+/* Reads exactly `len` bytes at `off`; ES_EIO on error or a short file. */
+static int pread_all(const es__io *io, int fd, void *buf, size_t len,
+                     uint64_t off) {
+  return transfer_all(io, fd, buf, NULL, len, off);
+}
+
 static int pwrite_all(const es__io *io, int fd, const void *buf, size_t len,
                       uint64_t off) {
-  const uint8_t *p = buf;
-  while (len) {
-    ssize_t put = io->pwrite(fd, p, len, (off_t)off);
-    if (put < 0 && errno == EINTR)
-      continue;
-    if (put <= 0)
-      return ES_EIO;
-    p += put;
-    len -= (size_t)put;
-    off += (uint64_t)put;
-  }
-  return 0;
+  return transfer_all(io, fd, NULL, buf, len, off);
 }
 
 static void seg_name(char out[32], uint64_t first) {
@@ -374,14 +373,9 @@ static void sparse_note(log_store *s, uint64_t pos, uint64_t loc) {
 }
 
 static int push_seg(log_store *s, uint64_t first, uint64_t size, int fd) {
-  if (s->n_segs == s->cap_segs) {
-    uint32_t c = s->cap_segs ? s->cap_segs * 2 : 8;
-    log_seg *p = es__realloc(s->segs, c * sizeof *p);
-    if (!p)
-      return ES_ENOMEM;
-    s->segs = p;
-    s->cap_segs = c;
-  }
+  if (es__grow_array(&s->segs, &s->cap_segs, (uint64_t)s->n_segs + 1,
+                     sizeof *s->segs))
+    return ES_ENOMEM;
   memset(&s->segs[s->n_segs], 0, sizeof s->segs[s->n_segs]);
   s->segs[s->n_segs].first = first;
   s->segs[s->n_segs].size = size;
@@ -458,37 +452,49 @@ static int only_unfinished_batch(const uint8_t *buf, uint64_t bad, uint64_t len,
   return 1;
 }
 
-/* Parses the event body at `b` (length `bl`, CRC already good) and finds or
- * creates its stream. Returns 0 or ES_ECORRUPT (well-formed CRC, bad
- * content), ES_ENOMEM. */
-static int scan_event(log_store *s, const uint8_t *b, uint32_t bl,
-                      uint64_t want_pos, log_stream **out) {
-  uint32_t tl, kl, pl;
+/* The stream the event body `b` (`bl` bytes, at least EV_FIXED) names,
+ * found or, when new, created. Returns 0, 1 when its type or key is
+ * malformed (a bad length, a NUL, past `bl`), or ES_ENOMEM. */
+static int body_stream(log_store *s, const uint8_t *b, uint32_t bl,
+                       log_stream **out) {
+  uint32_t tl = es__get16(b + 85), kl = es__get16(b + 87);
   char id[ES_STREAM_TYPE_MAX + ES_KEY_MAX + 2];
   log_stream *st;
 
-  if (bl < EV_FIXED || es__get64(b + 1) != want_pos)
-    return ES_ECORRUPT;
-  tl = es__get16(b + 85);
-  kl = es__get16(b + 87);
-  pl = es__get32(b + 89);
   if (tl < 1 || tl > ES_STREAM_TYPE_MAX || kl < 1 || kl > ES_KEY_MAX ||
-      (uint64_t)EV_FIXED + tl + kl + pl != bl ||
+      (uint64_t)EV_FIXED + tl + kl > bl ||
       memchr(b + EV_FIXED, 0, (size_t)tl + kl) != NULL)
-    return ES_ECORRUPT;
+    return 1;
   memcpy(id, b + EV_FIXED, tl);
   id[tl] = '\0';
   memcpy(id + tl + 1, b + EV_FIXED + tl, kl);
   st = find_stream(s, id, (size_t)tl + 1 + kl);
   if (!st) {
     st = stream_new(id, (size_t)tl + 1 + kl);
-    if (!st)
-      return ES_ENOMEM;
-    if (es__hashmap_put(&s->streams, st->id, st->id_len, st) != 0) {
+    if (!st || es__hashmap_put(&s->streams, st->id, st->id_len, st) != 0) {
       stream_free(st);
       return ES_ENOMEM;
     }
   }
+  *out = st;
+  return 0;
+}
+
+/* Parses the event body at `b` (length `bl`, CRC already good) and finds or
+ * creates its stream. Returns 0 or ES_ECORRUPT (well-formed CRC, bad
+ * content), ES_ENOMEM. */
+static int scan_event(log_store *s, const uint8_t *b, uint32_t bl,
+                      uint64_t want_pos, log_stream **out) {
+  log_stream *st;
+  int rc;
+
+  if (bl < EV_FIXED || es__get64(b + 1) != want_pos ||
+      (uint64_t)EV_FIXED + es__get16(b + 85) + es__get16(b + 87) +
+              es__get32(b + 89) !=
+          bl)
+    return ES_ECORRUPT;
+  if ((rc = body_stream(s, b, bl, &st)) != 0)
+    return rc == 1 ? ES_ECORRUPT : rc;
   if (es__get64(b + 9) != st->assigned + 1)
     return ES_ECORRUPT;
   st->assigned++;
@@ -595,14 +601,8 @@ static int scan_header(log_store *s, log_seg *g, uint64_t size, int last,
 /* Keeps the event record at `off` (of stream `st`) until its batch's
  * commit record. Returns 0 or ES_ENOMEM. */
 static int scan_pend(seg_scan *sc, log_stream *st, uint64_t off) {
-  if (sc->npend == sc->cap_pend) {
-    uint64_t c = sc->cap_pend ? sc->cap_pend * 2 : 64;
-    pend *p = es__realloc(sc->pv, (size_t)c * sizeof *p);
-    if (!p)
-      return ES_ENOMEM;
-    sc->pv = p;
-    sc->cap_pend = c;
-  }
+  if (es__grow_array(&sc->pv, &sc->cap_pend, sc->npend + 1, sizeof *sc->pv))
+    return ES_ENOMEM;
   sc->pv[sc->npend].st = st;
   sc->pv[sc->npend].off = off;
   sc->npend++;
@@ -1962,14 +1962,9 @@ static void map_more(log_store *s, uint32_t si) {
   if (!page && (page = sysconf(_SC_PAGESIZE)) <= 0)
     page = 4096;
   at = from / (uint64_t)page * (uint64_t)page;
-  if (g->n_maps == g->cap_maps) {
-    uint32_t c = g->cap_maps ? g->cap_maps * 2 : 4;
-    log_map *m = es__realloc(g->maps, c * sizeof *m);
-    if (!m)
-      return;
-    g->maps = m;
-    g->cap_maps = c;
-  }
+  if (es__grow_array(&g->maps, &g->cap_maps, (uint64_t)g->n_maps + 1,
+                     sizeof *g->maps))
+    return;
   base = s->io->mmap(g->fd, (size_t)(g->size - at), (off_t)at);
   if (!base) {
     g->map_failed = 1;
@@ -2861,29 +2856,13 @@ static void vf_damage(verifier *v, const char *file, uint64_t off,
  * stands (the scan then checks the rest). Returns 0 or ES_ENOMEM. */
 static int vf_resync_stream(log_store *s, uint32_t lost, const uint8_t *b,
                             uint32_t bl) {
-  char id[ES_STREAM_TYPE_MAX + ES_KEY_MAX + 2];
-  uint32_t tl, kl;
   log_stream *st;
+  int rc;
 
-  if (bl < EV_FIXED)
-    return 0;
-  tl = es__get16(b + 85);
-  kl = es__get16(b + 87);
-  if (tl < 1 || tl > ES_STREAM_TYPE_MAX || kl < 1 || kl > ES_KEY_MAX ||
-      (uint64_t)EV_FIXED + tl + kl > bl || es__get64(b + 9) == 0 ||
-      memchr(b + EV_FIXED, 0, (size_t)tl + kl) != NULL)
+  if (bl < EV_FIXED || es__get64(b + 9) == 0)
     return 0; /* the scan says what is wrong */
-  memcpy(id, b + EV_FIXED, tl);
-  id[tl] = '\0';
-  memcpy(id + tl + 1, b + EV_FIXED + tl, kl);
-  st = find_stream(s, id, (size_t)tl + 1 + kl);
-  if (!st) {
-    st = stream_new(id, (size_t)tl + 1 + kl);
-    if (!st || es__hashmap_put(&s->streams, st->id, st->id_len, st) != 0) {
-      stream_free(st);
-      return ES_ENOMEM;
-    }
-  }
+  if ((rc = body_stream(s, b, bl, &st)) != 0)
+    return rc == 1 ? 0 : rc;
   if (st->mark != lost) {
     st->mark = lost;
     st->n = st->assigned = es__get64(b + 9) - 1;

@@ -558,24 +558,36 @@ static void quiet_notice(void *arg, const char *message) {
   (void)message;
 }
 
+/* Whether `r` (consumed) reports a command that succeeded. */
+static bool command_ok(PGresult *r) {
+  bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+  PQclear(r);
+  return ok;
+}
+
+/* A new connection whose notices are dropped, or NULL. */
+static PGconn *conn_connect(const pg_store *s) {
+  PGconn *c = PQconnectdb(s->conninfo);
+  if (PQstatus(c) != CONNECTION_OK) {
+    PQfinish(c);
+    return NULL;
+  }
+  PQsetNoticeProcessor(c, quiet_notice, NULL);
+  return c;
+}
+
 /* A new connection with every statement prepared, or NULL. */
 static PGconn *conn_open(pg_store *s) {
-  PGconn *c = PQconnectdb(s->conninfo);
-  PGresult *r;
+  PGconn *c = conn_connect(s);
 
-  if (PQstatus(c) != CONNECTION_OK)
-    goto fail;
-  PQsetNoticeProcessor(c, quiet_notice, NULL);
+  if (!c)
+    return NULL;
   for (int i = 0; i < ST_COUNT; i++) {
     char name[8];
     snprintf(name, sizeof name, "s%d", i);
-    r = PQprepare(c, name, s->sql[i], stmt_defs[i].n_params,
-                  stmt_defs[i].types);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-      PQclear(r);
+    if (!command_ok(PQprepare(c, name, s->sql[i], stmt_defs[i].n_params,
+                              stmt_defs[i].types)))
       goto fail;
-    }
-    PQclear(r);
   }
   return c;
 
@@ -1032,46 +1044,59 @@ static void writer_rollback(pg_store *s) {
     PQclear(r);
 }
 
+/* A place among a batch's accepted events: request, group, event. */
+typedef struct ev_cursor {
+  size_t r;
+  uint32_t g, e;
+} ev_cursor;
+
+/* Moves `cur` onto the first accepted event at or after it (one must be
+ * left) and returns that event's request. */
+static pg_req *cursor_settle(const batch *b, ev_cursor *cur) {
+  for (;;) {
+    pg_req *q;
+    while (cur->r < b->n_reqs && !b->reqs[cur->r]->accepted)
+      cur->r++;
+    q = b->reqs[cur->r];
+    if (cur->g >= q->n)
+      cur->r++, cur->g = 0, cur->e = 0;
+    else if (cur->e >= q->g[cur->g].n_events)
+      cur->g++, cur->e = 0;
+    else
+      return q;
+  }
+}
+
+/* How many accepted events from `from` on (at most `left`) make the next
+ * chunk: up to PG_CHUNK_EVENTS and PG_CHUNK_BYTES, at least one. */
+static uint32_t chunk_size(const batch *b, ev_cursor from, uint64_t left) {
+  uint32_t n = 0;
+  size_t bytes = 0;
+  while (n < PG_CHUNK_EVENTS && n < left) {
+    pg_req *q = cursor_settle(b, &from);
+    size_t len = q->g[from.g].events[from.e].len;
+    if (n && bytes + len > PG_CHUNK_BYTES)
+      break;
+    bytes += len;
+    n++;
+    from.e++;
+  }
+  return n;
+}
+
 /* Sends the inserts of every accepted event, in chunks. */
 static int send_inserts(PGconn *c, batch *b, int *err) {
   pgb a[10] = {{0}};
-  size_t ri = 0;
-  uint32_t gi = 0, ei = 0;
+  ev_cursor cur = {0, 0, 0};
   uint64_t sent = 0;
   int rc = 0;
 
   while (sent < b->accepted_events) {
     uint64_t chunk_first = sent;
-    uint32_t n = 0;
-    size_t bytes = 0;
+    uint32_t n = chunk_size(b, cur, b->accepted_events - sent);
     const char *vals[11];
     int lens[11];
     uint8_t remain[8];
-    /* count this chunk */
-    {
-      size_t r2 = ri;
-      uint32_t g2 = gi, e2 = ei;
-      uint64_t left = b->accepted_events - sent;
-      while (n < PG_CHUNK_EVENTS && n < left) {
-        pg_req *q;
-        while (r2 < b->n_reqs && !b->reqs[r2]->accepted)
-          r2++;
-        q = b->reqs[r2];
-        if (g2 >= q->n) {
-          r2++, g2 = 0, e2 = 0;
-          continue;
-        }
-        if (e2 >= q->g[g2].n_events) {
-          g2++, e2 = 0;
-          continue;
-        }
-        if (n && bytes + q->g[g2].events[e2].len > PG_CHUNK_BYTES)
-          break;
-        bytes += q->g[g2].events[e2].len;
-        n++;
-        e2++;
-      }
-    }
     arr_begin(&a[0], OID_TEXT, n);
     arr_begin(&a[1], OID_BYTEA, n);
     arr_begin(&a[2], OID_INT8, n);
@@ -1082,26 +1107,14 @@ static int send_inserts(PGconn *c, batch *b, int *err) {
     arr_begin(&a[7], OID_UUID, n);
     arr_begin(&a[8], OID_UUID, n);
     arr_begin(&a[9], OID_BYTEA, n);
-    for (uint32_t k = 0; k < n;) {
-      pg_req *q;
-      const es_new_event *e;
-      uint64_t flat = 0;
+    for (uint32_t k = 0; k < n; k++, cur.e++) {
+      pg_req *q = cursor_settle(b, &cur);
+      uint32_t gi = cur.g, ei = cur.e;
+      const es_new_event *e = &q->g[gi].events[ei];
+      uint64_t flat = ei;
       uint8_t x[4];
-      while (ri < b->n_reqs && !b->reqs[ri]->accepted)
-        ri++;
-      q = b->reqs[ri];
-      if (gi >= q->n) {
-        ri++, gi = 0, ei = 0;
-        continue;
-      }
-      if (ei >= q->g[gi].n_events) {
-        gi++, ei = 0;
-        continue;
-      }
       for (uint32_t j = 0; j < gi; j++)
         flat += q->g[j].n_events;
-      flat += ei;
-      e = &q->g[gi].events[ei];
       arr_elem(&a[0], q->g[gi].type, strlen(q->g[gi].type));
       arr_elem(&a[1], q->g[gi].key, strlen(q->g[gi].key));
       arr_u64(&a[2], q->version[gi] - q->g[gi].n_events + ei + 1);
@@ -1113,8 +1126,6 @@ static int send_inserts(PGconn *c, batch *b, int *err) {
       arr_elem(&a[7], e->correlation_id.bytes, 16);
       arr_elem(&a[8], e->causation_id.bytes, 16);
       arr_elem(&a[9], e->payload, e->len);
-      ei++;
-      k++;
     }
     for (int i = 0; i < 10; i++)
       if (a[i].err) {
@@ -1813,24 +1824,18 @@ static int pg_stream_version(es_store *bs, const char *type, const char *key,
 
 /* A connection that LISTENs on the store's channel, or NULL. */
 static PGconn *listen_open(pg_store *s) {
-  PGconn *c = PQconnectdb(s->conninfo);
+  PGconn *c = conn_connect(s);
   char *q, sql[128];
-  PGresult *r;
 
-  if (PQstatus(c) != CONNECTION_OK)
-    goto fail;
-  PQsetNoticeProcessor(c, quiet_notice, NULL);
+  if (!c)
+    return NULL;
   q = PQescapeIdentifier(c, s->channel, strlen(s->channel));
   if (!q)
     goto fail;
   snprintf(sql, sizeof sql, "LISTEN %s", q);
   PQfreemem(q);
-  r = PQexec(c, sql);
-  if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-    PQclear(r);
+  if (!command_ok(PQexec(c, sql)))
     goto fail;
-  }
-  PQclear(r);
   return c;
 
 fail:
