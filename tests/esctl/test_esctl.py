@@ -194,6 +194,24 @@ def test_state_time_travel():
     expect("unknown command 'state'" in err, err)
 
 
+def test_stream_arguments_are_checked_alike():
+    for prog, cmd, opt in ((None, "cat", "--from"),
+                           (BANK_CTL, "state", "--at")):
+        _, err = run(cmd, BANK_DATA, "Account/alice", opt, "0", prog=prog,
+                     want=2)
+        expect(f"'{opt} 0': not a version (1, 2, ...)" in err, err)
+        _, err = run(cmd, BANK_DATA, "Account/alice", opt, prog=prog, want=2)
+        expect(f"'{opt}' needs a version (1, 2, ...)" in err, err)
+        _, err = run(cmd, BANK_DATA, opt, "2", prog=prog, want=2)
+        expect(f"'{cmd}' needs a stream: {cmd} AGG/KEY [{opt} V]" in err, err)
+        _, err = run(cmd, BANK_DATA, "Account/alice", "Account/bob",
+                     prog=prog, want=2)
+        expect(f"'{cmd}': unexpected 'Account/bob' ({cmd} AGG/KEY [{opt} V])"
+               in err, err)
+        _, err = run(cmd, BANK_DATA, "alice", prog=prog, want=2)
+        expect("'alice' is not a stream" in err, err)
+
+
 def test_rebuild_runs_the_handlers():
     store = os.path.join(TMP, "rebuilt")
     run("copy", BANK_DATA, store)
@@ -537,6 +555,7 @@ def test_usage():
 for t in (test_info, test_ls, test_cat, test_tail, test_verify_clean,
           test_projections_sagas_dead_letters, test_copy_compares_every_event,
           test_export_import, test_state_time_travel,
+          test_stream_arguments_are_checked_alike,
           test_rebuild_runs_the_handlers, test_redispatch,
           test_sagas_show_pending_timeouts,
           test_progress_bar_only_on_a_terminal, test_two_schema_versions,

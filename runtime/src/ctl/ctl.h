@@ -113,6 +113,19 @@ void ctl_scan_free(ctl_scan *scan);
  * buffers). Returns 0 or -1 (printed). */
 int ctl_split_stream(ctl *c, const char *arg, char *type, char *key);
 
+/* The arguments of a command on one stream: `AGG/KEY [OPT V]`. */
+typedef struct ctl_stream_args {
+  const char *stream; /* AGG/KEY as given */
+  char type[ES_STREAM_TYPE_MAX + 1];
+  char key[ES_KEY_MAX + 1];
+  uint64_t version; /* V (1, 2, ...), or 0 without OPT */
+} ctl_stream_args;
+
+/* Parses `AGG/KEY [OPT V]` for command `cmd` (both named in messages).
+ * Returns 0 or -1 (printed). */
+int ctl_parse_stream_args(ctl *c, const char *cmd, const char *opt, int argc,
+                          char **argv, ctl_stream_args *a);
+
 /* ---- the commands: argv after STORE ---- */
 int ctl_cmd_info(ctl *c, int argc, char **argv);
 int ctl_cmd_ls(ctl *c, int argc, char **argv);

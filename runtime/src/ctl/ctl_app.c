@@ -63,39 +63,18 @@ static int state_step(const es_stored_event *ev, void *vctx) {
 }
 
 int ctl_cmd_state(ctl *c, int argc, char **argv) {
-  char type[ES_STREAM_TYPE_MAX + 1], key[ES_KEY_MAX + 1];
-  const char *stream = NULL;
-  uint64_t at = 0;
+  ctl_stream_args args;
   state_ctx s;
   int rc;
 
-  for (int i = 0; i < argc; i++) {
-    if (strcmp(argv[i], "--at") == 0 && i + 1 < argc) {
-      char *end;
-      at = strtoull(argv[++i], &end, 10);
-      if (*end || !at) {
-        ctl_error(c, "'--at %s': not a version (1, 2, ...)", argv[i]);
-        return CTL_USAGE;
-      }
-    } else if (!stream && argv[i][0] != '-') {
-      stream = argv[i];
-    } else {
-      ctl_error(c, "'state': unexpected '%s' (state AGG/KEY [--at V])",
-                argv[i]);
-      return CTL_USAGE;
-    }
-  }
-  if (!stream) {
-    ctl_error(c, "'state' needs a stream: state AGG/KEY [--at V]");
-    return CTL_USAGE;
-  }
-  if (ctl_split_stream(c, stream, type, key))
+  if (ctl_parse_stream_args(c, "state", "--at", argc, argv, &args))
     return CTL_USAGE;
   memset(&s, 0, sizeof s);
   s.c = c;
-  s.agg = es_schema_find_aggregate(c->schema, type);
+  s.agg = es_schema_find_aggregate(c->schema, args.type);
   if (!s.agg) {
-    ctl_error(c, "schema '%s' has no aggregate '%s'", c->schema->name, type);
+    ctl_error(c, "schema '%s' has no aggregate '%s'", c->schema->name,
+              args.type);
     return CTL_USAGE;
   }
   es_arena_init(&s.arena, 0);
@@ -105,16 +84,18 @@ int ctl_cmd_state(ctl *c, int argc, char **argv) {
     if (s.state)
       es_type_init(s.agg->state, s.state);
   }
-  rc = es_store_read_stream(c->store, type, key, 1, (uint32_t)at, state_step,
-                            &s);
+  /* up to version V: the first V events (all of them past UINT32_MAX) */
+  rc = es_store_read_stream(
+      c->store, args.type, args.key, 1,
+      args.version > UINT32_MAX ? 0 : (uint32_t)args.version, state_step, &s);
   es_buf_close(&s.b);
   es_arena_close(&s.arena);
   if (rc && !s.err)
-    ctl_error(c, "reading '%s': %s", stream, es_strerror(rc));
+    ctl_error(c, "reading '%s': %s", args.stream, es_strerror(rc));
   if (rc)
     return CTL_PROBLEM;
   if (!s.n) {
-    ctl_error(c, "no stream '%s' in '%s'", stream, ctl_display(c));
+    ctl_error(c, "no stream '%s' in '%s'", args.stream, ctl_display(c));
     return CTL_PROBLEM;
   }
   return CTL_OK;

@@ -2,6 +2,7 @@
  * ctl_event.c - events as esctl prints them, and the scan that finds every
  * stream.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -302,4 +303,42 @@ int ctl_split_stream(ctl *c, const char *arg, char *type, char *key) {
   type[tl] = '\0';
   strcpy(key, slash + 1);
   return 0;
+}
+
+/* Parses the value `v` (NULL when missing) of option `opt`: a version. */
+static int version_arg(ctl *c, const char *opt, const char *v, uint64_t *out) {
+  char *end;
+  if (!v) {
+    ctl_error(c, "'%s' needs a version (1, 2, ...)", opt);
+    return -1;
+  }
+  errno = 0;
+  *out = strtoull(v, &end, 10);
+  if (!*v || *v == '-' || errno || *end || !*out) {
+    ctl_error(c, "'%s %s': not a version (1, 2, ...)", opt, v);
+    return -1;
+  }
+  return 0;
+}
+
+int ctl_parse_stream_args(ctl *c, const char *cmd, const char *opt, int argc,
+                          char **argv, ctl_stream_args *a) {
+  memset(a, 0, sizeof *a);
+  for (int i = 0; i < argc; i++) {
+    if (strcmp(argv[i], opt) == 0) {
+      if (version_arg(c, opt, i + 1 < argc ? argv[++i] : NULL, &a->version))
+        return -1;
+    } else if (!a->stream && argv[i][0] != '-') {
+      a->stream = argv[i];
+    } else {
+      ctl_error(c, "'%s': unexpected '%s' (%s AGG/KEY [%s V])", cmd, argv[i],
+                cmd, opt);
+      return -1;
+    }
+  }
+  if (!a->stream) {
+    ctl_error(c, "'%s' needs a stream: %s AGG/KEY [%s V]", cmd, cmd, opt);
+    return -1;
+  }
+  return ctl_split_stream(c, a->stream, a->type, a->key);
 }

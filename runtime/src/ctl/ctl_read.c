@@ -292,43 +292,27 @@ static int print_event(const es_stored_event *ev, void *vctx) {
 }
 
 int ctl_cmd_cat(ctl *c, int argc, char **argv) {
-  char type[ES_STREAM_TYPE_MAX + 1], key[ES_KEY_MAX + 1];
-  const char *stream = NULL;
-  uint64_t from = 1;
+  ctl_stream_args args;
   print_ctx p;
   int rc;
 
-  for (int i = 0; i < argc; i++) {
-    if (strcmp(argv[i], "--from") == 0) {
-      if (number_arg(c, "--from", i + 1 < argc ? argv[++i] : NULL, &from))
-        return CTL_USAGE;
-    } else if (!stream && argv[i][0] != '-') {
-      stream = argv[i];
-    } else {
-      ctl_error(c, "'cat': unexpected '%s' (cat AGG/KEY [--from V])", argv[i]);
-      return CTL_USAGE;
-    }
-  }
-  if (!stream) {
-    ctl_error(c, "'cat' needs a stream: cat AGG/KEY [--from V]");
-    return CTL_USAGE;
-  }
-  if (ctl_split_stream(c, stream, type, key))
+  if (ctl_parse_stream_args(c, "cat", "--from", argc, argv, &args))
     return CTL_USAGE;
   memset(&p, 0, sizeof p);
   p.c = c;
   es_buf_init(&p.b, 0);
-  rc = es_store_read_stream(c->store, type, key, from, 0, print_event, &p);
+  rc = es_store_read_stream(c->store, args.type, args.key, args.version, 0,
+                            print_event, &p);
   es_buf_close(&p.b);
   if (rc) {
-    ctl_error(c, "reading '%s': %s", stream, es_strerror(rc));
+    ctl_error(c, "reading '%s': %s", args.stream, es_strerror(rc));
     return CTL_PROBLEM;
   }
   if (p.n == 0) {
     uint64_t v = 0;
-    es_store_stream_version(c->store, type, key, &v);
+    es_store_stream_version(c->store, args.type, args.key, &v);
     if (v == 0) {
-      ctl_error(c, "no stream '%s' in '%s'", stream, ctl_display(c));
+      ctl_error(c, "no stream '%s' in '%s'", args.stream, ctl_display(c));
       return CTL_PROBLEM;
     }
   }

@@ -56,11 +56,13 @@ struct es_saga_test {
   bool ran;     /* a given() or advance() has run */
   es_saga_report report;
   sent_cmd *sent; /* every command, in dispatch order */
-  uint32_t n_sent, cap_sent;
+  uint32_t n_sent;
+  uint64_t cap_sent;
   uint32_t window; /* the first of the last run's */
   es_buf bytes;
   arranged *rej;
-  uint32_t n_rej, cap_rej;
+  uint32_t n_rej;
+  uint64_t cap_rej;
   char stream[ES_STREAM_TYPE_MAX + 1]; /* "saga:<Name>" */
   char instance[ES_KEY_MAX + 1];       /* of the last stored step */
   char followed[ES_KEY_MAX + 1];       /* es_saga_test_follow()'s */
@@ -145,14 +147,9 @@ static int answer(void *ctx, const es_aggregate_desc *agg, uint32_t command,
         res->duplicate = true;
         return res->rc = 0;
       }
-  if (t->n_sent == t->cap_sent) {
-    uint32_t cap = t->cap_sent ? t->cap_sent * 2 : 16;
-    sent_cmd *p = es__realloc(t->sent, cap * sizeof *p);
-    if (!p)
-      return res->rc = ES_ENOMEM;
-    t->sent = p;
-    t->cap_sent = cap;
-  }
+  if (es__grow_array(&t->sent, &t->cap_sent, (uint64_t)t->n_sent + 1,
+                     sizeof *t->sent))
+    return res->rc = ES_ENOMEM;
   type = agg->commands[command].command;
   at = t->bytes.len;
   if ((rc = es_type_encode(type, value, &t->bytes)) != 0 ||
@@ -259,6 +256,13 @@ static int see_step(const es_stored_event *ev, void *arg) {
   return 0;
 }
 
+/* What an arranging call (given, reject, advance) returns before it
+ * starts: ES_EINVAL without a test, else the first failed setup step
+ * (arranging stops there), else 0. */
+static int arranging(const es_saga_test *t) {
+  return t ? t->setup_rc : ES_EINVAL;
+}
+
 /* Runs the saga until it is caught up (timeouts due included); the
  * commands it sends open a new window. */
 static int run(es_saga_test *t, const char *what, uint64_t from) {
@@ -281,10 +285,8 @@ int es_saga_test_given(es_saga_test *t, const char *aggregate, const char *key,
   uint64_t head = 0;
   int rc;
 
-  if (!t)
-    return ES_EINVAL;
-  if (t->setup_rc)
-    return t->setup_rc;
+  if ((rc = arranging(t)) != 0)
+    return rc;
   if (!aggregate || !key || !event || !value)
     return setup_failed(t, ES_EINVAL, "given: NULL aggregate, key or event");
   if (!(agg = es_schema_find_aggregate(t->schema, aggregate)))
@@ -310,11 +312,10 @@ int es_saga_test_reject(es_saga_test *t, const es_aggregate_desc *agg,
   arranged *a;
   uint32_t c, e, s;
   size_t n = key ? strlen(key) : 0;
+  int rc;
 
-  if (!t)
-    return ES_EINVAL;
-  if (t->setup_rc)
-    return t->setup_rc;
+  if ((rc = arranging(t)) != 0)
+    return rc;
   if (!agg || !command || !error || n > ES_KEY_MAX)
     return setup_failed(t, ES_EINVAL, "reject: NULL argument or bad key");
   for (c = 0; c < agg->n_commands; c++)
@@ -334,14 +335,9 @@ int es_saga_test_reject(es_saga_test *t, const es_aggregate_desc *agg,
       break;
   if (s == t->saga->n_sends)
     return setup_failed(t, ES_EINVAL, "reject: the saga does not send it");
-  if (t->n_rej == t->cap_rej) {
-    uint32_t cap = t->cap_rej ? t->cap_rej * 2 : 8;
-    arranged *p = es__realloc(t->rej, cap * sizeof *p);
-    if (!p)
-      return setup_failed(t, ES_ENOMEM, "reject");
-    t->rej = p;
-    t->cap_rej = cap;
-  }
+  if (es__grow_array(&t->rej, &t->cap_rej, (uint64_t)t->n_rej + 1,
+                     sizeof *t->rej))
+    return setup_failed(t, ES_ENOMEM, "reject");
   a = &t->rej[t->n_rej++];
   memset(a, 0, sizeof *a);
   a->agg = agg;
@@ -355,10 +351,8 @@ int es_saga_test_reject(es_saga_test *t, const es_aggregate_desc *agg,
 int es_saga_test_advance(es_saga_test *t, int64_t us) {
   uint64_t head = 0;
   int rc;
-  if (!t)
-    return ES_EINVAL;
-  if (t->setup_rc)
-    return t->setup_rc;
+  if ((rc = arranging(t)) != 0)
+    return rc;
   if (us < 0 || us > INT64_MAX - t->now)
     return setup_failed(t, ES_EINVAL, "advance: negative or too far");
   if ((rc = es_store_head(t->store, &head)) != 0)
