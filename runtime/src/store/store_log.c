@@ -1898,6 +1898,7 @@ static int deliver_record(const uint8_t *p, uint32_t bl, uint64_t want_pos,
   if (tl > ES_STREAM_TYPE_MAX || kl > ES_KEY_MAX ||
       (uint64_t)EV_FIXED + tl + kl + es__get32(b + 89) != bl)
     return ES_ECORRUPT;
+  memset(&ev, 0, sizeof ev); /* no stack bytes in the padding it shows */
   if (nm) {
     if (tl != nm->tl || kl != nm->kl ||
         memcmp(b + EV_FIXED, nm->rec, tl + kl) != 0)
