@@ -31,10 +31,10 @@
  *   5. Transfer t-N-b, 20 from bob to carol, whose account is closed: the
  *      deposit is rejected, the saga refunds bob and fails the transfer.
  *   6. Transfer t-N-c of 0 (a client's bug): the withdrawal faults and
- *      lands in the dead-letter log (DIR/dead-letters.jsonl); the transfer
- *      is stuck. Two hours pass on the saga's clock (simulated: the runner
- *      takes its clock as an option), its "give-up" timeout fires and the
- *      saga fails the transfer (TimedOut).
+ *      is set aside as a dead letter, kept by the store (stream
+ *      "saga:MoneyTransfer#dead"); the transfer is stuck. Two hours pass on the
+ * saga's clock (simulated: the runner takes its clock as an option), its
+ * "give-up" timeout fires and the saga fails the transfer (TimedOut).
  *   7. The accounts and transfers, as es_app_read_state() loads them, and
  *      the Balances projection, rebuilt in memory from the whole store,
  *      which must agree with them.
@@ -273,11 +273,13 @@ static int print_dead_letter(const es_dead_letter *dl, void *ctx) {
   return 0;
 }
 
-/* Prints the dead letters of saga instance `key`; checks there is one. */
-static void show_dead_letters(const char *path, const char *key) {
+/* Prints the dead letters of saga instance `key`, as the store keeps
+ * them; checks there is one. */
+static void show_dead_letters(es_store *store, const char *key) {
   dl_show s = {key, 0};
   uint64_t bad = 0;
-  int rc = es_dead_letters_list(path, print_dead_letter, &s, &bad);
+  int rc = es_saga_dead_letters(store, bank_money_transfer_saga.name,
+                                print_dead_letter, &s, &bad);
   check(rc == 0 && s.n == 1, "one dead letter for the stuck transfer");
 }
 
@@ -385,7 +387,7 @@ static void withdraw(es_app *app, const char *key, int64_t amount,
 }
 
 static void story(es_app *app, es_store *store, es_saga_runner *saga,
-                  const char *dead_letters, uint64_t run) {
+                  uint64_t run) {
   char transfer[32], ta[40], tb[40], tc[40], id[37];
   es_exec_options opt;
   es_result first, again, r;
@@ -453,7 +455,7 @@ static void story(es_app *app, es_store *store, es_saga_runner *saga,
   rc = saga_run(store, saga, &rep);
   check(rc == 0 && rep.dead_lettered == 1 && rep.completed == 0,
         "the withdrawal should be dead-lettered");
-  show_dead_letters(dead_letters, tc);
+  show_dead_letters(store, tc);
   check(es_saga_pending_timeouts(saga, NULL) == 1,
         "the give-up timeout should be pending");
   clock_offset += 2 * BANK_TRANSFER_TIMEOUT_US;
@@ -620,11 +622,10 @@ static int run_on(const char *dir) {
     es_metrics_close(&metrics);
     return 1;
   }
-  if (is_database(dir)) /* beside the program: the database has no dir */
-    snprintf(dead_letters, sizeof dead_letters, "bank-dead-letters.jsonl");
-  else
-    snprintf(dead_letters, sizeof dead_letters, "%s/dead-letters.jsonl", dir);
-  oopt.dead_letter_path = dead_letters;
+  /* Dead letters live in the store; a store an earlier version wrote has
+   * them in DIR/dead-letters.jsonl, which the runner imports. */
+  snprintf(dead_letters, sizeof dead_letters, "%s/dead-letters.jsonl", dir);
+  oopt.dead_letter_path = is_database(dir) ? NULL : dead_letters;
   oopt.now_us = story_clock;
   oopt.obs = &obs;
   clock_offset = 0;
@@ -644,7 +645,7 @@ static int run_on(const char *dir) {
          run, is_database(dir) ? "PostgreSQL" : "embedded",
          is_database(dir) ? "the database" : dir, head);
   failures = 0;
-  story(app, store, saga, dead_letters, run);
+  story(app, store, saga, run);
 
   es_saga_runner_close(saga);
   es_app_close(app);

@@ -432,7 +432,7 @@ int shop_order_history_on_shipping_shipped(const shop_shipping_shipped *event,
  * all recorded in one step, so they are sent together and exactly once.
  *
  * A timeout does the same for an order that is stuck (a command that kept
- * failing and went to the dead-letter log). The saga then stays around
+ * failing and became a dead letter). The saga then stays around
  * (stage Cancelled) until a second timeout, so a stuck step that completes
  * late - a dead letter re-dispatched by hand - is undone as it arrives.
  *

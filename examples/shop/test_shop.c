@@ -90,7 +90,6 @@ typedef struct shop {
   es_app *app;
   es_saga_runner *r;
   int64_t now;
-  char dl_path[64];
   es_saga_options opt;
   es_saga_report rep;
 } shop;
@@ -104,20 +103,13 @@ static void no_sleep(void *ctx, int64_t us) {
 }
 
 static void shop_open(shop *s) {
-  int fd;
   memset(s, 0, sizeof *s);
   cr_assert_eq(es_store_open_memory(&s->mem, NULL), 0);
   s->flaky.base.ops = &flaky_ops;
   s->flaky.base.opt = s->mem->opt;
   s->flaky.inner = s->mem;
   s->now = INT64_C(1700000000000000);
-  snprintf(s->dl_path, sizeof s->dl_path, "/tmp/shop-dl-%ld-XXXXXX",
-           (long)getpid());
-  fd = mkstemp(s->dl_path);
-  cr_assert(fd >= 0);
-  close(fd);
   s->opt = (es_saga_options)ES_SAGA_OPTIONS_INIT;
-  s->opt.dead_letter_path = s->dl_path;
   s->opt.now_us = clock_of;
   s->opt.clock_ctx = s;
   s->opt.sleep_us = no_sleep;
@@ -131,7 +123,6 @@ static void shop_close(shop *s) {
   es_saga_runner_close(s->r);
   es_app_close(s->app);
   es_store_close(s->mem);
-  unlink(s->dl_path);
 }
 
 static void run(shop *s) {
@@ -360,7 +351,9 @@ Test(checkout, stuck_step_times_out_and_a_late_charge_is_refunded) {
 
   /* The provider is back; someone re-dispatches the dead letter. */
   s.flaky.fail_left = 0;
-  cr_assert_eq(es_dead_letters_list(s.dl_path, redispatch, &s, NULL), 0);
+  cr_assert_eq(es_saga_dead_letters(&s.flaky.base, shop_checkout_saga.name,
+                                    redispatch, &s, NULL),
+               0);
   x = PAYMENT(&s, "o-1");
   cr_expect(x.a == 2400 && x.b == 0);
   run(&s); /* the saga hears Charged after giving up: refund */

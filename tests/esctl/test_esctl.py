@@ -243,8 +243,8 @@ def test_rebuild_runs_the_handlers():
 def test_redispatch():
     store = os.path.join(TMP, "ops")
     run("copy", BANK_DATA, store)
-    dl_path = os.path.join(store, "dead-letters.jsonl")
-    shutil.copy(os.path.join(BANK_DATA, "dead-letters.jsonl"), dl_path)
+    expect(not os.path.exists(os.path.join(BANK_DATA, "dead-letters.jsonl")),
+           "dead letters live in the store, not in a file")
     (dl,) = jlines(run("--json", "dead-letters", store)[0])
     # The letter's command (a withdrawal of 0) still fails the same way,
     # and stays a dead letter.
@@ -253,30 +253,37 @@ def test_redispatch():
     expect(len(jlines(run("--json", "dead-letters", store)[0])) == 1, "kept")
     _, err = run("redispatch", store, "no-such-id", prog=BANK_CTL, want=1)
     expect("no dead letter 'no-such-id'" in err, err)
-    # Fixed by hand (the msgpack the command re-executes: [amount, transfer]
-    # with amount 5), it succeeds, alice is debited, and the letter leaves
-    # the list; a second re-dispatch finds no letter.
-    with open(dl_path, encoding="utf-8") as f:
-        line = json.loads(f.read())
-    expect(line["msgpack"].startswith("9200"), line)
-    line["msgpack"] = "9205" + line["msgpack"][4:]
+    # A dead-letter file an earlier version wrote (the same letter, and one
+    # whose command - [amount, transfer], amount 5 - can succeed): the
+    # tools warn about it; redispatch imports it (the copy of the store's
+    # letter once), succeeds, alice is debited, the letter leaves the
+    # list, and a second re-dispatch finds no letter.
+    dl_path = os.path.join(store, "dead-letters.jsonl")
+    fixed = dict(dl, id="0b6a54e4-1c9d-8f00-9a3e-5d2b7c1e0f42",
+                 msgpack="9205" + dl["msgpack"][4:])
+    expect(dl["msgpack"].startswith("9200"), dl)
     with open(dl_path, "w", encoding="utf-8") as f:
-        f.write(json.dumps(line) + "\n")
+        f.write(json.dumps(dl) + "\n" + json.dumps(fixed) + "\n")
+    _, err = run("dead-letters", store)
+    expect("holds 2 dead letter(s) written by an earlier version" in err, err)
     before = jlines(run("--json", "cat", store, "Account/alice")[0])
-    (res,) = jlines(run("--json", "redispatch", store, dl["id"],
+    (res,) = jlines(run("--json", "redispatch", store, fixed["id"],
                         prog=BANK_CTL)[0])
     expect(res["outcome"] == "ok" and res["resolved"], res)
+    expect(not os.path.exists(dl_path) and
+           os.path.exists(dl_path + ".migrated"), "the file is renamed")
     after = jlines(run("--json", "cat", store, "Account/alice")[0])
     expect(len(after) == len(before) + 1, after[-1])
     expect(after[-1]["type"] == "Account.Withdrawn" and
            after[-1]["data"]["amount"] == 5, after[-1])
     expect(res["version"] == after[-1]["version"], (res, after[-1]))
-    expect(jlines(run("--json", "dead-letters", store)[0]) == [], "listed")
+    left = jlines(run("--json", "dead-letters", store)[0])
+    expect([x["id"] for x in left] == [dl["id"]], left)
     out, _ = run("dead-letters", store)
-    expect(dl["id"] not in out, out)
+    expect(fixed["id"] not in out and dl["id"] in out, out)
     (info,) = jlines(run("--json", "info", store)[0])
-    expect(info["dead_letters"] == 0, info)
-    _, err = run("redispatch", store, dl["id"], prog=BANK_CTL, want=1)
+    expect(info["dead_letters"] == 1, info)
+    _, err = run("redispatch", store, fixed["id"], prog=BANK_CTL, want=1)
     expect("no dead letter" in err, err)
 
 

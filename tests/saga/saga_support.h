@@ -96,7 +96,7 @@ typedef struct world {
   es_app *app;
   es_saga_runner *r;
   int64_t now;
-  char dl_path[64];
+  char dl_path[64]; /* a dead-letter file of an earlier version */
   es_saga_options opt;
   es_saga_report rep;
 } world;
@@ -140,7 +140,6 @@ static void w_init(world *w) {
     close(fd);
   }
   w->opt = (es_saga_options)ES_SAGA_OPTIONS_INIT;
-  w->opt.dead_letter_path = w->dl_path;
   w->opt.now_us = w_clock;
   w->opt.clock_ctx = w;
   w->opt.sleep_us = w_nosleep;
@@ -153,6 +152,11 @@ static void w_fini(world *w) {
   es_app_close(w->app);
   es_store_close(w->mem);
   unlink(w->dl_path);
+  {
+    char moved[80];
+    snprintf(moved, sizeof moved, "%s.migrated", w->dl_path);
+    unlink(moved);
+  }
 }
 
 static int w_run(world *w) {

@@ -346,7 +346,8 @@ Test(saga, persistent_failure_is_dead_lettered_and_redispatched) {
   w.flaky.fail_left = 0;
 
   memset(&c, 0, sizeof c);
-  cr_assert_eq(es_dead_letters_list(w.dl_path, collect_dl, &c, &bad), 0);
+  cr_assert_eq(
+      es_saga_dead_letters(w.store, "MoneyTransfer", collect_dl, &c, &bad), 0);
   cr_assert_eq(c.n, 1);
   cr_assert_str_eq(c.error, "ES_EIO");
   cr_assert_str_eq(c.target, "Account.Withdraw");
@@ -365,45 +366,60 @@ Test(saga, persistent_failure_is_dead_lettered_and_redispatched) {
   cr_assert_eq(w.rep.dispatched, 0);
   cr_assert_eq(w_balance(&w, "a"), 100);
 
-  /* Re-dispatch from the log: executed once... */
+  /* Re-dispatch from the store: executed once... */
   {
     redo_ctx x = {w.r, &res, -1};
-    cr_assert_eq(es_dead_letters_list(w.dl_path, redo, &x, NULL), 0);
+    cr_assert_eq(es_saga_dead_letters(w.store, "MoneyTransfer", redo, &x, NULL),
+                 0);
     cr_assert_eq(x.rc, 0);
     cr_assert_eq(res.outcome, ES_OUTCOME_OK);
     cr_assert(!res.duplicate);
     cr_assert_eq(w_balance(&w, "a"), 70);
     /* ... and again: a duplicate, nothing changes. */
     x.rc = -1;
-    cr_assert_eq(es_dead_letters_list(w.dl_path, redo, &x, NULL), 0);
+    cr_assert_eq(es_saga_dead_letters(w.store, "MoneyTransfer", redo, &x, NULL),
+                 0);
     cr_assert_eq(x.rc, 0);
     cr_assert(res.duplicate);
     cr_assert_eq(w_balance(&w, "a"), 70);
   }
-  /* Marked resolved, it leaves the list; its line stays in the file. */
-  cr_assert_eq(es_dead_letter_resolve(w.dl_path, c.id), 0);
-  cr_assert_eq(es_dead_letter_resolve(w.dl_path, c.id), ES_ENOTFOUND);
+  /* Marked resolved, it leaves the list; its record stays. */
+  cr_assert_eq(es_saga_dead_letter_resolve(w.store, "MoneyTransfer", c.id), 0);
+  cr_assert_eq(es_saga_dead_letter_resolve(w.store, "MoneyTransfer", c.id),
+               ES_ENOTFOUND);
   memset(&c, 0, sizeof c);
-  cr_assert_eq(es_dead_letters_list(w.dl_path, collect_dl, &c, &bad), 0);
+  cr_assert_eq(
+      es_saga_dead_letters(w.store, "MoneyTransfer", collect_dl, &c, &bad), 0);
   cr_assert_eq(c.n, 0);
   {
-    cr_assert_eq(es_dead_letter_resolve(w.dl_path, "no-such"), ES_ENOTFOUND);
-    cr_assert_eq(es_dead_letter_resolve(NULL, "x"), ES_EINVAL);
-    cr_assert_eq(es_dead_letter_resolve(w.dl_path, ""), ES_EINVAL);
-    FILE *f = fopen(w.dl_path, "r");
-    char line[4096];
-    int lines = 0;
-    cr_assert(f);
-    while (fgets(line, sizeof line, f))
-      lines++;
-    fclose(f);
-    cr_assert_eq(lines, 2, "the letter, then the line resolving it");
-    /* A resolving line that is not whole is not ours. */
-    f = fopen(w.dl_path, "a");
-    fputs("{\"resolved\":42}\n", f);
-    fclose(f);
-    cr_assert_eq(es_dead_letters_list(w.dl_path, collect_dl, &c, &bad),
-                 ES_ECORRUPT);
+    uint64_t v = 0;
+    es_new_event ev;
+    cr_assert_eq(
+        es_saga_dead_letter_resolve(w.store, "MoneyTransfer", "no-such"),
+        ES_ENOTFOUND);
+    cr_assert_eq(es_saga_dead_letter_resolve(NULL, "MoneyTransfer", "x"),
+                 ES_EINVAL);
+    cr_assert_eq(es_saga_dead_letter_resolve(w.store, "MoneyTransfer", ""),
+                 ES_EINVAL);
+    cr_assert_eq(es_saga_dead_letter_resolve(w.store, "", "x"), ES_EINVAL);
+    cr_assert_eq(es_saga_dead_letters(w.store, NULL, collect_dl, &c, NULL),
+                 ES_EINVAL);
+    cr_assert_eq(
+        es_store_stream_version(w.store, "saga:MoneyTransfer#dead", "dead", &v),
+        0);
+    cr_assert_eq(v, 2, "the letter, then the record resolving it");
+    /* A resolving record that is not whole is not ours. */
+    memset(&ev, 0, sizeof ev);
+    ev.type_id = es_fnv1a64("es.saga.dead_letter");
+    ev.type_version = 1;
+    ev.payload = "{\"resolved\":42}";
+    ev.len = strlen(ev.payload);
+    cr_assert_eq(es_store_append_one(w.store, "saga:MoneyTransfer#dead", "dead",
+                                     es_expect_any(), &ev, 1, NULL),
+                 0);
+    cr_assert_eq(
+        es_saga_dead_letters(w.store, "MoneyTransfer", collect_dl, &c, &bad),
+        ES_ECORRUPT);
     cr_assert_eq(bad, 3);
   }
   /* The Withdrawn event it caused moves the saga on. */
@@ -411,6 +427,40 @@ Test(saga, persistent_failure_is_dead_lettered_and_redispatched) {
   cr_assert_eq(w_status(&w, "t1"), BANK_TRANSFER_STATUS_DONE);
   cr_assert_eq(w_balance(&w, "b"), 30);
   cr_assert_eq(w_max_events_per_command(&w), 1);
+}
+
+/* The letter and the step that sets its command aside are one append: when
+ * it fails, neither is stored and the next run sets the command aside
+ * once. */
+Test(saga, a_dead_letter_is_stored_with_its_step) {
+  dl_collect c;
+  uint64_t v = 0;
+  w_open_account(&w, "a", 100);
+  w_open_account(&w, "b", 0);
+  w_start(&w, "t1", "a", "b", 0); /* a withdrawal of 0 faults */
+  w.flaky.fail_type = "saga:MoneyTransfer#dead";
+  w.flaky.fail_rc = ES_EIO;
+  w.flaky.fail_left = 1;
+  cr_assert_eq(w_run(&w), ES_EIO);
+  cr_assert_eq(w.flaky.failed, 1);
+  memset(&c, 0, sizeof c);
+  cr_assert_eq(
+      es_saga_dead_letters(w.store, "MoneyTransfer", collect_dl, &c, NULL), 0);
+  cr_assert_eq(c.n, 0);
+  cr_assert_eq(es_store_stream_version(w.store, "saga:MoneyTransfer", "t1", &v),
+               0);
+  cr_assert_eq(v, 1, "only the Started step: no dead step without its letter");
+  cr_assert_eq(w_run(&w), 0);
+  cr_assert_eq(w.rep.dead_lettered, 1);
+  cr_assert_eq(w_run(&w), 0);
+  cr_assert_eq(w.rep.dead_lettered, 0);
+  cr_assert_eq(
+      es_saga_dead_letters(w.store, "MoneyTransfer", collect_dl, &c, NULL), 0);
+  cr_assert_eq(c.n, 1);
+  cr_assert_eq(
+      es_store_stream_version(w.store, "saga:MoneyTransfer#dead", "dead", &v),
+      0);
+  cr_assert_eq(v, 1);
 }
 
 Test(saga, rejection_without_handler_is_dead_lettered) {
@@ -428,31 +478,38 @@ Test(saga, rejection_without_handler_is_dead_lettered) {
   cr_assert_eq(w.rep.rejections, 1);
   cr_assert_eq(w.rep.dead_lettered, 1);
   memset(&c, 0, sizeof c);
-  cr_assert_eq(es_dead_letters_list(w.dl_path, collect_dl, &c, NULL), 0);
+  cr_assert_eq(
+      es_saga_dead_letters(w.store, "MoneyTransfer", collect_dl, &c, NULL), 0);
   cr_assert_eq(c.n, 1);
   cr_assert_str_eq(c.error, "ES_EREJECTED");
   cr_assert_str_eq(c.target, "Transfer.Complete");
 }
 
-Test(saga, dead_letter_log_is_json_lines) {
-  FILE *f;
-  char line[4096];
+static int first_record(const es_stored_event *ev, void *ctx) {
+  snprintf(ctx, 4096, "%.*s", (int)ev->len, (const char *)ev->payload);
+  return 1;
+}
+
+Test(saga, a_dead_letter_is_a_json_line) {
+  char line[4096] = "";
   w_open_account(&w, "a", 100);
   w_open_account(&w, "b", 0);
   w_start(&w, "t\"1\\", "a", "b", 0); /* a key that needs escaping */
   cr_assert_eq(w_run(&w), 0);
   cr_assert_eq(w.rep.dead_lettered, 1);
-  f = fopen(w.dl_path, "r");
-  cr_assert(f);
-  cr_assert(fgets(line, sizeof line, f));
-  fclose(f);
+  cr_assert_eq(es_store_read_stream(w.store, "saga:MoneyTransfer#dead", "dead",
+                                    1, 1, first_record, line),
+               1);
   cr_assert(strstr(line, "\"key\":\"t\\\"1\\\\\""), "%s", line);
   cr_assert(strstr(line, "\"command\":{\"amount\":0"), "%s", line);
   cr_assert(strstr(line, "\"error\":\"ES_EINVAL\""), "%s", line);
+  cr_assert(!strchr(line, '\n'), "%s", line);
   {
     dl_collect c;
     memset(&c, 0, sizeof c);
-    cr_assert_eq(es_dead_letters_list(w.dl_path, collect_dl, &c, NULL), 0);
+    cr_assert_eq(
+        es_saga_dead_letters(w.store, "MoneyTransfer", collect_dl, &c, NULL),
+        0);
     cr_assert_eq(c.n, 1);
   }
 }
@@ -543,6 +600,137 @@ Test(saga, dead_letter_lines_are_read_as_json) {
                  "line %zu", i);
     cr_assert_eq(bad, 2, "line %zu: the line's number", i);
   }
+}
+
+/* ---- dead-letter files of earlier versions --------------------------------
+ */
+
+#define DL_LINE(id, saga)                                                      \
+  "{\"id\":\"" id "\",\"saga\":\"" saga "\",\"key\":\"t1\",\"step\":1,"        \
+  "\"effect\":0,\"target\":\"Account.Withdraw\",\"instance\":\"a\","           \
+  "\"correlation\":\"\",\"error\":\"ES_EIO\",\"rejection\":\"\","              \
+  "\"message\":\"\",\"attempts\":5,\"time\":\"\",\"command\":null,"            \
+  "\"msgpack\":\"921e\"}\n"
+#define DL_RESOLVED(id)                                                        \
+  "{\"resolved\":\"" id "\",\"time\":\"\",\"outcome\":\"ok\"}\n"
+
+static void write_file(const char *path, const char *text) {
+  FILE *f = fopen(path, "w");
+  cr_assert(f);
+  fputs(text, f);
+  fclose(f);
+}
+
+static uint64_t records(world *w, const char *saga) {
+  char type[64];
+  uint64_t v = 0;
+  snprintf(type, sizeof type, "saga:%s#dead", saga);
+  cr_assert_eq(es_store_stream_version(w->store, type, "dead", &v), 0);
+  return v;
+}
+
+static uint32_t pending(world *w, const char *saga) {
+  dl_collect c;
+  memset(&c, 0, sizeof c);
+  cr_assert_eq(es_saga_dead_letters(w->store, saga, collect_dl, &c, NULL), 0);
+  return c.n;
+}
+
+static bool exists(const char *path) { return access(path, F_OK) == 0; }
+
+/* A file with a letter written twice (a crash between line and step did
+ * that), a resolved letter, and another saga's letter: each record lands
+ * once, the file is renamed, and importing again appends nothing. */
+Test(saga, a_dead_letter_file_is_imported_once) {
+  char moved[96], moved2[96];
+  uint64_t n = 99, bad = 99;
+  snprintf(moved, sizeof moved, "%s.migrated", w.dl_path);
+  snprintf(moved2, sizeof moved2, "%s.migrated.2", w.dl_path);
+  write_file(w.dl_path,
+             DL_LINE("c-1", "MoneyTransfer") "\n" DL_LINE(
+                 "c-2", "MoneyTransfer") DL_RESOLVED("c-1")
+                 DL_LINE("c-2", "MoneyTransfer") DL_LINE("c-3", "Other"));
+  cr_assert_eq(es_saga_dead_letters_import(w.store, w.dl_path, &n, &bad), 0);
+  cr_assert_eq(n, 4);
+  cr_assert_eq(bad, 0);
+  cr_assert(!exists(w.dl_path) && exists(moved));
+  cr_assert_eq(records(&w, "MoneyTransfer"), 3);
+  cr_assert_eq(records(&w, "Other"), 1);
+  cr_assert_eq(pending(&w, "MoneyTransfer"), 1);
+  cr_assert_eq(pending(&w, "Other"), 1);
+
+  /* As if the process died after the appends, before the rename. */
+  cr_assert_eq(rename(moved, w.dl_path), 0);
+  cr_assert_eq(es_saga_dead_letters_import(w.store, w.dl_path, &n, NULL), 0);
+  cr_assert_eq(n, 0);
+  cr_assert_eq(records(&w, "MoneyTransfer"), 3);
+  cr_assert(!exists(w.dl_path) && exists(moved));
+
+  /* Another file at the same path later: the first renamed one stays. */
+  write_file(w.dl_path, DL_LINE("c-4", "MoneyTransfer"));
+  cr_assert_eq(es_saga_dead_letters_import(w.store, w.dl_path, &n, NULL), 0);
+  cr_assert_eq(n, 1);
+  cr_assert(exists(moved) && exists(moved2));
+  cr_assert_eq(pending(&w, "MoneyTransfer"), 2);
+  unlink(moved2);
+  /* No file: nothing to do. */
+  cr_assert_eq(es_saga_dead_letters_import(w.store, w.dl_path, &n, NULL), 0);
+  cr_assert_eq(n, 0);
+}
+
+/* The import fails half-way (one saga's letters stored, the other's
+ * append fails): the file stays, and the next import appends only what is
+ * missing. */
+Test(saga, an_interrupted_import_is_finished_by_the_next) {
+  uint64_t n = 0;
+  write_file(w.dl_path, DL_LINE("c-1", "MoneyTransfer") DL_LINE("c-2", "Other")
+                            DL_RESOLVED("c-1"));
+  w.flaky.fail_type = "saga:Other#dead";
+  w.flaky.fail_rc = ES_EIO;
+  w.flaky.fail_left = 1;
+  cr_assert_eq(es_saga_dead_letters_import(w.store, w.dl_path, &n, NULL),
+               ES_EIO);
+  cr_assert_eq(n, 2);
+  cr_assert(exists(w.dl_path));
+  cr_assert_eq(records(&w, "MoneyTransfer"), 2);
+  cr_assert_eq(records(&w, "Other"), 0);
+  cr_assert_eq(es_saga_dead_letters_import(w.store, w.dl_path, &n, NULL), 0);
+  cr_assert_eq(n, 1);
+  cr_assert_eq(records(&w, "MoneyTransfer"), 2);
+  cr_assert_eq(records(&w, "Other"), 1);
+  cr_assert_eq(pending(&w, "MoneyTransfer"), 0);
+  cr_assert_eq(pending(&w, "Other"), 1);
+}
+
+Test(saga, a_damaged_dead_letter_file_is_not_imported) {
+  uint64_t n = 0, bad = 0;
+  write_file(w.dl_path, DL_LINE("c-1", "MoneyTransfer") "{\"id\":\"x\"\n");
+  cr_assert_eq(es_saga_dead_letters_import(w.store, w.dl_path, &n, &bad),
+               ES_ECORRUPT);
+  cr_assert_eq(bad, 2);
+  cr_assert_eq(n, 0);
+  cr_assert(exists(w.dl_path));
+  cr_assert_eq(records(&w, "MoneyTransfer"), 0);
+  cr_assert_eq(es_saga_dead_letters_import(NULL, w.dl_path, &n, &bad),
+               ES_EINVAL);
+}
+
+/* A runner given the file (es_saga_options.dead_letter_path) imports it
+ * at open; its letters can be re-dispatched. */
+Test(saga, the_runner_imports_the_file_at_open) {
+  dl_collect c;
+  write_file(w.dl_path, DL_LINE("c-1", "MoneyTransfer"));
+  w.opt.dead_letter_path = w.dl_path;
+  w_restart(&w);
+  cr_assert(!exists(w.dl_path));
+  memset(&c, 0, sizeof c);
+  cr_assert_eq(
+      es_saga_dead_letters(w.store, "MoneyTransfer", collect_dl, &c, NULL), 0);
+  cr_assert_eq(c.n, 1);
+  cr_assert_str_eq(c.id, "c-1");
+  cr_assert_str_eq(c.target, "Account.Withdraw");
+  w_restart(&w); /* the file is gone: nothing more */
+  cr_assert_eq(records(&w, "MoneyTransfer"), 1);
 }
 
 /* ---- live ------------------------------------------------------------------

@@ -4,7 +4,6 @@
  *
  *   es_saga_runner *r;
  *   es_saga_options o = ES_SAGA_OPTIONS_INIT;
- *   o.dead_letter_path = "/var/lib/bank/dead-letters.jsonl";
  *   es_saga_runner_open(&r, app, &bank_money_transfer_saga, store, &o);
  *   es_saga_start(r);            // its own thread, live
  *   ...
@@ -24,8 +23,10 @@
  * so re-dispatching a step after a crash is recognized by the executor as
  * a duplicate. Durable timeouts are indexed by the stream
  * ("saga:S#timers", "timers"), appended in the same atomic append as the
- * step that schedules or cancels them. The saga's position in the global
- * order is the checkpoint "saga:S".
+ * step that schedules or cancels them. Dead letters are the stream
+ * ("saga:S#dead", "dead"), each appended with the step that sets its
+ * command aside. The saga's position in the global order is the
+ * checkpoint "saga:S".
  *
  * Threads: a runner's functions are called from one thread at a time;
  * es_saga_start() hands it to its own thread until es_saga_stop().
@@ -83,8 +84,11 @@ typedef enum es_saga_point {
 
 typedef struct es_saga_options {
   es_retry_policy retry;
-  /* Dead letters are appended here as JSON lines (and fsync'd); NULL:
-   * they are only logged and counted. */
+  /* Dead letters are kept by the store (es_saga_dead_letters()). This
+   * names a dead-letter file an earlier version of libes wrote (JSON
+   * lines), if any: es_saga_runner_open() imports it into the store
+   * (es_saga_dead_letters_import()) and renames it "<path>.migrated".
+   * NULL: none. */
   const char *dead_letter_path;
   /* The clock timeouts run on, microseconds since the epoch; NULL:
    * CLOCK_REALTIME. */
@@ -131,7 +135,7 @@ typedef struct es_saga_report {
   uint64_t duplicates;    /* ... of which the executor had already done */
   uint64_t rejections;    /* commands rejected by their aggregate */
   uint64_t retries;       /* attempts repeated after transient failures */
-  uint64_t dead_lettered; /* commands set aside in the dead-letter log */
+  uint64_t dead_lettered; /* commands set aside as dead letters */
   uint64_t timeouts_fired;
   uint64_t completed; /* instances completed */
   uint64_t position;  /* the checkpoint afterwards */
@@ -139,10 +143,12 @@ typedef struct es_saga_report {
 
 /* Opens a runner for `saga` (one of the sagas of the schema `app` was
  * opened with) on `store` (the one `app` uses). Reads the checkpoint and
- * the timer index. `app`, `saga`, `store` and what `opt` points to must
+ * the timer index; imports the dead-letter file `opt->dead_letter_path`
+ * when there is one. `app`, `saga`, `store` and what `opt` points to must
  * outlive the runner. Returns 0, ES_EINVAL (NULL arguments, a saga name
- * too long for a stream type, a bad jitter), ES_ENOMEM, a store error, or
- * ES_ECORRUPT for a timer index that does not parse. */
+ * too long for a stream type, a bad jitter), ES_ENOMEM, a store error,
+ * ES_ECORRUPT for a timer index that does not parse, or an error of the
+ * import (the file is then left as it was). */
 int es_saga_runner_open(es_saga_runner **out, es_app *app,
                         const es_saga_desc *saga, es_store *store,
                         const es_saga_options *opt);
@@ -206,11 +212,11 @@ size_t es_saga_timeouts(es_saga_runner *r, const char *key,
 /* ---- dead letters ---------------------------------------------------------
  */
 
-/* One line of the dead-letter log, parsed. Strings live until the
- * callback returns. */
+/* One dead letter, parsed. Strings live until the callback returns. */
 typedef struct es_dead_letter {
-  uint64_t line_no;        /* 1-based line in the file */
-  const char *line;        /* the whole line, without its newline */
+  uint64_t line_no;        /* its record's version in the saga's dead-letter
+                              stream (1-based); in a file: its line */
+  const char *line;        /* the letter as one JSON object (no newline) */
   const char *id;          /* the command id (uuid text): the idempotency key */
   const char *saga;        /* "MoneyTransfer" */
   const char *key;         /* the saga instance */
@@ -228,21 +234,55 @@ typedef struct es_dead_letter {
   size_t command_len;     /* ... and its length */
 } es_dead_letter;
 
-/* Calls `fn` for each pending letter of the dead-letter log at `path`, in
- * order (letters marked resolved are skipped). Returns 0 (also for a missing
- * file: no dead letters), the first nonzero value `fn` returns, ES_ECORRUPT for
- * a line that is not one of ours (its number in `*bad_line`, may be NULL),
- * ES_EIO, ES_ENOMEM. */
+/* Calls `fn` for each pending dead letter of saga `saga` kept in `store`
+ * (the stream ("saga:<saga>#dead", "dead")), oldest first; letters marked
+ * resolved are skipped. Works on every store, from any process sharing
+ * it. Returns 0 (also when the saga has no letters), the first nonzero
+ * value `fn` returns, ES_EINVAL (NULL store or callback, a saga name empty
+ * or too long), ES_ECORRUPT for a record that is not a dead letter (its
+ * version in `*bad_record`, may be NULL), or the store's error. */
+int es_saga_dead_letters(es_store *store, const char *saga,
+                         int (*fn)(const es_dead_letter *dl, void *ctx),
+                         void *ctx, uint64_t *bad_record);
+
+/* Marks the pending letter `id` of saga `saga` resolved (after a
+ * successful re-dispatch): appends a record saying so to the saga's
+ * dead-letter stream, expecting the version it read, so that of two
+ * concurrent resolutions of one letter one is stored and the other finds
+ * no pending letter. The letter's own record stays. Returns 0,
+ * ES_ENOTFOUND (no pending letter `id`), ES_EINVAL (NULL or empty
+ * argument), ES_ECORRUPT, ES_ECONFLICT (the stream kept moving under
+ * 16 attempts), or the store's error. */
+int es_saga_dead_letter_resolve(es_store *store, const char *saga,
+                                const char *id);
+
+/* Imports the dead-letter file at `path` that an earlier version of libes
+ * wrote (JSON lines) into `store`: each letter and each resolution goes to
+ * the dead-letter stream of its saga unless that stream already holds it
+ * (by id), in the file's order; then the file is renamed "<path>.migrated"
+ * (".migrated.2", ... when taken) and its directory synced. Running it
+ * again, after a crash at any point or on the same file, appends nothing
+ * twice. `*imported` (may be NULL) receives how many records were
+ * appended. Returns 0 (also for a missing file), ES_ECORRUPT for a line
+ * that is not a dead letter (its number in `*bad_line`, may be NULL; the
+ * file is left as it was), ES_ETOOBIG for a line over the store's
+ * max_event_size, ES_EINVAL, ES_EIO, ES_ENOMEM, or the store's error. */
+int es_saga_dead_letters_import(es_store *store, const char *path,
+                                uint64_t *imported, uint64_t *bad_line);
+
+/* Deprecated: reads a dead-letter file of an earlier version; letters now
+ * live in the store (es_saga_dead_letters()). Calls `fn` for each pending
+ * letter of the file at `path`, in order. Returns 0 (also for a missing
+ * file), the first nonzero value `fn` returns, ES_ECORRUPT for a line that
+ * is not one of ours (its number in `*bad_line`, may be NULL), ES_EIO,
+ * ES_ENOMEM. */
 int es_dead_letters_list(const char *path,
                          int (*fn)(const es_dead_letter *dl, void *ctx),
                          void *ctx, uint64_t *bad_line);
 
-/* Marks the pending letter `id` of the dead-letter log at `path` resolved
- * (after a successful re-dispatch): appends a line saying so, fsynced;
- * es_dead_letters_list() no longer lists the letter, whose own line stays
- * in the file for the record. Returns 0, ES_ENOTFOUND (no pending letter
- * `id`), ES_EINVAL (NULL or empty argument), ES_ECORRUPT (the log has a
- * line that is not one of ours), ES_EIO, ES_ENOMEM. */
+/* Deprecated: marks letter `id` of the dead-letter file at `path`
+ * resolved by appending a line (use es_saga_dead_letter_resolve()).
+ * Returns 0, ES_ENOTFOUND, ES_EINVAL, ES_ECORRUPT, ES_EIO, ES_ENOMEM. */
 int es_dead_letter_resolve(const char *path, const char *id);
 
 /* Executes the command of dead letter `dl` again with its original command

@@ -14,6 +14,7 @@
 #include "es/es_buf.h"
 #include "es/es_ctl.h"
 #include "es/es_desc.h"
+#include "es/es_saga_run.h"
 #include "es/es_store.h"
 #include "schema/described.h"
 
@@ -32,7 +33,7 @@ typedef struct ctl {
   const es_schema_desc *schema; /* the application's, or NULL */
   const es_ctl_options *opt;    /* the application's hooks, or NULL */
   const char *store_arg;        /* as given */
-  const char *dead_letters;     /* the dead-letter log's path */
+  const char *dead_letters;     /* a dead-letter file of an earlier version */
   const char *pg_schema;        /* --pg-schema, or NULL */
   bool json;                    /* --json: JSON lines */
   bool progress;                /* stderr is a terminal */
@@ -125,6 +126,16 @@ typedef struct ctl_stream_args {
  * Returns 0 or -1 (printed). */
 int ctl_parse_stream_args(ctl *c, const char *cmd, const char *opt, int argc,
                           char **argv, ctl_stream_args *a);
+
+/* ---- ctl_read.c ---- */
+/* Calls `fn` for each pending dead letter of every saga the store's
+ * descriptions or the application's schema name. Returns 0, fn's nonzero
+ * value, or an error (printed). */
+int ctl_dead_letters(ctl *c, int (*fn)(const es_dead_letter *dl, void *ctx),
+                     void *ctx);
+/* Warns when the dead-letter file of an earlier version (c->dead_letters)
+ * still holds letters the store has not imported. */
+void ctl_warn_dead_letter_file(ctl *c);
 
 /* ---- the commands: argv after STORE ---- */
 int ctl_cmd_info(ctl *c, int argc, char **argv);

@@ -14,6 +14,7 @@
 #include "es/es_projection.h"
 #include "es/es_saga_run.h"
 #include "schema/event_decode.h"
+#include "subscribe/dead_letter.h"
 
 typedef struct state_ctx {
   ctl *c;
@@ -101,94 +102,149 @@ int ctl_cmd_state(ctl *c, int argc, char **argv) {
   return CTL_OK;
 }
 
+/* The letter `redispatch` looks for, copied out of the listing (the store
+ * is not called back from inside its own read). */
 typedef struct find_dl {
   const char *id;
-  ctl *c;
-  es_app *app;
-  es_store *store;
   bool found;
-  bool done; /* executed (or found done before): the letter is resolved */
-  int status;
+  es_buf line; /* the letter as JSON, NUL-terminated */
 } find_dl;
 
-static int redispatch_one(const es_dead_letter *dl, void *ctx) {
+static int find_letter(const es_dead_letter *dl, void *ctx) {
   find_dl *f = ctx;
+  if (strcmp(dl->id, f->id) != 0)
+    return 0;
+  f->found = true;
+  es_buf_append(&f->line, dl->line, strlen(dl->line) + 1);
+  return f->line.err ? f->line.err : 1;
+}
+
+/* Imports the dead-letter file of an earlier version, if any, so that its
+ * letters can be re-dispatched. Returns 0 or CTL_PROBLEM (printed). */
+static int import_file(ctl *c, es_store *store) {
+  uint64_t n = 0, bad = 0;
+  int rc;
+  if (!c->dead_letters || !*c->dead_letters)
+    return 0;
+  rc = es_saga_dead_letters_import(store, c->dead_letters, &n, &bad);
+  if (rc == ES_ECORRUPT && bad)
+    ctl_error(c, "%s:%" PRIu64 ": not a dead letter", c->dead_letters, bad);
+  else if (rc)
+    ctl_error(c, "importing '%s': %s", c->dead_letters, es_strerror(rc));
+  else if (n)
+    ctl_warn(c, "imported %" PRIu64 " record(s) of '%s' into the store", n,
+             c->dead_letters);
+  return rc ? CTL_PROBLEM : 0;
+}
+
+/* Prints what the re-dispatch of `dl` did. */
+static void print_redispatch(ctl *c, const es_dead_letter *dl, int rc,
+                             const es_result *res) {
+  if (c->json)
+    printf("{\"id\":\"%s\",\"outcome\":\"%s\",\"duplicate\":%s,\"version\":"
+           "%" PRIu64 ",\"resolved\":%s}\n",
+           dl->id, rc == ES_EREJECTED ? "rejected" : "ok",
+           res->duplicate ? "true" : "false", res->version,
+           rc ? "false" : "true");
+  else
+    printf("%s: %s to %s: %s%s%s, version %" PRIu64 "%s\n", dl->id, dl->target,
+           dl->instance, rc == ES_EREJECTED ? "rejected " : "ok",
+           rc == ES_EREJECTED && res->error_name ? res->error_name : "",
+           res->duplicate ? " (duplicate: done before, nothing stored)" : "",
+           res->version, rc ? "" : "; resolved");
+}
+
+/* Executes letter `dl` again and, when that succeeds, marks it resolved.
+ * Returns CTL_OK or CTL_PROBLEM (printed). */
+static int redispatch(ctl *c, es_app *app, es_store *store,
+                      const es_dead_letter *dl) {
   const es_saga_desc *saga = NULL;
   es_saga_runner *r = NULL;
   es_saga_options o = ES_SAGA_OPTIONS_INIT;
   es_result res;
   int rc;
 
-  if (strcmp(dl->id, f->id) != 0)
-    return 0;
-  f->found = true;
-  for (uint32_t i = 0; i < f->c->schema->n_sagas; i++)
-    if (strcmp(f->c->schema->sagas[i]->name, dl->saga) == 0)
-      saga = f->c->schema->sagas[i];
+  for (uint32_t i = 0; i < c->schema->n_sagas; i++)
+    if (strcmp(c->schema->sagas[i]->name, dl->saga) == 0)
+      saga = c->schema->sagas[i];
   if (!saga) {
-    ctl_error(f->c, "dead letter %s is of saga '%s', which schema '%s' has not",
-              dl->id, dl->saga, f->c->schema->name);
-    return 1;
+    ctl_error(c, "dead letter %s is of saga '%s', which schema '%s' has not",
+              dl->id, dl->saga, c->schema->name);
+    return CTL_PROBLEM;
   }
   memset(&res, 0, sizeof res);
-  rc = es_saga_runner_open(&r, f->app, saga, f->store, &o);
+  rc = es_saga_runner_open(&r, app, saga, store, &o);
   if (!rc)
     rc = es_saga_redispatch(r, dl, &res);
   es_saga_runner_close(r);
   if (rc && rc != ES_EREJECTED) {
-    ctl_error(f->c, "redispatch of %s (%s to %s): %s", dl->id, dl->target,
+    ctl_error(c, "redispatch of %s (%s to %s): %s", dl->id, dl->target,
               dl->instance, es_strerror(rc));
-    return 1;
+    return CTL_PROBLEM;
   }
-  if (f->c->json)
-    printf("{\"id\":\"%s\",\"outcome\":\"%s\",\"duplicate\":%s,\"version\":"
-           "%" PRIu64 ",\"resolved\":%s}\n",
-           dl->id, rc == ES_EREJECTED ? "rejected" : "ok",
-           res.duplicate ? "true" : "false", res.version,
-           rc ? "false" : "true");
-  else
-    printf("%s: %s to %s: %s%s%s, version %" PRIu64 "%s\n", dl->id, dl->target,
-           dl->instance, rc == ES_EREJECTED ? "rejected " : "ok",
-           rc == ES_EREJECTED && res.error_name ? res.error_name : "",
-           res.duplicate ? " (duplicate: done before, nothing stored)" : "",
-           res.version, rc ? "" : "; resolved");
-  f->status = rc ? CTL_PROBLEM : CTL_OK;
-  f->done = rc == 0;
-  return 1;
+  if (rc == 0) {
+    int rrc = es_saga_dead_letter_resolve(store, saga->name, dl->id);
+    if (rrc != 0 && rrc != ES_ENOTFOUND) { /* not found: resolved meanwhile */
+      ctl_error(c, "%s was executed but could not be marked resolved: %s",
+                dl->id, es_strerror(rrc));
+      return CTL_PROBLEM;
+    }
+  }
+  print_redispatch(c, dl, rc, &res);
+  return rc ? CTL_PROBLEM : CTL_OK;
 }
 
 int ctl_cmd_redispatch(ctl *c, int argc, char **argv) {
   find_dl f;
-  int rc;
+  es_store *store = NULL;
+  es_app *app = NULL;
+  es_arena a;
+  es_dead_letter dl;
+  int rc, status = CTL_PROBLEM;
+
   if (argc != 1) {
     ctl_error(c, "'redispatch' needs the dead letter's id: redispatch ID");
     return CTL_USAGE;
   }
   memset(&f, 0, sizeof f);
   f.id = argv[0];
-  f.c = c;
-  f.status = CTL_PROBLEM;
-  if ((rc = ctl_open_store(c, c->store_arg, true, &f.store)) != 0)
-    return rc;
-  if ((rc = es_app_open(&f.app, c->schema, f.store, NULL)) != 0) {
+  es_buf_init(&f.line, 0);
+  es_arena_init(&a, 0);
+  if ((rc = ctl_open_store(c, c->store_arg, true, &store)) != 0)
+    goto out_status;
+  if ((rc = es_app_open(&app, c->schema, store, NULL)) != 0) {
     ctl_error(c, "cannot open the application on '%s': %s", ctl_display(c),
               es_strerror(rc));
-    es_store_close(f.store);
-    return CTL_USAGE;
+    rc = CTL_USAGE;
+    goto out_status;
   }
-  rc = es_dead_letters_list(c->dead_letters, redispatch_one, &f, NULL);
-  if (rc != 0 && rc != 1)
-    ctl_error(c, "reading '%s': %s", c->dead_letters, es_strerror(rc));
-  else if (!f.found)
-    ctl_error(c, "no dead letter '%s' in '%s'", f.id, c->dead_letters);
-  if (f.done && (rc = es_dead_letter_resolve(c->dead_letters, f.id)) != 0) {
-    ctl_error(c, "%s was executed but could not be marked resolved in '%s': %s",
-              f.id, c->dead_letters, es_strerror(rc));
-    f.status = CTL_PROBLEM;
+  c->store = store;
+  if ((rc = ctl_load_schemas(c)) != 0) {
+    ctl_error(c, "cannot read the schema descriptions: %s", es_strerror(rc));
+    goto out;
   }
-  es_app_close(f.app);
-  es_store_close(f.store);
-  return f.found ? f.status : CTL_PROBLEM;
+  if (import_file(c, store) != 0 || ctl_dead_letters(c, find_letter, &f) < 0)
+    goto out;
+  if (!f.found) {
+    ctl_error(c, "no dead letter '%s' in '%s'", f.id, ctl_display(c));
+    goto out;
+  }
+  if (es__dead_letter_parse((const char *)f.line.data, f.line.len - 1, &a,
+                            &dl) != 0) {
+    ctl_error(c, "dead letter '%s' does not parse", f.id);
+    goto out;
+  }
+  dl.line = (const char *)f.line.data;
+  status = redispatch(c, app, store, &dl);
+out:
+  rc = status;
+out_status:
+  c->store = NULL;
+  es_app_close(app);
+  es_store_close(store);
+  es_arena_close(&a);
+  es_buf_close(&f.line);
+  return rc;
 }
 
 /* The application's rebuild hooks for projection `name`, or NULL. */

@@ -94,6 +94,53 @@ static void collect(ctl *c, bool sagas, names *out) {
   }
 }
 
+int ctl_dead_letters(ctl *c, int (*fn)(const es_dead_letter *dl, void *ctx),
+                     void *ctx) {
+  names sagas;
+  int rc = 0;
+
+  collect(c, true, &sagas);
+  for (uint32_t i = 0; c->schema && i < c->schema->n_sagas; i++) {
+    size_t k;
+    for (k = 0; k < sagas.n; k++)
+      if (strcmp(sagas.v[k], c->schema->sagas[i]->name) == 0)
+        break;
+    if (k == sagas.n && sagas.n < 256)
+      sagas.v[sagas.n++] = c->schema->sagas[i]->name;
+  }
+  for (size_t i = 0; i < sagas.n && rc == 0; i++) {
+    uint64_t bad = 0;
+    rc = es_saga_dead_letters(c->store, sagas.v[i], fn, ctx, &bad);
+    if (rc == ES_ECORRUPT && bad)
+      ctl_error(c, "saga '%s': dead-letter record %" PRIu64 ": %s", sagas.v[i],
+                bad, es_strerror(rc));
+    else if (rc < 0)
+      ctl_error(c, "saga '%s': reading its dead letters: %s", sagas.v[i],
+                es_strerror(rc));
+  }
+  return rc;
+}
+
+static int count_file_letter(const es_dead_letter *dl, void *ctx) {
+  (void)dl;
+  (*(uint64_t *)ctx)++;
+  return 0;
+}
+
+void ctl_warn_dead_letter_file(ctl *c) {
+  uint64_t n = 0;
+  if (!c->dead_letters || !*c->dead_letters ||
+      es_dead_letters_list(c->dead_letters, count_file_letter, &n, NULL) != 0 ||
+      !n)
+    return;
+  ctl_warn(c,
+           "'%s' holds %" PRIu64 " dead letter(s) written by an earlier "
+           "version, not yet in the store: the application imports the file "
+           "when it opens its saga runner with es_saga_options."
+           "dead_letter_path naming it (so does 'redispatch')",
+           c->dead_letters, n);
+}
+
 static int count_dead(const es_dead_letter *dl, void *ctx) {
   (void)dl;
   (*(uint64_t *)ctx)++;
@@ -107,7 +154,7 @@ static int count_dead(const es_dead_letter *dl, void *ctx) {
 int ctl_cmd_info(ctl *c, int argc, char **argv) {
   ctl_scan scan;
   names proj, sagas;
-  uint64_t files, bytes, dead = 0, bad_line = 0;
+  uint64_t files, bytes, dead = 0;
   es_buf b;
   int rc, dl_rc;
 
@@ -120,7 +167,7 @@ int ctl_cmd_info(ctl *c, int argc, char **argv) {
   dir_size(c->store_arg, &files, &bytes);
   collect(c, false, &proj);
   collect(c, true, &sagas);
-  dl_rc = es_dead_letters_list(c->dead_letters, count_dead, &dead, &bad_line);
+  dl_rc = ctl_dead_letters(c, count_dead, &dead);
   es_buf_init(&b, 0);
   if (c->json) {
     ctl_put(&b, "{\"store\":");
@@ -214,16 +261,14 @@ int ctl_cmd_info(ctl *c, int argc, char **argv) {
   if (c->json) {
     ctl_putf(&b, "],\"dead_letters\":%" PRIu64 "}", dead);
   } else {
-    ctl_putf(&b, "dead letters  %" PRIu64 " (%s)", dead, c->dead_letters);
+    ctl_putf(&b, "dead letters  %" PRIu64, dead);
   }
   ctl_emit(&b);
   es_buf_close(&b);
   ctl_scan_free(&scan);
-  if (dl_rc) {
-    ctl_error(c, "%s:%" PRIu64 ": not a dead letter (%s)", c->dead_letters,
-              bad_line, es_strerror(dl_rc));
+  ctl_warn_dead_letter_file(c);
+  if (dl_rc)
     return CTL_PROBLEM;
-  }
   return c->bad_schemas ? CTL_PROBLEM : CTL_OK;
 }
 
@@ -772,17 +817,13 @@ static int print_dead(const es_dead_letter *dl, void *ctx) {
 }
 
 int ctl_cmd_dead_letters(ctl *c, int argc, char **argv) {
-  uint64_t bad = 0;
   int rc;
   if (no_args(c, "dead-letters", argc, argv))
     return CTL_USAGE;
   if (!c->json)
     printf("%-36s %-14s %-18s %-10s %-12s %3s  %s\n", "ID", "SAGA", "TARGET",
            "INSTANCE", "ERROR", "TRY", "MESSAGE");
-  rc = es_dead_letters_list(c->dead_letters, print_dead, c, &bad);
-  if (rc) {
-    ctl_error(c, "%s:%" PRIu64 ": %s", c->dead_letters, bad, es_strerror(rc));
-    return CTL_PROBLEM;
-  }
-  return CTL_OK;
+  rc = ctl_dead_letters(c, print_dead, c);
+  ctl_warn_dead_letter_file(c);
+  return rc ? CTL_PROBLEM : CTL_OK;
 }

@@ -1,6 +1,8 @@
 /*
- * dead_letter.c - the dead-letter log: one JSON object per line, appended
- * and fsync'd, read back by es_dead_letters_list().
+ * dead_letter.c - a dead letter as one line of JSON: writing it, parsing
+ * it, and the dead-letter files of earlier versions (es_dead_letters_list(),
+ * es_dead_letter_resolve()), whose lines are the same. The store keeps the
+ * lines (dead_letter_store.c).
  *
  * A line:
  *   {"id":"<command uuid>","saga":"MoneyTransfer","key":"t-1","step":3,
@@ -16,7 +18,7 @@
  * A letter that was dealt with (re-dispatched with success) is marked by a
  * later line, appended the same way; the letter's own line stays:
  *   {"resolved":"<command uuid>","time":"...","outcome":"ok"}
- * es_dead_letters_list() skips resolved letters.
+ * Listing skips resolved letters.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -84,7 +86,8 @@ static void iso8601(int64_t us, char out[96]) {
            tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
 }
 
-int es__dead_letter_format(const es__dead_letter *d, es_buf *out) {
+int es__dead_letter_format(const es__dead_letter *d, bool readable,
+                           es_buf *out) {
   static const char hex[] = "0123456789abcdef";
   char id[37], corr[37], when[96];
 
@@ -106,7 +109,7 @@ int es__dead_letter_format(const es__dead_letter *d, es_buf *out) {
   put_u64(out, "attempts", d->attempts);
   put_member(out, "time", when);
   put(out, ",\"command\":");
-  if (d->command_type && d->command_value) {
+  if (readable && d->command_type && d->command_value) {
     size_t mark = out->len;
     int err = out->err;
     if (es_json_write(d->command_type, d->command_value, out) != 0 && !err) {
@@ -122,7 +125,19 @@ int es__dead_letter_format(const es__dead_letter *d, es_buf *out) {
     char h[2] = {hex[d->msgpack[i] >> 4], hex[d->msgpack[i] & 15]};
     es_buf_append(out, h, 2);
   }
-  put(out, "\"}\n");
+  put(out, "\"}");
+  return out->err;
+}
+
+int es__dead_letter_format_resolved(const char *id, int64_t time_us,
+                                    es_buf *out) {
+  char when[96];
+  iso8601(time_us, when);
+  put(out, "{\"resolved\":");
+  put_str(out, id);
+  put(out, ",\"time\":\"");
+  put(out, when);
+  put(out, "\",\"outcome\":\"ok\"}");
   return out->err;
 }
 
@@ -154,19 +169,6 @@ static int append_line(const char *path, const es_buf *b) {
   return rc;
 }
 
-int es__dead_letter_write(const char *path, const es__dead_letter *d) {
-  es_buf b = ES_BUF_INIT;
-  int rc;
-
-  if (!path || !d)
-    return ES_EINVAL;
-  rc = es__dead_letter_format(d, &b);
-  if (rc == 0)
-    rc = append_line(path, &b);
-  es_buf_close(&b);
-  return rc;
-}
-
 /* ---- reading --------------------------------------------------------------
  */
 
@@ -189,12 +191,8 @@ static uint64_t member_u64(const es__jv *v, const char *name, uint64_t max) {
 /* `s`, or "" for an absent member. */
 static const char *or_empty(const char *s) { return s ? s : ""; }
 
-/* Parses one line into `dl`; its strings and command bytes are allocated
- * from `a`. Unknown members are passed over. Returns 0 for a letter, 1 for
- * a line marking letter `dl->id` resolved, -1 for anything else, or
- * ES_ENOMEM. */
-static int parse_line(const char *line, size_t len, es_arena *a,
-                      es_dead_letter *dl) {
+int es__dead_letter_parse(const char *line, size_t len, es_arena *a,
+                          es_dead_letter *dl) {
   es__jv *v;
   const char *hexs, *resolved;
   uint8_t *bin;
@@ -210,7 +208,7 @@ static int parse_line(const char *line, size_t len, es_arena *a,
   resolved = member_str(v, "resolved");
   if (!dl->id && !es__jv_get(v, "id") && resolved) {
     dl->id = resolved;
-    return 1;
+    return strlen(resolved) < 40 ? 1 : -1;
   }
   dl->saga = member_str(v, "saga");
   dl->key = member_str(v, "key");
@@ -281,12 +279,12 @@ static int read_pass(FILE *f, list_pass *lp, uint64_t *bad_line) {
     if (!len)
       continue;
     es_arena_reset(&arena);
-    kind = parse_line(line, len, &arena, &dl);
+    kind = es__dead_letter_parse(line, len, &arena, &dl);
     if (kind == ES_ENOMEM) {
       rc = kind;
       break;
     }
-    if (kind < 0 || (kind == 1 && strlen(dl.id) >= 40)) {
+    if (kind < 0) {
       if (bad_line)
         *bad_line = no;
       rc = ES_ECORRUPT;
@@ -357,7 +355,6 @@ static int find_pending(const es_dead_letter *dl, void *ctx) {
 }
 
 int es_dead_letter_resolve(const char *path, const char *id) {
-  char when[96];
   es_buf b = ES_BUF_INIT;
   struct timespec ts;
   int rc;
@@ -370,12 +367,9 @@ int es_dead_letter_resolve(const char *path, const char *id) {
   if (rc != 1)
     return rc;
   clock_gettime(CLOCK_REALTIME, &ts);
-  iso8601((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000, when);
-  put(&b, "{\"resolved\":");
-  put_str(&b, id);
-  put(&b, ",\"time\":\"");
-  put(&b, when);
-  put(&b, "\",\"outcome\":\"ok\"}\n");
+  es__dead_letter_format_resolved(
+      id, (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000, &b);
+  put(&b, "\n");
   rc = b.err ? b.err : append_line(path, &b);
   es_buf_close(&b);
   return rc;

@@ -1,15 +1,24 @@
 /*
- * dead_letter.h - writing the dead-letter log (JSON lines). Internal to
- * libes; es_dead_letters_list() in es_saga_run.h reads it back.
+ * dead_letter.h - dead letters: one JSON object each, kept by the store in
+ * the stream ("saga:<Name>#dead", "dead") of their saga (dead_letter_store.c),
+ * formatted and parsed here (dead_letter.c). Internal to libes;
+ * es_saga_dead_letters() in es_saga_run.h reads them back.
  */
 #ifndef ES__DEAD_LETTER_H
 #define ES__DEAD_LETTER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "es/es_arena.h"
 #include "es/es_desc.h"
+#include "es/es_saga_run.h"
+#include "es/es_store.h"
 #include "es/es_types.h"
+
+/* The key of a saga's dead-letter stream; its type is "saga:<Name>#dead". */
+#define ES__DEAD_KEY "dead"
 
 /* What one dead letter says. Strings are NUL-terminated; `command_type`
  * and `command_value` (the decoded command, may be NULL when it did not
@@ -35,13 +44,36 @@ typedef struct es__dead_letter {
   size_t msgpack_len;
 } es__dead_letter;
 
-/* Formats `d` as one JSON line (with its newline) into `out`. Returns 0 or
- * the buffer's error. */
-int es__dead_letter_format(const es__dead_letter *d, es_buf *out);
+/* Formats `d` as one JSON object, without a newline, into `out`; with
+ * `readable` false the "command" member is null (the line then holds only
+ * what re-dispatch needs, for a command too large to show twice). Returns
+ * 0 or the buffer's error. */
+int es__dead_letter_format(const es__dead_letter *d, bool readable,
+                           es_buf *out);
 
-/* Appends `d` to the file at `path` (created 0644 when missing) and
- * fsyncs it: a letter that was reported written survives a crash. Returns
- * 0, ES_EIO, ES_ENOMEM. */
-int es__dead_letter_write(const char *path, const es__dead_letter *d);
+/* Formats the line marking letter `id` resolved at `time_us`. */
+int es__dead_letter_format_resolved(const char *id, int64_t time_us,
+                                    es_buf *out);
+
+/* Parses one line (`len` bytes, NUL-terminated) into `dl`; its strings and
+ * command bytes are allocated from `a`. Unknown members are passed over.
+ * Returns 0 for a letter, 1 for a line marking letter `dl->id` resolved
+ * (an id shorter than 40 bytes), -1 for anything else, or ES_ENOMEM. */
+int es__dead_letter_parse(const char *line, size_t len, es_arena *a,
+                          es_dead_letter *dl);
+
+/* The type id of dead-letter records: es_fnv1a64("es.saga.dead_letter"). */
+uint64_t es__dead_letter_type(void);
+
+/* Writes the stream type of saga `saga`'s dead letters into `out`.
+ * Returns 0, or ES_EINVAL for a saga name that is empty or too long. */
+int es__dead_letter_stream(const char *saga, char out[ES_STREAM_TYPE_MAX + 1]);
+
+/* The record of letter `d` for its saga's dead-letter stream: the JSON
+ * line in `line` (readable, or without the decoded command when the
+ * readable line would pass `max` bytes), `ev` pointing at it. Returns 0,
+ * ES_ETOOBIG (over `max` even so), ES_ENOMEM. */
+int es__dead_letter_record(const es__dead_letter *d, size_t max, es_buf *line,
+                           es_new_event *ev);
 
 #endif

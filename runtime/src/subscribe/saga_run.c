@@ -22,6 +22,8 @@
  *   5 firing (key, name, due, step): drop it; step's effects are pending
  *   6 dispatched (key, step): step's effects are all sent
  * Index records that a step implies are appended atomically with it.
+ * A dead-letter step (trigger 4) is appended atomically with the letter,
+ * a record of the stream ("saga:S#dead", "dead") (dead_letter_store.c).
  *
  * Invariant (the outbox rule): a command reaches es_app_execute_value()
  * only after the step recording it is stored, and every stored step's
@@ -128,6 +130,7 @@ struct es_saga_runner {
   uint64_t step_type, timer_type;
   char stream[ES_STREAM_TYPE_MAX + 1];
   char timers[ES_STREAM_TYPE_MAX + 1];
+  char dead[ES_STREAM_TYPE_MAX + 1];
   char checkpoint[ES_KEY_MAX + 1];
   uint64_t saved; /* the checkpoint stored */
   es_subscription sub;
@@ -569,6 +572,7 @@ typedef struct trigger {
   const char *timer;
   int64_t due;
   es_uuid correlation;
+  const es_new_event *letter; /* T_DEAD: the dead-letter record */
 } trigger;
 
 /* A step on its way to the store: its record and the timer index records
@@ -684,12 +688,14 @@ static int index_timers(const inst *in, const trigger *t,
 }
 
 /* Appends the step to the instance's stream (expecting the version we
- * hold) and its index records to the timer stream, in one append.
- * ES_ECONFLICT drops the instance: another runner moved it. */
+ * hold), its index records to the timer stream and its dead letter to the
+ * dead-letter stream, in one append. ES_ECONFLICT drops the instance:
+ * another runner moved it. */
 static int append_step(es_saga_runner *r, inst *in, const trigger *t,
                        step_out *o) {
   es_new_event ev;
-  es_append_stream g[2];
+  es_append_stream g[3];
+  uint32_t n = 1;
   int rc;
   memset(&ev, 0, sizeof ev);
   ev.type_id = r->step_type;
@@ -710,12 +716,21 @@ static int append_step(es_saga_runner *r, inst *in, const trigger *t,
     o->tevs[i].payload = o->tix.data + o->toffs[i];
     o->tevs[i].len = end - o->toffs[i];
   }
-  g[1].type = r->timers;
-  g[1].key = "timers";
-  g[1].expected = es_expect_any();
-  g[1].events = o->tevs;
-  g[1].n_events = (uint32_t)o->n_t;
-  rc = es_store_append(r->store, g, o->n_t ? 2 : 1, NULL);
+  if (o->n_t) {
+    g[n].type = r->timers;
+    g[n].key = "timers";
+    g[n].expected = es_expect_any();
+    g[n].events = o->tevs;
+    g[n++].n_events = (uint32_t)o->n_t;
+  }
+  if (t->letter) {
+    g[n].type = r->dead;
+    g[n].key = ES__DEAD_KEY;
+    g[n].expected = es_expect_any();
+    g[n].events = t->letter;
+    g[n++].n_events = 1;
+  }
+  rc = es_store_append(r->store, g, n, NULL);
   if (rc == ES_ECONFLICT) /* reload next time */
     inst_drop(r, in);
   return rc;
@@ -825,17 +840,19 @@ static const char *target_name(const es_saga_target *t) {
   return t->aggregate->commands[t->command].command->name;
 }
 
-/* Sets effect (step, i) aside: the dead-letter line first, then the step
- * that says so (a crash between repeats the line, never loses it). */
+/* Sets effect (step, i) aside: stores the dead letter and the step that
+ * says so in one append. */
 static int dead_letter(es_saga_runner *r, inst *in, uint64_t step, uint32_t i,
                        const stored_effect *e, const es_uuid *id,
                        const es_uuid *corr, const void *value,
-                       const es_result *res, int rc, uint32_t attempts) {
+                       const es_result *res, int fault, uint32_t attempts) {
   const es_saga_target *tg = &r->saga->sends[e->target];
   es__dead_letter d;
+  es_new_event letter;
+  es_buf line = ES_BUF_INIT;
   trigger t;
   char sstep[24], satt[16];
-  int wrc = 0;
+  int rc;
 
   memset(&d, 0, sizeof d);
   d.id = *id;
@@ -846,21 +863,30 @@ static int dead_letter(es_saga_runner *r, inst *in, uint64_t step, uint32_t i,
   d.target = target_name(tg);
   d.instance = e->key;
   d.correlation = *corr;
-  d.error = es_err_name(rc);
+  d.error = es_err_name(fault);
   d.rejection = res->outcome == ES_OUTCOME_REJECTED && res->error_name
                     ? res->error_name
                     : "";
   d.message =
-      res->outcome == ES_OUTCOME_REJECTED ? res->message : es_strerror(rc);
+      res->outcome == ES_OUTCOME_REJECTED ? res->message : es_strerror(fault);
   d.attempts = attempts;
   d.time_us = now_us(r);
   d.command_type = tg->aggregate->commands[tg->command].command;
   d.command_value = value;
   d.msgpack = e->cmd;
   d.msgpack_len = e->cmd_len;
-  if (r->opt.dead_letter_path &&
-      (wrc = es__dead_letter_write(r->opt.dead_letter_path, &d)) != 0)
-    return wrc; /* not recorded as dead: retried on the next run */
+  memset(&t, 0, sizeof t);
+  t.kind = T_DEAD;
+  t.ref_step = step;
+  t.ref_effect = i;
+  t.correlation = *corr;
+  t.letter = &letter;
+  rc = es__dead_letter_record(&d, r->store->opt.max_event_size, &line, &letter);
+  if (rc == 0)
+    rc = record_step(r, in, &t, NULL);
+  es_buf_close(&line);
+  if (rc != 0)
+    return rc; /* not recorded as dead: retried on the next run */
   snprintf(sstep, sizeof sstep, "%" PRIu64, step);
   snprintf(satt, sizeof satt, "%" PRIu32, attempts);
   es__log(r->opt.obs, ES_LOG_WARN, "saga command dead-lettered", "saga",
@@ -869,12 +895,7 @@ static int dead_letter(es_saga_runner *r, inst *in, uint64_t step, uint32_t i,
           "attempts", satt, NULL);
   es_metrics_add(metrics(r), ES_CTR_DEAD_LETTERS, 1);
   r->run.dead_lettered++;
-  memset(&t, 0, sizeof t);
-  t.kind = T_DEAD;
-  t.ref_step = step;
-  t.ref_effect = i;
-  t.correlation = *corr;
-  return record_step(r, in, &t, NULL);
+  return 0;
 }
 
 /* Executes effect `i` of `step` (once recorded), with retries; then its
@@ -1552,6 +1573,28 @@ static int cmp_u64(const void *x, const void *y) {
   return a < b ? -1 : a > b;
 }
 
+/* Imports the dead-letter file of an earlier version, if any. */
+static int import_dead_letters(es_saga_runner *r) {
+  uint64_t n = 0, bad = 0;
+  char sn[24], sbad[24];
+  int rc;
+
+  if (!r->opt.dead_letter_path)
+    return 0;
+  rc = es_saga_dead_letters_import(r->store, r->opt.dead_letter_path, &n, &bad);
+  snprintf(sn, sizeof sn, "%" PRIu64, n);
+  snprintf(sbad, sizeof sbad, "%" PRIu64, bad);
+  if (rc != 0)
+    es__log(r->opt.obs, ES_LOG_ERROR, "dead-letter file not imported", "saga",
+            r->saga->name, "path", r->opt.dead_letter_path, "line", sbad,
+            "error", es_err_name(rc), NULL);
+  else if (n)
+    es__log(r->opt.obs, ES_LOG_INFO, "dead-letter file imported", "saga",
+            r->saga->name, "path", r->opt.dead_letter_path, "records", sn,
+            NULL);
+  return rc;
+}
+
 int es_saga_runner_open(es_saga_runner **out, es_app *app,
                         const es_saga_desc *saga, es_store *store,
                         const es_saga_options *opt) {
@@ -1597,6 +1640,7 @@ int es_saga_runner_open(es_saga_runner **out, es_app *app,
   r->timer_type = es_fnv1a64("es.saga.timer");
   snprintf(r->stream, sizeof r->stream, "saga:%s", saga->name);
   snprintf(r->timers, sizeof r->timers, "saga:%s#timers", saga->name);
+  es__dead_letter_stream(saga->name, r->dead);
   snprintf(r->checkpoint, sizeof r->checkpoint, "saga:%s", saga->name);
   es_arena_init(&r->scratch, 0);
   es__rng_seed(r->rng, r);
@@ -1641,6 +1685,8 @@ int es_saga_runner_open(es_saga_runner **out, es_app *app,
   if (rc == 0)
     rc = c.rc;
   if (rc != 0)
+    goto fail;
+  if ((rc = import_dead_letters(r)) != 0)
     goto fail;
   if (metrics(r))
     es_metrics_gauge_register(metrics(r), ES_GAUGE_SAGA_LAG, saga->name,
