@@ -37,6 +37,7 @@
 
 #include "bank_app.h"
 #include "es/es_saga_run.h"
+#include "pg_bank.h"
 #include "pg_query.h"
 
 #define SCHEMA "deadl"
@@ -51,43 +52,6 @@
   } while (0)
 
 static const char *conninfo;
-
-static void no_sleep(void *ctx, int64_t us) {
-  (void)ctx;
-  (void)us;
-}
-
-/* A's executor: every command fails as an I/O error would. */
-static int failing_execute(void *ctx, const es_aggregate_desc *agg,
-                           uint32_t command, const char *key, const void *value,
-                           const es_exec_options *opt, es_result *res) {
-  (void)ctx;
-  (void)agg;
-  (void)command;
-  (void)key;
-  (void)value;
-  (void)opt;
-  res->outcome = ES_OUTCOME_FAILED;
-  return ES_EIO;
-}
-
-static void open_world(es_store **s, es_app **app) {
-  es_store_options o = ES_STORE_OPTIONS_INIT;
-  o.pg_schema = SCHEMA;
-  if (es_store_open_postgres(s, conninfo, &o, 0) != 0)
-    _exit(3);
-  if (es_app_open(app, &bank_schema, *s, NULL) != 0)
-    _exit(4);
-}
-
-static void open_account(es_app *app, const char *key) {
-  bank_account_open cmd;
-  bank_account_open_init(&cmd);
-  cmd.owner = key;
-  cmd.initial = 1000;
-  if (bank_account_execute_open(app, key, &cmd, NULL, NULL) != 0)
-    _exit(5);
-}
 
 static void start_transfer(es_app *app, const char *id, int64_t amount) {
   bank_transfer_start cmd;
@@ -107,14 +71,14 @@ static void proc_a(int ready) {
   es_saga_options so = ES_SAGA_OPTIONS_INIT;
   es_saga_report rep;
 
-  open_world(&s, &app);
-  open_account(app, "k0");
-  open_account(app, "k1");
+  pg_bank_open(conninfo, SCHEMA, &s, &app);
+  pg_bank_open_account(app, "k0");
+  pg_bank_open_account(app, "k1");
   start_transfer(app, "t1", 100);
   start_transfer(app, "t2", 200);
   so.retry.max_attempts = 2;
-  so.sleep_us = no_sleep;
-  so.execute = failing_execute;
+  so.sleep_us = pg_bank_no_sleep;
+  so.execute = pg_bank_failing_execute;
   if (es_saga_runner_open(&r, app, &bank_money_transfer_saga, s, &so) != 0 ||
       es_saga_run_until_caught_up(r, &rep) != 0)
     _exit(7);
@@ -206,7 +170,7 @@ static void proc_b(int ready, int go) {
   char byte;
   int rc;
 
-  open_world(&s, &app);
+  pg_bank_open(conninfo, SCHEMA, &s, &app);
   memset(&f, 0, sizeof f);
   if (es_saga_dead_letters(s, SAGA, keep, &f, NULL) != 0 || f.n != 2 ||
       !letter_of(&f, "t1") || !letter_of(&f, "t2"))
@@ -255,8 +219,8 @@ static void proc_d(void) {
   es_saga_report rep;
   found f;
 
-  open_world(&s, &app);
-  so.sleep_us = no_sleep;
+  pg_bank_open(conninfo, SCHEMA, &s, &app);
+  so.sleep_us = pg_bank_no_sleep;
   if (es_saga_runner_open(&r, app, &bank_money_transfer_saga, s, &so) != 0 ||
       es_saga_run_until_caught_up(r, &rep) != 0)
     _exit(30);
@@ -269,12 +233,6 @@ static void proc_d(void) {
   es_app_close(app);
   es_store_close(s);
   _exit(0);
-}
-
-static int exit_code(pid_t pid) {
-  int status;
-  CHECK(waitpid(pid, &status, 0) == pid);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 /* Runs `prog` with `args` (NULL-terminated, after argv[0]); its stdout
@@ -306,7 +264,7 @@ static int run_tool(const char *prog, const char *const *args, char *out,
     len += (size_t)got;
   out[len] = '\0';
   close(fds[0]);
-  return exit_code(pid);
+  return pg_bank_exit_code(pid);
 }
 
 /* How many times `needle` occurs in `hay`. */
@@ -360,7 +318,8 @@ int main(int argc, char **argv) {
   }
   close(ready[1]);
   if (read(ready[0], &byte, 1) != 1) {
-    fprintf(stderr, "pg_dead_letter: process A exited %d\n", exit_code(a));
+    fprintf(stderr, "pg_dead_letter: process A exited %d\n",
+            pg_bank_exit_code(a));
     return 1;
   }
   CHECK(kill(a, SIGKILL) == 0);
@@ -396,14 +355,14 @@ int main(int argc, char **argv) {
   for (int i = 0; i < 2; i++)
     if (read(ready[0], &byte, 1) != 1) {
       fprintf(stderr, "pg_dead_letter: B exited %d before listing\n",
-              exit_code(b[i]));
+              pg_bank_exit_code(b[i]));
       return 1;
     }
   close(ready[0]);
   CHECK(write(go[1], "xx", 2) == 2);
   close(go[1]);
-  b_codes[0] = exit_code(b[0]);
-  b_codes[1] = exit_code(b[1]);
+  b_codes[0] = pg_bank_exit_code(b[0]);
+  b_codes[1] = pg_bank_exit_code(b[1]);
   resolved = (b_codes[0] == 0) + (b_codes[1] == 0);
   if (resolved != 1 ||
       (b_codes[0] != 0 && b_codes[0] != 20 && b_codes[0] != 21) ||
@@ -455,7 +414,7 @@ int main(int argc, char **argv) {
   CHECK(d >= 0);
   if (d == 0)
     proc_d();
-  CHECK(exit_code(d) == 0);
+  CHECK(pg_bank_exit_code(d) == 0);
   CHECK(pg_query_count_type(db, SCHEMA, BANK_ACCOUNT_WITHDRAWN_TYPE_ID) == 2);
   CHECK(pg_query_count_type(db, SCHEMA, BANK_ACCOUNT_DEPOSITED_TYPE_ID) == 2);
   CHECK(pg_query_count_type(db, SCHEMA, BANK_TRANSFER_COMPLETED_TYPE_ID) == 2);

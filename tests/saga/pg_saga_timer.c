@@ -31,6 +31,7 @@
 
 #include "bank_app.h"
 #include "es/es_saga_run.h"
+#include "pg_bank.h"
 #include "pg_query.h"
 
 #define GUARD_S 240 /* a wait longer than this is a hang */
@@ -59,44 +60,6 @@ static int64_t late_clock(void *ctx) {
   return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000 + LATE_US;
 }
 
-static void no_sleep(void *ctx, int64_t us) {
-  (void)ctx;
-  (void)us;
-}
-
-/* A's executor: every command fails as an I/O error would, so the saga
- * retries it and sets it aside. */
-static int failing_execute(void *ctx, const es_aggregate_desc *agg,
-                           uint32_t command, const char *key, const void *value,
-                           const es_exec_options *opt, es_result *res) {
-  (void)ctx;
-  (void)agg;
-  (void)command;
-  (void)key;
-  (void)value;
-  (void)opt;
-  res->outcome = ES_OUTCOME_FAILED;
-  return ES_EIO;
-}
-
-static void open_world(es_store **s, es_app **app) {
-  es_store_options o = ES_STORE_OPTIONS_INIT;
-  o.pg_schema = SCHEMA;
-  if (es_store_open_postgres(s, conninfo, &o, 0) != 0)
-    _exit(3);
-  if (es_app_open(app, &bank_schema, *s, NULL) != 0)
-    _exit(4);
-}
-
-static void open_account(es_app *app, const char *key) {
-  bank_account_open cmd;
-  bank_account_open_init(&cmd);
-  cmd.owner = key;
-  cmd.initial = 1000;
-  if (bank_account_execute_open(app, key, &cmd, NULL, NULL) != 0)
-    _exit(5);
-}
-
 /* Process A: schedules the timeout, reports on `ready`, waits to die. */
 static void proc_a(int ready) {
   es_store *s;
@@ -107,9 +70,9 @@ static void proc_a(int ready) {
   bank_transfer_start cmd;
   int64_t earliest;
 
-  open_world(&s, &app);
-  open_account(app, "k0");
-  open_account(app, "k1");
+  pg_bank_open(conninfo, SCHEMA, &s, &app);
+  pg_bank_open_account(app, "k0");
+  pg_bank_open_account(app, "k1");
   bank_transfer_start_init(&cmd);
   cmd.from = "k0";
   cmd.to = "k1";
@@ -117,8 +80,8 @@ static void proc_a(int ready) {
   if (bank_transfer_execute_start(app, "t1", &cmd, NULL, NULL) != 0)
     _exit(6);
   so.retry.max_attempts = 2;
-  so.sleep_us = no_sleep;
-  so.execute = failing_execute;
+  so.sleep_us = pg_bank_no_sleep;
+  so.execute = pg_bank_failing_execute;
   if (es_saga_runner_open(&r, app, &bank_money_transfer_saga, s, &so) != 0 ||
       es_saga_run_until_caught_up(r, &rep) != 0)
     _exit(7);
@@ -138,9 +101,9 @@ static void proc_b(void) {
   es_saga_runner *r;
   es_saga_options so = ES_SAGA_OPTIONS_INIT;
 
-  open_world(&s, &app);
+  pg_bank_open(conninfo, SCHEMA, &s, &app);
   so.now_us = late_clock;
-  so.sleep_us = no_sleep;
+  so.sleep_us = pg_bank_no_sleep;
   if (es_saga_runner_open(&r, app, &bank_money_transfer_saga, s, &so) != 0 ||
       es_saga_start(r) != 0)
     _exit(10);
@@ -158,9 +121,9 @@ static void proc_c(void) {
   es_saga_report rep;
   int64_t earliest;
 
-  open_world(&s, &app);
+  pg_bank_open(conninfo, SCHEMA, &s, &app);
   so.now_us = late_clock;
-  so.sleep_us = no_sleep;
+  so.sleep_us = pg_bank_no_sleep;
   if (es_saga_runner_open(&r, app, &bank_money_transfer_saga, s, &so) != 0 ||
       es_saga_run_until_caught_up(r, &rep) != 0)
     _exit(11);
@@ -189,12 +152,6 @@ static pid_t spawn(void (*fn)(void)) {
   return pid;
 }
 
-static int exit_code(pid_t pid) {
-  int status;
-  CHECK(waitpid(pid, &status, 0) == pid);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 int main(void) {
   int ready[2], status, i;
   pid_t a, b;
@@ -216,7 +173,8 @@ int main(void) {
   }
   close(ready[1]);
   if (read(ready[0], &byte, 1) != 1) { /* A failed: say how */
-    fprintf(stderr, "pg_saga_timer: process A exited %d\n", exit_code(a));
+    fprintf(stderr, "pg_saga_timer: process A exited %d\n",
+            pg_bank_exit_code(a));
     return 1;
   }
   CHECK(kill(a, SIGKILL) == 0);
@@ -235,7 +193,7 @@ int main(void) {
   CHECK(kill(b, SIGKILL) == 0);
   CHECK(waitpid(b, &status, 0) == b);
 
-  CHECK(exit_code(spawn(proc_c)) == 0);
+  CHECK(pg_bank_exit_code(spawn(proc_c)) == 0);
   CHECK(count_type(BANK_TRANSFER_FAILED_TYPE_ID) == 1);
   CHECK(count_type(BANK_TRANSFER_COMPLETED_TYPE_ID) == 0);
   CHECK(count_type(BANK_ACCOUNT_WITHDRAWN_TYPE_ID) == 0);

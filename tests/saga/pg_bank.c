@@ -1,0 +1,57 @@
+/*
+ * pg_bank.c - the bank on a PostgreSQL store for multi-process tests
+ * (pg_bank.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "pg_bank.h"
+
+void pg_bank_open(const char *conninfo, const char *schema, es_store **s,
+                  es_app **app) {
+  es_store_options o = ES_STORE_OPTIONS_INIT;
+  o.pg_schema = schema;
+  if (es_store_open_postgres(s, conninfo, &o, 0) != 0)
+    _exit(3);
+  if (es_app_open(app, &bank_schema, *s, NULL) != 0)
+    _exit(4);
+}
+
+void pg_bank_open_account(es_app *app, const char *key) {
+  bank_account_open cmd;
+  bank_account_open_init(&cmd);
+  cmd.owner = key;
+  cmd.initial = 1000;
+  if (bank_account_execute_open(app, key, &cmd, NULL, NULL) != 0)
+    _exit(5);
+}
+
+int pg_bank_failing_execute(void *ctx, const es_aggregate_desc *agg,
+                            uint32_t command, const char *key,
+                            const void *value, const es_exec_options *opt,
+                            es_result *res) {
+  (void)ctx;
+  (void)agg;
+  (void)command;
+  (void)key;
+  (void)value;
+  (void)opt;
+  res->outcome = ES_OUTCOME_FAILED;
+  return ES_EIO;
+}
+
+void pg_bank_no_sleep(void *ctx, int64_t us) {
+  (void)ctx;
+  (void)us;
+}
+
+int pg_bank_exit_code(pid_t pid) {
+  int status;
+  if (waitpid(pid, &status, 0) != pid) {
+    perror("waitpid");
+    exit(1);
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
