@@ -11,6 +11,12 @@
  * batching. It runs before every run. Targets (docs/performance.md):
  * 1 client >= 0.8x raw; 64 clients >= 20x raw; 4 x 16 >= 1 x 64.
  *
+ * Beside each rate it prints the server's WAL flushes (pg_stat_wal's
+ * wal_sync) per second and the commands (or raw transactions) each flush
+ * made durable: the disk's flush rate moves with the machine's load, the
+ * commands a flush carries is what batching achieves; and the load
+ * average when the run ended.
+ *
  *   pg_commands [-t SECONDS]       (default 5 per run)
  * The server is ES_PG_CONNINFO (run through tests/support/with-postgres,
  * which starts a throwaway server with default durability).
@@ -18,6 +24,7 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include <libpq-fe.h>
 
@@ -126,8 +133,9 @@ static void process_main(int clients, double secs, int go, int out, int id) {
   exit(bad ? 1 : 0);
 }
 
-/* Commands/s of `procs` processes x `clients` clients for `secs`. */
-static double run(int procs, int clients, double secs) {
+/* Commands of `procs` processes x `clients` clients for `secs`; `*took`
+ * gets the seconds they took. */
+static long run(int procs, int clients, double secs, double *took) {
   int go[2], res[2], failed = 0;
   long total = 0;
   double t0;
@@ -162,7 +170,8 @@ static double run(int procs, int clients, double secs) {
   close(res[0]);
   if (failed)
     exit(1);
-  return (double)total / (bench_now() - t0);
+  *took = bench_now() - t0;
+  return total;
 }
 
 /* ---- the raw ceiling ---------------------------------------------------- */
@@ -176,8 +185,38 @@ static void must(PGconn *c, PGresult *r) {
   PQclear(r);
 }
 
-/* BEGIN; SELECT; INSERT; COMMIT per transaction, one client: per second. */
-static double raw(double secs) {
+/* The WAL flushes the server has made so far (pg_stat_wal.wal_sync, as
+ * counted when the last backend reported its statistics). */
+static long wal_syncs(void) {
+  PGconn *c = PQconnectdb(conninfo);
+  PGresult *r = PQexec(c, "SELECT wal_sync FROM pg_stat_wal");
+  long n = -1;
+
+  if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+    n = atol(PQgetvalue(r, 0, 0));
+  PQclear(r);
+  PQfinish(c);
+  return n;
+}
+
+/* The syncs counted by pg_stat_wal since `before`: backends report their
+ * counts when they end (the runs' processes have closed their stores) or
+ * within a second; waits for the count to settle. */
+static long syncs_since(long before) {
+  long n = wal_syncs(), m;
+
+  for (int i = 0; i < 20; i++) {
+    nanosleep(&(struct timespec){0, 100000000}, NULL);
+    if ((m = wal_syncs()) == n)
+      break;
+    n = m;
+  }
+  return n - before;
+}
+
+/* BEGIN; SELECT; INSERT; COMMIT per transaction, one client: the
+ * transactions done in `secs`; `*took` gets the seconds they took. */
+static long raw(double secs, double *took) {
   PGconn *c = PQconnectdb(conninfo);
   uint64_t seed = 42;
   long n = 0;
@@ -209,7 +248,8 @@ static double raw(double secs) {
     n++;
   }
   PQfinish(c);
-  return (double)n / (bench_now() - t0);
+  *took = bench_now() - t0;
+  return n;
 }
 
 /* ---- main -----------------------------------------------------------------
@@ -241,7 +281,7 @@ static void *open_accounts(void *arg) {
 }
 
 int main(int argc, char **argv) {
-  double secs = 5, r[3], raws[3];
+  double secs = 5, r[3], raws[3], took;
   static const int procs[3] = {1, 1, 4}, clients[3] = {1, 64, 16};
   es_store *s;
   es_app *app = NULL;
@@ -286,15 +326,29 @@ int main(int argc, char **argv) {
          ACCOUNTS, secs);
   printf("  raw = one client: BEGIN; SELECT; INSERT; COMMIT (4 round "
          "trips), right before each run\n");
-  printf("  %-22s %12s %12s %8s\n", "run", "commands/s", "raw txn/s", "ratio");
+  printf("  flushes/s, per flush: the server's WAL flushes a second and the "
+         "commands\n  (raw: transactions) each made durable, in the same "
+         "run\n");
+  printf("  %-17s %10s %9s %6s %9s %9s %6s %9s %5s\n", "run", "commands/s",
+         "flushes/s", "per", "raw txn/s", "flushes/s", "per", "ratio", "load");
   for (int k = 0; k < 3; k++) {
     char name[32];
-    raws[k] = raw(secs < 3 ? secs : 3);
-    r[k] = run(procs[k], clients[k], secs);
+    long n, f, rn, rf;
+    double rt;
+    rf = wal_syncs();
+    rn = raw(secs < 3 ? secs : 3, &rt);
+    rf = syncs_since(rf);
+    raws[k] = (double)rn / rt;
+    f = wal_syncs();
+    n = run(procs[k], clients[k], secs, &took);
+    f = syncs_since(f);
+    r[k] = (double)n / took;
     snprintf(name, sizeof name, "%d process%s x %d", procs[k],
              procs[k] > 1 ? "es" : "", clients[k]);
-    printf("  %-22s %12.0f %12.0f %8.2f\n", name, r[k], raws[k],
-           r[k] / raws[k]);
+    printf("  %-17s %10.0f %9.0f %6.1f %9.0f %9.0f %6.1f %9.2f %5.1f\n", name,
+           r[k], (double)f / took, f > 0 ? (double)n / (double)f : 0, raws[k],
+           (double)rf / rt, rf > 0 ? (double)rn / (double)rf : 0,
+           r[k] / raws[k], bench_loadavg());
   }
   printf("  1 client: %.2fx raw (target >= 0.8): %s\n", r[0] / raws[0],
          r[0] >= 0.8 * raws[0] ? "met" : "NOT met");

@@ -34,6 +34,9 @@
  * in two: BEGIN and the locks first, the rest once decided under them.
  * Either way a batch commits only if the versions it was decided on are
  * the ones under its locks.
+ * A new leader first waits, for at most half the last batch's time (and
+ * 2 ms), for the appenders the last batch answered to queue again, so
+ * that one batch carries all of them (gather()).
  * Nothing is acknowledged before COMMIT returns. A server error that no
  * pre-check can foresee (a reused event id, a type name PostgreSQL
  * rejects) fails the batch, which is then re-run one request per
@@ -111,6 +114,10 @@
 /* Re-runs of a batch after a deadlock, serialization failure or lost
  * connection. */
 #define PG_BATCH_ATTEMPTS 8
+
+/* How long the next batch waits at most for the appenders the last one
+ * answered: half the last batch's time, and never more than this. */
+#define PG_GATHER_MAX_US 2000
 
 /* Idle pooled connections kept. */
 #define PG_POOL_KEEP 16
@@ -315,10 +322,15 @@ typedef struct pg_store {
   pthread_mutex_t mu;  /* everything below */
   pthread_cond_t turn; /* a batch finished: results out, leader free */
   pthread_cond_t grew; /* monotonic: a notification or an interrupt */
+  pthread_cond_t fill; /* monotonic: the appenders a leader waits for came */
   pg_req *queue, **queue_tail;
   int leading;
-  PGconn *writer; /* the leader's; only the leader touches it */
-  int writer_pid; /* its server process, for an unknown commit outcome */
+  size_t released;  /* appenders the last batch answered, not back yet */
+  int gathering;    /* a leader waits on `fill` for them */
+  int64_t last_end; /* when the last batch ended */
+  int64_t last_us;  /* how long it took */
+  PGconn *writer;   /* the leader's; only the leader touches it */
+  int writer_pid;   /* its server process, for an unknown commit outcome */
   pg_req *batch_reqs[PG_BATCH_MAX_REQS]; /* the leader's */
   int64_t last_prune; /* the leader's: when it last pruned commands */
   PGconn *idle[PG_POOL_KEEP];
@@ -1628,14 +1640,49 @@ static void prune_commands(pg_store *s, es_timestamp now) {
     PQclear(r);
 }
 
-/* The leader's turn: takes up to a batch's worth of the queue, runs it,
- * and hands the results out. Called and returns with `mu` held. */
+/* Before taking the queue, waits (with `mu` held) for the appenders the
+ * last batch answered to queue their next appends, for at most half the
+ * last batch's time after it ended. Commits of a process are serial, so
+ * without this wait the appenders split into two halves that alternate,
+ * each batch carrying half of them: the half queued during a batch forms
+ * the next one while the half it answered is still on its way back. */
+static void gather(pg_store *s) {
+  int64_t wait = s->last_us / 2, until;
+  struct timespec ts;
+
+  if (wait > PG_GATHER_MAX_US)
+    wait = PG_GATHER_MAX_US;
+  until = s->last_end + wait;
+  s->gathering = 1;
+  while (s->released > 0) {
+    int64_t left = until - mono_us();
+    if (left <= 0)
+      break;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += left / 1000000;
+    ts.tv_nsec += (long)(left % 1000000) * 1000;
+    if (ts.tv_nsec >= 1000000000) {
+      ts.tv_sec++;
+      ts.tv_nsec -= 1000000000;
+    }
+    pthread_cond_timedwait(&s->fill, &s->mu, &ts);
+  }
+  s->gathering = 0;
+}
+
+/* The leader's turn: gathers, takes up to a batch's worth of the queue,
+ * runs it, and hands the results out. Called and returns with `mu`
+ * held. */
 static void lead(pg_store *s) {
   pg_req **reqs = s->batch_reqs;
   size_t n = 0;
   uint64_t events = 0;
+  int64_t t0;
   batch b;
 
+  s->leading = 1;
+  gather(s);
+  t0 = mono_us();
   while (s->queue && n < PG_BATCH_MAX_REQS &&
          (n == 0 || events + s->queue->total <= PG_BATCH_MAX_EVENTS)) {
     events += s->queue->total;
@@ -1644,7 +1691,6 @@ static void lead(pg_store *s) {
   }
   if (!s->queue)
     s->queue_tail = &s->queue;
-  s->leading = 1;
   pthread_mutex_unlock(&s->mu);
 
   memset(&b, 0, sizeof b);
@@ -1659,6 +1705,9 @@ static void lead(pg_store *s) {
   for (size_t i = 0; i < n; i++)
     reqs[i]->done = 1;
   s->leading = 0;
+  s->released = n;
+  s->last_end = mono_us();
+  s->last_us = s->last_end - t0;
   s->wakes++; /* local waiters need not wait for the notification */
   pthread_cond_broadcast(&s->turn);
   pthread_cond_broadcast(&s->grew);
@@ -1678,6 +1727,8 @@ static int pg_append(es_store *bs, es_append_stream *g, uint32_t n,
   pthread_mutex_lock(&s->mu);
   *s->queue_tail = q;
   s->queue_tail = &q->next;
+  if (s->released > 0 && --s->released == 0 && s->gathering)
+    pthread_cond_signal(&s->fill);
   while (!q->done) {
     if (!s->leading)
       lead(s);
@@ -2324,6 +2375,7 @@ static void pg_close(es_store *bs) {
   es__free(s->conninfo);
   es__free(s->schema);
   es__free(s->channel);
+  pthread_cond_destroy(&s->fill);
   pthread_cond_destroy(&s->grew);
   pthread_cond_destroy(&s->turn);
   pthread_mutex_destroy(&s->mu);
@@ -2495,6 +2547,9 @@ int es_store_open_postgres(es_store **out, const char *conninfo,
   if (es__cond_init_monotonic(&s->grew) != 0)
     goto fail_free;
   n_sync++;
+  if (es__cond_init_monotonic(&s->fill) != 0)
+    goto fail_free;
+  n_sync++;
   s->conninfo = es__strdup(conninfo);
   s->schema = es__strdup(schema);
   s->channel = es__malloc(strlen(schema) + 8);
@@ -2546,6 +2601,8 @@ fail:
   es__free(s->schema);
   es__free(s->channel);
 fail_free:
+  if (n_sync > 3)
+    pthread_cond_destroy(&s->fill);
   if (n_sync > 2)
     pthread_cond_destroy(&s->grew);
   if (n_sync > 1)
