@@ -9,6 +9,7 @@
 
 #include <es/es.h>
 
+#include "format.h"
 #include "gen.h"
 #include "template.h"
 
@@ -35,7 +36,7 @@ void esc_out(es_buf *b, const char *fmt, ...) {
    * is formatted twice. */
   room = b->cap - b->len;
   va_start(ap, fmt);
-  n = vsnprintf(room ? (char *)b->data + b->len : NULL, room, fmt, ap);
+  n = esc_vformat(room ? (char *)b->data + b->len : NULL, room, fmt, ap);
   va_end(ap);
   if (n < 0) {
     b->err = ES_EINVAL;
@@ -46,7 +47,7 @@ void esc_out(es_buf *b, const char *fmt, ...) {
     if (!d)
       return;
     va_start(ap, fmt);
-    vsnprintf((char *)d, (size_t)n + 1, fmt, ap);
+    esc_vformat((char *)d, (size_t)n + 1, fmt, ap);
     va_end(ap);
   }
   b->len += (size_t)n;
@@ -105,8 +106,8 @@ static void emit(const esc_schema *s, void *ctx, esc_struct_fn fn,
                  const esc_field *fields, uint32_t n_fields, uint32_t version) {
   esc_struct st = {decl,     c_name,  schema_name,       role, fields,
                    n_fields, version, decl->layout_hash, {0}};
-  snprintf(st.id_text, sizeof st.id_text, "%.*s.%s", (int)s->name.n, s->name.z,
-           schema_name);
+  esc_format(st.id_text, sizeof st.id_text, "%.*s.%s", (int)s->name.n,
+             s->name.z, schema_name);
   fn(s, &st, ctx);
 }
 
@@ -124,8 +125,8 @@ void esc_each_struct(const esc_schema *s, void *ctx, esc_struct_fn fn) {
         if (d->kind == ESC_DECL_RECORD)
           visit_record(d, order, &n, mark, n_records);
       for (size_t i = 0; i < n; i++) {
-        snprintf(name, sizeof name, "%.*s", (int)order[i]->name.n,
-                 order[i]->name.z);
+        esc_format(name, sizeof name, "%.*s", (int)order[i]->name.n,
+                   order[i]->name.z);
         emit(s, ctx, fn, order[i], order[i]->c_name, name, "ES_ROLE_RECORD",
              order[i]->fields, order[i]->n_fields, 1);
       }
@@ -137,8 +138,8 @@ void esc_each_struct(const esc_schema *s, void *ctx, esc_struct_fn fn) {
     if (a->kind != ESC_DECL_AGGREGATE && a->kind != ESC_DECL_SAGA)
       continue;
     if (a->has_state || a->kind == ESC_DECL_SAGA) {
-      snprintf(name, sizeof name, "%.*s#state", (int)a->name.n, a->name.z);
-      snprintf(c_name, sizeof c_name, "%s_state", a->c_name);
+      esc_format(name, sizeof name, "%.*s#state", (int)a->name.n, a->name.z);
+      esc_format(c_name, sizeof c_name, "%s_state", a->c_name);
       emit(s, ctx, fn, a, c_name, name,
            a->kind == ESC_DECL_SAGA ? "ES_ROLE_SAGA_STATE" : "ES_ROLE_STATE",
            a->fields, a->n_fields, 1);
@@ -146,14 +147,14 @@ void esc_each_struct(const esc_schema *s, void *ctx, esc_struct_fn fn) {
     if (a->kind == ESC_DECL_SAGA)
       continue;
     for (const esc_decl *m = a->commands; m; m = m->next) {
-      snprintf(name, sizeof name, "%.*s.%.*s", (int)a->name.n, a->name.z,
-               (int)m->name.n, m->name.z);
+      esc_format(name, sizeof name, "%.*s.%.*s", (int)a->name.n, a->name.z,
+                 (int)m->name.n, m->name.z);
       emit(s, ctx, fn, m, m->c_name, name, "ES_ROLE_COMMAND", m->fields,
            m->n_fields, 1);
     }
     for (const esc_decl *e = a->events; e; e = e->next) {
-      snprintf(name, sizeof name, "%.*s.%.*s", (int)a->name.n, a->name.z,
-               (int)e->name.n, e->name.z);
+      esc_format(name, sizeof name, "%.*s.%.*s", (int)a->name.n, a->name.z,
+                 (int)e->name.n, e->name.z);
       emit(s, ctx, fn, e, e->c_name, name, "ES_ROLE_EVENT", e->fields,
            e->n_fields, e->version);
     }

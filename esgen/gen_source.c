@@ -15,6 +15,7 @@
 
 #include <es/es.h>
 
+#include "format.h"
 #include "gen.h"
 #include "template.h"
 
@@ -151,9 +152,9 @@ static void loop_var(char *out, size_t cap, const char *stem, const char *x) {
   for (const char *p = strstr(x, ".items["); p; p = strstr(p + 1, ".items["))
     level++;
   if (level == 1)
-    snprintf(out, cap, "%s", stem);
+    esc_format(out, cap, "%s", stem);
   else
-    snprintf(out, cap, "%s%u", stem, level);
+    esc_format(out, cap, "%s%u", stem, level);
 }
 
 /* Numbers, bools and timestamps: one msgpack call each way. */
@@ -217,9 +218,9 @@ static void enc_value(es_buf *b, const esc_type *t, const char *x,
             ind, x, x, max_of(t));
     esc_out(b, "%s  for (uint32_t %s = 0; %s < %s.count; %s++) {\n", ind, i, i,
             x, i);
-    snprintf(item, sizeof item, "%s.items[%s]", x, i);
+    esc_format(item, sizeof item, "%s.items[%s]", x, i);
     char ind2[64];
-    snprintf(ind2, sizeof ind2, "%s    ", ind);
+    esc_format(ind2, sizeof ind2, "%s    ", ind);
     enc_value(b, t->elem, item, ind2, level + 1);
     esc_out(b, "%s  }\n%s}\n", ind, ind);
     break;
@@ -233,7 +234,7 @@ static void enc_struct(const esc_struct *st, const esc_tvars *tv, es_buf *b) {
     esc_out(b, "  (void)v;\n");
   for (const esc_field *f = st->fields; f; f = f->next) {
     char x[256];
-    snprintf(x, sizeof x, "v->%.*s", TOKF(f->name));
+    esc_format(x, sizeof x, "v->%.*s", TOKF(f->name));
     if (f->type->optional && f->type->kind == ESC_T_RECORD) {
       esc_out(b, "  if (%s)\n  ", x);
       enc_value(b, f->type, x, "  ", 1);
@@ -258,7 +259,7 @@ static void dec_call(es_buf *b, const char *ind, const char *fmt, ...) {
   char call[1024];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(call, sizeof call, fmt, ap);
+  esc_vformat(call, sizeof call, fmt, ap);
   va_end(ap);
   esc_out(b, "%sif ((rc = %s) != 0)\n%s  return rc;\n", ind, call, ind);
 }
@@ -291,7 +292,7 @@ static void dec_value(es_buf *b, const esc_type *t, const char *x,
               "%s  if (!p_)\n%s    return ES_ENOMEM;\n",
               ind, ind, t->decl->c_name, ind, ind);
       char ind2[64];
-      snprintf(ind2, sizeof ind2, "%s  ", ind);
+      esc_format(ind2, sizeof ind2, "%s  ", ind);
       dec_call(b, ind2, "%s(r, p_, a)",
                esc_name(&nb, ESC_N_DEC, t->decl->c_name, NULL, NULL));
       esc_out(b, "%s  %s = p_;\n%s}\n", ind, x, ind);
@@ -306,8 +307,8 @@ static void dec_value(es_buf *b, const esc_type *t, const char *x,
     loop_var(i, sizeof i, "i_", x);
     loop_var(n, sizeof n, "n_", x);
     loop_var(p, sizeof p, "p_", x);
-    snprintf(ind2, sizeof ind2, "%s  ", ind);
-    snprintf(ind4, sizeof ind4, "%s    ", ind);
+    esc_format(ind2, sizeof ind2, "%s  ", ind);
+    esc_format(ind4, sizeof ind4, "%s    ", ind);
     esc_out_field_ctype(&ct, t->elem);
     esc_out(b, "%s{\n%s  uint32_t %s;\n%s  void *%s;\n", ind, ind, n, ind, p);
     dec_call(b, ind2, "es_dec_list(r, &%s, %" PRIu64 ", sizeof(%.*s), &%s, a)",
@@ -316,7 +317,7 @@ static void dec_value(es_buf *b, const esc_type *t, const char *x,
     esc_out(b, "%s  %s.items = %s;\n%s  %s.count = %s;\n", ind, x, p, ind, x,
             n);
     esc_out(b, "%s  for (uint32_t %s = 0; %s < %s; %s++) {\n", ind, i, i, n, i);
-    snprintf(item, sizeof item, "%s.items[%s]", x, i);
+    esc_format(item, sizeof item, "%s.items[%s]", x, i);
     dec_value(b, t->elem, item, ind4);
     esc_out(b, "%s  }\n%s  es_mp_leave(r);\n%s}\n", ind, ind, ind);
     break;
@@ -328,7 +329,7 @@ static void dec_value(es_buf *b, const esc_type *t, const char *x,
 static void dec_field(es_buf *b, const esc_field *f, const char *x,
                       const char *ind) {
   char ind2[64];
-  snprintf(ind2, sizeof ind2, "%s  ", ind);
+  esc_format(ind2, sizeof ind2, "%s  ", ind);
   if (!f->type->optional) {
     dec_value(b, f->type, x, ind);
     return;
@@ -353,7 +354,7 @@ static void dec_struct(const esc_struct *st, esc_tvars *tv, es_buf *b) {
   i = 0;
   for (const esc_field *f = st->fields; f; f = f->next, i++) {
     char x[256];
-    snprintf(x, sizeof x, "v->%.*s", TOKF(f->name));
+    esc_format(x, sizeof x, "v->%.*s", TOKF(f->name));
     if (i < need) {
       dec_field(b, f, x, "  ");
       continue;
@@ -898,8 +899,8 @@ static void collect(const esc_schema *s, const esc_struct *st, void *ctx) {
   }
   t->items[t->n].id = es_fnv1a64(st->id_text);
   t->items[t->n].version = st->version;
-  snprintf(t->items[t->n].c_name, sizeof t->items[t->n].c_name, "%s",
-           st->c_name);
+  esc_format(t->items[t->n].c_name, sizeof t->items[t->n].c_name, "%s",
+             st->c_name);
   t->n++;
 }
 

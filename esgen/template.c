@@ -4,6 +4,7 @@
 #include "template.h"
 
 #include "ast.h"
+#include "format.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -80,7 +81,7 @@ void esc_tv_fmt(esc_tvars *tv, const char *name, const char *fmt, ...) {
   va_list ap;
   int n;
   va_start(ap, fmt);
-  n = vsnprintf(buf, sizeof buf, fmt, ap);
+  n = esc_vformat(buf, sizeof buf, fmt, ap);
   va_end(ap);
   if (n < 0 || (size_t)n >= sizeof buf) {
     tv->overflow = true;
