@@ -920,28 +920,41 @@ static int by_id(const void *x, const void *y) {
  * that fill the last row end the text. */
 #define DESC_ROW 4000
 #define DESC_LINE 100
+_Static_assert(DESC_ROW % DESC_LINE == 0, "a row is whole lines");
 
-/* Appends byte `c` of a string literal, escaped when it must be: quotes,
- * backslashes, '?' (trigraphs) and anything not printable ASCII (octal,
- * always three digits, so a digit after it cannot join it). */
-static void literal_byte(es_buf *b, unsigned c) {
-  char e[5];
+/* Writes byte `c` of a string literal at `o`, escaped when it must be:
+ * quotes, backslashes, '?' (trigraphs) and anything not printable ASCII
+ * (octal, always three digits, so a digit after it cannot join it).
+ * Returns the bytes written, 1 to 4. */
+static size_t literal_byte(char *o, unsigned c) {
   if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\' && c != '?') {
-    e[0] = (char)c;
-    es_buf_append(b, e, 1);
-  } else if (c == '\n') {
-    es_buf_append(b, "\\n", 2);
-  } else if (c == '"' || c == '\\' || c == '?') {
-    e[0] = '\\';
-    e[1] = (char)c;
-    es_buf_append(b, e, 2);
-  } else {
-    e[0] = '\\';
-    e[1] = (char)('0' + (c >> 6 & 7));
-    e[2] = (char)('0' + (c >> 3 & 7));
-    e[3] = (char)('0' + (c & 7));
-    es_buf_append(b, e, 4);
+    o[0] = (char)c;
+    return 1;
   }
+  o[0] = '\\';
+  if (c == '\n') {
+    o[1] = 'n';
+    return 2;
+  }
+  if (c == '"' || c == '\\' || c == '?') {
+    o[1] = (char)c;
+    return 2;
+  }
+  o[1] = (char)('0' + (c >> 6 & 7));
+  o[2] = (char)('0' + (c >> 3 & 7));
+  o[3] = (char)('0' + (c & 7));
+  return 4;
+}
+
+/* Appends `src[0 .. n)` as the inside of a string literal. */
+static void literal_bytes(es_buf *b, const uint8_t *src, size_t n) {
+  char *o = (char *)es_buf_reserve(b, 4 * n);
+  size_t len = 0;
+  if (!o)
+    return;
+  for (size_t i = 0; i < n; i++)
+    len += literal_byte(o + len, src[i]);
+  es_buf_commit(b, len);
 }
 
 /* The schema's JSON description (esc_gen_json()) as rows of a char array
@@ -963,12 +976,14 @@ static void description_code(const esc_schema *s, es_buf *b, size_t *len) {
           "static const char %s[][%d] = {",
           DESC_ROW, esc_name(&nb, ESC_N_DESCRIPTION, s->c_prefix, NULL, NULL),
           DESC_ROW);
-  for (size_t i = 0; i < json.len; i++) {
+  /* A line at a time; DESC_LINE divides DESC_ROW. */
+  for (size_t i = 0; i < json.len; i += DESC_LINE) {
+    size_t n = json.len - i < DESC_LINE ? json.len - i : DESC_LINE;
     if (i % DESC_ROW == 0)
       es_buf_append(b, i ? "\",\n    \"" : "\n    \"", i ? 8 : 6);
-    else if (i % DESC_LINE == 0)
+    else
       es_buf_append(b, "\"\n    \"", 7);
-    literal_byte(b, json.data[i]);
+    literal_bytes(b, json.data + i, n);
   }
   if (json.len % DESC_ROW == 0) /* a row for the terminating NUL */
     es_buf_append(b, json.len ? "\",\n    \"" : "\n    \"", json.len ? 8 : 6);
