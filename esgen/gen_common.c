@@ -21,8 +21,9 @@ void esc_out(es_buf *b, const char *fmt, ...) {
     return;
   /* Most pieces are plain text or one string: copied, not formatted (the
    * big schemas write millions of them). */
-  if (!strchr(fmt, '%')) {
-    es_buf_append(b, fmt, strlen(fmt));
+  size_t plain = strcspn(fmt, "%");
+  if (!fmt[plain]) {
+    es_buf_append(b, fmt, plain);
     return;
   }
   if (fmt[0] == '%' && fmt[1] == 's' && fmt[2] == '\0') {
@@ -104,8 +105,17 @@ static void emit(const esc_schema *s, void *ctx, esc_struct_fn fn,
                  const esc_decl *decl, const char *c_name,
                  const char *schema_name, const char *role,
                  const esc_field *fields, uint32_t n_fields, uint32_t version) {
-  esc_struct st = {decl,     c_name,  schema_name,       role, fields,
-                   n_fields, version, decl->layout_hash, {0}};
+  esc_struct st;
+  /* Field by field: an initializer would clear all of id_text, for every
+   * struct of every pass. */
+  st.decl = decl;
+  st.c_name = c_name;
+  st.schema_name = schema_name;
+  st.role = role;
+  st.fields = fields;
+  st.n_fields = n_fields;
+  st.version = version;
+  st.layout_hash = decl->layout_hash;
   esc_format(st.id_text, sizeof st.id_text, "%.*s.%s", (int)s->name.n,
              s->name.z, schema_name);
   fn(s, &st, ctx);

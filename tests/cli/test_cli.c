@@ -254,6 +254,37 @@ Test(cli, unchanged_output_not_rewritten) {
   free(dir);
 }
 
+/* A file of the right size whose bytes differ (an edit, a corruption) is
+ * replaced: the comparison looks at every byte, not at the size. */
+Test(cli, same_size_different_output_rewritten) {
+  char *dir = tmpdir(), path[4096];
+  size_t n, m;
+  run_result r = esgen(NULL, "-o", dir, bank(), NULL);
+  cr_assert_eq(r.status, 0);
+  run_result_free(&r);
+  snprintf(path, sizeof path, "%s/bank.es.c", dir);
+  char *want = read_file(path, &n);
+  cr_assert(want != NULL && n > 2);
+  FILE *f = fopen(path, "r+b");
+  cr_assert(f != NULL);
+  /* The last byte but one: a mismatch only a full comparison sees. */
+  cr_assert(fseek(f, (long)n - 2, SEEK_SET) == 0);
+  cr_assert(fputc(want[n - 2] == 'x' ? 'y' : 'x', f) != EOF);
+  cr_assert(fclose(f) == 0);
+  r = esgen(NULL, "-o", dir, bank(), NULL);
+  cr_assert_eq(r.status, 0);
+  run_result_free(&r);
+  char *got = read_file(path, &m);
+  cr_assert(got != NULL);
+  cr_assert_eq(m, n);
+  cr_assert(memcmp(got, want, n) == 0, "the edited file was not replaced");
+  cr_assert_eq(count_entries(dir), 2, "temporary files left behind");
+  free(want);
+  free(got);
+  rmtree(dir);
+  free(dir);
+}
+
 Test(cli, output_dir_is_created) {
   char *dir = tmpdir(), sub[4096], top[4096];
   snprintf(top, sizeof top, "%s/out", dir);
