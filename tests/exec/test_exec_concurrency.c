@@ -36,6 +36,20 @@ typedef struct worker {
 
 static void key_of(uint32_t k, char out[16]) { snprintf(out, 16, "k%u", k); }
 
+/* Makes the first app's cached "k0" stale on purpose before any thread
+ * runs, so that the conflict-and-retry path runs whatever the scheduler
+ * does: apps[1] deposits behind apps[0]'s back, then apps[0] deposits on
+ * its stale copy and must retry. */
+static void conflict_once(run *r) {
+  es_result res;
+  cr_assert_eq(ex_deposit(r->apps[1], "k0", 1, NULL, &res), 0);
+  cr_assert_eq(ex_deposit(r->apps[0], "k0", 2, NULL, &res), 0);
+  cr_assert_geq(res.retries, 1, "a deposit on a stale copy did not retry");
+  atomic_fetch_add(&r->sum[0], 3);
+  atomic_fetch_add(&r->count[0], 2);
+  atomic_fetch_add(&r->retries, res.retries);
+}
+
 static void *work(void *arg) {
   worker *w = arg;
   run *r = w->r;
@@ -75,6 +89,8 @@ static void hammer(es_store *s, run *r, const es_app_options *o) {
     key_of(k, key);
     cr_assert_eq(ex_open(r->apps[0], key, 0), 0);
   }
+  if (r->n_apps == 2)
+    conflict_once(r);
   for (uint32_t i = 0; i < THREADS; i++) {
     w[i].r = r;
     w[i].index = i;
@@ -101,7 +117,8 @@ static void hammer(es_store *s, run *r, const es_app_options *o) {
     for (uint32_t i = 0; i < r->n_apps; i++)
       cr_assert_eq(ex_read(r->apps[i], key).balance, a.balance, "%s", key);
   }
-  cr_assert_eq(total, (uint64_t)THREADS * r->per_thread);
+  cr_assert_eq(total,
+               (uint64_t)THREADS * r->per_thread + (r->n_apps == 2 ? 2 : 0));
   cr_assert_eq(ex_head(s), total + r->n_keys);
   es_app_close(check);
   for (uint32_t i = 0; i < r->n_apps; i++)
