@@ -327,15 +327,21 @@ static void zero_range(const char *path, off_t at, size_t n) {
 
 /* The newest segment after three pairs, its size then, and after a
  * fourth. */
+/* Four batches of two events; `*three` and `*four` are where the third
+ * and the fourth end. The sizes are taken after a close: an open writer's
+ * file reaches past its records (zeros written ahead), a closed one's
+ * ends with them. */
 static void four_pairs(char seg[512], off_t *three, off_t *four) {
   es_store *t = open_dir(NULL, 0);
   for (int i = 0; i < 3; i++)
     cr_assert_eq(append_pair(t, "k", "payload"), 0);
+  es_store_close(t);
   newest_seg(seg);
   *three = file_size(seg);
+  t = open_dir(NULL, 0);
   cr_assert_eq(append_pair(t, "k", "payload"), 0);
-  *four = file_size(seg);
   es_store_close(t);
+  *four = file_size(seg);
 }
 
 Test(log, a_last_batch_whose_start_never_reached_the_disk_is_cut) {
@@ -377,6 +383,64 @@ Test(log, damage_before_a_whole_batch_is_corrupt_not_a_torn_tail) {
   cr_assert_null(t);
   cr_assert(strstr(rep.message, "followed by valid data"), "%s", rep.message);
   cr_assert_eq(file_size(seg), four, "nothing was cut");
+}
+
+/* A writer that dies leaves `pairs` batches and the zeros it wrote ahead
+ * of them in the newest segment (default options: up to 1 MiB). */
+static void die_after_pairs(int pairs) {
+  pid_t child = fork();
+  int status;
+  cr_assert(child >= 0);
+  if (child == 0) {
+    es_store *w = NULL;
+    if (es_store_open_log(&w, dir, NULL, 0) != 0)
+      _exit(3);
+    for (int i = 0; i < pairs; i++)
+      if (append_pair(w, "k", "payload") != 0)
+        _exit(4);
+    _exit(0);
+  }
+  cr_assert_eq(waitpid(child, &status, 0), child);
+  cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child: %d", status);
+}
+
+/* A writer keeps zeros written ahead of its records in the newest
+ * segment (so that a sync has no file size to update). A writer that dies
+ * leaves them: they are no tail, nothing is dropped or reported, the next
+ * append goes right after the records, and a close cuts them. */
+Test(log, zeros_written_ahead_are_no_torn_tail) {
+  es_store_open_report rep;
+  es_store_verify_report vr;
+  es_store_options o = ES_STORE_OPTIONS_INIT;
+  char seg[512];
+  off_t ahead, closed;
+  es_store *t;
+
+  die_after_pairs(3);
+  newest_seg(seg);
+  ahead = file_size(seg);
+  cr_assert_geq(ahead, 1 << 19, "zeros written ahead: %lld", (long long)ahead);
+
+  memset(&vr, 0, sizeof vr);
+  cr_assert_eq(es_store_verify_log(dir, &vr), 0, "%s", vr.message);
+  cr_assert_eq(vr.head, 6);
+  cr_assert_eq(vr.tail_bytes, 0);
+  o.report = &rep;
+  t = open_dir(&o, 0);
+  cr_assert_eq(rep.dropped_bytes, 0);
+  cr_assert_str_eq(rep.message, "");
+  cr_assert_eq(head_of(t), 6);
+  cr_assert_eq(file_size(seg), ahead, "the open keeps them");
+  cr_assert_eq(append_pair(t, "k", "again"), 0);
+  es_store_close(t);
+  closed = file_size(seg);
+  cr_assert_lt(closed, 4096, "the close cut them: %lld", (long long)closed);
+
+  t = open_dir(&o, 0);
+  cr_assert_eq(rep.dropped_bytes, 0);
+  cr_assert_eq(head_of(t), 8, "the append went right after the records");
+  es_store_close(t);
+  cr_assert_eq(file_size(seg), closed);
 }
 
 Test(log, a_second_writer_is_refused_with_the_pid) {
@@ -858,6 +922,45 @@ static int seg_firsts(unsigned long long *out, int max) {
       out[j - 1] = x;
     }
   return n;
+}
+
+/* Zeros are kept only in the newest segment: a roll cuts them first, so
+ * every sealed segment ends with its last batch's commit record, even
+ * when the zeros were written under a larger segment size. */
+Test(log, a_roll_leaves_a_sealed_segment_ending_with_its_last_batch) {
+  es_store_options o = ES_STORE_OPTIONS_INIT;
+  es_store_verify_report vr;
+  unsigned long long firsts[64];
+  char seg[512];
+  int n;
+  es_store *t;
+
+  die_after_pairs(3);
+  o.segment_size = 8192;
+  t = open_dir(&o, 0);
+  for (int i = 0; i < 200; i++)
+    cr_assert_eq(append_pair(t, "k", "a payload of some size"), 0);
+  n = seg_firsts(firsts, 64);
+  cr_assert_geq(n, 3);
+  for (int i = 0; i + 1 < n; i++) {
+    uint8_t c[21];
+    off_t size;
+    int fd;
+    snprintf(seg, sizeof seg, "%s/%020llu.seg", dir, firsts[i]);
+    size = file_size(seg);
+    cr_assert_geq(size, 16 + 21);
+    fd = open(seg, O_RDONLY);
+    cr_assert(fd >= 0);
+    cr_assert_eq(pread(fd, c, 21, size - 21), 21);
+    close(fd);
+    cr_assert(c[0] == 13 && c[1] == 0 && c[2] == 0 && c[3] == 0 && c[8] == 2,
+              "%s does not end with a commit record", seg);
+  }
+  es_store_close(t);
+  memset(&vr, 0, sizeof vr);
+  cr_assert_eq(es_store_verify_log(dir, &vr), 0, "%s", vr.message);
+  cr_assert_eq(vr.head, 406);
+  cr_assert_eq(vr.damage, 0, "%s", vr.message);
 }
 
 /* Appends `batches` deterministic batches of 1..3 groups over IDX_STREAMS

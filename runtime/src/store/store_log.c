@@ -21,7 +21,11 @@
  * (type u16, key u16, payload u32) and those bytes; all little-endian.
  * Every append is a batch: its event records and then one commit record
  * (kind 2, first position, count). Recovery keeps only committed batches,
- * so a batch lands whole or not at all.
+ * so a batch lands whole or not at all. The writer keeps zeros written
+ * ahead of the records of the newest segment (zero_ahead(): most syncs
+ * then have no file size to record); recovery takes a newest segment that
+ * holds only zeros after its last whole batch as clean, and a roll cuts
+ * them (synced) so a sealed segment ends with its last batch.
  *
  * Appends (group commit): an appender checks expectations and assigns
  * positions and versions under the mutex, encodes its batch and queues it.
@@ -155,6 +159,9 @@
 #define RO_POLL_US ((int64_t)100000)
 /* Newest segment: map this much at once. */
 #define MAP_MIN ((uint64_t)1 << 20)
+/* Newest segment: zeros written ahead of the records (see zero_ahead()). */
+#define PREALLOC ((uint64_t)1 << 20)
+#define ZERO_BLOCK ((size_t)64 << 10)
 
 /* A read-only map of bytes [off, end) of a segment, at `base`. */
 typedef struct log_map {
@@ -244,6 +251,7 @@ typedef struct log_store {
   uint64_t seg_limit;
   uint64_t map_min;   /* map the newest segment this many bytes at a time */
   uint64_t write_off; /* end of the newest segment; the leader's */
+  uint64_t file_end;  /* its file's size (zeros past write_off); the leader's */
   es__cmd_index cmds; /* command id -> its append; guarded by mu */
   pthread_mutex_t blob_mu; /* serialises snapshot and checkpoint puts */
   uint64_t tmp_seq;
@@ -282,6 +290,27 @@ static int transfer_all(const es__io *io, int fd, uint8_t *in,
 static int pread_all(const es__io *io, int fd, void *buf, size_t len,
                      uint64_t off) {
   return transfer_all(io, fd, buf, NULL, len, off);
+}
+
+/* Reads up to `len` bytes at `off`, fewer only where the file ends; the
+ * bytes read, or -1 on error. For readers beside a writer, which cuts the
+ * zeros it wrote ahead when it closes or rolls (the file may shrink
+ * between a reader's fstat and its read). */
+static int64_t pread_upto(const es__io *io, int fd, void *buf, size_t len,
+                          uint64_t off) {
+  uint8_t *p = buf;
+  size_t done = 0;
+  while (done < len) {
+    ssize_t got = io->pread(fd, p + done, len - done, (off_t)(off + done));
+    if (got < 0 && errno == EINTR)
+      continue;
+    if (got < 0)
+      return -1;
+    if (got == 0)
+      break;
+    done += (size_t)got;
+  }
+  return (int64_t)done;
 }
 
 static int pwrite_all(const es__io *io, int fd, const void *buf, size_t len,
@@ -692,11 +721,12 @@ static int cut_tail(log_store *s, log_seg *g, seg_scan *sc, int last,
   int rc;
 
   if (!last || (sc->bad_frame &&
-                !only_unfinished_batch(sc->buf, bad, sc->len, s->n + 1)))
+                !only_unfinished_batch(sc->buf, bad, sc->len, s->n + 1))) {
     return report(rep, ES_ECORRUPT, g->first, sc->from + bad,
                   "corrupt store: %s/%s: damaged record at offset %" PRIu64
                   " followed by valid data",
                   s->dir);
+  }
   g->size = sc->from + sc->good;
   if (s->readonly)
     return 0;
@@ -712,6 +742,16 @@ static int cut_tail(log_store *s, log_seg *g, seg_scan *sc, int last,
          " bytes dropped)",
          s->dir);
   return 0;
+}
+
+/* The end of what buf[0, len) holds past the last whole batch (at
+ * `good`): `good` when only zeros follow it (written ahead of the records,
+ * see zero_ahead()), else `len`: a tail to cut, zeros and all. */
+static uint64_t zero_trimmed(const uint8_t *buf, uint64_t good, uint64_t len) {
+  for (uint64_t o = good; o < len; o++)
+    if (buf[o])
+      return len;
+  return good;
 }
 
 /* Scans segment `si` from `from` (0: check the header first) to its end,
@@ -746,12 +786,20 @@ static int scan_seg(log_store *s, uint32_t si, uint64_t from, int last,
     return ES_ENOMEM;
   if (!(sc.buf = es__malloc(sc.len ? (size_t)sc.len : 1)))
     return ES_ENOMEM;
-  rc = pread_all(s->io, g->fd, sc.buf, (size_t)sc.len, from) ? ES_EIO : 0;
+  if (s->readonly) { /* the writer may cut zeros meanwhile */
+    int64_t got = pread_upto(s->io, g->fd, sc.buf, (size_t)sc.len, from);
+    rc = got < 0 ? ES_EIO : 0;
+    sc.len = got < 0 ? 0 : (uint64_t)got;
+  } else {
+    rc = pread_all(s->io, g->fd, sc.buf, (size_t)sc.len, from) ? ES_EIO : 0;
+  }
   if (rc == 0)
     rc = scan_records(s, si, &sc, rep);
   /* Events of an unfinished batch do not count. */
   for (uint64_t i = 0; i < sc.npend; i++)
     sc.pv[i].st->assigned = sc.pv[i].st->n;
+  if (last) /* zeros written ahead of the records are no part of a tail */
+    sc.len = zero_trimmed(sc.buf, sc.good, sc.len);
   if (rc == 0 && sc.good == sc.len)
     g->size = from + sc.len;
   else if (rc == 0)
@@ -1362,8 +1410,73 @@ static int create_seg(log_store *s, uint64_t first) {
     s->io->close(fd);
     return rc;
   }
-  s->write_off = SEG_HDR;
+  s->write_off = s->file_end = SEG_HDR;
   return 0;
+}
+
+/* Cuts the zeros past the records of the newest segment. With `sync`
+ * (before a roll makes it a sealed segment, which must end with its last
+ * batch: recovery accepts zeros only at the end of the newest segment),
+ * always, and durably: a cut made earlier without a sync (a close), even
+ * by another process, may not have reached the disk. Without (a close):
+ * only when there are zeros, best effort. Only the leader (or the closer)
+ * calls this. Returns 0 or ES_EIO. */
+static int cut_zeros(log_store *s, int fd, int sync) {
+  if (!sync && s->file_end <= s->write_off)
+    return 0;
+  if (s->io->ftruncate(fd, (off_t)s->write_off) != 0 ||
+      (sync && s->io->fdatasync(fd) != 0))
+    return ES_EIO;
+  s->file_end = s->write_off;
+  return 0;
+}
+
+/* Keeps zeros written ahead of the records of the newest segment, so that
+ * the writes of most group commits fall inside the file and their
+ * fdatasync has no file size to update (on ext4: no journal or inode
+ * write, only the data and the cache flush). Called by the leader before
+ * writing records that end at `end`: when fewer than half of PREALLOC
+ * bytes of zeros would remain past them, writes zeros from the file's end
+ * up to PREALLOC past `end` (never past the segment limit), to be synced
+ * with the records. The zeros are written, not fallocated: writing into
+ * unwritten extents updates the extent tree at each sync. Returns 0 or
+ * ES_EIO. */
+static int zero_ahead(log_store *s, int fd, uint64_t end) {
+  static const uint8_t zero[ZERO_BLOCK];
+  struct iovec iov[WRITE_IOV];
+  uint64_t want = end + PREALLOC, from = s->file_end > end ? s->file_end : end;
+
+  if (s->file_end < end)
+    s->file_end = end; /* the records reach past the zeros */
+  if (want > s->seg_limit)
+    want = s->seg_limit;
+  if (s->file_end >= end + PREALLOC / 2 || want <= from)
+    return 0;
+  while (from < want) {
+    int k = 0;
+    for (uint64_t at = from; at < want && k < WRITE_IOV; k++) {
+      iov[k].iov_base = (void *)(uintptr_t)zero;
+      iov[k].iov_len =
+          want - at < ZERO_BLOCK ? (size_t)(want - at) : ZERO_BLOCK;
+      at += iov[k].iov_len;
+    }
+    ssize_t put = s->io->pwritev(fd, iov, k, (off_t)from);
+    if (put < 0 && errno == EINTR)
+      continue;
+    if (put <= 0)
+      return ES_EIO;
+    from += (uint64_t)put;
+  }
+  s->file_end = want;
+  return 0;
+}
+
+/* The bytes of the batches of `q`. */
+static uint64_t group_len(const log_batch *q) {
+  uint64_t len = 0;
+  for (; q; q = q->next)
+    len += q->len;
+  return len;
 }
 
 /* Writes the batches of `q` back to back at `off` in `fd`. */
@@ -1493,7 +1606,9 @@ static void lead(log_store *s, log_batch *self) {
   pthread_mutex_unlock(&s->mu);
 
   if (roll) {
-    rc = create_seg(s, q->first);
+    rc = cut_zeros(s, s->segs[s->n_segs - 1].fd, 1);
+    if (!rc)
+      rc = create_seg(s, q->first);
     if (rc) {
       es__free(idx);
       es__free(cmds);
@@ -1504,6 +1619,8 @@ static void lead(log_store *s, log_batch *self) {
   base = s->write_off;
   if (!rc)
     rc = write_batches(s->io, fd, q, base);
+  if (!rc)
+    rc = zero_ahead(s, fd, base + group_len(q));
   if (!rc) {
     int64_t t0 = es_obs_now_us();
     if (s->io->fdatasync(fd) != 0)
@@ -1512,8 +1629,9 @@ static void lead(log_store *s, log_batch *self) {
       es_metrics_observe_us(s->base.opt.obs->metrics, ES_HIST_SYNC,
                             (uint64_t)(es_obs_now_us() - t0));
   }
-  if (rc && rc != s->failed) /* best effort: leave no half batch */
-    (void)!s->io->ftruncate(fd, (off_t)base);
+  if (rc && rc != s->failed && /* best effort: leave no half batch */
+      s->io->ftruncate(fd, (off_t)base) == 0)
+    s->file_end = base;
 
   pthread_mutex_lock(&s->mu);
   if (rc)
@@ -2526,6 +2644,8 @@ static void log_close(es_store *bs) {
   while ((v = es__hashmap_next(&s->streams, &i)) != NULL)
     stream_free(v);
   es__hashmap_close(&s->streams);
+  if (!s->readonly && !s->failed && s->n_segs) /* best effort, tidy files */
+    (void)cut_zeros(s, s->segs[s->n_segs - 1].fd, 0);
   for (uint32_t k = 0; k < s->n_segs; k++) {
     log_seg *g = &s->segs[k];
     for (uint32_t m = 0; m < g->n_maps; m++)
@@ -2716,6 +2836,20 @@ static void log_recovery(log_store *s, const es_store_open_report *rep) {
 #undef NUM
 }
 
+/* Where the writer starts: at the end of the newest segment's records;
+ * its file may reach further, zeros written ahead (zero_ahead()). Returns
+ * 0 or ES_EIO. */
+static int find_file_end(log_store *s) {
+  const log_seg *g = &s->segs[s->n_segs - 1];
+  struct stat sb;
+
+  if (s->io->fstat(g->fd, &sb) != 0)
+    return ES_EIO;
+  s->write_off = g->size;
+  s->file_end = (uint64_t)sb.st_size > g->size ? (uint64_t)sb.st_size : g->size;
+  return 0;
+}
+
 int es_store_open_log(es_store **out, const char *dir,
                       const es_store_options *opt, unsigned flags) {
   es_store_open_report own, *rep = opt && opt->report ? opt->report : &own;
@@ -2789,7 +2923,7 @@ int es_store_open_log(es_store **out, const char *dir,
     if (s->n_segs == 0)
       rc = create_seg(s, 1);
     else
-      s->write_off = s->segs[s->n_segs - 1].size;
+      rc = find_file_end(s);
     if (rc)
       goto fail;
   }
@@ -2937,6 +3071,8 @@ static int vf_records(verifier *v, const char *file, const uint8_t *buf,
   /* Events of an unfinished batch do not count. */
   for (uint64_t i = 0; i < npend; i++)
     v->ev[v->n_ev + i].st->assigned = v->ev[v->n_ev + i].st->n;
+  if (last) /* zeros written ahead of the records are no part of a tail */
+    len = zero_trimmed(buf, good, len);
   if (good < len) {
     if (!last) {
       vf_damage(v, file, good,
@@ -3184,11 +3320,16 @@ static int vf_segment(verifier *v, uint64_t first, int last) {
     rc = ES_ENOMEM;
     goto done;
   }
-  if (pread_all(s->io, fd, buf, (size_t)len, 0) != 0) {
-    rc = ES_EIO;
-    goto done;
+  { /* a writer may cut zeros meanwhile */
+    int64_t got = pread_upto(s->io, fd, buf, (size_t)len, 0);
+    if (got < 0) {
+      rc = ES_EIO;
+      goto done;
+    }
+    len = (uint64_t)got;
   }
-  if (memcmp(buf, SEG_MAGIC, 8) != 0 || es__get64(buf + 8) != first) {
+  if (len < SEG_HDR || memcmp(buf, SEG_MAGIC, 8) != 0 ||
+      es__get64(buf + 8) != first) {
     if (last && !valid_frame_after(buf, 0, len)) {
       v->rep->tail_bytes = len; /* a roll that died: a writer repairs it */
       v->skip_gap = 1;
