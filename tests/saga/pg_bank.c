@@ -2,6 +2,7 @@
  * pg_bank.c - the bank on a PostgreSQL store for multi-process tests
  * (pg_bank.h).
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -54,4 +55,38 @@ int pg_bank_exit_code(pid_t pid) {
     exit(1);
   }
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int pg_bank_run_then_kill(void (*proc)(int fd), const char *who) {
+  int ready[2], status;
+  char byte;
+  pid_t pid;
+  if (pipe(ready) != 0) {
+    perror("pipe");
+    exit(1);
+  }
+  fflush(NULL);
+  pid = fork();
+  if (pid < 0) {
+    perror("fork");
+    exit(1);
+  }
+  if (pid == 0) {
+    close(ready[0]);
+    proc(ready[1]);
+    _exit(0);
+  }
+  close(ready[1]);
+  if (read(ready[0], &byte, 1) != 1) { /* the child failed: say how */
+    fprintf(stderr, "%s: process A exited %d\n", who, pg_bank_exit_code(pid));
+    close(ready[0]);
+    return 1;
+  }
+  close(ready[0]);
+  if (kill(pid, SIGKILL) != 0 || waitpid(pid, &status, 0) != pid ||
+      !WIFSIGNALED(status)) {
+    fprintf(stderr, "%s: process A did not die of SIGKILL\n", who);
+    return 1;
+  }
+  return 0;
 }

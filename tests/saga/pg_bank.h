@@ -33,4 +33,10 @@ void pg_bank_no_sleep(void *ctx, int64_t us);
  * it. */
 int pg_bank_exit_code(pid_t pid);
 
+/* Forks a child that runs `proc(fd)` and writes one byte to `fd` once it
+ * has done what it must leave behind; kills it with SIGKILL right after
+ * that byte. Returns 0, or 1 (having said so, naming `who`) when the
+ * child exited without sending it. Call before any thread starts. */
+int pg_bank_run_then_kill(void (*proc)(int fd), const char *who);
+
 #endif

@@ -288,10 +288,10 @@ static pid_t spawn_b(int ready, int go) {
 int main(int argc, char **argv) {
   static char out[65536];
   char q[256], id_t2[40];
-  int ready[2], go[2], status, b_codes[2], resolved;
+  int ready[2], go[2], b_codes[2], resolved;
   const char *esctl, *bank_ctl;
   PGconn *db;
-  pid_t a, b[2], d;
+  pid_t b[2], d;
   char byte;
 
   conninfo = getenv("ES_PG_CONNINFO");
@@ -308,22 +308,8 @@ int main(int argc, char **argv) {
   bank_ctl = argv[2];
 
   /* A writes the letters and dies. */
-  CHECK(pipe(ready) == 0);
-  fflush(NULL);
-  a = fork();
-  CHECK(a >= 0);
-  if (a == 0) {
-    close(ready[0]);
-    proc_a(ready[1]);
-  }
-  close(ready[1]);
-  if (read(ready[0], &byte, 1) != 1) {
-    fprintf(stderr, "pg_dead_letter: process A exited %d\n",
-            pg_bank_exit_code(a));
+  if (pg_bank_run_then_kill(proc_a, "pg_dead_letter") != 0)
     return 1;
-  }
-  CHECK(kill(a, SIGKILL) == 0);
-  CHECK(waitpid(a, &status, 0) == a && WIFSIGNALED(status));
 
   /* An operator sees them: by SQL, and with esctl. */
   db = PQconnectdb(conninfo);

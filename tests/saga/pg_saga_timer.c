@@ -153,9 +153,8 @@ static pid_t spawn(void (*fn)(void)) {
 }
 
 int main(void) {
-  int ready[2], status, i;
-  pid_t a, b;
-  char byte;
+  int status, i;
+  pid_t b;
 
   conninfo = getenv("ES_PG_CONNINFO");
   if (!conninfo) {
@@ -163,22 +162,8 @@ int main(void) {
                     "tests/support/with-postgres)\n");
     return 77;
   }
-  CHECK(pipe(ready) == 0);
-  fflush(NULL);
-  a = fork();
-  CHECK(a >= 0);
-  if (a == 0) {
-    close(ready[0]);
-    proc_a(ready[1]);
-  }
-  close(ready[1]);
-  if (read(ready[0], &byte, 1) != 1) { /* A failed: say how */
-    fprintf(stderr, "pg_saga_timer: process A exited %d\n",
-            pg_bank_exit_code(a));
+  if (pg_bank_run_then_kill(proc_a, "pg_saga_timer") != 0)
     return 1;
-  }
-  CHECK(kill(a, SIGKILL) == 0);
-  CHECK(waitpid(a, &status, 0) == a && WIFSIGNALED(status));
 
   db = PQconnectdb(conninfo);
   CHECK(PQstatus(db) == CONNECTION_OK);
