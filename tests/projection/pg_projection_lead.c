@@ -64,6 +64,7 @@
 
 #include <es/es_projection_pg.h>
 
+#include "pg_query.h"
 #include "tally_gen.h"
 #include "tally_view.h"
 
@@ -324,15 +325,7 @@ static void create_model(void) {
 }
 
 /* The pid of the worker holding the lease, or 0 when none does. */
-static pid_t leader(void) {
-  long long pid =
-      num("SELECT substr(a.application_name, 2)::bigint FROM pg_locks l JOIN "
-          "pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' "
-          "AND l.granted AND a.application_name LIKE 'w%' AND "
-          "((l.classid::bigint << 32) | l.objid::bigint) = "
-          "hashtextextended('" LEASE_KEY "', 0)");
-  return pid > 0 ? (pid_t)pid : 0;
-}
+static pid_t leader(void) { return pg_query_lease_holder(db, LEASE_KEY); }
 
 /* Waits until a worker other than `old` holds the lease; returns it. */
 static pid_t await_leader(pid_t old) {

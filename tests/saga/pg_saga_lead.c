@@ -155,13 +155,7 @@ static PGconn *db;
 
 /* The pid of the worker holding the saga's lease, or 0 when none does. */
 static pid_t leader(void) {
-  long long pid = pg_query_num(
-      db, "SELECT substr(a.application_name, 2)::bigint FROM pg_locks l JOIN "
-          "pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' "
-          "AND l.granted AND a.application_name LIKE 'w%' AND "
-          "((l.classid::bigint << 32) | l.objid::bigint) = "
-          "hashtextextended('esgen.lease." SCHEMA "." LEASE "', 0)");
-  return pid > 0 ? (pid_t)pid : 0;
+  return pg_query_lease_holder(db, "esgen.lease." SCHEMA "." LEASE);
 }
 
 /* Waits until a worker other than `old` holds the lease; returns it. */

@@ -28,3 +28,17 @@ long long pg_query_count_type(PGconn *db, const char *schema,
            (int64_t)type_id);
   return pg_query_num(db, q);
 }
+
+pid_t pg_query_lease_holder(PGconn *db, const char *lease_key) {
+  char q[512];
+  long long pid;
+  snprintf(q, sizeof q,
+           "SELECT substr(a.application_name, 2)::bigint FROM pg_locks l JOIN "
+           "pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = "
+           "'advisory' AND l.granted AND a.application_name LIKE 'w%%' AND "
+           "((l.classid::bigint << 32) | l.objid::bigint) = "
+           "hashtextextended('%s', 0)",
+           lease_key);
+  pid = pg_query_num(db, q);
+  return pid > 0 ? (pid_t)pid : 0;
+}
