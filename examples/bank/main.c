@@ -43,23 +43,21 @@
  * first run whose t-N-a has no events, so every run continues where the
  * last one stopped; the balances and versions it ends with are checked
  * against N. Exits 0 when everything happened as described, 1 otherwise.
+ * Opening the store and the throwaway run are common/example_store.c.
  */
-#include <dirent.h>
-#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <es/es_http.h>
 
 #include "bank.es.h"
 #include "bank_app.h"
+#include "example_store.h"
 
 #define ALICE_INITIAL 100
 #define BOB_INITIAL 25
@@ -520,24 +518,6 @@ static uint64_t next_run(es_store *store) {
   }
 }
 
-/* True when `where` names a PostgreSQL database (a libpq URI or
- * "key=value" connection string) rather than a directory. */
-static int is_database(const char *where) {
-  return strncmp(where, "postgresql://", 13) == 0 ||
-         strncmp(where, "postgres://", 11) == 0 || strchr(where, '=') != NULL;
-}
-
-/* Opens the store at `where`: PostgreSQL (tables in schema "bank") or
- * the embedded log in a directory. */
-static int open_store(es_store **store, const char *where,
-                      es_store_options *sopt) {
-  if (is_database(where)) {
-    sopt->pg_schema = "bank";
-    return es_store_open_postgres(store, where, sopt, 0);
-  }
-  return es_store_open_log(store, where, sopt, 0);
-}
-
 /* Where --serve asks the ops endpoint to listen; NULL: not asked. */
 static const char *serve_at;
 
@@ -603,7 +583,7 @@ static int run_on(const char *dir) {
     return 1;
   obs.metrics = &metrics;
   sopt.obs = &obs;
-  rc = open_store(&store, dir, &sopt);
+  rc = example_open_store(&store, dir, "bank", &sopt);
   if (report.message[0])
     printf("store: %s\n", report.message);
   if (rc != 0) {
@@ -625,7 +605,7 @@ static int run_on(const char *dir) {
   /* Dead letters live in the store; a store an earlier version wrote has
    * them in DIR/dead-letters.jsonl, which the runner imports. */
   snprintf(dead_letters, sizeof dead_letters, "%s/dead-letters.jsonl", dir);
-  oopt.dead_letter_path = is_database(dir) ? NULL : dead_letters;
+  oopt.dead_letter_path = example_is_database(dir) ? NULL : dead_letters;
   oopt.now_us = story_clock;
   oopt.obs = &obs;
   clock_offset = 0;
@@ -642,8 +622,8 @@ static int run_on(const char *dir) {
   es_store_head(store, &head);
   printf("== bank: run %" PRIu64 " on the %s store in %s (%" PRIu64
          " events stored before)\n",
-         run, is_database(dir) ? "PostgreSQL" : "embedded",
-         is_database(dir) ? "the database" : dir, head);
+         run, example_is_database(dir) ? "PostgreSQL" : "embedded",
+         example_is_database(dir) ? "the database" : dir, head);
   failures = 0;
   story(app, store, saga, run);
 
@@ -659,32 +639,6 @@ static int run_on(const char *dir) {
   }
   printf("\nbank: closed the store; run again to continue from here\n");
   return 0;
-}
-
-/* Removes directory `path` and what it holds (the log store's files). */
-static int remove_tree(const char *path) {
-  DIR *d = opendir(path);
-  struct dirent *e;
-  int rc = 0;
-  if (!d)
-    return -1;
-  while ((e = readdir(d)) != NULL) {
-    char sub[4096];
-    struct stat st;
-    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-      continue;
-    if (snprintf(sub, sizeof sub, "%s/%s", path, e->d_name) >=
-        (int)sizeof sub) {
-      rc = -1;
-      continue;
-    }
-    if (lstat(sub, &st) == 0 && S_ISDIR(st.st_mode))
-      rc |= remove_tree(sub);
-    else if (unlink(sub) != 0)
-      rc = -1;
-  }
-  closedir(d);
-  return rmdir(path) != 0 ? -1 : rc;
 }
 
 int main(int argc, char **argv) {
@@ -703,25 +657,7 @@ int main(int argc, char **argv) {
                     "delete it)\n");
     return 2;
   }
-  if (argc == 2 && strcmp(argv[1], "--temp") == 0) {
-    const char *tmp = getenv("TMPDIR");
-    char dir[4096];
-    int rc;
-    snprintf(dir, sizeof dir, "%s/bank-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(dir)) {
-      fprintf(stderr, "bank: mkdtemp %s: %s\n", dir, strerror(errno));
-      return 1;
-    }
-    rc = run_on(dir);
-    if (rc == 0) {
-      printf("\n-- the same store, opened again --\n");
-      rc = run_on(dir);
-    }
-    if (remove_tree(dir) != 0) {
-      fprintf(stderr, "bank: could not remove %s\n", dir);
-      rc = 1;
-    }
-    return rc;
-  }
+  if (argc == 2 && strcmp(argv[1], "--temp") == 0)
+    return example_run_twice_on_temp("bank", run_on);
   return run_on(argc == 2 ? argv[1] : "bank-data");
 }

@@ -22,16 +22,14 @@
  *      timeout left pending; and a second saga run finds nothing to do.
  *
  * Exits 0 when everything happened as described, 1 otherwise.
+ * Opening the store and the throwaway run are common/example_store.c.
  */
-#include <dirent.h>
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "example_store.h"
 #include "shop.es.h"
 #include "shop_app.h"
 
@@ -276,8 +274,6 @@ static void check_order(es_app *app, const char *key, bool confirmed,
   }
 }
 
-static int is_database(const char *where);
-
 static void story(es_app *app, es_store *store, const char *dir, uint64_t run) {
   char o1[32], o2[32], o3[32], dl_path[4096];
   stock_view mug0, lamp0, mug1, lamp1;
@@ -316,7 +312,7 @@ static void story(es_app *app, es_store *store, const char *dir, uint64_t run) {
   /* Dead letters live in the store; a store an earlier version wrote has
    * them in DIR/dead-letters.jsonl, which the runner imports. */
   snprintf(dl_path, sizeof dl_path, "%s/dead-letters.jsonl", dir);
-  sopt.dead_letter_path = is_database(dir) ? NULL : dl_path;
+  sopt.dead_letter_path = example_is_database(dir) ? NULL : dl_path;
   rc = es_saga_runner_open(&saga, app, &shop_checkout_saga, store, &sopt);
   check(rc == 0, "opening the saga runner");
   if (rc != 0)
@@ -417,24 +413,6 @@ static uint64_t next_run(es_store *store) {
   }
 }
 
-/* True when `where` names a PostgreSQL database (a libpq URI or
- * "key=value" connection string) rather than a directory. */
-static int is_database(const char *where) {
-  return strncmp(where, "postgresql://", 13) == 0 ||
-         strncmp(where, "postgres://", 11) == 0 || strchr(where, '=') != NULL;
-}
-
-/* Opens the store at `where`: PostgreSQL (tables in schema "shop") or
- * the embedded log in a directory. */
-static int open_store(es_store **store, const char *where,
-                      es_store_options *sopt) {
-  if (is_database(where)) {
-    sopt->pg_schema = "shop";
-    return es_store_open_postgres(store, where, sopt, 0);
-  }
-  return es_store_open_log(store, where, sopt, 0);
-}
-
 static int run_on(const char *dir) {
   es_store_open_report report;
   es_store_options sopt = ES_STORE_OPTIONS_INIT;
@@ -445,7 +423,7 @@ static int run_on(const char *dir) {
 
   memset(&report, 0, sizeof report);
   sopt.report = &report;
-  rc = open_store(&store, dir, &sopt);
+  rc = example_open_store(&store, dir, "shop", &sopt);
   if (report.message[0])
     printf("store: %s\n", report.message);
   if (rc != 0) {
@@ -466,8 +444,8 @@ static int run_on(const char *dir) {
   es_store_head(store, &head);
   printf("== shop: run %" PRIu64 " on the %s store in %s (%" PRIu64
          " events stored before)\n",
-         run, is_database(dir) ? "PostgreSQL" : "embedded",
-         is_database(dir) ? "the database" : dir, head);
+         run, example_is_database(dir) ? "PostgreSQL" : "embedded",
+         example_is_database(dir) ? "the database" : dir, head);
   failures = 0;
   story(app, store, dir, run);
 
@@ -481,36 +459,7 @@ static int run_on(const char *dir) {
   return 0;
 }
 
-/* Removes directory `path` and what it holds (the log store's files). */
-static int remove_tree(const char *path) {
-  DIR *d = opendir(path);
-  struct dirent *e;
-  int rc = 0;
-  if (!d)
-    return -1;
-  while ((e = readdir(d)) != NULL) {
-    char sub[4096];
-    struct stat st;
-    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-      continue;
-    if (snprintf(sub, sizeof sub, "%s/%s", path, e->d_name) >=
-        (int)sizeof sub) {
-      rc = -1;
-      continue;
-    }
-    if (lstat(sub, &st) == 0 && S_ISDIR(st.st_mode))
-      rc |= remove_tree(sub);
-    else if (unlink(sub) != 0)
-      rc = -1;
-  }
-  closedir(d);
-  return rmdir(path) != 0 ? -1 : rc;
-}
-
 int main(int argc, char **argv) {
-  const char *tmp = getenv("TMPDIR");
-  char dir[4096];
-  int rc;
   if (argc > 2 || (argc == 2 && argv[1][0] == '-')) {
     fprintf(stderr, "usage: shop        (twice on a fresh temporary store, "
                     "then delete it)\n"
@@ -522,19 +471,5 @@ int main(int argc, char **argv) {
   }
   if (argc == 2)
     return run_on(argv[1]);
-  snprintf(dir, sizeof dir, "%s/shop-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-  if (!mkdtemp(dir)) {
-    fprintf(stderr, "shop: mkdtemp %s: %s\n", dir, strerror(errno));
-    return 1;
-  }
-  rc = run_on(dir);
-  if (rc == 0) {
-    printf("\n-- the same store, opened again --\n");
-    rc = run_on(dir);
-  }
-  if (remove_tree(dir) != 0) {
-    fprintf(stderr, "shop: could not remove %s\n", dir);
-    rc = 1;
-  }
-  return rc;
+  return example_run_twice_on_temp("shop", run_on);
 }
