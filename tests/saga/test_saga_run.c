@@ -711,6 +711,16 @@ Test(saga, a_damaged_dead_letter_file_is_not_imported) {
   cr_assert_eq(n, 0);
   cr_assert(exists(w.dl_path));
   cr_assert_eq(records(&w, "MoneyTransfer"), 0);
+  /* A letter that parses but names no saga a stream could hold: its line
+   * (blank lines counted) is the one reported. */
+  write_file(w.dl_path,
+             DL_LINE("c-1", "MoneyTransfer") "\n" DL_LINE("c-2", ""));
+  cr_assert_eq(es_saga_dead_letters_import(w.store, w.dl_path, &n, &bad),
+               ES_ECORRUPT);
+  cr_assert_eq(bad, 3);
+  cr_assert_eq(n, 0);
+  cr_assert(exists(w.dl_path));
+  cr_assert_eq(records(&w, "MoneyTransfer"), 0);
   cr_assert_eq(es_saga_dead_letters_import(NULL, w.dl_path, &n, &bad),
                ES_EINVAL);
 }

@@ -81,6 +81,25 @@ static void case_close(es_store *s) {
 
 #include "store_cases.h"
 
+/* The schema of `st`, a store case_open() made. */
+static const char *schema_of(const es_store *st) {
+  for (int i = 0; i < MAX_OPEN; i++)
+    if (opened[i].store == st)
+      return opened[i].schema;
+  cr_assert_fail("the store was not made by case_open()");
+  return NULL;
+}
+
+/* The case's store `s` opened a second time, standing for another process
+ * sharing it (its own connection, the same schema). */
+static es_store *open_other(void) {
+  es_store_options o = ES_STORE_OPTIONS_INIT;
+  es_store *other = NULL;
+  o.pg_schema = schema_of(s);
+  cr_assert_eq(es_store_open_postgres(&other, conninfo(), &o, 0), 0);
+  return other;
+}
+
 /* ---- PostgreSQL only ------------------------------------------------------
  */
 
@@ -212,14 +231,9 @@ Test(store, a_read_only_open_reads_and_refuses_writes) {
   es_store *ro = NULL;
   es_snapshot_info info = {1, 2};
   uint64_t h = 0;
-  int slot = -1;
 
   cr_assert_eq(append_n("A", "k", es_expect_any(), 3, NULL), 0);
-  for (int i = 0; i < MAX_OPEN; i++)
-    if (opened[i].store == s)
-      slot = i;
-  cr_assert(slot >= 0);
-  o.pg_schema = opened[slot].schema;
+  o.pg_schema = schema_of(s);
   cr_assert_eq(es_store_open_postgres(&ro, conninfo(), &o, ES_STORE_READONLY),
                0);
   cr_assert_eq(es_store_head(ro, &h), 0);
@@ -279,7 +293,6 @@ static void *stale_work(void *arg) {
 }
 
 Test(store, an_append_decided_on_a_version_another_process_moved_conflicts) {
-  es_store_options o = ES_STORE_OPTIONS_INIT;
   es_store *other = NULL;
   es_new_event e = ev("e");
   es_append_stream g[2];
@@ -287,14 +300,8 @@ Test(store, an_append_decided_on_a_version_another_process_moved_conflicts) {
   pthread_t th[8];
   stale_worker w[8];
   uint64_t v = 0;
-  int slot = -1;
 
-  for (int i = 0; i < MAX_OPEN; i++)
-    if (opened[i].store == s)
-      slot = i;
-  cr_assert(slot >= 0);
-  o.pg_schema = opened[slot].schema;
-  cr_assert_eq(es_store_open_postgres(&other, conninfo(), &o, 0), 0);
+  other = open_other();
 
   cr_assert_eq(append_n("A", "x", es_expect_no_stream(), 2, &v), 0);
   cr_assert_eq(v, 2);
@@ -358,19 +365,12 @@ Test(store, an_append_decided_on_a_version_another_process_moved_conflicts) {
  * of one schema stand for two processes); a holder whose session ends
  * (its process died) has lost it, and another takes it. */
 Test(store, a_lease_has_one_holder_and_is_free_when_its_session_ends) {
-  es_store_options o = ES_STORE_OPTIONS_INIT;
   es_store *other = NULL;
   es_lease *a = NULL, *b = NULL, *c = NULL;
   PGconn *db;
   PGresult *r;
-  int slot = -1;
 
-  for (int i = 0; i < MAX_OPEN; i++)
-    if (opened[i].store == s)
-      slot = i;
-  cr_assert(slot >= 0);
-  o.pg_schema = opened[slot].schema;
-  cr_assert_eq(es_store_open_postgres(&other, conninfo(), &o, 0), 0);
+  other = open_other();
   cr_assert_eq(es_store_lease_try(s, "saga:X", &a), 0);
   cr_assert_eq(es_store_lease_try(other, "saga:X", &b), ES_ELOCKED);
   cr_assert_null(b);
@@ -487,13 +487,8 @@ static void kill_at_commit(PGconn *c) {
 }
 
 static void setup_unknown(void) {
-  int slot = -1;
-  for (int i = 0; i < MAX_OPEN; i++)
-    if (opened[i].store == s)
-      slot = i;
-  cr_assert(slot >= 0);
   memset(&uc, 0, sizeof uc);
-  snprintf(uc.schema, sizeof uc.schema, "%s", opened[slot].schema);
+  snprintf(uc.schema, sizeof uc.schema, "%s", schema_of(s));
   uc.db = test_db();
   uc.id.bytes[0] = 0x5e;
   uc.id.bytes[15] = 0x01;

@@ -268,9 +268,10 @@ static uint32_t frame_crc(const uint8_t *frame, uint32_t body_len) {
 }
 
 /* Reads `len` bytes at `off` into `in`, or writes them from `out` (the
- * other one NULL), carrying on after EINTR and short transfers; ES_EIO on
- * an error or a short file. */
-static int transfer_all(const es__io *io, int fd, uint8_t *in,
+ * other one NULL), carrying on after EINTR and short transfers until all
+ * are done or the file ends (a read or write of 0 bytes); the bytes done,
+ * or -1 on an error. */
+static int64_t transfer(const es__io *io, int fd, uint8_t *in,
                         const uint8_t *out, size_t len, uint64_t off) {
   size_t done = 0;
   while (done < len) {
@@ -278,18 +279,20 @@ static int transfer_all(const es__io *io, int fd, uint8_t *in,
                    : io->pwrite(fd, out + done, len - done, (off_t)off);
     if (n < 0 && errno == EINTR)
       continue;
-    if (n <= 0)
-      return ES_EIO;
+    if (n < 0)
+      return -1;
+    if (n == 0)
+      break;
     done += (size_t)n;
     off += (uint64_t)n;
   }
-  return 0;
+  return (int64_t)done;
 }
 
 /* Reads exactly `len` bytes at `off`; ES_EIO on error or a short file. */
 static int pread_all(const es__io *io, int fd, void *buf, size_t len,
                      uint64_t off) {
-  return transfer_all(io, fd, buf, NULL, len, off);
+  return transfer(io, fd, buf, NULL, len, off) == (int64_t)len ? 0 : ES_EIO;
 }
 
 /* Reads up to `len` bytes at `off`, fewer only where the file ends; the
@@ -298,24 +301,13 @@ static int pread_all(const es__io *io, int fd, void *buf, size_t len,
  * between a reader's fstat and its read). */
 static int64_t pread_upto(const es__io *io, int fd, void *buf, size_t len,
                           uint64_t off) {
-  uint8_t *p = buf;
-  size_t done = 0;
-  while (done < len) {
-    ssize_t got = io->pread(fd, p + done, len - done, (off_t)(off + done));
-    if (got < 0 && errno == EINTR)
-      continue;
-    if (got < 0)
-      return -1;
-    if (got == 0)
-      break;
-    done += (size_t)got;
-  }
-  return (int64_t)done;
+  return transfer(io, fd, buf, NULL, len, off);
 }
 
+/* Writes exactly `len` bytes at `off`; ES_EIO on error or a short write. */
 static int pwrite_all(const es__io *io, int fd, const void *buf, size_t len,
                       uint64_t off) {
-  return transfer_all(io, fd, NULL, buf, len, off);
+  return transfer(io, fd, NULL, buf, len, off) == (int64_t)len ? 0 : ES_EIO;
 }
 
 static void seg_name(char out[32], uint64_t first) {

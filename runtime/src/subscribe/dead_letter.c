@@ -257,22 +257,22 @@ typedef struct list_pass {
   bool collect; /* first pass: gather the resolved ids */
 } list_pass;
 
-/* One pass over the log at `f`. Returns 0, the callback's value,
- * ES_ECORRUPT (the line's number in `*bad_line`), ES_EIO, ES_ENOMEM. */
-static int read_pass(FILE *f, list_pass *lp, uint64_t *bad_line) {
+int es__dead_letter_read_lines(FILE *f,
+                               int (*fn)(es_dead_letter *dl, int kind,
+                                         size_t len, void *ctx),
+                               void *ctx, uint64_t *bad_line) {
   es_buf buf;
   es_arena arena;
-  char *line;
   uint64_t no = 0;
   int rc = 0, more;
 
   es_buf_init(&buf, ES__LINE_MAX);
   es_arena_init(&arena, 0);
   while ((more = es__read_line(f, &buf)) == 1) {
-    es_dead_letter dl;
+    char *line = (char *)buf.data;
     size_t len = buf.len;
+    es_dead_letter dl;
     int kind;
-    line = (char *)buf.data;
     no++;
     while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
       line[--len] = '\0';
@@ -290,28 +290,9 @@ static int read_pass(FILE *f, list_pass *lp, uint64_t *bad_line) {
       rc = ES_ECORRUPT;
       break;
     }
-    if (lp->collect) {
-      id_set *set = lp->resolved;
-      if (kind != 1)
-        continue;
-      if (set->n == set->cap) {
-        size_t c = set->cap ? set->cap * 2 : 16;
-        char(*p)[40] = es__realloc(set->ids, c * sizeof *p);
-        if (!p) {
-          rc = ES_ENOMEM;
-          break;
-        }
-        set->ids = p;
-        set->cap = c;
-      }
-      strcpy(set->ids[set->n++], dl.id);
-      continue;
-    }
-    if (kind == 1 || id_set_has(lp->resolved, dl.id))
-      continue;
     dl.line_no = no;
     dl.line = line;
-    if ((rc = lp->fn(&dl, lp->ctx)) != 0)
+    if ((rc = fn(&dl, kind, len, ctx)) != 0)
       break;
   }
   if (rc == 0 && more < 0)
@@ -319,6 +300,28 @@ static int read_pass(FILE *f, list_pass *lp, uint64_t *bad_line) {
   es_arena_close(&arena);
   es_buf_close(&buf);
   return rc;
+}
+
+/* One pass's work on a parsed line (es__dead_letter_read_lines()). */
+static int pass_line(es_dead_letter *dl, int kind, size_t len, void *ctx) {
+  list_pass *lp = ctx;
+  id_set *set = lp->resolved;
+
+  (void)len;
+  if (!lp->collect)
+    return kind == 1 || id_set_has(set, dl->id) ? 0 : lp->fn(dl, lp->ctx);
+  if (kind != 1)
+    return 0;
+  if (set->n == set->cap) {
+    size_t c = set->cap ? set->cap * 2 : 16;
+    char(*p)[40] = es__realloc(set->ids, c * sizeof *p);
+    if (!p)
+      return ES_ENOMEM;
+    set->ids = p;
+    set->cap = c;
+  }
+  strcpy(set->ids[set->n++], dl->id);
+  return 0;
 }
 
 int es_dead_letters_list(const char *path,
@@ -336,13 +339,13 @@ int es_dead_letters_list(const char *path,
   f = fopen(path, "r");
   if (!f)
     return errno == ENOENT ? 0 : ES_EIO;
-  rc = read_pass(f, &lp, bad_line);
+  rc = es__dead_letter_read_lines(f, pass_line, &lp, bad_line);
   if (rc == 0) {
     if (resolved.n)
       qsort(resolved.ids, resolved.n, sizeof *resolved.ids, id_cmp);
     rewind(f);
     lp.collect = false;
-    rc = read_pass(f, &lp, bad_line);
+    rc = es__dead_letter_read_lines(f, pass_line, &lp, bad_line);
   }
   es__free(resolved.ids);
   fclose(f);

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "es/es_arena.h"
 #include "es/es_desc.h"
@@ -61,6 +62,18 @@ int es__dead_letter_format_resolved(const char *id, int64_t time_us,
  * (an id shorter than 40 bytes), -1 for anything else, or ES_ENOMEM. */
 int es__dead_letter_parse(const char *line, size_t len, es_arena *a,
                           es_dead_letter *dl);
+
+/* Reads the dead-letter lines of `f` (a file of an earlier version) in
+ * order, passing over blank ones, and calls `fn` with each parsed line:
+ * `kind` as es__dead_letter_parse() returns it, `dl->line_no` the line's
+ * number, `dl->line` the line without its newline, `len` its length.
+ * Returns 0, the first nonzero value `fn` returns, ES_ECORRUPT for a line
+ * that does not parse (its number in `*bad_line`, may be NULL), ES_EIO,
+ * ES_ENOMEM. */
+int es__dead_letter_read_lines(FILE *f,
+                               int (*fn)(es_dead_letter *dl, int kind,
+                                         size_t len, void *ctx),
+                               void *ctx, uint64_t *bad_line);
 
 /* The type id of dead-letter records: es_fnv1a64("es.saga.dead_letter"). */
 uint64_t es__dead_letter_type(void);

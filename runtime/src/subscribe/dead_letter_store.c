@@ -276,6 +276,7 @@ typedef struct import {
   size_t n;
   uint64_t cap;
   uint64_t appended;
+  uint64_t bad_line; /* the line import_line() refused */
 } import;
 
 /* The saga of the letter `id` among the lines read so far, or NULL. */
@@ -318,47 +319,19 @@ static int import_add(import *im, const es_dead_letter *dl, bool resolution,
   return 0;
 }
 
-/* Reads every line of `f` into `im`. Returns 0, ES_ECORRUPT (the line's
- * number in `*bad_line`), ES_EIO, ES_ENOMEM. */
-static int import_read(FILE *f, import *im, uint64_t *bad_line) {
-  es_buf buf;
-  es_arena scratch;
-  uint64_t no = 0;
-  int rc = 0, more;
+/* Takes one parsed line of the file into `im` (es__dead_letter_read_lines()),
+ * or refuses it: ES_ECORRUPT (its number in `im->bad_line`) for an id or
+ * saga name no stream can hold. */
+static int import_line(es_dead_letter *dl, int kind, size_t len, void *ctx) {
+  import *im = ctx;
 
-  es_buf_init(&buf, ES__LINE_MAX);
-  es_arena_init(&scratch, 0);
-  while ((more = es__read_line(f, &buf)) == 1) {
-    char *line = (char *)buf.data;
-    size_t len = buf.len;
-    es_dead_letter dl;
-    int kind;
-    no++;
-    while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-      line[--len] = '\0';
-    if (!len)
-      continue;
-    es_arena_reset(&scratch);
-    kind = es__dead_letter_parse(line, len, &scratch, &dl);
-    if (kind == ES_ENOMEM) {
-      rc = kind;
-      break;
-    }
-    if (kind < 0 || strlen(dl.id) >= 40 ||
-        (kind == 0 && (!*dl.saga || strlen(dl.saga) + sizeof "saga:#dead" >
-                                        ES_STREAM_TYPE_MAX + 1))) {
-      *bad_line = no;
-      rc = ES_ECORRUPT;
-      break;
-    }
-    if ((rc = import_add(im, &dl, kind == 1, line, len)) != 0)
-      break;
+  if (strlen(dl->id) >= 40 ||
+      (kind == 0 && (!*dl->saga || strlen(dl->saga) + sizeof "saga:#dead" >
+                                       ES_STREAM_TYPE_MAX + 1))) {
+    im->bad_line = dl->line_no;
+    return ES_ECORRUPT;
   }
-  if (rc == 0 && more < 0)
-    rc = more;
-  es_arena_close(&scratch);
-  es_buf_close(&buf);
-  return rc;
+  return import_add(im, dl, kind == 1, dl->line, len);
 }
 
 /* Appends to `stream` the lines of `saga` that it does not hold yet, in
@@ -459,12 +432,9 @@ import im;
   memset(&im, 0, sizeof im);
   es_buf_init(&im.text, ES__LINE_MAX);
   es_arena_init(&im.arena, 0);
-  {
-    uint64_t bad = 0;
-    rc = import_read(f, &im, &bad);
-    if (bad_line)
-      *bad_line = bad;
-  }
+  rc = es__dead_letter_read_lines(f, import_line, &im, bad_line);
+  if (im.bad_line && bad_line)
+    *bad_line = im.bad_line;
   fclose(f);
   for (size_t i = 0; i < im.n && rc == 0; i++) {
     bool first = !im.v[i].resolution; /* each saga once: at its first letter */
