@@ -554,3 +554,155 @@ Test(store, a_commit_killed_before_it_finished_is_found_absent_and_rerun) {
   cr_assert_eq(uc.calls, 2, "looked up, found absent, run again: %d", uc.calls);
   PQfinish(uc.db);
 }
+
+/* ---- the previous DDL version ---------------------------------------------
+ *
+ * Version 1 of the schema had the tables only; version 2 adds
+ * move_streams(), which moves the streams of a batch and raises SQLSTATE
+ * VC001 when one is elsewhere. A version-1 schema is made by creating a
+ * store and taking step 2 back by hand, exactly what a database written by
+ * the previous libes holds. */
+
+static PGresult *old_sql(PGconn *c, const char *fmt, const char *schema) {
+  char q[512];
+  snprintf(q, sizeof q, fmt, schema, schema, schema);
+  return PQexec(c, q);
+}
+
+static void old_sql_ok(PGconn *c, const char *fmt, const char *schema) {
+  PGresult *r = old_sql(c, fmt, schema);
+  cr_assert(PQresultStatus(r) == PGRES_COMMAND_OK ||
+                PQresultStatus(r) == PGRES_TUPLES_OK,
+            "%s: %s", fmt, PQerrorMessage(c));
+  PQclear(r);
+}
+
+/* The schema's DDL version and whether move_streams() exists, as "v/n". */
+static void ddl_state(PGconn *c, const char *schema, char out[16]) {
+  PGresult *r = old_sql(
+      c,
+      "SELECT (SELECT version FROM \"%s\".ddl_version), (SELECT count(*) "
+      "FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE "
+      "n.nspname = '%s' AND p.proname = 'move_streams')",
+      schema);
+  cr_assert_eq(PQresultStatus(r), PGRES_TUPLES_OK, "%s", PQerrorMessage(c));
+  snprintf(out, 16, "%s/%s", PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1));
+  PQclear(r);
+}
+
+typedef struct upgrader {
+  const char *schema;
+  es_store *store;
+  int rc;
+} upgrader;
+
+static void *upgrade_open(void *arg) {
+  upgrader *u = arg;
+  es_store_options o = ES_STORE_OPTIONS_INIT;
+  o.pg_schema = u->schema;
+  u->rc = es_store_open_postgres(&u->store, conninfo(), &o, 0);
+  return NULL;
+}
+
+Test(store, a_store_at_the_previous_ddl_version_is_upgraded_on_open) {
+  es_store_options o = ES_STORE_OPTIONS_INIT;
+  es_store *t = NULL;
+  es_new_event e = ev("e");
+  es_append_stream g;
+  es_append_result r;
+  upgrader u[4];
+  pthread_t th[4];
+  char schema[32], state[16];
+  uint64_t v = 0;
+  PGconn *c = PQconnectdb(conninfo());
+  PGresult *res;
+
+  cr_assert_eq(PQstatus(c), CONNECTION_OK, "%s", PQerrorMessage(c));
+  snprintf(schema, sizeof schema, "old%ld", (long)getpid());
+  o.pg_schema = schema;
+  cr_assert_eq(es_store_open_postgres(&t, conninfo(), &o, 0), 0);
+  cr_assert_eq(
+      es_store_append_one(t, "A", "x", es_expect_no_stream(), &e, 1, &v), 0);
+  es_store_close(t);
+  ddl_state(c, schema, state);
+  cr_assert_str_eq(state, "2/1");
+
+  /* back to version 1 */
+  old_sql_ok(c,
+             "DROP FUNCTION \"%s\".move_streams(text[], bytea[], bigint[], "
+             "bigint[]); UPDATE \"%s\".ddl_version SET version = 1",
+             schema);
+  ddl_state(c, schema, state);
+  cr_assert_str_eq(state, "1/0");
+  /* a read-only open does not migrate */
+  cr_assert_eq(es_store_open_postgres(&t, conninfo(), &o, ES_STORE_READONLY),
+               ES_EVERSION);
+  ddl_state(c, schema, state);
+  cr_assert_str_eq(state, "1/0");
+
+  /* processes opening at once: every one succeeds, one migrates */
+  for (int i = 0; i < 4; i++) {
+    u[i] = (upgrader){schema, NULL, -1};
+    cr_assert_eq(pthread_create(&th[i], NULL, upgrade_open, &u[i]), 0);
+  }
+  for (int i = 0; i < 4; i++) {
+    pthread_join(th[i], NULL);
+    cr_assert_eq(u[i].rc, 0, "open %d: %s", i, es_strerror(u[i].rc));
+  }
+  ddl_state(c, schema, state);
+  cr_assert_str_eq(state, "2/1");
+
+  /* the event written before the upgrade is there; a stream moved by one
+   * process makes another's append on the old version conflict */
+  cr_assert_eq(
+      es_store_append_one(u[0].store, "A", "x", es_expect_exact(1), &e, 1, &v),
+      0);
+  cr_assert_eq(v, 2);
+  memset(&g, 0, sizeof g);
+  memset(&r, 0, sizeof r);
+  g.type = "A";
+  g.key = "x";
+  g.expected = es_expect_exact(1);
+  g.events = &e;
+  g.n_events = 1;
+  cr_assert_eq(es_store_append(u[1].store, &g, 1, &r), ES_ECONFLICT);
+  cr_assert_eq(r.conflict, 0);
+  cr_assert_eq(r.actual_version, 2);
+  g.expected = es_expect_exact(2);
+  cr_assert_eq(es_store_append(u[1].store, &g, 1, &r), 0);
+  cr_assert_eq(g.version, 3);
+  cr_assert_eq(es_store_head(u[2].store, &v), 0);
+  cr_assert_eq(v, 3);
+  cr_assert_eq(es_store_stream_version(u[3].store, "A", "x", &v), 0);
+  cr_assert_eq(v, 3);
+
+  /* the function itself: a stream elsewhere raises VC001 naming the
+   * stream and both versions; one in place is moved */
+  res = old_sql(c,
+                "SELECT \"%s\".move_streams(ARRAY['A'], ARRAY['x'::bytea], "
+                "ARRAY[1::bigint], ARRAY[2::bigint])",
+                schema);
+  cr_assert_eq(PQresultStatus(res), PGRES_FATAL_ERROR);
+  cr_assert_str_eq(PQresultErrorField(res, PG_DIAG_SQLSTATE), "VC001");
+  cr_assert_str_eq(PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY),
+                   "stream 'A' key 'x' is at version 3, not 1");
+  PQclear(res);
+  old_sql_ok(c,
+             "BEGIN; SELECT \"%s\".move_streams(ARRAY['A'], "
+             "ARRAY['x'::bytea], ARRAY[3::bigint], ARRAY[5::bigint])",
+             schema);
+  res = old_sql(c,
+                "SELECT version FROM \"%s\".streams WHERE stream_type = 'A' "
+                "AND stream_key = 'x'",
+                schema);
+  cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK);
+  cr_assert_str_eq(PQgetvalue(res, 0, 0), "5");
+  PQclear(res);
+  old_sql_ok(c, "ROLLBACK", schema);
+
+  for (int i = 0; i < 4; i++)
+    es_store_close(u[i].store);
+  old_sql_ok(c, "SET client_min_messages = warning; DROP SCHEMA \"%s\" CASCADE",
+             schema);
+  PQfinish(c);
+}

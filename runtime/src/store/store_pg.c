@@ -25,11 +25,15 @@
  *     no part;
  *   - then, pipelined: BEGIN; lock every stream the batch names (one
  *     upsert, rows in one fixed order so concurrent batches cannot
- *     deadlock); move each stream from its guessed version to its new one,
- *     the statement failing if a stream is elsewhere; move the counter (and
- *     notify); insert every event with multi-row array inserts; COMMIT.
+ *     deadlock); call the schema's move_streams(), which moves each
+ *     stream from its guessed version to its new one in one UPDATE of the
+ *     rows just locked and raises SQLSTATE PG_STREAM_MOVED, naming the
+ *     stream and both versions, if a stream is elsewhere; move the counter
+ *     (and notify); insert every event with multi-row array inserts;
+ *     COMMIT.
  * A stream found elsewhere (another process appended) aborts the
- * transaction; the lock statement's rows give the actual versions, and the
+ * transaction, recognised by that SQLSTATE at the call's place in the
+ * pipeline; the lock statement's rows give the actual versions, and the
  * batch is decided again on them and re-sent, once in one round trip, then
  * in two: BEGIN and the locks first, the rest once decided under them.
  * Either way a batch commits only if the versions it was decided on are
@@ -95,7 +99,12 @@
 #define PG_EPOCH_US ((int64_t)946684800 * 1000000)
 
 /* The DDL version this code writes; older schemas are migrated up. */
-#define PG_DDL_VERSION 1
+#define PG_DDL_VERSION 2
+
+/* The SQLSTATE move_streams() raises when a stream is not at the version
+ * a batch was decided on: class VC is in the range the SQL standard
+ * leaves to implementations and PostgreSQL does not use. */
+#define PG_STREAM_MOVED "VC001"
 
 /* Rows fetched per read round trip. */
 #define PG_READ_PAGE 512
@@ -165,14 +174,10 @@ static const stmt_def stmt_defs[ST_COUNT] = {
                  {OID_TEXT_ARRAY, OID_BYTEA_ARRAY}},
     /* Moves each stream from the version the batch was decided on ($3)
      * to its new one ($4); a stream at another version fails the
-     * statement (and so the transaction): the cast of the explanation to
-     * a number raises "invalid input syntax" (22P02) with it. */
-    [ST_SETVER] = {"UPDATE @S.streams AS s SET version = CASE WHEN "
-                   "s.version = u.g THEN u.v ELSE ('esgen: stream moved "
-                   "from version ' || u.g || ' to ' || s.version)::int8 END "
-                   "FROM unnest($1::text[], $2::bytea[], $3::int8[], "
-                   "$4::int8[]) AS u(t, k, g, v) WHERE s.stream_type = u.t "
-                   "AND s.stream_key = u.k",
+     * statement (and so the transaction) with SQLSTATE PG_STREAM_MOVED
+     * (the function is DDL step 2). */
+    [ST_SETVER] = {"SELECT @S.move_streams($1::text[], $2::bytea[], "
+                   "$3::int8[], $4::int8[])",
                    4,
                    {OID_TEXT_ARRAY, OID_BYTEA_ARRAY, OID_INT8_ARRAY,
                     OID_INT8_ARRAY}},
@@ -305,6 +310,37 @@ static const char *const ddl_steps[PG_DDL_VERSION] = {
     " last_position bigint NOT NULL,"
     " ts timestamptz NOT NULL);"
     "CREATE INDEX ON @S.commands (ts);",
+
+    /* Moves every named stream from its guessed version to its new one in
+     * one statement; a stream elsewhere raises PG_STREAM_MOVED, naming it
+     * and both versions. The data-modifying CTE runs to completion, and
+     * the anti-join finds the streams it did not move. */
+    "CREATE OR REPLACE FUNCTION @S.move_streams("
+    " types text[], keys bytea[], guessed bigint[], next bigint[])"
+    " RETURNS void LANGUAGE plpgsql AS $fn$"
+    " DECLARE"
+    "  stale record;"
+    "  actual bigint;"
+    " BEGIN"
+    "  WITH moved AS ("
+    "   UPDATE @S.streams AS s SET version = u.v"
+    "   FROM unnest(types, keys, guessed, next) AS u(t, k, g, v)"
+    "   WHERE s.stream_type = u.t AND s.stream_key = u.k AND s.version = u.g"
+    "   RETURNING s.stream_type, s.stream_key)"
+    "  SELECT u.t, u.k, u.g INTO stale"
+    "  FROM unnest(types, keys, guessed) AS u(t, k, g)"
+    "  WHERE NOT EXISTS (SELECT FROM moved AS m"
+    "   WHERE m.stream_type = u.t AND m.stream_key = u.k)"
+    "  LIMIT 1;"
+    "  IF FOUND THEN"
+    "   SELECT s.version INTO actual FROM @S.streams AS s"
+    "   WHERE s.stream_type = stale.t AND s.stream_key = stale.k;"
+    "   RAISE EXCEPTION 'stream % key % is at version %, not %',"
+    "    quote_literal(stale.t), quote_literal(encode(stale.k, 'escape')),"
+    "    coalesce(actual::text, 'none'), stale.g"
+    "    USING ERRCODE = '" PG_STREAM_MOVED "';"
+    "  END IF;"
+    " END $fn$;",
 };
 
 /* ---- the store ----------------------------------------------------------- */
@@ -558,6 +594,8 @@ static int map_error(PGconn *c, const PGresult *r) {
     return ES_EINVAL;
   if (strcmp(st, "53200") == 0)
     return ES_ENOMEM;
+  if (strcmp(st, PG_STREAM_MOVED) == 0)
+    return ES_ECONFLICT;
   return ES_EIO;
 }
 
@@ -1381,12 +1419,13 @@ static int try_commit(pg_store *s, batch *b, int guessed, int *err) {
     /* A statement before COMMIT failed: the transaction is aborted and
      * COMMIT (skipped with it) committed nothing. */
     writer_rollback(s);
-    if (guessed && bad_at == setver_at && strcmp(sqlstate(bad), "22P02") == 0 &&
-        lock_rows(b, kept[0]) == 0)
+    int moved =
+        bad_at == setver_at && strcmp(sqlstate(bad), PG_STREAM_MOVED) == 0;
+    if (moved && guessed && lock_rows(b, kept[0]) == 0)
       out = TRY_MOVED;
     else if (transient(bad))
       out = TRY_RETRY;
-    else if (strcmp(sqlstate(bad), "23505") == 0 ||
+    else if (moved || strcmp(sqlstate(bad), "23505") == 0 ||
              strncmp(sqlstate(bad), "22", 2) == 0)
       out = TRY_ISOLATE;
     else
