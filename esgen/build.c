@@ -210,6 +210,17 @@ esc_decl *esc_add_member(esc_parser *ps, int kind, esc_tok kw, esc_tok name) {
   return d;
 }
 
+/* Links node `n` at the end of list `l`, a struct of `first` and `last`
+ * (esc_nlist, esc_flist): one statement for lists of any node type. */
+#define LIST_APPEND(l, n)                                                      \
+  do {                                                                         \
+    if ((l).last)                                                              \
+      (l).last->next = (n);                                                    \
+    else                                                                       \
+      (l).first = (n);                                                         \
+    (l).last = (n);                                                            \
+  } while (0)
+
 esc_nlist esc_nlist_one(esc_parser *ps, esc_tok name, esc_tok qual) {
   esc_nlist l = {0};
   return esc_nlist_add(ps, l, name, qual);
@@ -222,11 +233,7 @@ esc_nlist esc_nlist_add(esc_parser *ps, esc_nlist l, esc_tok name,
     return l;
   n->name = name;
   n->qual = qual;
-  if (l.last)
-    l.last->next = n;
-  else
-    l.first = n;
-  l.last = n;
+  LIST_APPEND(l, n);
   return l;
 }
 
@@ -239,11 +246,7 @@ esc_flist esc_flist_add(esc_parser *ps, esc_flist l, esc_tok name,
   f->type = type;
   f->def = def;
   f->index = l.n++;
-  if (l.last)
-    l.last->next = f;
-  else
-    l.first = f;
-  l.last = f;
+  LIST_APPEND(l, f);
   return l;
 }
 

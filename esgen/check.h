@@ -137,6 +137,10 @@ void chk_projection(checker *c, esc_decl *p);
 void chk_saga(checker *c, esc_decl *s);
 /* "A.E" as one token, for carets under the whole reference. */
 esc_tok chk_ref_tok(const esc_name_list *r);
+/* Whether every `emits` of aggregate `a` names one of its events (else
+ * what a command emits is not known, and a warning built on it, such as
+ * "never emitted", would mislead). */
+bool chk_emits_known(const esc_decl *a);
 
 /* ---- check_saga_flow.c ---- */
 /* Warnings about a saga whose references are resolved: a command sent to

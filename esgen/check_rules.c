@@ -372,9 +372,8 @@ static bool resolve_ref(checker *c, esc_name_list *r, bool want_event) {
   return true;
 }
 
-/* Whether every `emits` of aggregate `a` names one of its events (else
- * the event meant is not known, and "never emitted" would mislead). */
-static bool emits_resolved(const esc_decl *a) {
+/* Whether every `emits` of `a` names one of its events (check.h). */
+bool chk_emits_known(const esc_decl *a) {
   for (const esc_decl *m = a->commands; m; m = m->next)
     for (const esc_name_list *r = m->emits; r; r = r->next)
       if (!r->member)
@@ -386,7 +385,7 @@ static bool emits_resolved(const esc_decl *a) {
  * or saga that waits for it waits forever. `who` is "projection 'P'". */
 static void handles_never_emitted(checker *c, const esc_name_list *r,
                                   const char *what, esc_tok who) {
-  if (r->member->emitted || !emits_resolved(r->target))
+  if (r->member->emitted || !chk_emits_known(r->target))
     return;
   esc_warning(c->d, chk_ref_tok(r),
               "'%.*s.%.*s' is never emitted by a command of '%.*s', so %s "

@@ -28,17 +28,6 @@ static const esc_saga_on *first_rejection_handler(const esc_decl *s) {
   return NULL;
 }
 
-/* Whether every `emits` of aggregate `a` names one of its events (else
- * what a command emits is not known, and a warning about it would
- * mislead). */
-static bool emits_known(const esc_decl *a) {
-  for (const esc_decl *m = a->commands; m; m = m->next)
-    for (const esc_name_list *r = m->emits; r; r = r->next)
-      if (!r->member)
-        return false;
-  return true;
-}
-
 /* "'A.E1', 'A.E2'": the events command `m` emits, into `buf` (cut
  * with "..." when it does not fit). */
 static const char *emitted_list(const esc_decl *a, const esc_decl *m, char *buf,
@@ -73,7 +62,8 @@ static void check_unfollowed_sends(checker *c, const esc_decl *s) {
     return;
   for (const esc_name_list *r = s->sends; r; r = r->next) {
     const esc_decl *a = r->target, *m = r->member;
-    if (!m || !m->emits || !a->errors || hears_from(s, a) || !emits_known(a))
+    if (!m || !m->emits || !a->errors || hears_from(s, a) ||
+        !chk_emits_known(a))
       continue;
     esc_warning(c->d, chk_ref_tok(r),
                 "saga '%.*s' sends '%.*s.%.*s' but hears nothing from "

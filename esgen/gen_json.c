@@ -158,6 +158,21 @@ static void json_ref(es_buf *b, const esc_name_list *r) {
   esc_out(b, "\"%.*s.%.*s\"", TOKF(r->name), TOKF(r->qual));
 }
 
+/* The names of list `l` as a JSON array; with `refs`, its "A.B"
+ * references (json_ref()). */
+static void json_names(es_buf *b, const esc_name_list *l, bool refs) {
+  esc_out(b, "[");
+  for (const esc_name_list *n = l; n; n = n->next) {
+    if (n != l)
+      esc_out(b, ",");
+    if (refs)
+      json_ref(b, n);
+    else
+      json_tok(b, n->name);
+  }
+  esc_out(b, "]");
+}
+
 static void json_aggregate(es_buf *b, const esc_decl *a) {
   int i = 0;
   esc_out(b, "\n  {\"name\":");
@@ -167,26 +182,16 @@ static void json_aggregate(es_buf *b, const esc_decl *a) {
     esc_out(b, "\"%.*s#state\"", TOKF(a->name));
   else
     esc_out(b, "null");
-  esc_out(b, ",\"errors\":[");
-  for (const esc_name_list *e = a->errors; e; e = e->next) {
-    if (i++)
-      esc_out(b, ",");
-    json_tok(b, e->name);
-  }
-  esc_out(b, "],\"snapshot_every\":%" PRIu64 ",\n   \"commands\":[",
+  esc_out(b, ",\"errors\":");
+  json_names(b, a->errors, false);
+  esc_out(b, ",\"snapshot_every\":%" PRIu64 ",\n   \"commands\":[",
           a->has_snapshot ? a->snapshot_every : 0);
-  i = 0;
   for (const esc_decl *c = a->commands; c; c = c->next) {
-    int k = 0;
     esc_out(b, "%s{\"name\":", i++ ? "," : "");
     json_tok(b, c->name);
-    esc_out(b, ",\"emits\":[");
-    for (const esc_name_list *e = c->emits; e; e = e->next) {
-      if (k++)
-        esc_out(b, ",");
-      json_tok(b, e->name);
-    }
-    esc_out(b, "]}");
+    esc_out(b, ",\"emits\":");
+    json_names(b, c->emits, false);
+    esc_out(b, "}");
   }
   esc_out(b, "],\n   \"events\":[");
   i = 0;
@@ -209,16 +214,11 @@ static void json_aggregate(es_buf *b, const esc_decl *a) {
 }
 
 static void json_projection(es_buf *b, const esc_decl *p) {
-  int i = 0;
   esc_out(b, "\n  {\"name\":");
   json_tok(b, p->name);
-  esc_out(b, ",\"on\":[");
-  for (const esc_name_list *r = p->on; r; r = r->next) {
-    if (i++)
-      esc_out(b, ",");
-    json_ref(b, r);
-  }
-  esc_out(b, "]}");
+  esc_out(b, ",\"on\":");
+  json_names(b, p->on, true);
+  esc_out(b, "}");
 }
 
 static void json_saga(es_buf *b, const esc_decl *g) {
@@ -240,14 +240,9 @@ static void json_saga(es_buf *b, const esc_decl *g) {
       esc_out(b, "null");
     esc_out(b, "}");
   }
-  esc_out(b, "],\"sends\":[");
-  i = 0;
-  for (const esc_name_list *r = g->sends; r; r = r->next) {
-    if (i++)
-      esc_out(b, ",");
-    json_ref(b, r);
-  }
-  esc_out(b, "],\"on_rejected\":[");
+  esc_out(b, "],\"sends\":");
+  json_names(b, g->sends, true);
+  esc_out(b, ",\"on_rejected\":[");
   i = 0;
   for (const esc_saga_on *on = g->saga_on; on; on = on->next)
     if (on->kind == ESC_ON_REJECTED) {
@@ -273,16 +268,11 @@ static void json_decls(const esc_schema *s, es_buf *b, const char *member,
 }
 
 static void json_enum(es_buf *b, const esc_decl *e) {
-  int i = 0;
   esc_out(b, "\n  {\"name\":");
   json_tok(b, e->name);
-  esc_out(b, ",\"values\":[");
-  for (const esc_name_list *v = e->values; v; v = v->next) {
-    if (i++)
-      esc_out(b, ",");
-    json_tok(b, v->name);
-  }
-  esc_out(b, "]}");
+  esc_out(b, ",\"values\":");
+  json_names(b, e->values, false);
+  esc_out(b, "}");
 }
 
 int esc_gen_json(const esc_schema *s, es_buf *b) {

@@ -169,36 +169,25 @@ int main(int argc, char **argv) {
               strerror(errno));
       goto done;
     }
-    if (!stubs && !fuzz && !outdir) {
-      rc = write_lock ? esc_lock_write_file(s, lock) : 0;
-      goto done;
-    }
   }
   if (stubs) {
     if (esc_gen_stubs(s, base, basename_of(stubs), &st) != 0)
       goto oom;
     if (write_out(stubs, &st, true) != 0)
       goto done;
-    if (!fuzz && !outdir) {
-      rc = write_lock ? esc_lock_write_file(s, lock) : 0;
-      goto done;
-    }
   }
   if (fuzz) {
     if (esc_gen_fuzz(s, base, basename_of(fuzz), &fz) != 0)
       goto oom;
     if (write_out(fuzz, &fz, false) != 0)
       goto done;
-    if (!outdir) {
-      rc = write_lock ? esc_lock_write_file(s, lock) : 0;
-      goto done;
-    }
   }
 
-  /* Both outputs are complete in memory before either file is touched. */
-  if (esc_gen_header(s, base, &h) != 0 || esc_gen_source(s, base, &c) != 0)
-    goto oom;
-  {
+  /* The header and source: asked for by -o, or when nothing else is. */
+  if (outdir || (!graph && !json && !stubs && !fuzz)) {
+    /* Both are complete in memory before either file is touched. */
+    if (esc_gen_header(s, base, &h) != 0 || esc_gen_source(s, base, &c) != 0)
+      goto oom;
     char path[4096];
     const char *dir = outdir ? outdir : ".";
     int err = outdir ? esc_make_dirs(outdir) : 0;

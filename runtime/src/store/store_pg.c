@@ -1885,29 +1885,30 @@ static int pg_read_stream(es_store *bs, const char *type, const char *key,
                     fn, ctx);
 }
 
-static int pg_head(es_store *bs, uint64_t *position) {
+/* Runs statement `st`, whose result is a row of one number or no row:
+ * `*out` is the number, 0 for no row. Returns 0 or run_stmt()'s error. */
+static int stmt_u64(pg_store *s, int st, const char *const *values,
+                    const int *lengths, uint64_t *out) {
   PGresult *r;
-  int rc = run_stmt((pg_store *)bs, ST_HEAD, NULL, NULL, &r);
+  int rc = run_stmt(s, st, values, lengths, &r);
 
   if (rc)
     return rc;
-  *position = PQntuples(r) == 1 ? col64(r, 0, 0) : 0;
+  *out = PQntuples(r) == 1 ? col64(r, 0, 0) : 0;
   PQclear(r);
   return 0;
+}
+
+static int pg_head(es_store *bs, uint64_t *position) {
+  return stmt_u64((pg_store *)bs, ST_HEAD, NULL, NULL, position);
 }
 
 static int pg_stream_version(es_store *bs, const char *type, const char *key,
                              uint64_t *version) {
   const char *vals[2] = {type, key};
   int lens[2] = {(int)strlen(type), (int)strlen(key)};
-  PGresult *r;
-  int rc = run_stmt((pg_store *)bs, ST_VERSION, vals, lens, &r);
 
-  if (rc)
-    return rc;
-  *version = PQntuples(r) == 1 ? col64(r, 0, 0) : 0;
-  PQclear(r);
-  return 0;
+  return stmt_u64((pg_store *)bs, ST_VERSION, vals, lens, version);
 }
 
 /* ---- waiting ------------------------------------------------------------- */
