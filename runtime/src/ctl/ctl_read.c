@@ -17,6 +17,7 @@
 #include "es/es_mp.h"
 #include "es/es_projection.h"
 #include "es/es_saga_run.h"
+#include "subscribe/saga_timer.h"
 #include "util/alloc.h"
 
 /* Parses a decimal number option value. */
@@ -599,11 +600,7 @@ int ctl_cmd_projections(ctl *c, int argc, char **argv) {
 }
 
 /* Pending timers of one saga: replayed from its timer index. */
-typedef struct timer {
-  char key[ES_KEY_MAX + 1];
-  char name[ES_TIMEOUT_NAME_MAX + 1];
-  int64_t due;
-} timer;
+typedef es__saga_timer timer;
 
 typedef struct timers {
   timer *v;
@@ -625,40 +622,26 @@ static void timer_drop(timers *t, const char *key, const char *name,
 
 static int timer_event(const es_stored_event *ev, void *ctx) {
   timers *t = ctx;
-  es_mp_reader r;
-  uint32_t n, kl = 0, nl = 0;
-  uint64_t op;
-  const char *k = "", *nm = "";
-  int64_t due = 0;
-  char key[ES_KEY_MAX + 1], name[ES_TIMEOUT_NAME_MAX + 1];
+  es__saga_timer_record rec;
+  const char *key = rec.timer.key, *name = rec.timer.name;
 
-  es_mp_reader_init(&r, ev->payload, ev->len);
-  if (es_mp_read_array(&r, &n) || n < 4 || es_mp_read_uint(&r, &op, 255) ||
-      es_mp_read_str(&r, &k, &kl) || es_mp_read_str(&r, &nm, &nl) ||
-      es_mp_read_int(&r, &due, INT64_MIN, INT64_MAX) || kl > ES_KEY_MAX ||
-      nl > ES_TIMEOUT_NAME_MAX) {
+  if (es__saga_timer_record_read(ev->payload, ev->len, &rec) != 0) {
     t->err = ES_ECORRUPT;
     return 0;
   }
-  memcpy(key, k, kl);
-  key[kl] = '\0';
-  memcpy(name, nm, nl);
-  name[nl] = '\0';
-  switch (op) {
+  switch (rec.op) {
   case 1: /* schedule, replacing */
     timer_drop(t, key, name, NULL);
     if (es__grow_array(&t->v, &t->cap, t->n + 1, sizeof *t->v))
       return ES_ENOMEM;
-    memcpy(t->v[t->n].key, key, kl + 1);
-    memcpy(t->v[t->n].name, name, nl + 1);
-    t->v[t->n++].due = due;
+    t->v[t->n++] = rec.timer;
     break;
   case 2: /* cancel */
   case 5: /* firing */
     timer_drop(t, key, name, NULL);
     break;
   case 3: /* fired: drop if still due then */
-    timer_drop(t, key, name, &due);
+    timer_drop(t, key, name, &rec.timer.due);
     break;
   case 4: /* clear */
     timer_drop(t, key, NULL, NULL);

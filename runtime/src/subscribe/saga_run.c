@@ -50,6 +50,7 @@
 #include "store/store_util.h"
 #include "subscribe/dead_letter.h"
 #include "subscribe/leader.h"
+#include "subscribe/saga_timer.h"
 #include "util/alloc.h"
 #include "util/hashmap.h"
 
@@ -111,11 +112,7 @@ typedef struct inst {
   uint64_t used;
 } inst;
 
-typedef struct timer {
-  char key[ES_KEY_MAX + 1];
-  char name[ES_TIMEOUT_NAME_MAX + 1];
-  int64_t due;
-} timer;
+typedef es__saga_timer timer;
 
 typedef struct pending {
   char key[ES_KEY_MAX + 1];
@@ -293,24 +290,12 @@ static void timer_record(es_buf *b, uint32_t op, const char *key,
 }
 
 static int read_timer_record(es_saga_runner *r, const uint8_t *p, size_t len) {
-  es_mp_reader rd;
-  uint32_t n, kn, nn;
-  uint64_t op, step;
-  int64_t due;
-  const char *k, *nm;
-  char key[ES_KEY_MAX + 1], name[ES_TIMEOUT_NAME_MAX + 1];
+  es__saga_timer_record t;
+  int rc = es__saga_timer_record_read(p, len, &t);
 
-  es_mp_reader_init(&rd, p, len);
-  if (es_mp_read_array(&rd, &n) != 0 || n < 5 ||
-      es_mp_read_uint(&rd, &op, 16) != 0 || es_mp_read_str(&rd, &k, &kn) != 0 ||
-      kn == 0 || kn > ES_KEY_MAX || es_mp_read_str(&rd, &nm, &nn) != 0 ||
-      nn > ES_TIMEOUT_NAME_MAX ||
-      es_mp_read_int(&rd, &due, INT64_MIN, INT64_MAX) != 0 ||
-      es_mp_read_uint(&rd, &step, UINT64_MAX) != 0)
-    return ES_ECORRUPT;
-  copy_str(key, sizeof key, k, kn);
-  copy_str(name, sizeof name, nm, nn);
-  return tm_apply(r, (uint32_t)op, key, name, due, step);
+  if (rc)
+    return rc;
+  return tm_apply(r, t.op, t.timer.key, t.timer.name, t.timer.due, t.step);
 }
 
 typedef struct replay_ctx {
