@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "grow.h"
 
 /* ---- names ------------------------------------------------------------ */
 
@@ -151,27 +152,11 @@ static void claim(checker *c, const char *name, esc_tok at, esc_name_id site) {
     esc_note(c->d, prev->at, "'%.*s' is declared here", TOKF(prev->at));
     return;
   }
-  if (c->pool_len + len > c->pool_cap) {
-    size_t cap = c->pool_cap ? c->pool_cap : 4096;
-    while (cap < c->pool_len + len)
-      cap *= 2;
-    char *p = realloc(c->pool, cap);
-    if (!p) {
-      c->oom = true;
-      return;
-    }
-    c->pool = p;
-    c->pool_cap = cap;
-  }
-  if (c->n_cnames == c->cap_cnames) {
-    size_t cap = c->cap_cnames ? c->cap_cnames * 2 : 64;
-    void *p = realloc(c->cnames, cap * sizeof *c->cnames);
-    if (!p) {
-      c->oom = true;
-      return;
-    }
-    c->cnames = p;
-    c->cap_cnames = cap;
+  if (esc_grow(&c->pool, &c->pool_cap, c->pool_len + len, 1, 4096) != 0 ||
+      esc_grow(&c->cnames, &c->cap_cnames, c->n_cnames + 1, sizeof *c->cnames,
+               64) != 0) {
+    c->oom = true;
+    return;
   }
   memcpy(c->pool + c->pool_len, name, len);
   c->cnames[c->n_cnames] = (struct cname){c->pool_len, hash, at, site};

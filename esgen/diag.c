@@ -3,6 +3,7 @@
  * then printed in source order.
  */
 #include "diag.h"
+#include "grow.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -38,16 +39,10 @@ static void put_v(text *t, const char *fmt, va_list ap) {
     return;
   }
   if (!t->p || (size_t)n >= t->cap - t->len) {
-    size_t cap = t->cap ? t->cap : 256;
-    while (cap < t->len + (size_t)n + 1)
-      cap *= 2;
-    char *p = realloc(t->p, cap);
-    if (!p) {
+    if (esc_grow(&t->p, &t->cap, t->len + (size_t)n + 1, 1, 256) != 0) {
       t->failed = true;
       return;
     }
-    t->p = p;
-    t->cap = cap;
     vsnprintf(t->p + t->len, t->cap - t->len, fmt, ap);
   }
   t->len += (size_t)n;
@@ -135,16 +130,9 @@ static void add(esc_diag *d, bool error, const char *kind, esc_tok at,
   if (!d->out)
     return;
   render(d, &t, kind, at, fmt, ap);
-  if (!t.failed && d->n_entries == d->cap_entries) {
-    size_t cap = d->cap_entries ? d->cap_entries * 2 : 16;
-    esc_diag_entry *e = realloc(d->entries, cap * sizeof *e);
-    if (e) {
-      d->entries = e;
-      d->cap_entries = cap;
-    } else {
-      t.failed = true;
-    }
-  }
+  if (!t.failed && esc_grow(&d->entries, &d->cap_entries, d->n_entries + 1,
+                            sizeof *d->entries, 16) != 0)
+    t.failed = true;
   if (t.failed) {
     /* Out of memory: print what can be printed, unsorted. */
     if (t.p)

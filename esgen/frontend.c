@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "build.h"
+#include "grow.h"
 #include "lex.h"
 #include "parse.h"
 
@@ -111,19 +112,14 @@ char *esc_read_source(const char *path, size_t *len, const char **why) {
   }
   for (;;) {
     if (n == cap) {
-      size_t ncap = cap ? cap * 2 : 8192;
-      char *p;
       if (cap >= ESC_MAX_SOURCE) {
         *why = "file is larger than 64 MiB";
         goto fail;
       }
-      p = realloc(buf, ncap);
-      if (!p) {
+      if (esc_grow(&buf, &cap, n + 1, 1, 8192) != 0) {
         *why = "out of memory";
         goto fail;
       }
-      buf = p;
-      cap = ncap;
     }
     size_t got = fread(buf + n, 1, cap - n, f);
     n += got;

@@ -17,6 +17,7 @@
 
 #include "format.h"
 #include "gen.h"
+#include "grow.h"
 #include "template.h"
 
 #define TOKF(t) (int)(t).n, (t).z
@@ -887,15 +888,9 @@ typedef struct type_table {
 static void collect(const esc_schema *s, const esc_struct *st, void *ctx) {
   type_table *t = ctx;
   (void)s;
-  if (t->n == t->cap) {
-    size_t cap = t->cap ? t->cap * 2 : 64;
-    type_entry *p = realloc(t->items, cap * sizeof *p);
-    if (!p) {
-      t->oom = true;
-      return;
-    }
-    t->items = p;
-    t->cap = cap;
+  if (esc_grow(&t->items, &t->cap, t->n + 1, sizeof *t->items, 64) != 0) {
+    t->oom = true;
+    return;
   }
   t->items[t->n].id = es_fnv1a64(st->id_text);
   t->items[t->n].version = st->version;

@@ -10,13 +10,14 @@
 #include <es/es_desc.h>
 
 #include "gen.h"
+#include "grow.h"
 #include "lock.h"
 
 /* ---- from a schema ------------------------------------------------------ */
 
 typedef struct builder {
   esc_lock *lk;
-  uint32_t cap;
+  size_t cap;
   bool oom;
 } builder;
 
@@ -93,15 +94,10 @@ static esc_lk_entry *add_entry(builder *b, int kind, const char *name,
   esc_lock *lk = b->lk;
   if (b->oom)
     return NULL;
-  if (lk->n == b->cap) {
-    uint32_t cap = b->cap ? b->cap * 2 : 32;
-    esc_lk_entry *e = realloc(lk->entries, cap * sizeof *e);
-    if (!e) {
-      b->oom = true;
-      return NULL;
-    }
-    lk->entries = e;
-    b->cap = cap;
+  if (esc_grow(&lk->entries, &b->cap, (size_t)lk->n + 1, sizeof *lk->entries,
+               32) != 0) {
+    b->oom = true;
+    return NULL;
   }
   esc_lk_entry *e = &lk->entries[lk->n++];
   memset(e, 0, sizeof *e);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
 #include "lock.h"
 
 typedef struct cmp {
@@ -50,17 +51,11 @@ static void push(cmp *c, esc_lk_class cls, esc_tok at, esc_tok old_at,
     free(old_msg);
     return;
   }
-  if (ds->n == ds->cap) {
-    size_t cap = ds->cap ? ds->cap * 2 : 16;
-    esc_lk_diff *p = realloc(ds->items, cap * sizeof *p);
-    if (!p) {
-      ds->oom = true;
-      free(msg);
-      free(old_msg);
-      return;
-    }
-    ds->items = p;
-    ds->cap = cap;
+  if (esc_grow(&ds->items, &ds->cap, ds->n + 1, sizeof *ds->items, 16) != 0) {
+    ds->oom = true;
+    free(msg);
+    free(old_msg);
+    return;
   }
   ds->items[ds->n++] = (esc_lk_diff){cls, at, old_at, msg, old_msg};
 }

@@ -7,12 +7,13 @@
 #include <string.h>
 
 #include "build.h"
+#include "grow.h"
 #include "lock.h"
 
 typedef struct lparser {
   esc_lock *lk;
   esc_diag *d;
-  uint32_t cap;
+  size_t cap;
   bool oom;
   /* the line being read */
   const char *z;
@@ -83,15 +84,10 @@ static esc_lk_entry *entry_line(lparser *p) {
                 "'enum' and a name) or a field");
     return NULL;
   }
-  if (p->lk->n == p->cap) {
-    uint32_t cap = p->cap ? p->cap * 2 : 32;
-    esc_lk_entry *e = realloc(p->lk->entries, cap * sizeof *e);
-    if (!e) {
-      p->oom = true;
-      return NULL;
-    }
-    p->lk->entries = e;
-    p->cap = cap;
+  if (esc_grow(&p->lk->entries, &p->cap, (size_t)p->lk->n + 1,
+               sizeof *p->lk->entries, 32) != 0) {
+    p->oom = true;
+    return NULL;
   }
   esc_lk_entry *e = &p->lk->entries[p->lk->n];
   memset(e, 0, sizeof *e);
