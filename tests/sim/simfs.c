@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/store_util.h"
+
 #define NAME_MAX_SIM 64
 #define PATH_MAX_SIM 256
 #define FD_BASE 1000
@@ -84,18 +86,8 @@ static struct {
 
 /* ---- random choices --------------------------------------------------- */
 
-static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
-static uint64_t rnd(void) { /* xoshiro256** */
-  uint64_t *s = fs.rng, r = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-  s[2] ^= s[0];
-  s[3] ^= s[1];
-  s[1] ^= s[2];
-  s[0] ^= s[3];
-  s[2] ^= t;
-  s[3] = rotl(s[3], 45);
-  return r;
-}
+/* The store's generator (xoshiro256**), on the simulator's own state. */
+static uint64_t rnd(void) { return es__rng_next(fs.rng); }
 
 static uint64_t below(uint64_t n) { return n ? rnd() % n : 0; }
 

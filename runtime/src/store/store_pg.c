@@ -1899,6 +1899,23 @@ static int stmt_u64(pg_store *s, int st, const char *const *values,
   return 0;
 }
 
+/* Runs statement `st`, whose result is one row or none: `*out` is the
+ * row's result (the caller clears it). Returns 0, ES_ENOTFOUND for no
+ * row, or run_stmt()'s error. */
+static int stmt_row(pg_store *s, int st, const char *const *values,
+                    const int *lengths, PGresult **out) {
+  int rc = run_stmt(s, st, values, lengths, out);
+
+  if (rc)
+    return rc;
+  if (PQntuples(*out) != 1) {
+    PQclear(*out);
+    *out = NULL;
+    return ES_ENOTFOUND;
+  }
+  return 0;
+}
+
 static int pg_head(es_store *bs, uint64_t *position) {
   return stmt_u64((pg_store *)bs, ST_HEAD, NULL, NULL, position);
 }
@@ -2120,14 +2137,10 @@ static int pg_snapshot_get(es_store *bs, const char *type, const char *key,
   const char *vals[2] = {type, key};
   int lens[2] = {(int)strlen(type), (int)strlen(key)};
   PGresult *r;
-  int rc = run_stmt((pg_store *)bs, ST_SNAP_GET, vals, lens, &r);
+  int rc = stmt_row((pg_store *)bs, ST_SNAP_GET, vals, lens, &r);
 
   if (rc)
     return rc;
-  if (PQntuples(r) != 1) {
-    PQclear(r);
-    return ES_ENOTFOUND;
-  }
   es_buf_append(data, PQgetvalue(r, 0, 2), (size_t)PQgetlength(r, 0, 2));
   rc = data->err;
   if (rc == 0) {
@@ -2161,14 +2174,10 @@ static int pg_checkpoint_get(es_store *bs, const char *name, uint64_t *position,
   const char *vals[1] = {name};
   int lens[1] = {(int)strlen(name)};
   PGresult *r;
-  int rc = run_stmt((pg_store *)bs, ST_CP_GET, vals, lens, &r);
+  int rc = stmt_row((pg_store *)bs, ST_CP_GET, vals, lens, &r);
 
   if (rc)
     return rc;
-  if (PQntuples(r) != 1) {
-    PQclear(r);
-    return ES_ENOTFOUND;
-  }
   if (data) {
     es_buf_append(data, PQgetvalue(r, 0, 1), (size_t)PQgetlength(r, 0, 1));
     rc = data->err;
