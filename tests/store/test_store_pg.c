@@ -558,10 +558,10 @@ Test(store, a_commit_killed_before_it_finished_is_found_absent_and_rerun) {
 /* ---- the previous DDL version ---------------------------------------------
  *
  * Version 1 of the schema had the tables only; version 2 adds
- * move_streams(), which moves the streams of a batch and raises SQLSTATE
- * VC001 when one is elsewhere. A version-1 schema is made by creating a
- * store and taking step 2 back by hand, exactly what a database written by
- * the previous libes holds. */
+ * move_streams(), which moves the streams of a batch, and stream_moved(),
+ * which it calls to raise SQLSTATE VC001 when one is elsewhere. A version-1
+ * schema is made by creating a store and taking step 2 back by hand, exactly
+ * what a database written by the previous libes holds. */
 
 static PGresult *old_sql(PGconn *c, const char *fmt, const char *schema) {
   char q[512];
@@ -577,13 +577,14 @@ static void old_sql_ok(PGconn *c, const char *fmt, const char *schema) {
   PQclear(r);
 }
 
-/* The schema's DDL version and whether move_streams() exists, as "v/n". */
+/* The schema's DDL version and how many of its two functions exist, as
+ * "v/n". */
 static void ddl_state(PGconn *c, const char *schema, char out[16]) {
   PGresult *r = old_sql(
       c,
       "SELECT (SELECT version FROM \"%s\".ddl_version), (SELECT count(*) "
       "FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE "
-      "n.nspname = '%s' AND p.proname = 'move_streams')",
+      "n.nspname = '%s' AND p.proname IN ('move_streams', 'stream_moved'))",
       schema);
   cr_assert_eq(PQresultStatus(r), PGRES_TUPLES_OK, "%s", PQerrorMessage(c));
   snprintf(out, 16, "%s/%s", PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1));
@@ -625,12 +626,13 @@ Test(store, a_store_at_the_previous_ddl_version_is_upgraded_on_open) {
       es_store_append_one(t, "A", "x", es_expect_no_stream(), &e, 1, &v), 0);
   es_store_close(t);
   ddl_state(c, schema, state);
-  cr_assert_str_eq(state, "2/1");
+  cr_assert_str_eq(state, "2/2");
 
   /* back to version 1 */
   old_sql_ok(c,
              "DROP FUNCTION \"%s\".move_streams(text[], bytea[], bigint[], "
-             "bigint[]); UPDATE \"%s\".ddl_version SET version = 1",
+             "bigint[]), \"%s\".stream_moved(text, bytea, bigint, bigint); "
+             "UPDATE \"%s\".ddl_version SET version = 1",
              schema);
   ddl_state(c, schema, state);
   cr_assert_str_eq(state, "1/0");
@@ -650,7 +652,7 @@ Test(store, a_store_at_the_previous_ddl_version_is_upgraded_on_open) {
     cr_assert_eq(u[i].rc, 0, "open %d: %s", i, es_strerror(u[i].rc));
   }
   ddl_state(c, schema, state);
-  cr_assert_str_eq(state, "2/1");
+  cr_assert_str_eq(state, "2/2");
 
   /* the event written before the upgrade is there; a stream moved by one
    * process makes another's append on the old version conflict */

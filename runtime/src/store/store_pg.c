@@ -311,35 +311,27 @@ static const char *const ddl_steps[PG_DDL_VERSION] = {
     " ts timestamptz NOT NULL);"
     "CREATE INDEX ON @S.commands (ts);",
 
-    /* Moves every named stream from its guessed version to its new one in
-     * one statement; a stream elsewhere raises PG_STREAM_MOVED, naming it
-     * and both versions. The data-modifying CTE runs to completion, and
-     * the anti-join finds the streams it did not move. */
+    /* move_streams() moves every named stream from its guessed version to
+     * its new one in one UPDATE; stream_moved(), reached only for a
+     * stream elsewhere, raises PG_STREAM_MOVED naming it and both
+     * versions, so the common path costs the UPDATE and one call. */
+    "CREATE OR REPLACE FUNCTION @S.stream_moved("
+    " stream_type text, stream_key bytea, guessed bigint, actual bigint)"
+    " RETURNS bigint LANGUAGE plpgsql AS $fn$"
+    " BEGIN"
+    "  RAISE EXCEPTION 'stream % key % is at version %, not %',"
+    "   quote_literal(stream_type),"
+    "   quote_literal(encode(stream_key, 'escape')), actual, guessed"
+    "   USING ERRCODE = '" PG_STREAM_MOVED "';"
+    " END $fn$;"
     "CREATE OR REPLACE FUNCTION @S.move_streams("
     " types text[], keys bytea[], guessed bigint[], next bigint[])"
     " RETURNS void LANGUAGE plpgsql AS $fn$"
-    " DECLARE"
-    "  stale record;"
-    "  actual bigint;"
     " BEGIN"
-    "  WITH moved AS ("
-    "   UPDATE @S.streams AS s SET version = u.v"
-    "   FROM unnest(types, keys, guessed, next) AS u(t, k, g, v)"
-    "   WHERE s.stream_type = u.t AND s.stream_key = u.k AND s.version = u.g"
-    "   RETURNING s.stream_type, s.stream_key)"
-    "  SELECT u.t, u.k, u.g INTO stale"
-    "  FROM unnest(types, keys, guessed) AS u(t, k, g)"
-    "  WHERE NOT EXISTS (SELECT FROM moved AS m"
-    "   WHERE m.stream_type = u.t AND m.stream_key = u.k)"
-    "  LIMIT 1;"
-    "  IF FOUND THEN"
-    "   SELECT s.version INTO actual FROM @S.streams AS s"
-    "   WHERE s.stream_type = stale.t AND s.stream_key = stale.k;"
-    "   RAISE EXCEPTION 'stream % key % is at version %, not %',"
-    "    quote_literal(stale.t), quote_literal(encode(stale.k, 'escape')),"
-    "    coalesce(actual::text, 'none'), stale.g"
-    "    USING ERRCODE = '" PG_STREAM_MOVED "';"
-    "  END IF;"
+    "  UPDATE @S.streams AS s SET version = CASE WHEN s.version = u.g"
+    "   THEN u.v ELSE @S.stream_moved(u.t, u.k, u.g, s.version) END"
+    "  FROM unnest(types, keys, guessed, next) AS u(t, k, g, v)"
+    "  WHERE s.stream_type = u.t AND s.stream_key = u.k;"
     " END $fn$;",
 };
 
