@@ -79,6 +79,24 @@ typedef struct copy_ctx {
   int err;
 } copy_ctx;
 
+/* A copy into `dst` for command `c`, or NULL when out of memory. */
+static copy_ctx *copy_new(ctl *c, es_store *dst) {
+  copy_ctx *cc = es__calloc(1, sizeof *cc);
+  if (!cc)
+    return NULL;
+  cc->c = c;
+  cc->dst = dst;
+  es_buf_init(&cc->payloads, BATCH_BYTES + ES_STORE_DEFAULT_MAX_EVENT);
+  return cc;
+}
+
+/* Frees `cc` (may be NULL); the store it copied into stays open. */
+static void copy_free(copy_ctx *cc) {
+  if (cc)
+    es_buf_close(&cc->payloads);
+  es__free(cc);
+}
+
 static int flush(copy_ctx *cc) {
   es_append_stream s[BATCH_EVENTS];
   int rc;
@@ -258,14 +276,10 @@ int ctl_cmd_copy(ctl *c, int argc, char **argv) {
     es_store_close(dst);
     return CTL_USAGE;
   }
-  cc = es__calloc(1, sizeof *cc);
-  if (!cc) {
+  if (!(cc = copy_new(c, dst))) {
     ctl_error(c, "out of memory");
     goto done;
   }
-  cc->c = c;
-  cc->dst = dst;
-  es_buf_init(&cc->payloads, BATCH_BYTES + ES_STORE_DEFAULT_MAX_EVENT);
   es_store_head(c->store, &cc->head);
   rc = es_store_read_all(c->store, 1, 0, copy_event, cc);
   if (!rc)
@@ -308,9 +322,7 @@ int ctl_cmd_copy(ctl *c, int argc, char **argv) {
   status = CTL_OK;
 done:
   ctl_scan_free(&scan);
-  if (cc)
-    es_buf_close(&cc->payloads);
-  es__free(cc);
+  copy_free(cc);
   es_store_close(dst);
   return status;
 }
@@ -475,12 +487,8 @@ int ctl_cmd_import(ctl *c, int argc, char **argv) {
   es_buf_init(&list, 0);
   es_buf_init(&payload, 0);
   es_buf_init(&line, ES__LINE_MAX);
-  cc = es__calloc(1, sizeof *cc);
-  if (!cc)
+  if (!(cc = copy_new(c, dst)))
     goto done;
-  cc->c = c;
-  cc->dst = dst;
-  es_buf_init(&cc->payloads, BATCH_BYTES + ES_STORE_DEFAULT_MAX_EVENT);
   while ((more = es__read_line(stdin, &line)) == 1) {
     es_arena a;
     es__jv *v;
@@ -518,9 +526,7 @@ int ctl_cmd_import(ctl *c, int argc, char **argv) {
   status = CTL_OK;
 done:
   es_buf_close(&line);
-  if (cc)
-    es_buf_close(&cc->payloads);
-  es__free(cc);
+  copy_free(cc);
   es_buf_close(&list);
   es_buf_close(&payload);
   es_store_close(dst);
