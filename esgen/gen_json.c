@@ -213,12 +213,18 @@ static void json_aggregate(es_buf *b, const esc_decl *a) {
   esc_out(b, "]}");
 }
 
-static void json_projection(es_buf *b, const esc_decl *p) {
+/* A declaration that is a name and one list: {"name":..,"<member>":[..]}. */
+static void json_named_list(es_buf *b, esc_tok name, const char *member,
+                            const esc_name_list *l, bool refs) {
   esc_out(b, "\n  {\"name\":");
-  json_tok(b, p->name);
-  esc_out(b, ",\"on\":");
-  json_names(b, p->on, true);
+  json_tok(b, name);
+  esc_out(b, ",\"%s\":", member);
+  json_names(b, l, refs);
   esc_out(b, "}");
+}
+
+static void json_projection(es_buf *b, const esc_decl *p) {
+  json_named_list(b, p->name, "on", p->on, true);
 }
 
 static void json_saga(es_buf *b, const esc_decl *g) {
@@ -268,11 +274,7 @@ static void json_decls(const esc_schema *s, es_buf *b, const char *member,
 }
 
 static void json_enum(es_buf *b, const esc_decl *e) {
-  esc_out(b, "\n  {\"name\":");
-  json_tok(b, e->name);
-  esc_out(b, ",\"values\":");
-  json_names(b, e->values, false);
-  esc_out(b, "}");
+  json_named_list(b, e->name, "values", e->values, false);
 }
 
 int esc_gen_json(const esc_schema *s, es_buf *b) {
