@@ -7,7 +7,9 @@
 #include "format.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <es/es.h>
@@ -101,12 +103,10 @@ static const esc_var *find(const esc_tvars *tv, const char *z, size_t n) {
   return NULL;
 }
 
-void esc_tpl(es_buf *b, int which, const esc_tvars *tv) {
-  const char *t = esc_templates[which];
-  if (tv && tv->overflow) {
-    es_buf_fail(b, ES_ENOMEM);
-    return;
-  }
+/* What esc_tpl() does from `t` on, one '@' at a time: the general case,
+ * for the rest of a template once a placeholder has no value (its closing
+ * '@' may then open the next placeholder). */
+static void expand_rest(es_buf *b, const char *t, const esc_tvars *tv) {
   for (;;) {
     const char *at = strchr(t, '@');
     const char *end = at ? strchr(at + 1, '@') : NULL;
@@ -124,4 +124,83 @@ void esc_tpl(es_buf *b, int which, const esc_tvars *tv) {
       t = at + 1;
     }
   }
+}
+
+/* A template split once into the text before each placeholder and the
+ * placeholder's name, as esc_tpl() reads it when every placeholder has a
+ * value; `tail` is the text after the last one. Millions of expansions
+ * then copy runs of known length instead of scanning the text. */
+typedef struct tpl_piece {
+  uint32_t text_len; /* the text before the placeholder's '@' */
+  uint32_t name_len;
+} tpl_piece;
+
+typedef struct tpl_split {
+  tpl_piece *pieces;
+  size_t n;
+  size_t tail_len;
+} tpl_split;
+
+static tpl_split splits[ESC_TPL_COUNT];
+static bool split_done[ESC_TPL_COUNT];
+
+/* Splits template `which`; false when out of memory (esc_tpl() then
+ * expands it the general way). */
+static bool split_template(int which) {
+  const char *t = esc_templates[which];
+  tpl_split *sp = &splits[which];
+  size_t n = 0;
+  for (const char *p = t;;) {
+    const char *at = strchr(p, '@');
+    const char *end = at ? strchr(at + 1, '@') : NULL;
+    if (!end)
+      break;
+    n++;
+    p = end + 1;
+  }
+  sp->pieces = n ? malloc(n * sizeof *sp->pieces) : NULL;
+  if (n && !sp->pieces)
+    return false;
+  sp->n = n;
+  for (size_t k = 0; k < n; k++) {
+    const char *at = strchr(t, '@');
+    const char *end = strchr(at + 1, '@');
+    if ((size_t)(end - t) > UINT32_MAX) {
+      free(sp->pieces);
+      sp->pieces = NULL;
+      return false;
+    }
+    sp->pieces[k] = (tpl_piece){(uint32_t)(at - t), (uint32_t)(end - at - 1)};
+    t = end + 1;
+  }
+  sp->tail_len = strlen(t);
+  split_done[which] = true;
+  return true;
+}
+
+void esc_tpl(es_buf *b, int which, const esc_tvars *tv) {
+  const char *t = esc_templates[which];
+  if (tv && tv->overflow) {
+    es_buf_fail(b, ES_ENOMEM);
+    return;
+  }
+  if (!split_done[which] && !split_template(which)) {
+    expand_rest(b, t, tv);
+    return;
+  }
+  const tpl_split *sp = &splits[which];
+  for (size_t k = 0; k < sp->n; k++) {
+    const tpl_piece *pc = &sp->pieces[k];
+    const char *at = t + pc->text_len;
+    es_buf_append(b, t, pc->text_len);
+    const esc_var *v = find(tv, at + 1, pc->name_len);
+    if (!v) {
+      es_buf_append(b, at, 1);
+      expand_rest(b, at + 1, tv);
+      return;
+    }
+    es_buf_append(b, v->value, v->len);
+    t = at + pc->name_len + 2;
+  }
+  es_buf_append(b, t, sp->tail_len);
 }
