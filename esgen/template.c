@@ -103,13 +103,21 @@ static const esc_var *find(const esc_tvars *tv, const char *z, size_t n) {
   return NULL;
 }
 
+/* Finds the next placeholder in `t`: `*at` is its opening '@', the
+ * returned pointer its closing one; NULL when no whole placeholder is
+ * left. */
+static const char *next_placeholder(const char *t, const char **at) {
+  *at = strchr(t, '@');
+  return *at ? strchr(*at + 1, '@') : NULL;
+}
+
 /* What esc_tpl() does from `t` on, one '@' at a time: the general case,
  * for the rest of a template once a placeholder has no value (its closing
  * '@' may then open the next placeholder). */
 static void expand_rest(es_buf *b, const char *t, const esc_tvars *tv) {
   for (;;) {
-    const char *at = strchr(t, '@');
-    const char *end = at ? strchr(at + 1, '@') : NULL;
+    const char *at;
+    const char *end = next_placeholder(t, &at);
     if (!end) {
       es_buf_append(b, t, strlen(t));
       return;
@@ -150,21 +158,15 @@ static bool split_template(int which) {
   const char *t = esc_templates[which];
   tpl_split *sp = &splits[which];
   size_t n = 0;
-  for (const char *p = t;;) {
-    const char *at = strchr(p, '@');
-    const char *end = at ? strchr(at + 1, '@') : NULL;
-    if (!end)
-      break;
+  const char *at, *end;
+  for (const char *p = t; (end = next_placeholder(p, &at)) != NULL; p = end + 1)
     n++;
-    p = end + 1;
-  }
   sp->pieces = n ? malloc(n * sizeof *sp->pieces) : NULL;
   if (n && !sp->pieces)
     return false;
   sp->n = n;
   for (size_t k = 0; k < n; k++) {
-    const char *at = strchr(t, '@');
-    const char *end = strchr(at + 1, '@');
+    end = next_placeholder(t, &at);
     if ((size_t)(end - t) > UINT32_MAX) {
       free(sp->pieces);
       sp->pieces = NULL;
